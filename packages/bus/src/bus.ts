@@ -1,0 +1,65 @@
+import type { Envelope } from "@piaoju/contracts";
+
+export interface OutgoingMessage {
+  topic: string;
+  /** The envelope's `key` is the partition key: messages with one key keep their order. */
+  envelope: Envelope;
+}
+
+export interface IncomingMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  envelope: Envelope;
+  /** 1 on first delivery to this handler, then counts retries. */
+  attempt: number;
+}
+
+export type MessageHandler = (message: IncomingMessage) => Promise<void>;
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included, before a transient failure is dead-lettered. */
+  maxAttempts: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  /** Errors worth retrying; anything else goes to the dead-letter topic at once. */
+  isTransient: (error: unknown) => boolean;
+}
+
+export interface SubscribeOptions {
+  /** Consumer group: each message reaches one member of each group. */
+  group: string;
+  topics: readonly string[];
+  handler: MessageHandler;
+  retry?: Partial<RetryPolicy>;
+}
+
+export interface Subscription {
+  readonly group: string;
+  /** Stops taking messages, lets the one in hand finish, commits what was processed. */
+  stop(): Promise<void>;
+}
+
+export interface DeadLetter {
+  group: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  envelope: Envelope;
+  error: { name: string; message: string };
+  attempts: number;
+  deadAt: string;
+}
+
+export interface Bus {
+  readonly kind: "kafka" | "embedded";
+  /** Resolves once every message is durably accepted, in order per key. */
+  publish(messages: readonly OutgoingMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Everything in a group's dead-letter topic, oldest first. */
+  readDeadLetters(group: string): Promise<DeadLetter[]>;
+  /** Connected and able to publish (for readiness). */
+  healthy(): Promise<boolean>;
+  /** Stops every subscription (committing what was processed) and disconnects. */
+  close(): Promise<void>;
+}

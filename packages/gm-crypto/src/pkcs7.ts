@@ -1,0 +1,623 @@
+/**
+ * PKCS#7 with SM2/SM3/SM4 as GM/T 0010-2012 (GB/T 35275-2017) specifies it: SignedData and
+ * EnvelopedData in the PKCS#7 v1.5 shapes (RFC 2315), with the GM content-type OIDs and algorithms.
+ * Built and read with asn1js; the cryptography is this package's (SM2 via Node's OpenSSL, SM2
+ * encryption by hand, SM4-CBC via Node).
+ *
+ * SignedData: one SignerInfo (version 1, issuerAndSerialNumber), authenticated attributes
+ * contentType, messageDigest (SM3 of the content) and signingTime, signed with SM2 (Z_A with the
+ * user ID, default "1234567812345678") over the DER encoding of the attributes as a SET OF, exactly
+ * as PKCS#7/CMS sign them. Attached or detached content.
+ *
+ * EnvelopedData: a fresh SM4 key and IV per message, the content SM4-CBC (PKCS#7 padding), the key
+ * SM2-encrypted to each recipient certificate, in the GM/T 0009 ASN.1 ciphertext form.
+ */
+import * as asn1js from "asn1js";
+import {
+  algorithm,
+  algorithmOid,
+  der,
+  derSetOf,
+  encodeTime,
+  encodingOf,
+  explicit,
+  explicitChild,
+  implicitChildren,
+  implicitOctets,
+  implicitPrimitive,
+  integer,
+  isContext,
+  octets,
+  oid,
+  parseDer,
+  raw,
+  readTime,
+  seq,
+  setItems,
+} from "./der.ts";
+import { decrypt, encrypt } from "./encryption.ts";
+import { GmCryptoError } from "./errors.ts";
+import type { Sm2PrivateKey } from "./keys.ts";
+import { sign, verify } from "./signature.ts";
+import { sm3 } from "./sm3.ts";
+import { generateSm4Iv, generateSm4Key, sm4CbcDecrypt, sm4CbcEncrypt } from "./sm4.ts";
+import { Certificate, OID_SM2_WITH_SM3, OID_SM3, verifyChain } from "./x509.ts";
+
+/** GM/T 0010 §5 content types (1.2.156.10197.6.1.4.2.x). */
+export const OID_GM_DATA = "1.2.156.10197.6.1.4.2.1";
+export const OID_GM_SIGNED_DATA = "1.2.156.10197.6.1.4.2.2";
+export const OID_GM_ENVELOPED_DATA = "1.2.156.10197.6.1.4.2.3";
+/** SM2-1, the SM2 digital signature algorithm (GM/T 0006): GM/T 0010's digestEncryptionAlgorithm. */
+export const OID_SM2_SIGN = "1.2.156.10197.1.301.1";
+/** SM2-3, SM2 public-key encryption (GM/T 0006): GM/T 0010's keyEncryptionAlgorithm. */
+export const OID_SM2_ENCRYPT = "1.2.156.10197.1.301.3";
+/** SM4 in CBC mode (GM/T 0006); parameters: the IV as an OCTET STRING. */
+export const OID_SM4_CBC = "1.2.156.10197.1.104.2";
+
+const OID_PKCS7_DATA = "1.2.840.113549.1.7.1";
+const OID_PKCS7_SIGNED_DATA = "1.2.840.113549.1.7.2";
+const OID_PKCS7_ENVELOPED_DATA = "1.2.840.113549.1.7.3";
+const OID_ATTR_CONTENT_TYPE = "1.2.840.113549.1.9.3";
+const OID_ATTR_MESSAGE_DIGEST = "1.2.840.113549.1.9.4";
+const OID_ATTR_SIGNING_TIME = "1.2.840.113549.1.9.5";
+
+/** What a reader accepts as an SM2 signature algorithm in SignerInfo (writers in the wild use all three). */
+const SM2_SIGNATURE_OIDS = new Set([OID_SM2_SIGN, OID_SM2_WITH_SM3, "1.2.156.10197.1.301"]);
+const DATA_OIDS = new Set([OID_GM_DATA, OID_PKCS7_DATA]);
+
+function bad(message: string, cause?: unknown): GmCryptoError {
+  return new GmCryptoError("BAD_PKCS7", message, cause === undefined ? undefined : { cause });
+}
+
+function contentInfo(type: string, content: asn1js.BaseBlock): Buffer {
+  return der(
+    new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: type }), explicit(0, content)] }),
+  );
+}
+
+function issuerAndSerial(cert: Certificate): asn1js.Sequence {
+  return new asn1js.Sequence({ value: [raw(cert.issuerDer), asn1js.Integer.fromBigInt(cert.serial)] });
+}
+
+function attribute(type: string, value: asn1js.BaseBlock): asn1js.Sequence {
+  return new asn1js.Sequence({
+    value: [new asn1js.ObjectIdentifier({ value: type }), new asn1js.Set({ value: [value] })],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// SignedData
+
+export interface SignOptionsCommon {
+  signerKey: Sm2PrivateKey;
+  signerCert: Certificate;
+  /** SM2 user ID for Z_A; default "1234567812345678". The verifier must use the same. */
+  userId?: string;
+  /** Default now. */
+  signingTime?: Date;
+  /** Put the signer's certificate into the SignedData (default true). */
+  includeCertificates?: boolean;
+  /** More certificates to include (intermediate CAs), when includeCertificates is not false. */
+  chain?: Certificate[];
+}
+
+export interface CreateSignedDataOptions extends SignOptionsCommon {
+  content: Uint8Array;
+  /** true: the content is not carried (the receipt's agency signature is detached). */
+  detached: boolean;
+}
+
+export interface CreateSignedDataFromDigestOptions extends SignOptionsCommon {
+  /** SM3 of the content (plain SM3, no Z_A), e.g. from createSm3() fed chunk by chunk. */
+  digest: Uint8Array;
+}
+
+function checkSigner(opts: SignOptionsCommon): void {
+  if (!(opts.signerCert instanceof Certificate))
+    throw new GmCryptoError("BAD_INPUT", "signerCert must be a Certificate");
+  if (!opts.signerCert.publicKey.equals(opts.signerKey.publicKey)) {
+    throw new GmCryptoError("BAD_KEY", "the signer key does not belong to the signer certificate");
+  }
+  if (!opts.signerCert.allows("digitalSignature") && !opts.signerCert.allows("nonRepudiation")) {
+    throw new GmCryptoError("BAD_CERTIFICATE", "the signer certificate's keyUsage does not allow signing");
+  }
+}
+
+function buildSignedData(
+  opts: SignOptionsCommon,
+  digest: Uint8Array,
+  content: Uint8Array | undefined,
+): Buffer {
+  checkSigner(opts);
+  if (!(digest instanceof Uint8Array) || digest.length !== 32) {
+    throw new GmCryptoError("BAD_INPUT", "the content digest must be 32 bytes (SM3)");
+  }
+  const signingTime = opts.signingTime ?? new Date();
+  if (!(signingTime instanceof Date) || Number.isNaN(signingTime.getTime())) {
+    throw new GmCryptoError("BAD_INPUT", "signingTime must be a valid Date");
+  }
+  const attributes = derSetOf([
+    attribute(OID_ATTR_CONTENT_TYPE, new asn1js.ObjectIdentifier({ value: OID_GM_DATA })),
+    attribute(OID_ATTR_SIGNING_TIME, encodeTime(signingTime)),
+    attribute(OID_ATTR_MESSAGE_DIGEST, new asn1js.OctetString({ valueHex: digest })),
+  ]);
+  const signedAttributes = der(attributes); // SET OF (tag 0x31): what is signed
+  const signature = sign(
+    signedAttributes,
+    opts.signerKey,
+    opts.userId === undefined ? {} : { userId: opts.userId },
+  );
+  const implicitAttributes = Buffer.from(signedAttributes);
+  implicitAttributes[0] = 0xa0; // the same SET as [0] IMPLICIT in SignerInfo
+
+  const signerInfo = new asn1js.Sequence({
+    value: [
+      new asn1js.Integer({ value: 1 }),
+      issuerAndSerial(opts.signerCert),
+      algorithm(OID_SM3),
+      raw(implicitAttributes),
+      algorithm(OID_SM2_SIGN),
+      new asn1js.OctetString({ valueHex: signature }),
+    ],
+  });
+  const encapsulated: asn1js.BaseBlock[] = [new asn1js.ObjectIdentifier({ value: OID_GM_DATA })];
+  if (content !== undefined) encapsulated.push(explicit(0, new asn1js.OctetString({ valueHex: content })));
+  const fields: asn1js.BaseBlock[] = [
+    new asn1js.Integer({ value: 1 }),
+    new asn1js.Set({ value: [algorithm(OID_SM3)] }),
+    new asn1js.Sequence({ value: encapsulated }),
+  ];
+  if (opts.includeCertificates !== false) {
+    const certs = [opts.signerCert, ...(opts.chain ?? [])].map((c) => raw(c.toDer()));
+    const set = der(derSetOf(certs));
+    set[0] = 0xa0; // [0] IMPLICIT SET OF Certificate
+    fields.push(raw(set));
+  }
+  fields.push(new asn1js.Set({ value: [signerInfo] }));
+  return contentInfo(OID_GM_SIGNED_DATA, new asn1js.Sequence({ value: fields }));
+}
+
+/** A GM/T 0010 SignedData (DER ContentInfo) over `content`, attached or detached. */
+export function createSignedData(opts: CreateSignedDataOptions): Buffer {
+  if (!(opts.content instanceof Uint8Array)) throw new GmCryptoError("BAD_INPUT", "content must be bytes");
+  return buildSignedData(opts, sm3(opts.content), opts.detached ? undefined : opts.content);
+}
+
+/**
+ * The same detached SignedData as createSignedData({ detached: true }), from the SM3 digest of
+ * content hashed elsewhere (a large file hashed as a stream): the signature covers the
+ * authenticated attributes, which hold only the digest.
+ */
+export function createSignedDataFromDigest(opts: CreateSignedDataFromDigestOptions): Buffer {
+  return buildSignedData(opts, opts.digest, undefined);
+}
+
+export interface SignerInfoData {
+  version: number;
+  /** IssuerAndSerialNumber (v1) or subjectKeyIdentifier (v3, CMS). */
+  issuerDer: Buffer | undefined;
+  serial: bigint | undefined;
+  subjectKeyIdentifier: Buffer | undefined;
+  digestAlgorithm: string;
+  signatureAlgorithm: string;
+  /** The authenticated attributes re-tagged as SET OF (0x31): the bytes the signature covers. */
+  signedAttributes: Buffer | undefined;
+  contentType: string | undefined;
+  messageDigest: Buffer | undefined;
+  signingTime: Date | undefined;
+  /** DER SEQUENCE { r, s }. */
+  signature: Buffer;
+}
+
+export interface SignedDataInfo {
+  contentType: string;
+  /** The carried content; undefined when detached. */
+  content: Buffer | undefined;
+  /** The SM2 certificates carried (others are skipped). */
+  certificates: Certificate[];
+  signers: SignerInfoData[];
+}
+
+function readAttributes(
+  node: asn1js.BaseBlock,
+): Pick<SignerInfoData, "signedAttributes" | "contentType" | "messageDigest" | "signingTime"> {
+  const attrs = implicitChildren(node, 0);
+  if (!attrs || attrs.length === 0) throw bad("empty authenticated attributes");
+  const signedAttributes = Buffer.from(encodingOf(node));
+  signedAttributes[0] = 0x31;
+  let contentType: string | undefined;
+  let messageDigest: Buffer | undefined;
+  let signingTime: Date | undefined;
+  const seen = new Set<string>();
+  for (const attr of attrs) {
+    const parts = seq(attr, 2, 2);
+    const type = parts && oid(parts[0]);
+    const values = parts && setItems(parts[1]);
+    if (!type || !values) throw bad("bad attribute");
+    if (seen.has(type)) throw bad(`attribute ${type} appears twice`);
+    seen.add(type);
+    if (
+      type === OID_ATTR_CONTENT_TYPE ||
+      type === OID_ATTR_MESSAGE_DIGEST ||
+      type === OID_ATTR_SIGNING_TIME
+    ) {
+      if (values.length !== 1) throw bad(`attribute ${type} must have exactly one value`);
+    }
+    if (type === OID_ATTR_CONTENT_TYPE) contentType = oid(values[0]) ?? undefined;
+    if (type === OID_ATTR_MESSAGE_DIGEST) messageDigest = octets(values[0]) ?? undefined;
+    if (type === OID_ATTR_SIGNING_TIME) signingTime = readTime(values[0]) ?? undefined;
+    if (
+      (type === OID_ATTR_CONTENT_TYPE && !contentType) ||
+      (type === OID_ATTR_MESSAGE_DIGEST && !messageDigest) ||
+      (type === OID_ATTR_SIGNING_TIME && !signingTime)
+    ) {
+      throw bad(`bad value of attribute ${type}`);
+    }
+  }
+  return { signedAttributes, contentType, messageDigest, signingTime };
+}
+
+function readSignerInfo(node: asn1js.BaseBlock): SignerInfoData {
+  const f = seq(node, 5, 7);
+  if (!f) throw bad("SignerInfo is not a SEQUENCE of 5 to 7 fields");
+  const version = integer(f[0]);
+  if (version === null) throw bad("bad SignerInfo version");
+  let issuerDer: Buffer | undefined;
+  let serial: bigint | undefined;
+  let subjectKeyIdentifier: Buffer | undefined;
+  const sid = f[1]!;
+  const ias = seq(sid, 2, 2);
+  if (ias) {
+    serial = integer(ias[1]) ?? undefined;
+    if (!(ias[0] instanceof asn1js.Sequence) || serial === undefined) throw bad("bad issuerAndSerialNumber");
+    issuerDer = encodingOf(ias[0]);
+  } else if (isContext(sid, 0)) {
+    subjectKeyIdentifier = implicitOctets(sid) ?? undefined;
+    if (!subjectKeyIdentifier) throw bad("bad subjectKeyIdentifier");
+  } else {
+    throw bad("bad signer identifier");
+  }
+  const digestAlgorithm = algorithmOid(f[2]);
+  if (!digestAlgorithm) throw bad("bad digestAlgorithm");
+  let i = 3;
+  let attributes: ReturnType<typeof readAttributes> = {
+    signedAttributes: undefined,
+    contentType: undefined,
+    messageDigest: undefined,
+    signingTime: undefined,
+  };
+  if (isContext(f[i], 0)) attributes = readAttributes(f[i++]!);
+  const signatureAlgorithm = algorithmOid(f[i++]);
+  const signature = octets(f[i++]);
+  if (!signatureAlgorithm || !signature) throw bad("bad digestEncryptionAlgorithm or encryptedDigest");
+  if (i < f.length && !isContext(f[i], 1)) throw bad("unexpected field after encryptedDigest");
+  return {
+    version: Number(version),
+    issuerDer,
+    serial,
+    subjectKeyIdentifier,
+    digestAlgorithm,
+    signatureAlgorithm,
+    ...attributes,
+    signature,
+  };
+}
+
+function unwrap(der: Uint8Array, types: Set<string>, what: string): asn1js.BaseBlock[] {
+  if (!(der instanceof Uint8Array)) throw bad(`${what} must be bytes`);
+  const ci = seq(parseDer(der), 2, 2);
+  if (!ci) throw bad(`not a DER ContentInfo (truncated or not PKCS#7)`);
+  const type = oid(ci[0]);
+  if (!type || !types.has(type)) throw bad(`ContentInfo is ${type ?? "?"}, not ${what}`);
+  const body = seq(explicitChild(ci[1], 0));
+  if (!body) throw bad(`bad ${what} body`);
+  return body;
+}
+
+/** Reads a SignedData without verifying anything: for inspection and independent cross-checks. */
+export function parseSignedData(der: Uint8Array): SignedDataInfo {
+  const f = unwrap(der, new Set([OID_GM_SIGNED_DATA, OID_PKCS7_SIGNED_DATA]), "SignedData");
+  if (f.length < 4 || f.length > 6) throw bad("SignedData must have 4 to 6 fields");
+  if (integer(f[0]) === null || !setItems(f[1])) throw bad("bad SignedData version or digestAlgorithms");
+  const eci = seq(f[2], 1, 2);
+  const contentType = eci && oid(eci[0]);
+  if (!eci || !contentType) throw bad("bad encapsulated contentInfo");
+  let content: Buffer | undefined;
+  if (eci.length === 2) {
+    const inner = explicitChild(eci[1], 0);
+    content = (inner && octets(inner)) ?? undefined;
+    if (!content) throw bad("the encapsulated content is not an OCTET STRING");
+  }
+  const certificates: Certificate[] = [];
+  let i = 3;
+  for (; i < f.length - 1; i++) {
+    if (isContext(f[i], 0)) {
+      for (const c of implicitChildren(f[i], 0) ?? []) {
+        try {
+          certificates.push(Certificate.fromDer(encodingOf(c)));
+        } catch {
+          // not an SM2 certificate (or not one we read): it cannot be the SM2 signer's anyway
+        }
+      }
+    } else if (!isContext(f[i], 1)) {
+      throw bad("unexpected field in SignedData");
+    }
+  }
+  const signerNodes = setItems(f[f.length - 1]);
+  if (!signerNodes) throw bad("bad signerInfos");
+  return { contentType, content, certificates, signers: signerNodes.map(readSignerInfo) };
+}
+
+export interface VerifySignedDataOptions {
+  /** The content, for a detached SignedData (if the SignedData carries content too, they must be equal). */
+  content?: Uint8Array;
+  /** Root certificates: when given, the signer's certificate must chain to one of them. */
+  trusted?: Certificate[];
+  /** SM2 user ID the signer used; default "1234567812345678". */
+  userId?: string;
+  /** Certificates to find the signer (and intermediates) among, besides those carried. */
+  certificates?: Certificate[];
+  /** The time at which certificates must be valid; default now. */
+  at?: Date;
+}
+
+export interface VerifySignedDataResult {
+  valid: boolean;
+  reason?: string;
+  signer?: Certificate;
+  signingTime?: Date;
+  /** The content that was verified (carried or given). */
+  content?: Uint8Array;
+}
+
+function findSigner(info: SignerInfoData, certs: Certificate[]): Certificate | undefined {
+  return certs.find((c) =>
+    info.issuerDer !== undefined && info.serial !== undefined
+      ? c.matchesIssuerAndSerial(info.issuerDer, info.serial)
+      : info.subjectKeyIdentifier !== undefined && c.subjectKeyIdentifier?.equals(info.subjectKeyIdentifier),
+  );
+}
+
+function verifySigner(
+  info: SignerInfoData,
+  eContentType: string,
+  content: Buffer,
+  certs: Certificate[],
+  opts: VerifySignedDataOptions,
+): VerifySignedDataResult {
+  const signer = findSigner(info, certs);
+  if (!signer) return { valid: false, reason: "the signer's certificate is neither carried nor given" };
+  const fail = (reason: string): VerifySignedDataResult => ({ valid: false, reason, signer });
+  if (info.digestAlgorithm !== OID_SM3) return fail(`digest algorithm ${info.digestAlgorithm} is not SM3`);
+  if (!SM2_SIGNATURE_OIDS.has(info.signatureAlgorithm)) {
+    return fail(`signature algorithm ${info.signatureAlgorithm} is not SM2`);
+  }
+  const userId = opts.userId === undefined ? {} : { userId: opts.userId };
+  let signatureOk: boolean;
+  try {
+    if (info.signedAttributes) {
+      if (!info.messageDigest) return fail("the authenticated attributes have no messageDigest");
+      if (info.contentType !== undefined && info.contentType !== eContentType) {
+        return fail("the contentType attribute does not match the content type");
+      }
+      if (!sm3(content).equals(info.messageDigest)) return fail("the content does not match messageDigest");
+      signatureOk = verify(info.signedAttributes, info.signature, signer.publicKey, userId);
+    } else {
+      signatureOk = verify(content, info.signature, signer.publicKey, userId);
+    }
+  } catch (cause) {
+    if (cause instanceof GmCryptoError && cause.code === "BAD_SIGNATURE_FORMAT") {
+      return fail("the signature value is not a DER SM2 signature");
+    }
+    throw cause;
+  }
+  if (!signatureOk) return fail("the SM2 signature does not verify");
+  if (!signer.allows("digitalSignature") && !signer.allows("nonRepudiation")) {
+    return fail("the signer certificate's keyUsage does not allow signing");
+  }
+  if (opts.trusted) {
+    const chain = verifyChain(signer, certs, opts.trusted, opts.at ?? new Date());
+    if (!chain.ok) return fail(`certificate chain: ${chain.reason}`);
+  }
+  return { valid: true, signer, ...(info.signingTime ? { signingTime: info.signingTime } : {}) };
+}
+
+/**
+ * Verifies every SignerInfo of a SignedData. Returns valid:false with a reason for a signature,
+ * digest, certificate or chain that does not check out; throws GmCryptoError BAD_PKCS7 for bytes
+ * that are not a SignedData at all (truncated, junk, another content type).
+ */
+export function verifySignedData(
+  der: Uint8Array,
+  opts: VerifySignedDataOptions = {},
+): VerifySignedDataResult {
+  let info: SignedDataInfo;
+  try {
+    info = parseSignedData(der);
+  } catch (cause) {
+    if (cause instanceof GmCryptoError) throw cause;
+    throw bad("unreadable SignedData", cause);
+  }
+  if (!DATA_OIDS.has(info.contentType)) {
+    return { valid: false, reason: `the signed content type ${info.contentType} is not data` };
+  }
+  if (info.signers.length === 0) return { valid: false, reason: "no SignerInfo" };
+  let content = info.content;
+  if (opts.content !== undefined) {
+    const given = Buffer.from(opts.content);
+    if (content !== undefined && !content.equals(given)) {
+      return { valid: false, reason: "the given content differs from the carried content" };
+    }
+    content = given;
+  }
+  if (content === undefined) return { valid: false, reason: "detached SignedData: pass the content" };
+  const certs = [...info.certificates, ...(opts.certificates ?? [])];
+  let first: VerifySignedDataResult | undefined;
+  for (const signerInfo of info.signers) {
+    const result = verifySigner(signerInfo, info.contentType, content, certs, opts);
+    if (!result.valid) return result;
+    first ??= result;
+  }
+  return { ...first!, content };
+}
+
+// ---------------------------------------------------------------------------------------------
+// EnvelopedData
+
+export interface CreateEnvelopedDataOptions {
+  content: Uint8Array;
+  /** Encryption certificates (keyUsage keyEncipherment when keyUsage is present). */
+  recipients: Certificate[];
+}
+
+export function createEnvelopedData(opts: CreateEnvelopedDataOptions): Buffer {
+  if (!(opts.content instanceof Uint8Array)) throw new GmCryptoError("BAD_INPUT", "content must be bytes");
+  if (!Array.isArray(opts.recipients) || opts.recipients.length === 0) {
+    throw new GmCryptoError("BAD_INPUT", "at least one recipient certificate is needed");
+  }
+  for (const r of opts.recipients) {
+    if (!(r instanceof Certificate)) throw new GmCryptoError("BAD_INPUT", "recipients must be Certificates");
+    if (!r.allows("keyEncipherment")) {
+      throw new GmCryptoError(
+        "BAD_CERTIFICATE",
+        `recipient "${r.subject.text}" has a certificate whose keyUsage does not allow key encipherment`,
+      );
+    }
+  }
+  const key = generateSm4Key();
+  const iv = generateSm4Iv();
+  const encrypted = sm4CbcEncrypt(key, iv, opts.content);
+  const recipientInfos = opts.recipients.map(
+    (cert) =>
+      new asn1js.Sequence({
+        value: [
+          new asn1js.Integer({ value: 0 }),
+          issuerAndSerial(cert),
+          algorithm(OID_SM2_ENCRYPT),
+          new asn1js.OctetString({ valueHex: encrypt(key, cert.publicKey, { form: "asn1" }) }),
+        ],
+      }),
+  );
+  key.fill(0);
+  const encryptedContentInfo = new asn1js.Sequence({
+    value: [
+      new asn1js.ObjectIdentifier({ value: OID_GM_DATA }),
+      algorithm(OID_SM4_CBC, new asn1js.OctetString({ valueHex: iv })),
+      implicitPrimitive(0, encrypted),
+    ],
+  });
+  return contentInfo(
+    OID_GM_ENVELOPED_DATA,
+    new asn1js.Sequence({
+      value: [new asn1js.Integer({ value: 0 }), derSetOf(recipientInfos), encryptedContentInfo],
+    }),
+  );
+}
+
+interface RecipientInfoData {
+  issuerDer: Buffer;
+  serial: bigint;
+  keyEncryptionAlgorithm: string;
+  encryptedKey: Buffer;
+}
+
+function readRecipientInfo(node: asn1js.BaseBlock): RecipientInfoData {
+  const f = seq(node, 4, 4);
+  const ias = f && seq(f[1], 2, 2);
+  const serial = ias && integer(ias[1]);
+  const keyEncryptionAlgorithm = f && algorithmOid(f[2]);
+  const encryptedKey = f && octets(f[3]);
+  if (
+    !f ||
+    !ias ||
+    serial == null ||
+    !(ias[0] instanceof asn1js.Sequence) ||
+    !keyEncryptionAlgorithm ||
+    !encryptedKey
+  ) {
+    throw bad("bad RecipientInfo (only issuerAndSerialNumber key transport is supported)");
+  }
+  return { issuerDer: encodingOf(ias[0]), serial, keyEncryptionAlgorithm, encryptedKey };
+}
+
+function decryptFailed(message: string, cause?: unknown): GmCryptoError {
+  return new GmCryptoError("DECRYPT_FAILED", message, cause === undefined ? undefined : { cause });
+}
+
+/** The SM4 key: GM/T 0009 ASN.1 ciphertext (as written here), or a raw C1C3C2 some writers use. */
+function unwrapKey(encryptedKey: Buffer, key: Sm2PrivateKey): Buffer {
+  try {
+    return decrypt(encryptedKey, key, { form: "asn1" });
+  } catch (cause) {
+    if (
+      cause instanceof GmCryptoError &&
+      cause.code === "BAD_CIPHERTEXT_FORMAT" &&
+      encryptedKey[0] === 0x04
+    ) {
+      try {
+        return decrypt(encryptedKey, key, { form: "C1C3C2" });
+      } catch (inner) {
+        throw decryptFailed("the content-encryption key does not decrypt with this key", inner);
+      }
+    }
+    throw decryptFailed("the content-encryption key does not decrypt with this key", cause);
+  }
+}
+
+/**
+ * Decrypts an EnvelopedData for the holder of `key` and `cert`. GmCryptoError codes:
+ * BAD_PKCS7 (not an EnvelopedData, truncated, unknown algorithms), NOT_A_RECIPIENT (no
+ * RecipientInfo for this certificate's issuer and serial number), DECRYPT_FAILED (the key or
+ * the content does not decrypt), BAD_KEY (the key does not belong to the certificate).
+ */
+export function openEnvelopedData(der: Uint8Array, opts: { key: Sm2PrivateKey; cert: Certificate }): Buffer {
+  if (!opts.cert.publicKey.equals(opts.key.publicKey)) {
+    throw new GmCryptoError("BAD_KEY", "the private key does not belong to the certificate");
+  }
+  let recipients: RecipientInfoData[];
+  let algorithmNode: asn1js.BaseBlock | undefined;
+  let encrypted: Buffer | null;
+  try {
+    const f = unwrap(der, new Set([OID_GM_ENVELOPED_DATA, OID_PKCS7_ENVELOPED_DATA]), "EnvelopedData");
+    if (f.length < 3 || f.length > 5 || integer(f[0]) === null) throw bad("bad EnvelopedData");
+    const offset = isContext(f[1], 0) ? 1 : 0; // CMS originatorInfo
+    const recipientNodes = setItems(f[1 + offset]);
+    const eci = seq(f[2 + offset], 2, 5);
+    if (!recipientNodes || !eci || !DATA_OIDS.has(oid(eci[0]) ?? "")) throw bad("bad EnvelopedData fields");
+    recipients = recipientNodes.map(readRecipientInfo);
+    algorithmNode = eci[1];
+    encrypted = isContext(eci[2], 0) ? implicitOctets(eci[2]) : null;
+    if (!encrypted) throw bad("no encryptedContent");
+  } catch (cause) {
+    if (cause instanceof GmCryptoError) throw cause;
+    throw bad("unreadable EnvelopedData", cause);
+  }
+  const mine = recipients.find((r) => opts.cert.matchesIssuerAndSerial(r.issuerDer, r.serial));
+  if (!mine) {
+    throw new GmCryptoError(
+      "NOT_A_RECIPIENT",
+      `no RecipientInfo for "${opts.cert.subject.text}" (serial ${opts.cert.serialNumber})`,
+    );
+  }
+  if (
+    mine.keyEncryptionAlgorithm !== OID_SM2_ENCRYPT &&
+    mine.keyEncryptionAlgorithm !== "1.2.156.10197.1.301"
+  ) {
+    throw bad(`key encryption algorithm ${mine.keyEncryptionAlgorithm} is not SM2 encryption`);
+  }
+  const alg = seq(algorithmNode, 2, 2);
+  const iv = alg && octets(alg[1]);
+  if (!alg || oid(alg[0]) !== OID_SM4_CBC || !iv || iv.length !== 16) {
+    throw bad("the content encryption algorithm is not SM4-CBC with a 16-byte IV");
+  }
+  const sm4Key = unwrapKey(mine.encryptedKey, opts.key);
+  if (sm4Key.length !== 16)
+    throw decryptFailed(`the content-encryption key is ${sm4Key.length} bytes, not 16`);
+  try {
+    return sm4CbcDecrypt(sm4Key, iv, encrypted);
+  } catch (cause) {
+    throw decryptFailed("the content does not decrypt (SM4-CBC padding)", cause);
+  } finally {
+    sm4Key.fill(0);
+  }
+}

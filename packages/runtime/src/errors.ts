@@ -1,0 +1,97 @@
+import type { z } from "zod";
+
+/**
+ * The one error taxonomy. Domain code throws AppError with a kind; the HTTP layer and
+ * the gRPC layer each map kinds to their status codes in one place (here).
+ */
+export type ErrorKind =
+  | "validation"
+  | "unauthenticated"
+  | "forbidden"
+  | "not_found"
+  | "conflict"
+  | "unavailable";
+
+/** Which field broke which rule: what a caller needs to fix bad input. */
+export interface FieldIssue {
+  field: string;
+  rule: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    readonly details: { code?: string; issues?: readonly FieldIssue[]; cause?: unknown } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = "AppError";
+  }
+
+  /** A dependency is down: worth retrying (the bus's retry policy reads this). */
+  get transient(): boolean {
+    return this.kind === "unavailable";
+  }
+
+  get code(): string {
+    return this.details.code ?? this.kind.toUpperCase();
+  }
+
+  static validation(issues: readonly FieldIssue[], message?: string): AppError {
+    return new AppError("validation", message ?? issues.map((i) => `${i.field}: ${i.message}`).join("; "), {
+      code: "VALIDATION_FAILED",
+      issues,
+    });
+  }
+}
+
+export function issuesFromZod(error: z.ZodError, prefix = ""): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    field: [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || "(body)",
+    rule: issue.code,
+    message: issue.message,
+  }));
+}
+
+export const httpStatusOf: Record<ErrorKind, number> = {
+  validation: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  unavailable: 503,
+};
+
+/** gRPC status codes (numeric, as @grpc/grpc-js `status`). */
+export const grpcStatusOf: Record<ErrorKind, number> = {
+  validation: 3, // INVALID_ARGUMENT
+  unauthenticated: 16, // UNAUTHENTICATED
+  forbidden: 7, // PERMISSION_DENIED
+  not_found: 5, // NOT_FOUND
+  conflict: 9, // FAILED_PRECONDITION
+  unavailable: 14, // UNAVAILABLE
+};
+
+/** RFC 9457 problem details. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  issues?: readonly FieldIssue[];
+  traceId?: string;
+}
+
+export function problemOf(error: AppError, traceId?: string): Problem {
+  return {
+    type: `https://piaoju.dev/problems/${error.code.toLowerCase().replaceAll("_", "-")}`,
+    title: error.kind.replace("_", " "),
+    status: httpStatusOf[error.kind],
+    detail: error.message,
+    code: error.code,
+    ...(error.details.issues ? { issues: error.details.issues } : {}),
+    ...(traceId ? { traceId } : {}),
+  };
+}

@@ -1,0 +1,150 @@
+import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
+import { z } from "zod";
+import { AppError, issuesFromZod, problemOf } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import type { Telemetry } from "./telemetry.ts";
+
+const tracer = trace.getTracer("@piaoju/runtime/http");
+const spans = new WeakMap<FastifyRequest, Span>();
+
+export interface HealthCheck {
+  name: string;
+  check(): Promise<boolean>;
+}
+
+/**
+ * The platform's HTTP server: server spans continuing the caller's W3C trace, problem
+ * details (RFC 9457) for every error, /healthz, /readyz and /metrics.
+ */
+export function createHttpApp(options: {
+  logger: Logger;
+  telemetry?: Telemetry;
+  readiness: () => readonly HealthCheck[];
+  bodyLimit?: number;
+}): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit ?? 1_048_576,
+    requestIdHeader: false,
+  });
+
+  app.addHook("onRequest", (req, reply, done) => {
+    const parent = propagation.extract(context.active(), req.headers);
+    const span = tracer.startSpan(
+      `${req.method} ${req.routeOptions.url ?? "unmatched"}`,
+      { kind: SpanKind.SERVER, attributes: { "http.request.method": req.method, "url.path": req.url } },
+      parent,
+    );
+    spans.set(req, span);
+    reply.header("x-trace-id", span.spanContext().traceId);
+    // Everything after this hook (handler included) runs inside the span's context.
+    context.with(trace.setSpan(parent, span), done);
+  });
+  app.addHook("onResponse", (req, reply, done) => {
+    const span = spans.get(req);
+    if (span) {
+      span.setAttribute("http.response.status_code", reply.statusCode);
+      if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    }
+    done();
+  });
+
+  app.setErrorHandler((error, req, reply) => {
+    const traceId = spans.get(req)?.spanContext().traceId;
+    const fastifyStatus = (error as { statusCode?: number }).statusCode;
+    const appError = toAppError(error);
+    if (!appError) {
+      spans.get(req)?.recordException(error as Error);
+      req.log.error({ err: error }, "unhandled error");
+      return reply.status(500).type("application/problem+json").send({
+        type: "about:blank",
+        title: "internal error",
+        status: 500,
+        detail: "internal error",
+        code: "INTERNAL",
+        traceId,
+      });
+    }
+    if (appError.kind === "unavailable") req.log.warn({ err: error }, appError.message);
+    const problem = problemOf(appError, traceId);
+    // Fastify's own 4xx (413 body too large, 415 media type) keep their status.
+    if (!(error instanceof AppError) && fastifyStatus && fastifyStatus >= 400 && fastifyStatus < 500) {
+      problem.status = fastifyStatus;
+    }
+    return reply.status(problem.status).type("application/problem+json").send(problem);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply
+      .status(404)
+      .type("application/problem+json")
+      .send(problemOf(new AppError("not_found", `no route ${req.method} ${req.url}`, { code: "NO_ROUTE" })));
+  });
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_req, reply) => {
+    const results = await Promise.all(
+      options.readiness().map(async (c) => [c.name, await c.check().catch(() => false)] as const),
+    );
+    const ready = results.every(([, ok]) => ok);
+    return reply
+      .status(ready ? 200 : 503)
+      .send({ status: ready ? "ready" : "not ready", checks: Object.fromEntries(results) });
+  });
+  if (options.telemetry) {
+    const telemetry = options.telemetry;
+    app.get("/metrics", (req, reply) => {
+      reply.hijack();
+      telemetry.metricsHandler(req.raw, reply.raw);
+    });
+  }
+  return app;
+}
+
+function toAppError(error: unknown): AppError | undefined {
+  if (error instanceof AppError) return error;
+  if (error instanceof z.ZodError) return AppError.validation(issuesFromZod(error));
+  const e = error as {
+    statusCode?: number;
+    code?: string;
+    message?: string;
+    validation?: Array<{ instancePath?: string; message?: string; keyword?: string }>;
+    validationContext?: string;
+  };
+  // A route's schema refused the request (routes that declare zod schemas for OpenAPI).
+  if (Array.isArray(e.validation)) {
+    return AppError.validation(
+      e.validation.map((v) => ({
+        field: [e.validationContext ?? "body", ...(v.instancePath ?? "").split("/").filter(Boolean)].join(
+          ".",
+        ),
+        rule: v.keyword ?? "schema",
+        message: v.message ?? "invalid",
+      })),
+    );
+  }
+  // Two requests raced to create the same thing; the database's unique index decided (Prisma P2002, PG 23505).
+  if (e.code === "P2002" || e.code === "23505") {
+    return new AppError("conflict", "it already exists (a concurrent request created it)", {
+      code: "ALREADY_EXISTS",
+    });
+  }
+  // Fastify's own 4xx (malformed JSON, body too large, wrong content type).
+  if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
+    const kind = e.statusCode === 404 ? "not_found" : "validation";
+    return new AppError(kind, e.message ?? "bad request", { code: e.code ?? "BAD_REQUEST" });
+  }
+  return undefined;
+}
+
+/** Validates one part of a request; the error names each field with its place (body.payer.name). */
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  place: "body" | "query" | "params",
+): z.infer<S> {
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success) throw AppError.validation(issuesFromZod(parsed.error, place));
+  return parsed.data;
+}

@@ -1,0 +1,232 @@
+import { join, resolve } from "node:path";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { type Bus, EmbeddedBus, KafkaBus, OutboxRelay, platformMigrationsDir } from "@piaoju/bus";
+import { type Database, ensureDatabase, migrate, openDatabase } from "@piaoju/persistence";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { parseConfig } from "./config.ts";
+import { registerDeadLetterRoutes } from "./dead-letters.ts";
+import { createHttpApp, type HealthCheck } from "./http.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { startTelemetry, type Telemetry } from "./telemetry.ts";
+
+/** What the frame gives a service: its own database, the bus, a logger, the HTTP server. */
+export interface ServiceContext {
+  readonly name: string;
+  /** The raw environment, for the service to parse its own config from, once, with zod. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly logger: Logger;
+  readonly bus: Bus;
+  /** The service's own database, migrated; no other service reads it. */
+  readonly db: Database;
+  /** Tells the outbox relay that a transaction just committed events. */
+  readonly outbox: { wake(): void };
+  readonly http: FastifyInstance;
+}
+
+export interface RunningService {
+  readonly checks?: readonly HealthCheck[];
+  /** Stop consumers (they commit what they processed); the frame then flushes the outbox. */
+  stop(): Promise<void>;
+}
+
+/** A service is a module with a composition root: started alone or beside the others. */
+export interface ServiceModule {
+  readonly name: string;
+  /** The service's own migrations (Prisma's folder layout). */
+  readonly migrationsDir: string;
+  start(context: ServiceContext): Promise<RunningService>;
+}
+
+const platformConfig = z.object({
+  PIAOJU_HTTP_HOST: z.string().default("127.0.0.1"),
+  PIAOJU_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PIAOJU_DATA_DIR: z.string().default(".data"),
+  /** Operators' token for the platform's own admin routes (dead letters); services check it too. */
+  PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
+  /** Cluster: PostgreSQL server URL; each service gets database `${prefix}${service}` on it. */
+  PIAOJU_DATABASE_URL: z.url().optional(),
+  PIAOJU_DATABASE_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/, "lower-case letters, digits and _")
+    .default("piaoju_"),
+  KAFKA_BROKERS: z.string().optional(),
+  /** Prefix of this installation's topics and consumer groups on a shared Kafka cluster. */
+  PIAOJU_KAFKA_NAMESPACE: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,40}$/, "1-40 letters, digits, _ or -")
+    .optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export interface PlatformOptions {
+  mode: "embedded" | "cluster";
+  services: readonly ServiceModule[];
+  env: Readonly<Record<string, string | undefined>>;
+  /** Tests collect spans here. */
+  spanExporter?: SpanExporter;
+  /** Telemetry is per process; an embedding test starting several platforms passes false. */
+  telemetry?: boolean;
+}
+
+export interface Platform {
+  readonly url: string;
+  readonly logger: Logger;
+  readonly bus: Bus;
+  readonly databases: ReadonlyMap<string, Database>;
+  stop(): Promise<void>;
+}
+
+interface Started {
+  module: ServiceModule;
+  db: Database;
+  relay: OutboxRelay;
+  running: RunningService;
+}
+
+/**
+ * Starts services from the same code in either mode. Embedded: PGlite per service under
+ * the data folder and the embedded bus, all in this process. Cluster: a PostgreSQL
+ * database per service and Kafka; a process usually runs one service.
+ */
+export async function startPlatform(options: PlatformOptions): Promise<Platform> {
+  const config = parseConfig(platformConfig, options.env);
+  const name = options.services.length === 1 ? options.services[0]!.name : "piaoju";
+  const logger = createLogger({ name, level: config.LOG_LEVEL });
+  const telemetry: Telemetry | undefined =
+    options.telemetry === false
+      ? undefined
+      : startTelemetry({
+          serviceName: name,
+          ...(config.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+          ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
+        });
+  const dataDir = resolve(config.PIAOJU_DATA_DIR);
+
+  const bus = await openBus(options.mode, config, dataDir, name, logger);
+  const started: Started[] = [];
+  /** Opened but whose service has not started yet: closed by hand if start-up fails. */
+  const notStarted = new Set<Database>();
+  const readiness: HealthCheck[] = [{ name: "bus", check: () => bus.healthy() }];
+  const http = createHttpApp({ logger, ...(telemetry ? { telemetry } : {}), readiness: () => readiness });
+  registerDeadLetterRoutes(http, bus, config.PIAOJU_INTERNAL_TOKEN, logger);
+
+  const stopAll = async () => {
+    // Stop intake first, then consumers, then publish what the outbox still holds.
+    await http.close().catch((error: unknown) => logger.error({ err: error }, "http close failed"));
+    for (const s of [...started].reverse()) {
+      await s.running
+        .stop()
+        .catch((error: unknown) => logger.error({ err: error, service: s.module.name }, "stop failed"));
+      await s.relay.stop();
+    }
+    await bus.close();
+    for (const s of started) await s.db.close();
+    await telemetry?.shutdown();
+  };
+
+  try {
+    // Databases open and migrate side by side (PGlite takes a second or more each); the
+    // services then start in order. A database that opened is closed if another fails.
+    const opened = await Promise.allSettled(
+      options.services.map(async (module) => {
+        const db = await openServiceDatabase(options.mode, config, dataDir, module.name);
+        try {
+          await migrate(db, [platformMigrationsDir, module.migrationsDir], {
+            log: (msg) => logger.info({ service: module.name }, msg),
+          });
+        } catch (error) {
+          await db.close();
+          throw error;
+        }
+        return db;
+      }),
+    );
+    const failed = opened.find((o): o is PromiseRejectedResult => o.status === "rejected");
+    if (failed) {
+      for (const o of opened) if (o.status === "fulfilled") await o.value.close();
+      throw failed.reason;
+    }
+    const databases = opened.map((o) => (o as PromiseFulfilledResult<Database>).value);
+    for (const db of databases) notStarted.add(db);
+    for (const [index, module] of options.services.entries()) {
+      const serviceLogger = logger.child({ service: module.name });
+      const db = databases[index]!;
+      const relay = new OutboxRelay(db, bus, {
+        log: (msg, fields) => serviceLogger.warn(fields ?? {}, msg),
+      });
+      relay.start();
+      let running: RunningService;
+      try {
+        running = await module.start({
+          name: module.name,
+          env: options.env,
+          logger: serviceLogger,
+          bus,
+          db,
+          outbox: { wake: () => relay.wake() },
+          http,
+        });
+      } catch (error) {
+        await relay.stop().catch(() => {});
+        throw error;
+      }
+      started.push({ module, db, relay, running });
+      notStarted.delete(db);
+      readiness.push({ name: `${module.name}.db`, check: () => db.query("SELECT 1").then(() => true) });
+      for (const check of running.checks ?? [])
+        readiness.push({ ...check, name: `${module.name}.${check.name}` });
+    }
+    const address = await http.listen({ host: config.PIAOJU_HTTP_HOST, port: config.PIAOJU_HTTP_PORT });
+    logger.info(
+      { url: address, mode: options.mode, services: options.services.map((s) => s.name) },
+      "piaoju ready",
+    );
+    return {
+      url: address,
+      logger,
+      bus,
+      databases: new Map(started.map((s) => [s.module.name, s.db])),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll().catch(() => {});
+    for (const db of notStarted) await db.close().catch(() => {});
+    throw error;
+  }
+}
+
+async function openBus(
+  mode: PlatformOptions["mode"],
+  config: z.infer<typeof platformConfig>,
+  dataDir: string,
+  clientId: string,
+  logger: Logger,
+): Promise<Bus> {
+  if (mode === "embedded") return EmbeddedBus.open({ dataDir: join(dataDir, "bus") });
+  if (!config.KAFKA_BROKERS) throw new Error("KAFKA_BROKERS is required in cluster mode");
+  const kafkaLog = logger.child({ component: "kafkajs" });
+  return new KafkaBus({
+    brokers: config.KAFKA_BROKERS.split(","),
+    clientId,
+    ...(config.PIAOJU_KAFKA_NAMESPACE ? { namespace: config.PIAOJU_KAFKA_NAMESPACE } : {}),
+    // kafkajs logs transient broker states (coordinator loading, rebalancing) as errors; they are retried.
+    log: () => (entry) => kafkaLog.debug({ ...entry.log, namespace: entry.namespace }, entry.log.message),
+  });
+}
+
+async function openServiceDatabase(
+  mode: PlatformOptions["mode"],
+  config: z.infer<typeof platformConfig>,
+  dataDir: string,
+  service: string,
+): Promise<Database> {
+  if (mode === "embedded") return openDatabase({ kind: "pglite", dataDir: join(dataDir, service, "pg") });
+  if (!config.PIAOJU_DATABASE_URL) throw new Error("PIAOJU_DATABASE_URL is required in cluster mode");
+  const url = await ensureDatabase(
+    config.PIAOJU_DATABASE_URL,
+    `${config.PIAOJU_DATABASE_PREFIX}${service.replaceAll("-", "_")}`,
+  );
+  return openDatabase({ kind: "postgres", url });
+}

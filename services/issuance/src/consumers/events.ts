@@ -1,0 +1,70 @@
+import { type Bus, consumeEvents, type Subscription } from "@piaoju/bus";
+import { topics } from "@piaoju/contracts";
+import { AppError, issuesFromZod } from "@piaoju/runtime";
+import { type IssuanceApp, issuanceUnitOfWork, type Tx } from "../app/issuance.ts";
+import { issueRequestShape } from "../domain/request.ts";
+import type { PrismaClient } from "../generated/prisma/client.ts";
+
+export const NUMBER_INTAKE_GROUP = "issuance.number-intake";
+export const PAYMENT_INTAKE_GROUP = "issuance.payment-intake";
+
+interface Wiring {
+  bus: Bus;
+  prisma: PrismaClient;
+  app: IssuanceApp;
+  clock: () => Date;
+  published: () => void;
+}
+
+/**
+ * Takes in the runs of numbers stock distributed to issuing points (stock.SegmentDistributed),
+ * and the bill kinds' names for the documents, exactly once per event (inbox).
+ */
+export function consumeStockEvents(w: Wiring): Promise<Subscription> {
+  return consumeEvents<Tx>(w.bus, issuanceUnitOfWork(w.prisma), {
+    group: NUMBER_INTAKE_GROUP,
+    topics: [topics.stock],
+    producer: "issuance",
+    clock: w.clock,
+    published: w.published,
+    handle: async (event, tx) => {
+      if (event.type === "stock.SegmentDistributed") await w.app.receiveRun(tx, event.data);
+      else if (event.type === "stock.BillKindRegistered") await w.app.recordBillKind(tx, event.data);
+    },
+  });
+}
+
+/**
+ * 即缴即开: issues the receipt of a completed payment through the same use case as the API.
+ * Exactly once per payment: the inbox drops a redelivered event, and the (agency, serial)
+ * idempotency returns the receipt already issued for a payment published again under a new
+ * event id (or issued by the API first). A payment that cannot be issued (bad payer code, no
+ * stock) is dead-lettered, and replayed once fixed.
+ */
+export function consumePaymentEvents(w: Wiring): Promise<Subscription> {
+  return consumeEvents<Tx>(w.bus, issuanceUnitOfWork(w.prisma), {
+    group: PAYMENT_INTAKE_GROUP,
+    topics: [topics.payment],
+    producer: "issuance",
+    clock: w.clock,
+    published: w.published,
+    handle: async (event, tx, emit) => {
+      if (event.type !== "payment.PaymentCompleted") return;
+      const p = event.data;
+      const parsed = issueRequestShape.safeParse({
+        agencyCode: p.agencyCode,
+        issuingPointCode: p.issuingPointCode,
+        billCode: p.billCode,
+        bizSerialNo: p.bizSerialNo,
+        payer: p.payer,
+        items: p.items,
+        totalFen: p.totalFen,
+        payMode: p.channel,
+        remark: p.remark,
+        handlingPerson: p.handlingPerson ?? `payment:${p.channel}`,
+      });
+      if (!parsed.success) throw AppError.validation(issuesFromZod(parsed.error, "data"));
+      await w.app.issueIn(tx, emit, `payment:${p.paymentId}`, "PAYMENT", parsed.data);
+    },
+  });
+}

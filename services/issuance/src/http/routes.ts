@@ -1,0 +1,129 @@
+import { agencyCode, billCode, billNumber, issuingPointCode } from "@piaoju/contracts";
+import { AppError, authenticateCaller, parseInput, requireAgency } from "@piaoju/runtime";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { IssuanceApp } from "../app/issuance.ts";
+import { bizSerialNo, issueRequestShape } from "../domain/request.ts";
+
+const referenceCode = z.string().regex(/^[0-9A-Za-z_.-]{1,32}$/, "1-32 letters, digits, _ . or -");
+
+/** Internal API of the issuance service; the gateway fronts it. Handlers validate and delegate. */
+export function registerIssuanceRoutes(http: FastifyInstance, app: IssuanceApp, internalToken: string): void {
+  // 收入项目
+  http.post("/v1/issuance/items", async (req, reply) => {
+    const caller = authenticateCaller(req, internalToken);
+    const body = parseInput(
+      z.object({
+        agencyCode,
+        code: referenceCode,
+        name: z.string().trim().min(1).max(100),
+        unit: z.string().trim().min(1).max(16),
+        standardFen: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullable(),
+        enabled: z.boolean().default(true),
+      }),
+      req.body,
+      "body",
+    );
+    requireAgency(caller, body.agencyCode);
+    return reply.status(201).send(await app.registerItem(caller.actor, body));
+  });
+
+  http.get("/v1/issuance/items", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(z.object({ agencyCode }), req.query, "query");
+    requireAgency(caller, q.agencyCode);
+    return { items: await app.listItems(q.agencyCode) };
+  });
+
+  // 开票点
+  http.post("/v1/issuance/issuing-points", async (req, reply) => {
+    const caller = authenticateCaller(req, internalToken);
+    const body = parseInput(
+      z.object({
+        agencyCode,
+        code: issuingPointCode,
+        name: z.string().trim().min(1).max(100),
+        enabled: z.boolean().default(true),
+      }),
+      req.body,
+      "body",
+    );
+    requireAgency(caller, body.agencyCode);
+    return reply.status(201).send(await app.registerIssuingPoint(caller.actor, body));
+  });
+
+  http.get("/v1/issuance/issuing-points", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(z.object({ agencyCode }), req.query, "query");
+    requireAgency(caller, q.agencyCode);
+    return { items: await app.listIssuingPoints(q.agencyCode) };
+  });
+
+  // The runs of numbers each issuing point issues from, and how far each has got.
+  http.get("/v1/issuance/number-runs", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(
+      z.object({ agencyCode, issuingPointCode: issuingPointCode.optional() }),
+      req.query,
+      "query",
+    );
+    requireAgency(caller, q.agencyCode);
+    return { items: await app.numberRuns(q) };
+  });
+
+  // 开具: 201 with a new receipt, 200 with the receipt a retry of the same request already has.
+  http.post("/v1/receipts", async (req, reply) => {
+    const caller = authenticateCaller(req, internalToken);
+    const body = parseInput(
+      issueRequestShape.extend({
+        /** api: a business system (接口开具); online: a clerk at the web console (在线开具). */
+        source: z.enum(["api", "online"]).default("api"),
+      }),
+      req.body,
+      "body",
+    );
+    requireAgency(caller, body.agencyCode);
+    const { source, ...request } = body;
+    const outcome = await app.issue(caller.actor, source === "online" ? "ONLINE" : "API", request);
+    return reply.status(outcome.created ? 201 : 200).send(outcome.receipt);
+  });
+
+  // 查验: status only; declared before /:id so "verify" is never read as an id.
+  http.get("/v1/receipts/verify", async (req) => {
+    authenticateCaller(req, internalToken);
+    const q = parseInput(
+      z.object({ billCode, number: billNumber, checkCode: z.string().regex(/^\d{6}$/, "6 digits") }),
+      req.query,
+      "query",
+    );
+    return app.verify(q);
+  });
+
+  http.get("/v1/receipts", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(z.object({ agencyCode, bizSerialNo }), req.query, "query");
+    requireAgency(caller, q.agencyCode);
+    const receipt = await app.findBySerial(q.agencyCode, q.bizSerialNo);
+    return { items: receipt ? [receipt] : [] };
+  });
+
+  http.get("/v1/receipts/:id", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const { id } = parseInput(z.object({ id: z.uuid() }), req.params, "params");
+    const receipt = await app.findReceipt(id);
+    if (!receipt)
+      throw new AppError("not_found", `receipt ${id} does not exist`, { code: "RECEIPT_UNKNOWN" });
+    requireAgency(caller, receipt.agencyCode);
+    return receipt;
+  });
+
+  // The unsigned XML document, byte for byte as stored (its SM3 is the receipt's documentSm3).
+  http.get("/v1/receipts/:id/document", async (req, reply) => {
+    const caller = authenticateCaller(req, internalToken);
+    const { id } = parseInput(z.object({ id: z.uuid() }), req.params, "params");
+    const found = await app.document(id);
+    if (!found) throw new AppError("not_found", `receipt ${id} does not exist`, { code: "RECEIPT_UNKNOWN" });
+    requireAgency(caller, found.agencyCode);
+    return reply.type("application/xml; charset=utf-8").send(found.document);
+  });
+}

@@ -1,0 +1,35 @@
+import { fileURLToPath } from "node:url";
+import { createPrismaClient } from "@piaoju/persistence";
+import { parseConfig, type ServiceModule } from "@piaoju/runtime";
+import { z } from "zod";
+import { IssuanceApp } from "./app/issuance.ts";
+import { consumePaymentEvents, consumeStockEvents } from "./consumers/events.ts";
+import { PrismaClient } from "./generated/prisma/client.ts";
+import { registerIssuanceRoutes } from "./http/routes.ts";
+
+const config = z.object({
+  PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
+});
+
+/** Composition root of the issuance service (票据开具). */
+export const issuanceService: ServiceModule = {
+  name: "issuance",
+  migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
+  async start(ctx) {
+    const { PIAOJU_INTERNAL_TOKEN } = parseConfig(config, ctx.env);
+    const prisma = createPrismaClient(ctx.db, PrismaClient);
+    const clock = () => new Date();
+    const app = new IssuanceApp({ prisma, published: ctx.outbox.wake, clock });
+    registerIssuanceRoutes(ctx.http, app, PIAOJU_INTERNAL_TOKEN);
+    const wiring = { bus: ctx.bus, prisma, app, clock, published: ctx.outbox.wake };
+    const numberIntake = await consumeStockEvents(wiring);
+    const paymentIntake = await consumePaymentEvents(wiring);
+    return {
+      async stop() {
+        await paymentIntake.stop();
+        await numberIntake.stop();
+        await prisma.$disconnect();
+      },
+    };
+  },
+};

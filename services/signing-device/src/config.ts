@@ -1,0 +1,57 @@
+import { availableParallelism } from "node:os";
+import { parseConfig } from "@piaoju/runtime";
+import { z } from "zod";
+
+const positiveInt = z.coerce.number().int().positive();
+
+/** The device's configuration, from the environment. The keystore key is never logged. */
+export const deviceConfigSchema = z.object({
+  /** host:port to listen on; port 0 takes a free one (printed as SIGNING_DEVICE_LISTENING port=<n>). */
+  PIAOJU_SIGNING_DEVICE_LISTEN: z
+    .string()
+    .regex(/^[^\s]+:\d{1,5}$/, "host:port, e.g. 127.0.0.1:50051")
+    .default("127.0.0.1:50051"),
+  PIAOJU_SIGNING_DEVICE_KEYSTORE_DIR: z.string().min(1, "the keystore directory is required"),
+  /** SM4 key sealing the keystore: 32 hex characters. */
+  PIAOJU_SIGNING_DEVICE_KEYSTORE_KEY: z
+    .string({ error: "required: the keystore's SM4 key, 32 hex characters" })
+    .regex(/^[0-9a-fA-F]{32}$/, "must be 32 hex characters (a 16-byte SM4 key)"),
+  PIAOJU_SIGNING_DEVICE_WORKERS: positiveInt.max(256).default(availableParallelism()),
+  /** Largest data/content/envelope in one Sign, Verify, SignBatch item, MakeEnvelope or OpenEnvelope. */
+  PIAOJU_SIGNING_DEVICE_MAX_PAYLOAD_BYTES: positiveInt.default(4 * 1024 * 1024),
+  /** Largest total of one SignStream. */
+  PIAOJU_SIGNING_DEVICE_MAX_STREAM_BYTES: positiveInt.default(1024 * 1024 * 1024),
+  PIAOJU_SIGNING_DEVICE_MAX_BATCH_ITEMS: positiveInt.default(1000),
+  /** Most operations queued or running at once; more gets RESOURCE_EXHAUSTED. */
+  PIAOJU_SIGNING_DEVICE_CAPACITY: positiveInt.default(20_000),
+  PIAOJU_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type DeviceConfigEnv = z.infer<typeof deviceConfigSchema>;
+
+export interface DeviceConfig {
+  listen: string;
+  keystoreDir: string;
+  keystoreKey: Buffer;
+  workers: number;
+  maxPayloadBytes: number;
+  maxStreamBytes: number;
+  maxBatchItems: number;
+  capacity: number;
+  logLevel: string;
+}
+
+export function loadDeviceConfig(env: Record<string, string | undefined>): DeviceConfig {
+  const c = parseConfig(deviceConfigSchema, env);
+  return {
+    listen: c.PIAOJU_SIGNING_DEVICE_LISTEN,
+    keystoreDir: c.PIAOJU_SIGNING_DEVICE_KEYSTORE_DIR,
+    keystoreKey: Buffer.from(c.PIAOJU_SIGNING_DEVICE_KEYSTORE_KEY, "hex"),
+    workers: c.PIAOJU_SIGNING_DEVICE_WORKERS,
+    maxPayloadBytes: c.PIAOJU_SIGNING_DEVICE_MAX_PAYLOAD_BYTES,
+    maxStreamBytes: c.PIAOJU_SIGNING_DEVICE_MAX_STREAM_BYTES,
+    maxBatchItems: c.PIAOJU_SIGNING_DEVICE_MAX_BATCH_ITEMS,
+    capacity: c.PIAOJU_SIGNING_DEVICE_CAPACITY,
+    logLevel: c.PIAOJU_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,117 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadSigningProto, type SigningDeviceClient } from "@piaoju/proto/signing";
+
+/** Test and benchmark support: make a keystore with the CLI and run the device as its own process. */
+
+const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
+const CLI = fileURLToPath(new URL("./keystore-cli.ts", import.meta.url));
+
+export interface TestKeystore {
+  dir: string;
+  keyHex: string;
+}
+
+/** Runs keystore-cli.ts with the keystore key in its environment; returns stdout. */
+export function keystoreCli(keystore: TestKeystore, args: string[]): string {
+  return execFileSync(process.execPath, ["--import", "tsx", CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, PIAOJU_SIGNING_DEVICE_KEYSTORE_KEY: keystore.keyHex },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** A fresh keystore: `agency-110101` with a dev-CA certificate, `bare` without one. */
+export function makeKeystore(): TestKeystore {
+  const keystore = {
+    dir: mkdtempSync(join(tmpdir(), "piaoju-keystore-")),
+    keyHex: randomBytes(16).toString("hex"),
+  };
+  keystoreCli(keystore, ["init", "--dir", keystore.dir, "--key-id", "agency-110101"]);
+  keystoreCli(keystore, ["init", "--dir", keystore.dir, "--key-id", "bare", "--no-cert"]);
+  return keystore;
+}
+
+export interface RunningTestDevice {
+  port: number;
+  client: SigningDeviceClient;
+  process: ChildProcess;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+export type DeviceExit = { code: number | null; stderr: string };
+
+/** Spawns the device; resolves once it prints its port, rejects (with its stderr) if it exits first. */
+export function spawnDevice(
+  keystore: TestKeystore,
+  env: Record<string, string> = {},
+): Promise<RunningTestDevice> {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PIAOJU_SIGNING_DEVICE_LISTEN: "127.0.0.1:0",
+      PIAOJU_SIGNING_DEVICE_KEYSTORE_DIR: keystore.dir,
+      PIAOJU_SIGNING_DEVICE_KEYSTORE_KEY: keystore.keyHex,
+      PIAOJU_SIGNING_DEVICE_WORKERS: "2",
+      PIAOJU_LOG_LEVEL: "warn",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (data: Buffer) => {
+    stderr += data.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) =>
+      reject(Object.assign(new Error(`device exited (${code})`), { code, stderr }));
+    child.once("exit", onExit);
+    child.stdout.on("data", (data: Buffer) => {
+      stdout += data.toString();
+      const match = /SIGNING_DEVICE_LISTENING port=(\d+)/.exec(stdout);
+      if (!match) return;
+      child.stdout.removeAllListeners("data");
+      child.off("exit", onExit);
+      const port = Number(match[1]);
+      const client = loadSigningProto().newClient(`127.0.0.1:${port}`);
+      resolve({
+        port,
+        client,
+        process: child,
+        stderr: () => stderr,
+        stop: () =>
+          new Promise((done) => {
+            client.close();
+            if (child.exitCode !== null) return done();
+            child.once("exit", () => done());
+            child.kill("SIGTERM");
+          }),
+      });
+    });
+  });
+}
+
+/** Spawns the device expecting it to refuse to start; resolves with its exit code and stderr. */
+export async function spawnDeviceExpectingFailure(
+  keystore: TestKeystore,
+  env: Record<string, string> = {},
+): Promise<DeviceExit> {
+  try {
+    const device = await spawnDevice(keystore, env);
+    await device.stop();
+    throw new Error("the device started");
+  } catch (error) {
+    const { code, stderr } = error as { code?: number | null; stderr?: string };
+    if (stderr === undefined) throw error;
+    return { code: code ?? null, stderr };
+  }
+}

@@ -1,0 +1,61 @@
+import { type Bus, consumeEvents, type Subscription } from "@piaoju/bus";
+import { topics } from "@piaoju/contracts";
+import { prismaUnitOfWork } from "@piaoju/persistence";
+import type { StockApp, Tx } from "../app/stock.ts";
+import type { PrismaClient } from "../generated/prisma/client.ts";
+
+export const STOCK_FINANCE_GROUP = "stock.finance-intake";
+export const STOCK_USAGE_GROUP = "stock.usage-intake";
+
+interface Wiring {
+  bus: Bus;
+  prisma: PrismaClient;
+  app: StockApp;
+  clock: () => Date;
+  published: () => void;
+}
+
+/** Segments finance issued (finance.SegmentIssued) come into stock, once each. */
+export function consumeFinanceEvents(w: Wiring): Promise<Subscription> {
+  return consumeEvents<Tx>(w.bus, prismaUnitOfWork<Tx>(w.prisma), {
+    group: STOCK_FINANCE_GROUP,
+    topics: [topics.finance],
+    producer: "stock",
+    clock: w.clock,
+    published: w.published,
+    handle: async (event, tx, emit) => {
+      if (event.type !== "finance.SegmentIssued") return;
+      await w.app.receiveIn(tx, emit, {
+        agencyCode: event.data.agencyCode,
+        billCode: event.data.billCode,
+        startNumber: BigInt(event.data.startNumber),
+        endNumber: BigInt(event.data.endNumber),
+        source: "FINANCE",
+        financeRef: event.data.financeRef,
+      });
+    },
+  });
+}
+
+/**
+ * Numbers issuance used (issuance.ReceiptRequested: a number taken for a receipt) count
+ * into the 领用存 ledger, once each, and top their issuing point up by its rule.
+ */
+export function consumeIssuanceEvents(w: Wiring): Promise<Subscription> {
+  return consumeEvents<Tx>(w.bus, prismaUnitOfWork<Tx>(w.prisma), {
+    group: STOCK_USAGE_GROUP,
+    topics: [topics.issuance],
+    producer: "stock",
+    clock: w.clock,
+    published: w.published,
+    handle: async (event, tx, emit) => {
+      if (event.type !== "issuance.ReceiptRequested") return;
+      await w.app.recordUse(tx, emit, {
+        agencyCode: event.data.agencyCode,
+        billCode: event.data.billCode,
+        issuingPointCode: event.data.issuingPointCode,
+        usedAt: new Date(event.data.issuedAt),
+      });
+    },
+  });
+}

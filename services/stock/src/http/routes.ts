@@ -1,0 +1,144 @@
+import { agencyCode, billCode, billNumber, issuingPointCode } from "@piaoju/contracts";
+import { AppError, authenticateCaller, parseInput, requireAgency } from "@piaoju/runtime";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { StockApp } from "../app/stock.ts";
+
+const businessDay = z.iso.date();
+
+/** Internal API of the stock service; the gateway fronts it. Handlers validate and delegate. */
+export function registerStockRoutes(http: FastifyInstance, app: StockApp, internalToken: string): void {
+  http.post("/v1/stock/bill-kinds", async (req, reply) => {
+    const caller = authenticateCaller(req, internalToken);
+    const body = parseInput(
+      z.object({ agencyCode, billCode, name: z.string().trim().min(1).max(100) }),
+      req.body,
+      "body",
+    );
+    requireAgency(caller, body.agencyCode);
+    return reply.status(201).send(await app.registerBillKind(caller.actor, body));
+  });
+
+  http.get("/v1/stock/bill-kinds", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(z.object({ agencyCode }), req.query, "query");
+    requireAgency(caller, q.agencyCode);
+    return { items: await app.listBillKinds(q.agencyCode) };
+  });
+
+  http.post("/v1/stock/segments", async (req, reply) => {
+    const caller = authenticateCaller(req, internalToken);
+    const body = parseInput(
+      z.object({ agencyCode, billCode, startNumber: billNumber, endNumber: billNumber }),
+      req.body,
+      "body",
+    );
+    requireAgency(caller, body.agencyCode);
+    const segment = await app.receiveManually(caller.actor, {
+      agencyCode: body.agencyCode,
+      billCode: body.billCode,
+      startNumber: BigInt(body.startNumber),
+      endNumber: BigInt(body.endNumber),
+    });
+    return reply.status(201).send(segment);
+  });
+
+  http.get("/v1/stock/segments", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(
+      z.object({
+        agencyCode,
+        billCode: billCode.optional(),
+        status: z.enum(["RECEIVED", "STOCKED"]).optional(),
+      }),
+      req.query,
+      "query",
+    );
+    requireAgency(caller, q.agencyCode);
+    return { items: await app.listSegments(q) };
+  });
+
+  http.get("/v1/stock/segments/:id", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const { id } = parseInput(z.object({ id: z.uuid() }), req.params, "params");
+    const segment = await app.findSegment(id);
+    if (!segment)
+      throw new AppError("not_found", `segment ${id} does not exist`, { code: "SEGMENT_UNKNOWN" });
+    requireAgency(caller, segment.agencyCode);
+    return segment;
+  });
+
+  // 入库: confirm a received segment into stock.
+  http.post("/v1/stock/segments/:id/confirm", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const { id } = parseInput(z.object({ id: z.uuid() }), req.params, "params");
+    return app.confirm(caller.actor, id, (agency) => requireAgency(caller, agency));
+  });
+
+  // 分发 rules: keep an issuing point at or above a threshold of unused numbers.
+  http.put("/v1/stock/distribution-rules/:agencyCode/:billCode/:issuingPointCode", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const key = parseInput(z.object({ agencyCode, billCode, issuingPointCode }), req.params, "params");
+    requireAgency(caller, key.agencyCode);
+    const body = parseInput(
+      z.object({
+        threshold: z.number().int().min(0).max(1_000_000),
+        batchSize: z.number().int().min(1).max(1_000_000),
+        enabled: z.boolean().default(true),
+      }),
+      req.body,
+      "body",
+    );
+    return app.setRule(caller.actor, { ...key, ...body });
+  });
+
+  http.get("/v1/stock/distribution-rules", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(z.object({ agencyCode }), req.query, "query");
+    requireAgency(caller, q.agencyCode);
+    return { items: await app.listRules(q.agencyCode) };
+  });
+
+  // 分发 by hand.
+  http.post("/v1/stock/distributions", async (req, reply) => {
+    const caller = authenticateCaller(req, internalToken);
+    const body = parseInput(
+      z.object({ agencyCode, billCode, issuingPointCode, count: z.number().int().min(1).max(1_000_000) }),
+      req.body,
+      "body",
+    );
+    requireAgency(caller, body.agencyCode);
+    return reply.status(201).send({ items: await app.distribute(caller.actor, body) });
+  });
+
+  http.get("/v1/stock/distributions", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(
+      z.object({ agencyCode, billCode: billCode.optional(), issuingPointCode: issuingPointCode.optional() }),
+      req.query,
+      "query",
+    );
+    requireAgency(caller, q.agencyCode);
+    return { items: await app.listDistributions(q) };
+  });
+
+  // 领用存: received / used / remaining over business days, of the agency or of one issuing point.
+  http.get("/v1/stock/ledger", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(
+      z
+        .object({
+          agencyCode,
+          billCode,
+          issuingPointCode: issuingPointCode.optional(),
+          from: businessDay,
+          to: businessDay,
+        })
+        .refine((v) => v.from <= v.to, { message: "from must not be after to", path: ["to"] }),
+      req.query,
+      "query",
+    );
+    requireAgency(caller, q.agencyCode);
+    return { ...q, ...(await app.ledger(q)) };
+  });
+}

@@ -1,0 +1,35 @@
+import { fileURLToPath } from "node:url";
+import { createPrismaClient } from "@piaoju/persistence";
+import { parseConfig, type ServiceModule } from "@piaoju/runtime";
+import { z } from "zod";
+import { StockApp } from "./app/stock.ts";
+import { consumeFinanceEvents, consumeIssuanceEvents } from "./consumers/events.ts";
+import { PrismaClient } from "./generated/prisma/client.ts";
+import { registerStockRoutes } from "./http/routes.ts";
+
+const config = z.object({
+  PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
+});
+
+/** Composition root of the stock service (票据库存管理). */
+export const stockService: ServiceModule = {
+  name: "stock",
+  migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
+  async start(ctx) {
+    const { PIAOJU_INTERNAL_TOKEN } = parseConfig(config, ctx.env);
+    const prisma = createPrismaClient(ctx.db, PrismaClient);
+    const clock = () => new Date();
+    const app = new StockApp({ prisma, published: ctx.outbox.wake, clock });
+    registerStockRoutes(ctx.http, app, PIAOJU_INTERNAL_TOKEN);
+    const wiring = { bus: ctx.bus, prisma, app, clock, published: ctx.outbox.wake };
+    const financeIntake = await consumeFinanceEvents(wiring);
+    const usageIntake = await consumeIssuanceEvents(wiring);
+    return {
+      async stop() {
+        await financeIntake.stop();
+        await usageIntake.stop();
+        await prisma.$disconnect();
+      },
+    };
+  },
+};

@@ -1,0 +1,157 @@
+import { randomBytes } from "node:crypto";
+import { gatewayService } from "@piaoju/gateway";
+import { businessClient } from "@piaoju/gateway/signing";
+import { issuanceService } from "@piaoju/issuance";
+import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
+import { stockService } from "@piaoju/stock";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+
+const AGENCY = "110101";
+const BILL = "11010126";
+
+/**
+ * Issue on the business API, across services: stock takes a segment into stock and a rule
+ * distributes numbers to an issuing point (分发); issuance takes the run; a business system,
+ * registered with the gateway, issues a receipt with a signed request. Both modes.
+ */
+describe.each(["cluster", "embedded"] as const)("business API end to end (%s)", (mode) => {
+  let t: TestPlatform;
+  let app: { appId: string; appSecret: string };
+
+  beforeAll(async () => {
+    t = await startTestPlatform({
+      mode,
+      services: [stockService, issuanceService, gatewayService],
+      kafkaBrokers: inject("kafkaBrokers"),
+      caller: { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY },
+      env: { PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex") },
+    });
+    const ok = async (method: string, path: string, body?: unknown) => {
+      const res = await t.call(method, path, body);
+      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body;
+    };
+    await ok("POST", "/v1/stock/bill-kinds", {
+      agencyCode: AGENCY,
+      billCode: BILL,
+      name: "非税收入一般缴款书（电子）",
+    });
+    const segment = await ok("POST", "/v1/stock/segments", {
+      agencyCode: AGENCY,
+      billCode: BILL,
+      startNumber: "0000100001",
+      endNumber: "0000101000",
+    });
+    await ok("POST", `/v1/stock/segments/${String(segment.id)}/confirm`);
+    await ok("PUT", `/v1/stock/distribution-rules/${AGENCY}/${BILL}/WIN-01`, {
+      threshold: 50,
+      batchSize: 100,
+    });
+    await ok("POST", "/v1/issuance/issuing-points", { agencyCode: AGENCY, code: "WIN-01", name: "一号窗口" });
+    await ok("POST", "/v1/issuance/issuing-points", { agencyCode: AGENCY, code: "WIN-02", name: "二号窗口" });
+    await ok("POST", "/v1/issuance/items", {
+      agencyCode: AGENCY,
+      code: "001",
+      name: "护照工本费",
+      unit: "本",
+      standardFen: 12000,
+    });
+    app = (await ok("POST", "/v1/gateway/apps", {
+      name: "出入境业务系统",
+      agencyCode: AGENCY,
+      issuingPoints: ["WIN-01"],
+    })) as { appId: string; appSecret: string };
+    // The run stock distributed reaches issuance over the bus.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const runs = await t.call(
+        "GET",
+        `/v1/issuance/number-runs?agencyCode=${AGENCY}&issuingPointCode=WIN-01`,
+      );
+      if ((runs.body.items as unknown[] | undefined)?.length) break;
+      if (Date.now() > deadline) throw new Error("the distributed run never reached issuance");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  /** A business system's call: signed with its secret over method, path, time, nonce and body. */
+  const signed: ReturnType<typeof businessClient> = (...args) =>
+    businessClient({ baseUrl: t.platform.url, ...app })(...args);
+
+  const issue = (bizSerialNo: string, point = "WIN-01") => ({
+    issuingPointCode: point,
+    billCode: BILL,
+    bizSerialNo,
+    payer: { type: 1, code: "11010519491231002X", name: "张三", phone: "13800138000" },
+    items: [{ itemCode: "001", quantity: "1", amountFen: 12000 }],
+    totalFen: 12000,
+    payMode: "wechat",
+    handlingPerson: "window-01",
+  });
+
+  it("issues a receipt from the distributed numbers, once per business serial number", async () => {
+    const first = await signed("POST", "/api/v1/receipts", issue("CRJ-2026-000001"));
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({
+      agencyCode: AGENCY,
+      billCode: BILL,
+      number: "0000100001",
+      status: "REQUESTED",
+    });
+    expect(first.body.checkCode).toMatch(/^\d{6}$/);
+    const retry = await signed("POST", "/api/v1/receipts", issue("CRJ-2026-000001"));
+    expect(retry.status).toBe(200);
+    expect(retry.body.id).toBe(first.body.id);
+    const found = await signed("GET", "/api/v1/receipts?bizSerialNo=CRJ-2026-000001");
+    expect(JSON.stringify(found.body)).toContain(String(first.body.id));
+    const verified = await signed(
+      "GET",
+      `/api/v1/receipts/verify?billCode=${BILL}&number=0000100001&checkCode=${String(first.body.checkCode)}`,
+    );
+    expect(verified.status).toBe(200);
+  });
+
+  it("refuses unsigned, mis-signed, stale, replayed and unknown-app calls", async () => {
+    const unsigned = await fetch(`${t.platform.url}/api/v1/receipts?bizSerialNo=x`);
+    expect(unsigned.status).toBe(401);
+    expect(
+      (await signed("GET", "/api/v1/receipts?bizSerialNo=x", undefined, { secret: "wrong" })).body.code,
+    ).toBe("BAD_SIGNATURE");
+    expect(
+      (
+        await signed("GET", "/api/v1/receipts?bizSerialNo=x", undefined, {
+          timestamp: Date.now() - 10 * 60_000,
+        })
+      ).body.code,
+    ).toBe("STALE_REQUEST");
+    const nonce = "replayed-nonce-0001";
+    expect((await signed("GET", "/api/v1/receipts?bizSerialNo=x", undefined, { nonce })).status).not.toBe(
+      401,
+    );
+    const replay = await signed("GET", "/api/v1/receipts?bizSerialNo=x", undefined, { nonce });
+    expect(replay).toMatchObject({ status: 401, body: { code: "REPLAYED_NONCE" } });
+    expect(
+      (await signed("GET", "/api/v1/receipts?bizSerialNo=x", undefined, { appId: "app_unknown00" })).body
+        .code,
+    ).toBe("APP_UNKNOWN");
+  });
+
+  it("keeps an app to its own issuing points, and passes the receipt service's field errors through", async () => {
+    const elsewhere = await signed("POST", "/api/v1/receipts", issue("CRJ-2026-000002", "WIN-02"));
+    expect(elsewhere).toMatchObject({ status: 403, body: { code: "ISSUING_POINT_NOT_ALLOWED" } });
+    const bad = await signed("POST", "/api/v1/receipts", { ...issue("CRJ-2026-000003"), totalFen: 1 });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body.issues)).toContain("body.totalFen");
+  });
+
+  it("serves its OpenAPI description", async () => {
+    const res = await fetch(`${t.platform.url}/api/openapi.json`);
+    const doc = (await res.json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/api/v1/receipts", "/api/v1/receipts/verify", "/api/v1/receipts/{id}"]),
+    );
+  });
+});
