@@ -5,6 +5,7 @@ import { type EventDefinition, EventSchemaError, readEventData } from "./event.t
 import { financeEvents } from "./events/finance.ts";
 import { issuanceEvents } from "./events/issuance.ts";
 import { paymentEvents } from "./events/payment.ts";
+import { signingEvents } from "./events/signing.ts";
 import { stockEvents } from "./events/stock.ts";
 
 /** Every event Piaoju knows. Services import from here, never from each other. */
@@ -13,6 +14,7 @@ export const events = {
   ...stockEvents,
   ...issuanceEvents,
   ...paymentEvents,
+  ...signingEvents,
 } as const;
 
 type Events = typeof events;

@@ -2,9 +2,18 @@ export * from "./catalog.ts";
 export * from "./envelope.ts";
 export * from "./event.ts";
 export * from "./events/common.ts";
-export { SegmentIssued } from "./events/finance.ts";
-export { ReceiptRequested } from "./events/issuance.ts";
+export { ReceiptSupervised, ReceiptSupervisionRejected, SegmentIssued } from "./events/finance.ts";
+export {
+  ReceiptIssued,
+  ReceiptPaperExchanged,
+  ReceiptRedFlushed,
+  ReceiptRequested,
+  ReceiptSubmittedForSupervision,
+  ReceiptVoided,
+  receiptLineSchema,
+} from "./events/issuance.ts";
 export { PaymentCompleted, payerSchema, paymentItemSchema } from "./events/payment.ts";
+export { ReceiptSigned, ReceiptSigningRefused } from "./events/signing.ts";
 export {
   BillKindRegistered,
   issuingPointCode,

@@ -15,3 +15,8 @@ export const numberRange = z
     message: "startNumber must not exceed endNumber",
     path: ["endNumber"],
   });
+
+/** An SM3 digest in lower-case hex. */
+export const sm3Hex = z.string().regex(/^[0-9a-f]{64}$/, "an SM3 digest is 64 lower-case hex digits");
+/** 蓝票 (a normal receipt) or 红票 (the negative receipt that red-flushes one). */
+export const receiptKind = z.enum(["blue", "red"]);

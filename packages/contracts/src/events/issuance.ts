@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { defineEvent } from "../event.ts";
 import { topics } from "../topics.ts";
-import { agencyCode, billCode, billNumber, isoTime } from "./common.ts";
+import { agencyCode, billCode, billNumber, isoTime, receiptKind, sm3Hex } from "./common.ts";
+import { payerSchema } from "./payment.ts";
 import { issuingPointCode } from "./stock.ts";
 
 /**
@@ -29,10 +30,149 @@ export const ReceiptRequested = defineEvent({
     totalFen: z.number().int().nonnegative(),
     payerType: z.union([z.literal(1), z.literal(2)]),
     issuedAt: isoTime,
-    documentSm3: z.string().regex(/^[0-9a-f]{64}$/),
+    documentSm3: sm3Hex,
     document: z.base64(),
+    /** Absent means "blue" (every receipt before red-flush existed was blue). */
+    kind: receiptKind.optional(),
+    /** For a red receipt: the receipt it red-flushes. */
+    originalReceiptId: z.uuid().optional(),
   }),
   partitionKey: (d) => d.receiptId,
 });
 
-export const issuanceEvents = { ReceiptRequested } as const;
+/** What identifies a receipt on every event after it was requested. */
+const receiptRef = {
+  receiptId: z.uuid(),
+  agencyCode,
+  billCode,
+  number: billNumber,
+};
+
+/**
+ * The agency's signature is on the receipt: it now goes to finance for supervision (监制).
+ * The finance-exchange daemon consumes this and uploads document + signature.
+ */
+export const ReceiptSubmittedForSupervision = defineEvent({
+  type: "issuance.ReceiptSubmittedForSupervision",
+  topic: topics.issuance,
+  version: 1,
+  schema: z.object({
+    ...receiptRef,
+    kind: receiptKind,
+    originalReceiptId: z.uuid().optional(),
+    issuingPointCode,
+    checkCode: z.string().regex(/^\d{6}$/),
+    /** Integer fen; negative for a red receipt. */
+    totalFen: z.number().int(),
+    issuedAt: isoTime,
+    document: z.base64(),
+    documentSm3: sm3Hex,
+    /** The agency's detached PKCS#7 SignedData (GM/T 0010, DER, base64) over `document`. */
+    agencySignature: z.base64(),
+  }),
+  partitionKey: (d) => d.receiptId,
+});
+
+/** One line of an issued receipt, as printed. */
+export const receiptLineSchema = z.object({
+  itemCode: z.string().min(1).max(32),
+  itemName: z.string().min(1).max(200),
+  unit: z.string().max(32).optional(),
+  quantity: z.string(),
+  /** 收费标准 in fen, when the item has one. */
+  standardFen: z.number().int().optional(),
+  /** Integer fen; negative on a red receipt. */
+  amountFen: z.number().int(),
+});
+
+/**
+ * A formal e-receipt exists: signed by the agency and supervised by finance. Everything
+ * delivery needs to render, send and let the payer verify it travels here (payer contacts
+ * included, so consumers must treat this event as personal data).
+ */
+export const ReceiptIssued = defineEvent({
+  type: "issuance.ReceiptIssued",
+  topic: topics.issuance,
+  version: 1,
+  schema: z.object({
+    ...receiptRef,
+    kind: receiptKind,
+    originalReceiptId: z.uuid().optional(),
+    bizSerialNo: z.string().min(1).max(64),
+    issuingPointCode,
+    checkCode: z.string().regex(/^\d{6}$/),
+    issuedAt: isoTime,
+    supervisedAt: isoTime,
+    /** Integer fen; negative for a red receipt. */
+    totalFen: z.number().int(),
+    payer: payerSchema,
+    items: z.array(receiptLineSchema).min(1).max(100),
+    remark: z.string().max(500).optional(),
+    handlingPerson: z.string().min(1).max(64),
+    checker: z.string().max(64).optional(),
+    document: z.base64(),
+    documentSm3: sm3Hex,
+    agencySignature: z.base64(),
+    /** Finance's PKCS#7 SignedData (监制签名), DER, base64. */
+    financeSignature: z.base64(),
+  }),
+  partitionKey: (d) => d.receiptId,
+});
+
+/** The original receipt is red-flushed (冲红): its red receipt was issued. */
+export const ReceiptRedFlushed = defineEvent({
+  type: "issuance.ReceiptRedFlushed",
+  topic: topics.issuance,
+  version: 1,
+  schema: z.object({
+    ...receiptRef,
+    redReceiptId: z.uuid(),
+    redBillCode: billCode,
+    redNumber: billNumber,
+    reason: z.string().min(1).max(500),
+    redFlushedAt: isoTime,
+  }),
+  partitionKey: (d) => d.receiptId,
+});
+
+/** The receipt was exchanged for a paper receipt (换开), or the paper was taken back. */
+export const ReceiptPaperExchanged = defineEvent({
+  type: "issuance.ReceiptPaperExchanged",
+  topic: topics.issuance,
+  version: 1,
+  schema: z.object({
+    ...receiptRef,
+    /** The paper receipt's code and number. */
+    paperBillCode: billCode,
+    paperNumber: billNumber,
+    returned: z.boolean(),
+    at: isoTime,
+  }),
+  partitionKey: (d) => d.receiptId,
+});
+
+/**
+ * A receipt that never became formal is void (作废): signing or finance refused it, or a
+ * clerk voided it before supervision. Its number is used and accounted for as voided.
+ */
+export const ReceiptVoided = defineEvent({
+  type: "issuance.ReceiptVoided",
+  topic: topics.issuance,
+  version: 1,
+  schema: z.object({
+    ...receiptRef,
+    issuingPointCode,
+    reason: z.string().min(1).max(500),
+    voidedAt: isoTime,
+  }),
+  partitionKey: (d) => d.receiptId,
+});
+
+export const issuanceEvents = {
+  ReceiptRequested,
+  ReceiptSubmittedForSupervision,
+  ReceiptIssued,
+  ReceiptRedFlushed,
+  ReceiptPaperExchanged,
+  ReceiptVoided,
+} as const;
