@@ -70,4 +70,16 @@ export type {
   NameInput,
 } from "./x509.ts";
 export { Certificate, DevCa, OID_SM2_WITH_SM3, OID_SM3, verifyChain } from "./x509.ts";
+export type { SignXmlOptions, VerifyXmlOptions, VerifyXmlResult } from "./xml-signature.ts";
+export {
+  signXml,
+  verifyXml,
+  XML_C14N_10,
+  XML_EXC_C14N,
+  XMLDSIG_ENVELOPED,
+  XMLDSIG_NS,
+  XMLDSIG_SM2_SM3,
+  XMLDSIG_SM2_SM3_LEGACY,
+  XMLDSIG_SM3,
+} from "./xml-signature.ts";
 export { DEFAULT_USER_ID } from "./za.ts";

@@ -137,8 +137,9 @@ describe("SignedData (GM/T 0010)", () => {
     const a = parseSignedData(fromDigest);
     const b = parseSignedData(whole);
     expect(a.signers[0]!.signedAttributes).toEqual(b.signers[0]!.signedAttributes);
-    // Only the (randomised) SM2 signature differs, and DER lengths of r and s vary by a byte or two.
-    expect(Math.abs(fromDigest.length - whole.length)).toBeLessThanOrEqual(2);
+    // Only the (randomised) SM2 signature differs: r and s are 33 bytes in DER when their top bit
+    // is set and 31 (or fewer) about 1 time in 256, so the lengths differ by up to 4.
+    expect(Math.abs(fromDigest.length - whole.length)).toBeLessThanOrEqual(4);
   });
 
   it("a tampered carried content, attribute or signature is refused", () => {
@@ -278,7 +279,7 @@ describe("SignedData (GM/T 0010)", () => {
       // digestAlgorithms set): then the content verified is still the original.
       if (result?.valid) expect(Buffer.from(result.content!)).toEqual(receipt);
     }
-  });
+  }, 60_000); // one verification per truncation and per flipped byte: seconds on a loaded 2-core machine
 
   it("openssl asn1parse reads the SignedData; openssl checks the signature over the extracted attributes and the digest", () => {
     const der = createSignedData({
