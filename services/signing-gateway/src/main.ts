@@ -1,0 +1,1 @@
+export { startSigningGateway } from "./gateway.ts";

@@ -1,0 +1,256 @@
+import { metrics } from "@opentelemetry/api";
+import type { SignBatchResponse, SignRequestInput, SignResponse } from "@piaoju/proto/signing";
+import { GrpcStatus, GrpcStatusError, type Logger } from "@piaoju/runtime";
+import { DeviceLink, isDeviceFault, type LinkStats, type UnaryName } from "./device-link.ts";
+import type { GatewayOptions } from "./options.ts";
+
+/**
+ * Where each call goes, and what happens when it fails there.
+ *
+ * - active-standby: every call to the first available device in configured order (the primary
+ *   while it is healthy and its breaker closed), so a device's caches and the operators' picture
+ *   stay simple; load-balancing: the available device with the fewest calls in flight.
+ * - idempotent calls that fail with a device fault (UNAVAILABLE, DEADLINE_EXCEEDED) or an
+ *   overloaded device (RESOURCE_EXHAUSTED) are tried again once on each OTHER device, never on
+ *   the same one, within the caller's deadline; each attempt has its own shorter deadline so a
+ *   hung device leaves time for the retry.
+ * - small Sign calls arriving while many are in flight are coalesced into one SignBatch.
+ */
+
+const meter = metrics.getMeter("@piaoju/signing-gateway");
+const callCounter = meter.createCounter("signing_gateway_device_calls_total", {
+  description: "Calls the gateway made to devices, by device, method and outcome",
+});
+const retryCounter = meter.createCounter("signing_gateway_retries_total", {
+  description: "Idempotent calls retried on another device",
+});
+const switchCounter = meter.createCounter("signing_gateway_switches_total", {
+  description: "Times the active device changed (active-standby)",
+});
+const batchItems = meter.createHistogram("signing_gateway_batch_items", {
+  description: "Sign calls coalesced per SignBatch",
+});
+
+/** Retrying these on another device is safe (the proto: signing twice is harmless). */
+const IDEMPOTENT: ReadonlySet<UnaryName> = new Set<UnaryName>([
+  "Sign",
+  "Verify",
+  "SignBatch",
+  "GetCertificate",
+  "ListKeys",
+  "Health",
+  "MakeEnvelope",
+  "OpenEnvelope",
+]);
+
+/** Worth another device: the device is down, hung or full. Anything else is the answer. */
+function retryable(error: unknown): boolean {
+  return (
+    isDeviceFault(error) || (error instanceof GrpcStatusError && error.code === GrpcStatus.RESOURCE_EXHAUSTED)
+  );
+}
+
+/** Below this much time left, a retry could not finish: the caller gets the first error. */
+const MIN_RETRY_MS = 20;
+
+export interface SwitchEvent {
+  at: number;
+  from: string | undefined;
+  to: string;
+}
+
+export interface GatewayStats {
+  mode: GatewayOptions["mode"];
+  devices: LinkStats[];
+  retries: number;
+  batches: number;
+  batchedItems: number;
+  switches: SwitchEvent[];
+}
+
+interface Waiting {
+  request: SignRequestInput;
+  deadline: number;
+  resolve: (response: SignResponse) => void;
+  reject: (error: unknown) => void;
+}
+
+export class Router {
+  readonly links: DeviceLink[];
+  #rr = 0;
+  #active: DeviceLink | undefined;
+  #signsInGateway = 0;
+  #waiting: Waiting[] = [];
+  #flushTimer: NodeJS.Timeout | undefined;
+  readonly #switches: SwitchEvent[] = [];
+  #retries = 0;
+  #batches = 0;
+  #batchedItems = 0;
+
+  constructor(
+    private readonly options: GatewayOptions,
+    private readonly logger: Logger,
+  ) {
+    this.links = options.devices.map(
+      (address, index) =>
+        new DeviceLink(address, index, options, {
+          onHealthChange: (link, healthy, reason) =>
+            logger[healthy ? "info" : "warn"](
+              { device: link.address, healthy, reason },
+              healthy ? "signing device healthy" : "signing device down",
+            ),
+        }),
+    );
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.links.map((link) => link.startHealthChecks()));
+  }
+
+  /** Picks a device not yet tried and takes its breaker's permission; undefined when none can take it. */
+  #pick(tried: ReadonlySet<DeviceLink>): DeviceLink | undefined {
+    const untried = this.links.filter((l) => !tried.has(l));
+    // Healthy devices first; when none is known healthy (start-up, stale health) try the rest
+    // whose breaker allows, rather than refusing a call a device might answer.
+    let candidates = untried.filter((l) => l.available);
+    if (candidates.length === 0) candidates = untried.filter((l) => l.breaker.wouldAllow());
+    if (this.options.mode === "load-balancing") {
+      const offset = this.#rr++;
+      candidates = candidates
+        .map((link, i) => ({ link, order: (i + offset) % candidates.length }))
+        .sort((a, b) => a.link.inFlight - b.link.inFlight || a.order - b.order)
+        .map((c) => c.link);
+    }
+    for (const link of candidates) {
+      if (link.breaker.tryAcquire()) {
+        // A half-open probe is not a switch yet: the device is active again once its breaker closes.
+        if (this.options.mode === "active-standby" && tried.size === 0 && link.breaker.state === "closed") {
+          this.#noteActive(link);
+        }
+        return link;
+      }
+    }
+    return undefined;
+  }
+
+  #noteActive(link: DeviceLink): void {
+    if (this.#active === link) return;
+    const event = { at: Date.now(), from: this.#active?.address, to: link.address };
+    this.#active = link;
+    this.#switches.push(event);
+    if (this.#switches.length > 1000) this.#switches.shift();
+    if (event.from !== undefined) {
+      switchCounter.add(1);
+      this.logger.warn(event, "active signing device changed");
+    }
+  }
+
+  /** A unary call with deadline, breaker and (for idempotent methods) retry on another device. */
+  async unary<Res>(method: UnaryName, request: object, deadline: number): Promise<Res> {
+    const tried = new Set<DeviceLink>();
+    let lastError: unknown;
+    for (;;) {
+      const link = this.#pick(tried);
+      if (!link) {
+        throw (
+          lastError ??
+          new GrpcStatusError(GrpcStatus.UNAVAILABLE, "no signing device is available (all are down or open)")
+        );
+      }
+      tried.add(link);
+      const now = Date.now();
+      if (deadline - now <= 0) {
+        throw new GrpcStatusError(GrpcStatus.DEADLINE_EXCEEDED, "the call's deadline passed in the gateway");
+      }
+      const attemptDeadline = Math.min(deadline, now + this.options.deadlines.attemptMs);
+      try {
+        const response = await link.unary<Res>(method, request, attemptDeadline);
+        callCounter.add(1, { device: link.address, method, outcome: "ok" });
+        return response;
+      } catch (error) {
+        const code = error instanceof GrpcStatusError ? error.code : GrpcStatus.UNKNOWN;
+        callCounter.add(1, { device: link.address, method, outcome: String(code) });
+        lastError = error;
+        if (!IDEMPOTENT.has(method) || !retryable(error) || deadline - Date.now() < MIN_RETRY_MS) throw error;
+        if (tried.size >= this.links.length) throw error;
+        this.#retries += 1;
+        retryCounter.add(1, { method });
+        this.logger.debug({ method, device: link.address, code }, "retrying on another device");
+      }
+    }
+  }
+
+  /** SignStream on one device (no retry: the stream's payload cannot be sent again). */
+  async signStream<Req, Res>(
+    write: (send: (message: Req) => Promise<void>) => Promise<void>,
+    deadline: number,
+  ): Promise<Res> {
+    const link = this.#pick(new Set());
+    if (!link) throw new GrpcStatusError(GrpcStatus.UNAVAILABLE, "no signing device is available");
+    return link.signStream<Req, Res>(write, deadline);
+  }
+
+  /** Sign: straight through while the gateway is quiet, coalesced into SignBatch under load. */
+  async sign(request: SignRequestInput, deadline: number): Promise<SignResponse> {
+    this.#signsInGateway += 1;
+    try {
+      const batch = this.options.batch;
+      const small = (request.data?.length ?? 0) <= batch.maxItemBytes;
+      if (!batch.enabled || !small || this.#signsInGateway <= batch.threshold) {
+        return await this.unary<SignResponse>("Sign", request, deadline);
+      }
+      return await new Promise<SignResponse>((resolve, reject) => {
+        this.#waiting.push({ request, deadline, resolve, reject });
+        if (this.#waiting.length >= batch.maxItems) this.#flush();
+        else this.#flushTimer ??= setTimeout(() => this.#flush(), batch.windowMs);
+      });
+    } finally {
+      this.#signsInGateway -= 1;
+    }
+  }
+
+  #flush(): void {
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    const items = this.#waiting.splice(0, this.options.batch.maxItems);
+    if (this.#waiting.length > 0) this.#flushTimer = setTimeout(() => this.#flush(), 0);
+    if (items.length === 0) return;
+    this.#batches += 1;
+    this.#batchedItems += items.length;
+    batchItems.record(items.length);
+    const deadline = Math.min(...items.map((i) => i.deadline));
+    this.unary<SignBatchResponse>("SignBatch", { items: items.map((i) => i.request) }, deadline).then(
+      (response) => {
+        items.forEach((item, index) => {
+          const result = response.results.find((r) => r.index === index) ?? response.results[index];
+          if (result?.signature) item.resolve(result.signature);
+          else if (result?.error) item.reject(new GrpcStatusError(result.error.code, result.error.message));
+          else
+            item.reject(new GrpcStatusError(GrpcStatus.INTERNAL, "the device gave no result for the item"));
+        });
+      },
+      (error: unknown) => {
+        for (const item of items) item.reject(error);
+      },
+    );
+  }
+
+  stats(): GatewayStats {
+    return {
+      mode: this.options.mode,
+      devices: this.links.map((l) => l.stats()),
+      retries: this.#retries,
+      batches: this.#batches,
+      batchedItems: this.#batchedItems,
+      switches: [...this.#switches],
+    };
+  }
+
+  close(): void {
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    for (const item of this.#waiting.splice(0)) {
+      item.reject(new GrpcStatusError(GrpcStatus.UNAVAILABLE, "the signing gateway is shutting down"));
+    }
+    for (const link of this.links) link.close();
+  }
+}
