@@ -445,6 +445,8 @@ export const certificateBound = z.object({
 /** POST /admin/v1/stock-applications/:financeRef/approve ({} or { quantity }) and .../reject ({ reason }). */
 export const approveRequest = z.object({ quantity: z.number().int().min(1).max(1_000_000).optional() });
 export const rejectRequest = z.object({ reason: z.string().min(1).max(500) });
+/** PUT /admin/v1/settings: switch auto-approval of stock applications at run time. */
+export const settings = z.object({ autoApprove: z.boolean() });
 /** POST /admin/v1/receipts/booked: the payer's unit booked (入账) the receipt. */
 export const bookedRequest = z.object({ billCode, number: billNumber, booked: z.boolean().default(true) });
 

@@ -1,0 +1,109 @@
+import { AppError, parseInput } from "@piaoju/runtime";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { z } from "zod";
+import {
+  auditReportRequest,
+  baseDataQuery,
+  clientId,
+  segmentsQuery,
+  statusUpdateRequest,
+  stockApplicationRequest,
+  supervisedReceiptsQuery,
+  supervisionBatchRequest,
+  verifyQuery,
+} from "../api.ts";
+import { agencySecret, readBaseData } from "../app/base-data.ts";
+import type { SimContext } from "../app/context.ts";
+import { applyStatusUpdates, getAuditReport, receiveAuditReport, verifyReceipt } from "../app/receipts.ts";
+import { applyForStock, listSegments, readApplication } from "../app/stock.ts";
+import { listSupervised, superviseBatch } from "../app/supervision.ts";
+import { authenticateAgency, NonceMemory } from "./auth.ts";
+
+/** Keeps the raw body: the agency's signature covers the bytes as sent. */
+export function keepRawJson(app: FastifyInstance): void {
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body, done) => {
+    const raw = body as Buffer;
+    req.rawBody = raw;
+    if (raw.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(raw.toString("utf8")));
+    } catch {
+      done(new AppError("validation", "the body is not valid JSON", { code: "MALFORMED_JSON" }), undefined);
+    }
+  });
+}
+
+/** The agency API (signed) and the public verification API, on the agency listener. */
+export function agencyRoutes(app: FastifyInstance, ctx: SimContext): void {
+  const nonces = new NonceMemory();
+  const agencyOf = (req: FastifyRequest) =>
+    authenticateAgency(req, (code) => agencySecret(ctx, code), nonces);
+
+  app.get("/fin/v1/base-data", async (req) => {
+    const agencyCode = await agencyOf(req);
+    const { since } = parseInput(baseDataQuery, req.query, "query");
+    return readBaseData(ctx, agencyCode, since);
+  });
+
+  app.post("/fin/v1/stock-applications", async (req, reply) => {
+    const agencyCode = await agencyOf(req);
+    const input = parseInput(stockApplicationRequest, req.body, "body");
+    const { created, application } = await applyForStock(ctx, agencyCode, input);
+    return reply.status(created ? 201 : 200).send(application);
+  });
+
+  app.get("/fin/v1/stock-applications/:applicationId", async (req) => {
+    const agencyCode = await agencyOf(req);
+    const { applicationId } = parseInput(z.object({ applicationId: clientId }), req.params, "params");
+    return readApplication(ctx.db, { agencyCode, applicationId });
+  });
+
+  app.get("/fin/v1/segments", async (req) => {
+    const agencyCode = await agencyOf(req);
+    const { since, limit } = parseInput(segmentsQuery, req.query, "query");
+    return listSegments(ctx.db, agencyCode, since, limit);
+  });
+
+  app.post("/fin/v1/supervision/batches", async (req) => {
+    const agencyCode = await agencyOf(req);
+    const { batchId, receipts } = parseInput(supervisionBatchRequest, req.body, "body");
+    return { batchId, results: await superviseBatch(ctx, agencyCode, batchId, receipts) };
+  });
+
+  app.get("/fin/v1/supervised-receipts", async (req) => {
+    const agencyCode = await agencyOf(req);
+    const query = parseInput(supervisedReceiptsQuery, req.query, "query");
+    return listSupervised(ctx, agencyCode, query);
+  });
+
+  app.post("/fin/v1/receipt-status", async (req) => {
+    const agencyCode = await agencyOf(req);
+    const { updates } = parseInput(statusUpdateRequest, req.body, "body");
+    return { results: await applyStatusUpdates(ctx, agencyCode, updates) };
+  });
+
+  app.post("/fin/v1/audit-reports", async (req, reply) => {
+    const agencyCode = await agencyOf(req);
+    const report = parseInput(auditReportRequest, req.body, "body");
+    const { created, response } = await receiveAuditReport(ctx, agencyCode, report);
+    return reply.status(created ? 201 : 200).send(response);
+  });
+
+  app.get("/fin/v1/audit-reports/:reportId", async (req) => {
+    const agencyCode = await agencyOf(req);
+    const { reportId } = parseInput(z.object({ reportId: clientId }), req.params, "params");
+    return getAuditReport(ctx, agencyCode, reportId);
+  });
+
+  app.get("/fin/v1/public/verify", async (req) =>
+    verifyReceipt(ctx, parseInput(verifyQuery, req.query, "query")),
+  );
+
+  app.get("/fin/v1/public/certificates", async () => ({
+    financeCertificatePem: ctx.identity.certificate.toPem(),
+    financeCertificateSm3: ctx.identity.certificateSm3,
+    caCertificatePem: ctx.identity.ca.certificate.toPem(),
+    trustedAgencyCaPems: ctx.trustedAgencyCas.map((c) => c.toPem()),
+  }));
+}
