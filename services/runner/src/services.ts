@@ -1,7 +1,13 @@
+import { financeExchangeService } from "@piaoju/finance-exchange";
 import { gatewayService } from "@piaoju/gateway";
 import { issuanceService } from "@piaoju/issuance";
 import type { ServiceModule } from "@piaoju/runtime";
 import { stockService } from "@piaoju/stock";
 
 /** Every service the platform has, by name. Adding a service means adding it here. */
-export const services: readonly ServiceModule[] = [stockService, issuanceService, gatewayService];
+export const services: readonly ServiceModule[] = [
+  stockService,
+  issuanceService,
+  gatewayService,
+  financeExchangeService,
+];

@@ -1,0 +1,138 @@
+import { sm3 } from "@piaoju/gm-crypto";
+import type { Database } from "@piaoju/persistence";
+import type { Logger } from "@piaoju/runtime";
+import { cstDay, previousDay } from "../domain/days.ts";
+import type { FinanceExchange } from "./exchange.ts";
+
+export interface ScheduleSettings {
+  /** How often the pump runs when nothing wakes it. */
+  pumpMs: number;
+  /** Base data sync per agency; 0 turns it off. */
+  baseDataSyncMs: number;
+  /** Download of supervised receipts (today and yesterday, CST) for the archive; 0 turns it off. */
+  downloadMs: number;
+  /** CST hour after which yesterday is reconciled, once a day; -1 turns it off. */
+  reconcileHour: number;
+  agencies: readonly string[];
+}
+
+/**
+ * A request id derived from what it asks (and when): replicas that schedule the same job
+ * insert the same id, and the database keeps one.
+ */
+export function stableRequestId(text: string): string {
+  const h = sm3(text).toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The daemon's clockwork: the pump loop, and the scheduled sync, download and reconciliation. */
+export class ExchangeSchedule {
+  #timers: NodeJS.Timeout[] = [];
+  #pumpTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #running: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly deps: {
+      db: Database;
+      exchange: FinanceExchange;
+      clock: () => Date;
+      logger: Logger;
+      settings: ScheduleSettings;
+      wake: () => void;
+    },
+  ) {}
+
+  start(): void {
+    const s = this.deps.settings;
+    this.#schedulePump(0);
+    if (s.baseDataSyncMs > 0) this.#every(s.baseDataSyncMs, () => this.#syncBaseData(), true);
+    if (s.downloadMs > 0) this.#every(s.downloadMs, () => this.#download(), false);
+    if (s.reconcileHour >= 0) this.#every(60_000, () => this.#reconcileYesterday(), true);
+  }
+
+  /** Run the pump now (after an intake, or a request queued by a person). */
+  kick(): void {
+    if (this.#stopped) return;
+    this.#schedulePump(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const t of this.#timers) clearInterval(t);
+    if (this.#pumpTimer) clearTimeout(this.#pumpTimer);
+    await this.#running.catch(() => {});
+  }
+
+  #schedulePump(delayMs: number): void {
+    if (this.#pumpTimer) clearTimeout(this.#pumpTimer);
+    this.#pumpTimer = setTimeout(() => {
+      this.#pumpTimer = undefined;
+      const round = this.deps.exchange.pump();
+      this.#running = round;
+      round
+        .then((r) => {
+          if (r.answered > 0) this.deps.wake();
+          // Work left (a full batch answered, more queued): go again at once.
+          if (!this.#stopped)
+            this.#schedulePump(r.batched > 0 || r.answered > 0 ? 0 : this.deps.settings.pumpMs);
+        })
+        .catch((error: unknown) => {
+          this.deps.logger.error({ err: error }, "exchange pump failed; retrying");
+          if (!this.#stopped) this.#schedulePump(this.deps.settings.pumpMs * 4);
+        });
+    }, delayMs);
+  }
+
+  #every(ms: number, job: () => Promise<void>, now: boolean): void {
+    const run = () =>
+      job()
+        .then(() => this.kick())
+        .catch((error: unknown) => this.deps.logger.error({ err: error }, "scheduled exchange job failed"));
+    if (now) void run();
+    this.#timers.push(setInterval(run, ms));
+  }
+
+  async #syncBaseData(): Promise<void> {
+    const slot = Math.floor(this.deps.clock().getTime() / this.deps.settings.baseDataSyncMs);
+    for (const agencyCode of this.deps.settings.agencies) {
+      await this.deps.exchange.request(
+        this.deps.db,
+        "baseData",
+        { agencyCode },
+        stableRequestId(`baseData:${agencyCode}:${slot}`),
+      );
+    }
+  }
+
+  async #download(): Promise<void> {
+    const now = this.deps.clock();
+    const slot = Math.floor(now.getTime() / this.deps.settings.downloadMs);
+    const today = cstDay(now);
+    for (const agencyCode of this.deps.settings.agencies) {
+      for (const day of [previousDay(today), today]) {
+        await this.deps.exchange.request(
+          this.deps.db,
+          "downloadSupervised",
+          { agencyCode, day },
+          stableRequestId(`download:${agencyCode}:${day}:${slot}`),
+        );
+      }
+    }
+  }
+
+  async #reconcileYesterday(): Promise<void> {
+    const now = this.deps.clock();
+    const cstHour = (now.getUTCHours() + 8) % 24;
+    if (cstHour < this.deps.settings.reconcileHour) return;
+    const day = previousDay(cstDay(now));
+    for (const agencyCode of this.deps.settings.agencies) {
+      await this.deps.exchange.request(
+        this.deps.db,
+        "downloadSupervised",
+        { agencyCode, day, reconcile: true },
+        stableRequestId(`reconcile:${agencyCode}:${day}`),
+      );
+    }
+  }
+}

@@ -1,0 +1,142 @@
+import { verifySignedData } from "@piaoju/gm-crypto";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { cstDay } from "./domain/days.ts";
+import { AGENCY, BILL, type ExchangeHarness, startExchangeHarness, waitFor } from "./testing/harness.ts";
+
+/**
+ * The whole exchange against the finance simulator, over both transports: direct HTTP and
+ * the boundary ferry (sealed files, a mover that delays, reorders and duplicates them).
+ */
+describe.each(["http", "ferry"] as const)("finance exchange over %s", (transport) => {
+  let h: ExchangeHarness;
+  let numbers: string[] = [];
+  let receiptIds: string[] = [];
+  let stranger: string;
+
+  beforeAll(async () => {
+    h = await startExchangeHarness({ transport, kafkaBrokers: inject("kafkaBrokers") });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it("syncs base data on demand and keeps what finance serves", async () => {
+    const res = await h.test.call("POST", "/v1/finance-exchange/base-data/sync", { agencyCode: AGENCY });
+    expect(res.status).toBe(202);
+    const items = await waitFor(
+      async () => {
+        const list = await h.test.call("GET", `/v1/finance-exchange/base-data?agencyCode=${AGENCY}`);
+        const found = list.body.items as Array<{ kind: string; code: string }>;
+        return found.some((i) => i.kind === "billKind" && i.code === BILL) ? found : undefined;
+      },
+      30_000,
+      "base data",
+    );
+    expect(items.map((i) => i.kind).sort()).toEqual(["agency", "billKind", "incomeItem", "region"]);
+  });
+
+  it("sends a stock application and takes the issued segment into stock once (finance.SegmentIssued)", async () => {
+    numbers = await h.issueNumbers(12);
+    expect(numbers).toHaveLength(12);
+    const issued = h.financeEvents.filter((e) => e.type === "finance.SegmentIssued");
+    expect(issued).toHaveLength(1);
+  });
+
+  it("uploads submitted receipts and emits one outcome per receipt, finance's signature verifying over the document", async () => {
+    stranger = "0099999999"; // never issued to the agency: finance must reject it
+    receiptIds = await h.submit([...numbers.slice(0, 10), stranger]);
+    const outcomes = await waitFor(
+      () => {
+        const o = h.outcomes();
+        return receiptIds.every((id) => o.has(id)) ? o : undefined;
+      },
+      60_000,
+      "supervision outcomes",
+    );
+    const strangerId = receiptIds.at(-1)!;
+    for (const id of receiptIds.slice(0, 10))
+      expect(outcomes.get(id)).toMatchObject({ supervised: 1, rejected: 0 });
+    expect(outcomes.get(strangerId)).toMatchObject({
+      supervised: 0,
+      rejected: 1,
+      codes: ["NUMBER_NOT_ISSUED"],
+    });
+
+    const db = h.test.platform.databases.get("finance-exchange")!;
+    const [row] = await db.query<{ document: string }>(
+      `SELECT document FROM supervision_item WHERE receipt_id = $1`,
+      [receiptIds[0]],
+    );
+    const event = h.financeEvents.find(
+      (e) =>
+        e.type === "finance.ReceiptSupervised" &&
+        (e.data as { receiptId: string }).receiptId === receiptIds[0],
+    )!;
+    const signature = Buffer.from((event.data as { financeSignature: string }).financeSignature, "base64");
+    const verified = verifySignedData(signature, {
+      content: Buffer.from(row!.document, "base64"),
+      trusted: [h.sim.ca.certificate],
+    });
+    expect(verified.valid).toBe(true);
+    expect(verified.signer?.equals(h.sim.financeCertificate)).toBe(true);
+  });
+
+  it("downloads supervised receipts, archives them immutably by content hash, and they verify later", async () => {
+    const day = cstDay(new Date());
+    expect(
+      (await h.test.call("POST", "/v1/finance-exchange/reconciliations", { agencyCode: AGENCY, day })).status,
+    ).toBe(202);
+    const report = await waitFor(
+      async () => {
+        const r = await h.test.call(
+          "GET",
+          `/v1/finance-exchange/reconciliations?agencyCode=${AGENCY}&day=${day}`,
+        );
+        return r.status === 200 ? r.body : undefined;
+      },
+      60_000,
+      "the reconciliation report",
+    );
+    expect(report.summary).toMatchObject({
+      issuedHere: 11,
+      supervisedThere: 10,
+      matched: 10,
+      differences: 0,
+    });
+
+    const db = h.test.platform.databases.get("finance-exchange")!;
+    const archived = await db.query<{ content_sm3: string }>(`SELECT content_sm3 FROM archived_receipt`);
+    expect(archived).toHaveLength(10);
+    const proof = await h.test.call(
+      "GET",
+      `/v1/finance-exchange/archive/${archived[0]!.content_sm3}/verification`,
+    );
+    expect(proof.body).toMatchObject({ intact: true, signaturesValid: true });
+    await expect(db.query(`UPDATE archived_receipt SET document = 'x'`)).rejects.toThrow(/immutable/);
+    await expect(db.query(`DELETE FROM archived_receipt`)).rejects.toThrow(/immutable/);
+  });
+
+  it("submits an audit report (审验) of the numbers used and voided, and records finance's answer", async () => {
+    const day = cstDay(new Date());
+    const res = await h.test.call("POST", "/v1/finance-exchange/audit-reports", {
+      agencyCode: AGENCY,
+      billCode: BILL,
+      periodStart: day,
+      periodEnd: day,
+    });
+    expect(res.status).toBe(202);
+    const answered = await waitFor(
+      async () => {
+        const r = await h.test.call("GET", `/v1/finance-exchange/audit-reports/${res.body.reportId}`);
+        return r.body.status !== "SUBMITTED" ? r.body : undefined;
+      },
+      60_000,
+      "the audit answer",
+    );
+    // The rejected stranger number is reported voided, and finance notes it was never issued here.
+    expect(answered.status).toBe("FINDINGS");
+    expect((answered.answer as { findings: Array<{ code: string; number: string }> }).findings).toEqual([
+      expect.objectContaining({ code: "NOT_ISSUED", number: stranger }),
+    ]);
+  });
+});
