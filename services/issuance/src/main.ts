@@ -3,7 +3,13 @@ import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
 import { z } from "zod";
 import { IssuanceApp } from "./app/issuance.ts";
-import { consumePaymentEvents, consumeStockEvents } from "./consumers/events.ts";
+import { ReceiptLifecycle } from "./app/lifecycle.ts";
+import {
+  consumeFinanceEvents,
+  consumePaymentEvents,
+  consumeSigningEvents,
+  consumeStockEvents,
+} from "./consumers/events.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { registerIssuanceRoutes } from "./http/routes.ts";
 
@@ -20,12 +26,17 @@ export const issuanceService: ServiceModule = {
     const prisma = createPrismaClient(ctx.db, PrismaClient);
     const clock = () => new Date();
     const app = new IssuanceApp({ prisma, published: ctx.outbox.wake, clock });
-    registerIssuanceRoutes(ctx.http, app, PIAOJU_INTERNAL_TOKEN);
-    const wiring = { bus: ctx.bus, prisma, app, clock, published: ctx.outbox.wake };
+    const lifecycle = new ReceiptLifecycle(app, clock, (message, detail) => ctx.logger.warn(detail, message));
+    registerIssuanceRoutes(ctx.http, app, lifecycle, PIAOJU_INTERNAL_TOKEN);
+    const wiring = { bus: ctx.bus, prisma, app, lifecycle, clock, published: ctx.outbox.wake };
     const numberIntake = await consumeStockEvents(wiring);
     const paymentIntake = await consumePaymentEvents(wiring);
+    const signingOutcomes = await consumeSigningEvents(wiring);
+    const financeOutcomes = await consumeFinanceEvents(wiring);
     return {
       async stop() {
+        await financeOutcomes.stop();
+        await signingOutcomes.stop();
         await paymentIntake.stop();
         await numberIntake.stop();
         await prisma.$disconnect();

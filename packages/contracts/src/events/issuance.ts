@@ -26,8 +26,8 @@ export const ReceiptRequested = defineEvent({
     billCode,
     number: billNumber,
     checkCode: z.string().regex(/^\d{6}$/),
-    /** Integer fen. */
-    totalFen: z.number().int().nonnegative(),
+    /** Integer fen; negative for a red receipt (kind "red"). */
+    totalFen: z.number().int(),
     payerType: z.union([z.literal(1), z.literal(2)]),
     issuedAt: isoTime,
     documentSm3: sm3Hex,

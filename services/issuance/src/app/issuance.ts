@@ -6,7 +6,8 @@ import { prismaUnitOfWork, type UnitOfWork } from "@piaoju/persistence";
 import { AppError, type FieldIssue } from "@piaoju/runtime";
 import { deriveCheckCode } from "../domain/check-code.ts";
 import { buildReceiptDocument, shanghaiDateTime } from "../domain/document.ts";
-import type { ReceiptStatus } from "../domain/lifecycle.ts";
+import { allowedCommands, type ReceiptStatus } from "../domain/lifecycle.ts";
+import type { ReceiptLine } from "../domain/red-flush.ts";
 import { checkAgainstReference, type IncomeItem } from "../domain/reference.ts";
 import { canonicalRequest, checkIssueRequest, type IssueRequest } from "../domain/request.ts";
 import type { Prisma, PrismaClient, Receipt } from "../generated/prisma/client.ts";
@@ -14,6 +15,23 @@ import type { Prisma, PrismaClient, Receipt } from "../generated/prisma/client.t
 export type Tx = Prisma.TransactionClient;
 
 /** Issuers of one point queue on its run's row lock; Prisma's default 5 s wait is short under load. */
+/** The billing name used when stock never told issuance the bill kind's name. */
+export function billNameOr(name: string | undefined): string {
+  return name ?? DEFAULT_BILL_NAME;
+}
+
+/** A printed line as the document builder takes it. */
+export function documentItem(line: ReceiptLine) {
+  return {
+    code: line.itemCode,
+    name: line.itemName,
+    unit: line.unit,
+    quantity: line.quantity,
+    standardFen: line.standardFen === null ? null : BigInt(line.standardFen),
+    amountFen: BigInt(line.amountFen),
+  };
+}
+
 export function issuanceUnitOfWork(prisma: PrismaClient): UnitOfWork<Tx> {
   return prismaUnitOfWork<Tx>(prisma, { maxWait: 30_000, timeout: 60_000 });
 }
@@ -41,6 +59,19 @@ export interface ReceiptView {
   items: IssueRequest["items"];
   issuedAt: string;
   documentSm3: string;
+  kind: "blue" | "red";
+  /** A red receipt's original. */
+  originalReceiptId?: string;
+  agencySignature?: { signedAt: string; keyId: string; value: string };
+  financeSignature?: { supervisedAt: string; financeRef: string; value: string };
+  /** Why it was voided, or (red receipt) why the original is red-flushed. */
+  reason?: string;
+  voidedAt?: string;
+  redFlushedAt?: string;
+  paper?: { billCode: string; number: string; exchangedAt: string };
+  booked?: { at: string; by: string };
+  /** What can be done with it now (for clients deciding which buttons to show). */
+  allowedCommands: string[];
 }
 
 export interface IssueOutcome {
@@ -303,6 +334,17 @@ export class IssuanceApp {
       payerCode: request.payer.code,
       bizSerialNo: request.bizSerialNo,
     });
+    const lines: ReceiptLine[] = request.items.map((line) => {
+      const item = items.get(line.itemCode)!;
+      return {
+        itemCode: item.code,
+        itemName: item.name,
+        unit: item.unit,
+        quantity: line.quantity,
+        standardFen: item.standardFen === null ? null : Number(item.standardFen),
+        amountFen: line.amountFen,
+      };
+    });
     const document = buildReceiptDocument({
       billName: billKind?.name ?? DEFAULT_BILL_NAME,
       billCode: request.billCode,
@@ -317,17 +359,7 @@ export class IssuanceApp {
       remark: request.remark,
       handlingPerson: request.handlingPerson,
       checker: request.checker,
-      items: request.items.map((line) => {
-        const item = items.get(line.itemCode)!;
-        return {
-          code: item.code,
-          name: item.name,
-          unit: item.unit,
-          quantity: line.quantity,
-          standardFen: item.standardFen,
-          amountFen: BigInt(line.amountFen),
-        };
-      }),
+      items: lines.map(documentItem),
     });
     const documentSm3 = sm3(document).toString("hex");
     const receipt = await tx.receipt.create({
@@ -351,6 +383,8 @@ export class IssuanceApp {
         document: new Uint8Array(document),
         documentSm3,
         createdBy: actor,
+        kind: "BLUE",
+        lines: lines as unknown as Prisma.InputJsonValue,
       },
     });
     await audit(tx, actor, "receipt.request", `receipt:${receipt.id}`, {
@@ -372,6 +406,7 @@ export class IssuanceApp {
       issuedAt: issuedAt.toISOString(),
       documentSm3,
       document: document.toString("base64"),
+      kind: "blue",
     });
     return { receipt: receiptView(receipt), created: true };
   }
@@ -439,7 +474,7 @@ export function formatNumber(n: bigint): string {
   return n.toString().padStart(10, "0");
 }
 
-function audit(tx: Tx, actor: string, action: string, subject: string, detail: unknown) {
+export function audit(tx: Tx, actor: string, action: string, subject: string, detail: unknown) {
   return tx.auditLog.create({
     data: { actor, action, subject, detail: JSON.parse(JSON.stringify(detail)) as Prisma.InputJsonValue },
   });
@@ -467,7 +502,7 @@ function pointView(p: { agencyCode: string; code: string; name: string; enabled:
   return { agencyCode: p.agencyCode, code: p.code, name: p.name, enabled: p.enabled };
 }
 
-function receiptView(r: Receipt): ReceiptView {
+export function receiptView(r: Receipt): ReceiptView {
   const request = r.request as unknown as IssueRequest;
   return {
     id: r.id,
@@ -478,11 +513,47 @@ function receiptView(r: Receipt): ReceiptView {
     number: formatNumber(r.number),
     checkCode: r.checkCode,
     status: r.status,
+    kind: r.kind === "RED" ? "red" : "blue",
+    ...(r.originalReceiptId ? { originalReceiptId: r.originalReceiptId } : {}),
     source: r.source,
     totalFen: Number(r.totalFen),
     payer: { type: r.payerType, code: r.payerCode, name: r.payerName },
     items: request.items,
     issuedAt: r.issuedAt.toISOString(),
     documentSm3: r.documentSm3,
+    ...(r.agencySignedAt && r.agencySignature
+      ? {
+          agencySignature: {
+            signedAt: r.agencySignedAt.toISOString(),
+            keyId: r.signingKeyId ?? "",
+            value: Buffer.from(r.agencySignature).toString("base64"),
+          },
+        }
+      : {}),
+    ...(r.status !== "REQUESTED" && r.supervisedAt && r.financeSignature
+      ? {
+          financeSignature: {
+            supervisedAt: r.supervisedAt.toISOString(),
+            financeRef: r.financeRef ?? "",
+            value: Buffer.from(r.financeSignature).toString("base64"),
+          },
+        }
+      : {}),
+    ...(r.reason ? { reason: r.reason } : {}),
+    ...(r.voidedAt ? { voidedAt: r.voidedAt.toISOString() } : {}),
+    ...(r.redFlushedAt ? { redFlushedAt: r.redFlushedAt.toISOString() } : {}),
+    ...(r.paperBillCode && r.paperNumber
+      ? {
+          paper: {
+            billCode: r.paperBillCode,
+            number: r.paperNumber,
+            exchangedAt: r.paperExchangedAt?.toISOString() ?? "",
+          },
+        }
+      : {}),
+    ...(r.bookedAt ? { booked: { at: r.bookedAt.toISOString(), by: r.bookedBy ?? "" } } : {}),
+    // A red receipt is only ever voided (before it is issued); the rest applies to blue ones.
+    allowedCommands:
+      r.kind === "RED" ? allowedCommands(r.status).filter((c) => c === "void") : allowedCommands(r.status),
   };
 }

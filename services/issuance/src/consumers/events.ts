@@ -2,16 +2,20 @@ import { type Bus, consumeEvents, type Subscription } from "@piaoju/bus";
 import { topics } from "@piaoju/contracts";
 import { AppError, issuesFromZod } from "@piaoju/runtime";
 import { type IssuanceApp, issuanceUnitOfWork, type Tx } from "../app/issuance.ts";
+import type { ReceiptLifecycle } from "../app/lifecycle.ts";
 import { issueRequestShape } from "../domain/request.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
 export const NUMBER_INTAKE_GROUP = "issuance.number-intake";
 export const PAYMENT_INTAKE_GROUP = "issuance.payment-intake";
+export const SIGNING_OUTCOME_GROUP = "issuance.signing-outcome";
+export const SUPERVISION_OUTCOME_GROUP = "issuance.supervision-outcome";
 
 interface Wiring {
   bus: Bus;
   prisma: PrismaClient;
   app: IssuanceApp;
+  lifecycle: ReceiptLifecycle;
   clock: () => Date;
   published: () => void;
 }
@@ -65,6 +69,46 @@ export function consumePaymentEvents(w: Wiring): Promise<Subscription> {
       });
       if (!parsed.success) throw AppError.validation(issuesFromZod(parsed.error, "data"));
       await w.app.issueIn(tx, emit, `payment:${p.paymentId}`, "PAYMENT", parsed.data);
+    },
+  });
+}
+
+/**
+ * The signing gateway's answers: the agency's signature (→ AGENCY_SIGNED, then on to finance)
+ * or its refusal (→ VOIDED). The inbox drops a redelivered event; the receipt's state drops
+ * a repeat under a new id, or an answer for a receipt a clerk voided meanwhile.
+ */
+export function consumeSigningEvents(w: Wiring): Promise<Subscription> {
+  return consumeEvents<Tx>(w.bus, issuanceUnitOfWork(w.prisma), {
+    group: SIGNING_OUTCOME_GROUP,
+    topics: [topics.signing],
+    producer: "issuance",
+    clock: w.clock,
+    published: w.published,
+    handle: async (event, tx, emit) => {
+      if (event.type === "signing.ReceiptSigned") await w.lifecycle.agencySigned(tx, emit, event.data);
+      else if (event.type === "signing.ReceiptSigningRefused")
+        await w.lifecycle.signingRefused(tx, emit, event.data);
+    },
+  });
+}
+
+/**
+ * Finance's answers via the finance-exchange: supervised (→ ISSUED, and a red receipt's
+ * original → RED_FLUSHED) or rejected (→ VOIDED). A supervision that overtakes the agency's
+ * signature (two topics, no order between them) is kept until the signature arrives.
+ */
+export function consumeFinanceEvents(w: Wiring): Promise<Subscription> {
+  return consumeEvents<Tx>(w.bus, issuanceUnitOfWork(w.prisma), {
+    group: SUPERVISION_OUTCOME_GROUP,
+    topics: [topics.finance],
+    producer: "issuance",
+    clock: w.clock,
+    published: w.published,
+    handle: async (event, tx, emit) => {
+      if (event.type === "finance.ReceiptSupervised") await w.lifecycle.supervised(tx, emit, event.data);
+      else if (event.type === "finance.ReceiptSupervisionRejected")
+        await w.lifecycle.supervisionRejected(tx, emit, event.data);
     },
   });
 }

@@ -32,6 +32,8 @@ export interface ReceiptDocumentInput {
   handlingPerson: string;
   checker?: string | undefined;
   items: readonly DocumentItem[];
+  /** A red receipt's original (冲红): its bill code and number. */
+  related?: { billCode: string; number: string } | undefined;
 }
 
 export const DOCUMENT_VERSION = "1.1.0";
@@ -75,7 +77,10 @@ export function buildReceiptDocument(r: ReceiptDocumentInput): Buffer {
     text("ExchangeRate", "1") +
     opt("Remark", r.remark) +
     text("HandlingPerson", r.handlingPerson) +
-    opt("Checker", r.checker);
+    opt("Checker", r.checker) +
+    (r.related
+      ? text("RelatedInvoiceCode", r.related.billCode) + text("RelatedInvoiceNumber", r.related.number)
+      : "");
   const details = el(
     "Details",
     r.items

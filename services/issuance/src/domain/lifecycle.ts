@@ -50,6 +50,11 @@ const refusals: Partial<Record<ReceiptStatus, Partial<Record<ReceiptCommandType,
     redFlush: "the receipt was exchanged for paper; the refund follows the paper receipt's process",
   },
   ISSUED: { void: "an issued receipt is red-flushed, not voided" },
+  RED_FLUSHED: { redFlush: "the receipt is already red-flushed" },
+  REQUESTED: { redFlush: "the receipt is not issued yet (awaiting the agency's signature); void it instead" },
+  AGENCY_SIGNED: {
+    redFlush: "the receipt is not issued yet (awaiting finance's supervision); void it instead",
+  },
 };
 
 export const allStatuses = Object.keys(transitions) as ReceiptStatus[];

@@ -1,14 +1,20 @@
 import { agencyCode, billCode, billNumber, issuingPointCode } from "@piaoju/contracts";
 import { AppError, authenticateCaller, parseInput, requireAgency } from "@piaoju/runtime";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { IssuanceApp } from "../app/issuance.ts";
+import type { ReceiptLifecycle } from "../app/lifecycle.ts";
 import { bizSerialNo, issueRequestShape } from "../domain/request.ts";
 
 const referenceCode = z.string().regex(/^[0-9A-Za-z_.-]{1,32}$/, "1-32 letters, digits, _ . or -");
 
 /** Internal API of the issuance service; the gateway fronts it. Handlers validate and delegate. */
-export function registerIssuanceRoutes(http: FastifyInstance, app: IssuanceApp, internalToken: string): void {
+export function registerIssuanceRoutes(
+  http: FastifyInstance,
+  app: IssuanceApp,
+  lifecycle: ReceiptLifecycle,
+  internalToken: string,
+): void {
   // 收入项目
   http.post("/v1/issuance/items", async (req, reply) => {
     const caller = authenticateCaller(req, internalToken);
@@ -125,5 +131,91 @@ export function registerIssuanceRoutes(http: FastifyInstance, app: IssuanceApp, 
     if (!found) throw new AppError("not_found", `receipt ${id} does not exist`, { code: "RECEIPT_UNKNOWN" });
     requireAgency(caller, found.agencyCode);
     return reply.type("application/xml; charset=utf-8").send(found.document);
+  });
+
+  registerLifecycleRoutes(http, app, lifecycle, internalToken);
+}
+
+const reason = z.string().trim().min(1, "a reason is required").max(500);
+const person = z.string().trim().min(1).max(64);
+
+/** A status in a few fields: what a business system polls after issuing or red-flushing. */
+function statusOf(r: Awaited<ReturnType<IssuanceApp["findReceipt"]>> & object) {
+  return {
+    id: r.id,
+    billCode: r.billCode,
+    number: r.number,
+    kind: r.kind,
+    status: r.status,
+    ...(r.originalReceiptId ? { originalReceiptId: r.originalReceiptId } : {}),
+    agencySigned: r.agencySignature !== undefined,
+    supervised: r.financeSignature !== undefined,
+    ...(r.reason ? { reason: r.reason } : {}),
+    ...(r.paper ? { paper: r.paper } : {}),
+    ...(r.booked ? { booked: r.booked } : {}),
+    allowedCommands: r.allowedCommands,
+  };
+}
+
+/**
+ * What people do to a receipt after it was requested: 冲红, 换开 and its return, 入账, 作废.
+ * Each checks the caller's scope against the receipt's agency before anything changes.
+ * 201 for a new red receipt; 200 for a change or for a retry of one already made.
+ */
+function registerLifecycleRoutes(
+  http: FastifyInstance,
+  app: IssuanceApp,
+  lifecycle: ReceiptLifecycle,
+  internalToken: string,
+): void {
+  const receiptInScope = async (req: FastifyRequest) => {
+    const caller = authenticateCaller(req, internalToken);
+    const { id } = parseInput(z.object({ id: z.uuid() }), req.params, "params");
+    const receipt = await app.findReceipt(id);
+    if (!receipt)
+      throw new AppError("not_found", `receipt ${id} does not exist`, { code: "RECEIPT_UNKNOWN" });
+    requireAgency(caller, receipt.agencyCode);
+    return { caller, receipt };
+  };
+
+  http.get("/v1/receipts/:id/status", async (req) => statusOf((await receiptInScope(req)).receipt));
+
+  http.post("/v1/receipts/:id/red-flush", async (req, reply) => {
+    const { caller, receipt } = await receiptInScope(req);
+    const body = parseInput(z.object({ reason, handlingPerson: person }).strict(), req.body, "body");
+    const outcome = await lifecycle.redFlush(caller.actor, receipt.id, body);
+    return reply.status(outcome.changed ? 201 : 200).send(outcome.receipt);
+  });
+
+  http.post("/v1/receipts/:id/paper-exchange", async (req) => {
+    const { caller, receipt } = await receiptInScope(req);
+    const body = parseInput(
+      z.object({ paperBillCode: billCode, paperNumber: billNumber }).strict(),
+      req.body,
+      "body",
+    );
+    return (await lifecycle.exchangeForPaper(caller.actor, receipt.id, body)).receipt;
+  });
+
+  http.post("/v1/receipts/:id/paper-return", async (req) => {
+    const { caller, receipt } = await receiptInScope(req);
+    const body = parseInput(z.object({ reason }).strict(), req.body, "body");
+    return (await lifecycle.returnPaper(caller.actor, receipt.id, body)).receipt;
+  });
+
+  http.post("/v1/receipts/:id/book", async (req) => {
+    const { caller, receipt } = await receiptInScope(req);
+    const body = parseInput(
+      z.object({ bookedBy: z.string().trim().min(1).max(200) }).strict(),
+      req.body,
+      "body",
+    );
+    return (await lifecycle.book(caller.actor, receipt.id, body)).receipt;
+  });
+
+  http.post("/v1/receipts/:id/void", async (req) => {
+    const { caller, receipt } = await receiptInScope(req);
+    const body = parseInput(z.object({ reason }).strict(), req.body, "body");
+    return (await lifecycle.void(caller.actor, receipt.id, body)).receipt;
   });
 }
