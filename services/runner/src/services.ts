@@ -1,4 +1,5 @@
 import { financeExchangeService } from "@piaoju/finance-exchange";
+import { deliveryService } from "@piaoju/delivery";
 import { gatewayService } from "@piaoju/gateway";
 import { issuanceService } from "@piaoju/issuance";
 import type { ServiceModule } from "@piaoju/runtime";

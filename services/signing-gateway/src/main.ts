@@ -1,1 +1,120 @@
-export { startSigningGateway } from "./gateway.ts";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigError, type ServiceModule } from "@piaoju/runtime";
+import { ReceiptSigner } from "./app/receipt-signer.ts";
+import { loadServiceConfig, type ServiceConfig } from "./config.ts";
+import { consumeReceiptRequests } from "./consumers/receipt-requests.ts";
+import { keyIdFor, parseKeyMapping } from "./domain/receipt-signing.ts";
+import { type RunningGateway, startSigningGateway } from "./gateway.ts";
+import { LocalDevices } from "./local-devices.ts";
+import type { GatewayOptionsInput } from "./options.ts";
+
+export { type RunningGateway, startSigningGateway } from "./gateway.ts";
+export type { GatewayMode, GatewayOptionsInput } from "./options.ts";
+
+function gatewayOptions(c: ServiceConfig, devices: string[]): GatewayOptionsInput {
+  return {
+    devices,
+    mode: c.PIAOJU_SIGNING_GATEWAY_MODE,
+    listen: c.PIAOJU_SIGNING_GATEWAY_LISTEN === "off" ? "127.0.0.1:0" : c.PIAOJU_SIGNING_GATEWAY_LISTEN,
+    deadlines: {
+      defaultMs: c.PIAOJU_SIGNING_GATEWAY_DEADLINE_MS,
+      attemptMs: c.PIAOJU_SIGNING_GATEWAY_ATTEMPT_MS,
+    },
+    health: { intervalMs: c.PIAOJU_SIGNING_GATEWAY_HEALTH_INTERVAL_MS },
+    breaker: {
+      failureThreshold: c.PIAOJU_SIGNING_GATEWAY_BREAKER_FAILURES,
+      openMs: c.PIAOJU_SIGNING_GATEWAY_BREAKER_OPEN_MS,
+    },
+    batch: {
+      enabled: c.PIAOJU_SIGNING_GATEWAY_BATCH,
+      threshold: c.PIAOJU_SIGNING_GATEWAY_BATCH_THRESHOLD,
+      windowMs: c.PIAOJU_SIGNING_GATEWAY_BATCH_WINDOW_MS,
+      maxItems: c.PIAOJU_SIGNING_GATEWAY_BATCH_MAX_ITEMS,
+    },
+  };
+}
+
+/**
+ * Composition root of the signing gateway (签名网关): the gRPC gateway over the configured
+ * devices (or, embedded, over software devices it starts itself) and the bus consumer that
+ * signs requested receipts.
+ */
+export const signingGatewayService: ServiceModule = {
+  name: "signing-gateway",
+  migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
+  async start(ctx) {
+    const config = loadServiceConfig(ctx.env);
+    const embedded = ctx.bus.kind === "embedded";
+    if (config.PIAOJU_SIGNING_DEV_PROVISION && !embedded) {
+      throw new ConfigError([
+        "PIAOJU_SIGNING_DEV_PROVISION: development keys are made only in embedded mode, never in a cluster",
+      ]);
+    }
+    let local: LocalDevices | undefined;
+    let devices = config.PIAOJU_SIGNING_DEVICES;
+    if (devices.length === 0) {
+      if (!embedded)
+        throw new ConfigError(["PIAOJU_SIGNING_DEVICES: required in cluster mode (host:port,…)"]);
+      if (!config.PIAOJU_SIGNING_KEYSTORE_KEY) {
+        throw new ConfigError(["PIAOJU_SIGNING_KEYSTORE_KEY: required for the local signing devices"]);
+      }
+      local = await LocalDevices.start({
+        keystoreDir: join(resolve(config.PIAOJU_DATA_DIR), "signing-gateway", "keystore"),
+        keystoreKeyHex: config.PIAOJU_SIGNING_KEYSTORE_KEY,
+        count: config.PIAOJU_SIGNING_LOCAL_DEVICES,
+        workersEach: config.PIAOJU_SIGNING_LOCAL_DEVICE_WORKERS,
+        logger: ctx.logger,
+      });
+      devices = local.addresses;
+    }
+    let gateway: RunningGateway;
+    try {
+      gateway = await startSigningGateway(gatewayOptions(config, devices), ctx.logger);
+    } catch (error) {
+      await local?.close();
+      throw error;
+    }
+    const mapping = parseKeyMapping(config.PIAOJU_SIGNING_AGENCY_KEYS);
+    const provisioner = local;
+    const signer = new ReceiptSigner({
+      router: gateway.router,
+      keyIdFor: (agency) => keyIdFor(agency, mapping, config.PIAOJU_SIGNING_KEY_ID_PATTERN),
+      provision:
+        config.PIAOJU_SIGNING_DEV_PROVISION && provisioner
+          ? (keyId, agency) => provisioner.provision(keyId, agency)
+          : undefined,
+      deadlineMs: config.PIAOJU_SIGNING_GATEWAY_DEADLINE_MS,
+      logger: ctx.logger,
+    });
+    const intake = await consumeReceiptRequests({
+      bus: ctx.bus,
+      db: ctx.db,
+      signer,
+      clock: () => new Date(),
+      published: ctx.outbox.wake,
+    });
+    ctx.logger.info(
+      {
+        grpc: gateway.address,
+        devices,
+        local: local !== undefined,
+        mode: config.PIAOJU_SIGNING_GATEWAY_MODE,
+      },
+      "signing gateway started",
+    );
+    return {
+      checks: [
+        {
+          name: "signing-devices",
+          check: async () => gateway.stats().devices.some((d) => d.healthy),
+        },
+      ],
+      async stop() {
+        await intake.stop();
+        await gateway.close();
+        await local?.close();
+      },
+    };
+  },
+};

@@ -1,0 +1,53 @@
+import { type Certificate, sm3, verifySignedData } from "@piaoju/gm-crypto";
+
+export interface SignatureCheck {
+  valid: boolean;
+  /** The signer's subject, e.g. CN=…, when the signature verified. */
+  signer?: string | undefined;
+  signedAt?: string | undefined;
+  reason?: string | undefined;
+}
+
+export interface Authenticity {
+  /** The document's SM3 equals the one issuance recorded. */
+  documentIntact: boolean;
+  agency: SignatureCheck;
+  finance: SignatureCheck;
+  /** Signatures good and the document intact: a formal e-receipt as issued. */
+  authentic: boolean;
+}
+
+/**
+ * Checks a receipt as a verifier would (查验): the document bytes hash to the recorded SM3,
+ * the agency's detached SM2 PKCS#7 signature (单位签名) and finance's (监制签名) both verify
+ * over those bytes. With trusted roots configured, each signer must also chain to one.
+ */
+export function verifyReceipt(
+  r: { document: string; documentSm3: string; agencySignature: string; financeSignature: string },
+  trusted: Certificate[],
+  at: Date,
+): Authenticity {
+  const document = Buffer.from(r.document, "base64");
+  const documentIntact = sm3(document).toString("hex") === r.documentSm3;
+  const agency = check(r.agencySignature, document, trusted, at);
+  const finance = check(r.financeSignature, document, trusted, at);
+  return { documentIntact, agency, finance, authentic: documentIntact && agency.valid && finance.valid };
+}
+
+function check(signature: string, content: Buffer, trusted: Certificate[], at: Date): SignatureCheck {
+  try {
+    const result = verifySignedData(Buffer.from(signature, "base64"), {
+      content,
+      at,
+      ...(trusted.length > 0 ? { trusted } : {}),
+    });
+    if (!result.valid) return { valid: false, reason: result.reason };
+    return {
+      valid: true,
+      signer: result.signer?.subject.text,
+      signedAt: result.signingTime?.toISOString(),
+    };
+  } catch (error) {
+    return { valid: false, reason: error instanceof Error ? error.message : "unreadable signature" };
+  }
+}

@@ -1,0 +1,36 @@
+import { type Bus, consumeEvents, type Subscription } from "@piaoju/bus";
+import { topics } from "@piaoju/contracts";
+import { prismaUnitOfWork } from "@piaoju/persistence";
+import type { Receipts, Tx } from "../app/receipts.ts";
+import type { PrismaClient } from "../generated/prisma/client.ts";
+
+export const DELIVERY_GROUP = "delivery.receipts";
+
+/**
+ * Issued receipts (blue and red) and red-flushes come in once each (inbox), and their
+ * deliveries are planned in the same transaction; the sender is then woken.
+ */
+export function consumeIssuanceEvents(w: {
+  bus: Bus;
+  prisma: PrismaClient;
+  receipts: Receipts;
+  clock: () => Date;
+  published: () => void;
+  planned: () => void;
+}): Promise<Subscription> {
+  return consumeEvents<Tx>(w.bus, prismaUnitOfWork<Tx>(w.prisma), {
+    group: DELIVERY_GROUP,
+    topics: [topics.issuance],
+    producer: "delivery",
+    clock: w.clock,
+    published: w.published,
+    handle: async (event, tx) => {
+      if (event.type === "issuance.ReceiptIssued") await w.receipts.receiveIssued(tx, event.data);
+      else if (event.type === "issuance.ReceiptRedFlushed")
+        await w.receipts.receiveRedFlushed(tx, event.data);
+      else return;
+      // The transaction commits after this returns; the sender's next poll picks the deliveries up.
+      setTimeout(w.planned, 50).unref();
+    },
+  });
+}

@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import { planChannels } from "./channels.ts";
+import { fenToChineseUpper, fenToFigures, fenToYuan } from "./money.ts";
+import { Protector } from "./protect.ts";
+import { parseQrText, qrText, readDocumentFields } from "./receipt-text.ts";
+import { afterFailure } from "./schedule.ts";
+
+describe("the upper-case Chinese amount (大写)", () => {
+  it.each([
+    [0n, "零元整"],
+    [5n, "伍分"],
+    [50n, "伍角整"],
+    [1000n, "壹拾元整"],
+    [1005n, "壹拾元零伍分"],
+    [16050n, "壹佰陆拾元伍角整"],
+    [100500n, "壹仟零伍元整"],
+    [10000000n, "壹拾万元整"],
+    [10010000n, "壹拾万零壹佰元整"],
+    [10000100000n, "壹亿零壹仟元整"],
+    [10001000000n, "壹亿零壹万元整"],
+    [123456789n, "壹佰贰拾叁万肆仟伍佰陆拾柒元捌角玖分"],
+    [-16050n, "负壹佰陆拾元伍角整"],
+  ])("writes %s fen as %s", (fen, words) => {
+    expect(fenToChineseUpper(fen)).toBe(words);
+  });
+
+  it("prints figures with 2 decimals and thousands separators, negative for red receipts", () => {
+    expect(fenToYuan(5n)).toBe("0.05");
+    expect(fenToFigures(123456789n)).toBe("¥1,234,567.89");
+    expect(fenToFigures(-16050n)).toBe("-¥160.50");
+  });
+});
+
+describe("the QR code's text", () => {
+  const fields = {
+    billCode: "11010126",
+    number: "0000012345",
+    checkCode: "482913",
+    issuedAt: new Date("2026-11-30T17:30:00Z"),
+    totalYuan: "160.50",
+  };
+
+  it("starts with EInvoiceTag and lists code, number, check code, China date and amount, comma-separated", () => {
+    expect(qrText(fields)).toBe("CZ-EI-11,11010126,0000012345,482913,20261201,160.50");
+  });
+
+  it("reads back code, number and check code, and refuses text that is not a receipt's", () => {
+    expect(parseQrText(qrText(fields))).toEqual({
+      billCode: "11010126",
+      number: "0000012345",
+      checkCode: "482913",
+    });
+    expect(parseQrText("https://evil.example/?a=1")).toBeUndefined();
+    expect(parseQrText("CZ-EI-11,1101,0000012345,482913")).toBeUndefined();
+  });
+});
+
+describe("reading the signed document", () => {
+  it("takes the bill name, agency name and red receipt's original from the XML, unescaped", () => {
+    const xml =
+      "<EInvoice><EInvoiceName>北京市非税收入统一票据（电子）</EInvoiceName><InvoicingPartyName>A &amp; B</InvoicingPartyName>" +
+      "<RelatedInvoiceCode>11010126</RelatedInvoiceCode><RelatedInvoiceNumber>0000000001</RelatedInvoiceNumber></EInvoice>";
+    expect(readDocumentFields(xml)).toEqual({
+      billName: "北京市非税收入统一票据（电子）",
+      agencyName: "A & B",
+      relatedBillCode: "11010126",
+      relatedNumber: "0000000001",
+    });
+  });
+});
+
+describe("retries", () => {
+  const policy = { maxAttempts: 4, baseDelayMs: 1000, maxDelayMs: 3000 };
+  const now = new Date("2026-11-30T00:00:00Z");
+
+  it("back off exponentially up to a cap, then park after the last try", () => {
+    const delays = [1, 2, 3].map((n) => {
+      const next = afterFailure(n, policy, now);
+      return next.status === "PENDING" ? next.nextAttemptAt.getTime() - now.getTime() : -1;
+    });
+    expect(delays).toEqual([1000, 2000, 3000]);
+    expect(afterFailure(4, policy, now)).toEqual({ status: "PARKED" });
+  });
+});
+
+describe("channels", () => {
+  it("go out only where the agency authorized, the platform can send and the payer gave a contact", () => {
+    const all = new Set(["EMAIL", "SMS", "WEBHOOK"] as const);
+    expect(planChannels({ email: true, sms: true, webhook: true }, all, { email: "a@b.c" })).toEqual([
+      "EMAIL",
+      "WEBHOOK",
+    ]);
+    expect(
+      planChannels({ email: true, sms: true, webhook: false }, new Set(["WEBHOOK"] as const), {
+        email: "a@b.c",
+        phone: "1",
+      }),
+    ).toEqual([]);
+    expect(planChannels({ email: false, sms: true, webhook: false }, all, { phone: "13800138000" })).toEqual([
+      "SMS",
+    ]);
+  });
+});
+
+describe("protection of personal data", () => {
+  const protector = new Protector(Buffer.from("00112233445566778899aabbccddeeff", "hex"));
+
+  it("seals with SM4 so that the clear text is not in the bytes, and refuses altered bytes", () => {
+    const sealed = protector.seal(Buffer.from("13800138000"));
+    expect(sealed.includes(Buffer.from("13800138000"))).toBe(false);
+    expect(protector.unseal(sealed).toString()).toBe("13800138000");
+    sealed[20]! ^= 1;
+    expect(() => protector.unseal(sealed)).toThrow(/altered/);
+  });
+
+  it("digests phones by their digits and names without blanks, keyed", () => {
+    expect(protector.digest("phone", "+86 138-0013-8000")).toBe(protector.digest("phone", "13800138000"));
+    expect(protector.digest("name", " 王 小明")).toBe(protector.digest("name", "王小明"));
+    const other = new Protector(Buffer.alloc(16, 7));
+    expect(other.digest("name", "王小明")).not.toBe(protector.digest("name", "王小明"));
+  });
+
+  it("opens a pick-up token until it expires, and never a forged one", () => {
+    const id = "0b7c1e7e-4a51-4f61-9a43-6f0f3f1b2a10";
+    const token = protector.pickupToken(id, new Date(now() + 60_000));
+    expect(protector.openPickupToken(token, new Date(now()))).toBe(id);
+    expect(protector.openPickupToken(token, new Date(now() + 120_000))).toBeUndefined();
+    const forged = Buffer.from(token, "base64url");
+    forged[3]! ^= 1;
+    expect(protector.openPickupToken(forged.toString("base64url"), new Date(now()))).toBeUndefined();
+  });
+});
+
+function now(): number {
+  return Date.parse("2026-11-30T00:00:00Z");
+}

@@ -1,0 +1,142 @@
+import { fileURLToPath } from "node:url";
+import { Certificate } from "@piaoju/gm-crypto";
+import { createPrismaClient } from "@piaoju/persistence";
+import { parseConfig, type ServiceModule } from "@piaoju/runtime";
+import { z } from "zod";
+import { Deliveries } from "./app/deliveries.ts";
+import { Receipts } from "./app/receipts.ts";
+import { consumeIssuanceEvents } from "./consumers/events.ts";
+import { Protector } from "./domain/protect.ts";
+import type { ReceiptView } from "./domain/receipt.ts";
+import { PrismaClient } from "./generated/prisma/client.ts";
+import { registerPickup } from "./http/h5.ts";
+import { registerDeliveryRoutes } from "./http/routes.ts";
+import { httpSmsGateway, smtpMailer } from "./providers/providers.ts";
+import { findCjkFont } from "./render/font.ts";
+import { renderReceiptPdf } from "./render/pdf.ts";
+
+const config = z.object({
+  PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
+  /** SM4 key (32 hex digits): payer data, webhook secrets and pick-up tokens at rest. */
+  PIAOJU_SECRETS_KEY: z.string().regex(/^[0-9a-fA-F]{32}$/, "an SM4 key: 32 hex digits"),
+  /** E-mail: an SMTP URL (smtp://user:pass@host:587, smtps://…); unset, no e-mail channel. */
+  PIAOJU_SMTP_URL: z.url().optional(),
+  PIAOJU_MAIL_FROM: z.string().default("Piaoju 电子票据 <receipts@localhost>"),
+  /** SMS: the SMS gateway's JSON endpoint (see providers.ts); unset, no SMS channel. */
+  PIAOJU_SMS_URL: z.url().optional(),
+  PIAOJU_SMS_TOKEN: z.string().optional(),
+  /** The platform's public address, for pick-up links in messages. */
+  PIAOJU_PUBLIC_URL: z.url().optional(),
+  PIAOJU_DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+  PIAOJU_DELIVERY_BACKOFF_MS: z.coerce.number().int().min(10).default(30_000),
+  PIAOJU_DELIVERY_MAX_BACKOFF_MS: z.coerce.number().int().min(10).default(3_600_000),
+  PIAOJU_DELIVERY_POLL_MS: z.coerce.number().int().min(10).default(1_000),
+  PIAOJU_H5_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
+  PIAOJU_H5_FRAME_ANCESTORS: z.string().default("*"),
+  /** PEM bundle of roots that agency and finance signers must chain to, for 查验. */
+  PIAOJU_TRUSTED_CA_PEM: z.string().optional(),
+  PIAOJU_CJK_FONT: z.string().optional(),
+});
+
+/** Composition root of delivery (交付管理): intake, sender, internal API, H5 pick-up page. */
+export const deliveryService: ServiceModule = {
+  name: "delivery",
+  migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
+  async start(ctx) {
+    const cfg = parseConfig(config, ctx.env);
+    const prisma = createPrismaClient(ctx.db, PrismaClient);
+    const clock = () => new Date();
+    const font = findCjkFont(cfg.PIAOJU_CJK_FONT);
+    const render = (view: ReceiptView) => renderReceiptPdf(view, font);
+    const protector = new Protector(Buffer.from(cfg.PIAOJU_SECRETS_KEY, "hex"));
+    const mail = cfg.PIAOJU_SMTP_URL ? smtpMailer(cfg.PIAOJU_SMTP_URL, cfg.PIAOJU_MAIL_FROM) : undefined;
+    const sms = cfg.PIAOJU_SMS_URL ? httpSmsGateway(cfg.PIAOJU_SMS_URL, cfg.PIAOJU_SMS_TOKEN) : undefined;
+    const receipts = new Receipts(prisma, protector, Deliveries.available(mail, sms), clock);
+    const deliveries = new Deliveries({
+      prisma,
+      receipts,
+      protector,
+      mail,
+      sms,
+      retry: {
+        maxAttempts: cfg.PIAOJU_DELIVERY_MAX_ATTEMPTS,
+        baseDelayMs: cfg.PIAOJU_DELIVERY_BACKOFF_MS,
+        maxDelayMs: cfg.PIAOJU_DELIVERY_MAX_BACKOFF_MS,
+      },
+      publicUrl: cfg.PIAOJU_PUBLIC_URL?.replace(/\/$/, ""),
+      render,
+      clock,
+      log: (fields, msg) => ctx.logger.warn(fields, msg),
+    });
+    const trusted = cfg.PIAOJU_TRUSTED_CA_PEM ? Certificate.allFromPem(cfg.PIAOJU_TRUSTED_CA_PEM) : [];
+
+    registerDeliveryRoutes(ctx.http, { deliveries, receipts, render }, cfg.PIAOJU_INTERNAL_TOKEN);
+    await registerPickup(ctx.http, {
+      prisma,
+      receipts,
+      protector,
+      sms,
+      render,
+      trusted,
+      clock,
+      rateLimit: cfg.PIAOJU_H5_RATE_LIMIT,
+      frameAncestors: cfg.PIAOJU_H5_FRAME_ANCESTORS,
+    });
+
+    const sender = startSender(deliveries, cfg.PIAOJU_DELIVERY_POLL_MS, (error) =>
+      ctx.logger.error({ err: error }, "delivery sender run failed"),
+    );
+    const intake = await consumeIssuanceEvents({
+      bus: ctx.bus,
+      prisma,
+      receipts,
+      clock,
+      published: ctx.outbox.wake,
+      planned: sender.wake,
+    });
+    return {
+      async stop() {
+        await intake.stop();
+        await sender.stop();
+        mail?.close();
+        await prisma.$disconnect();
+      },
+    };
+  },
+};
+
+/** The sender loop: one run at a time, every poll interval or when woken; stop waits for the run. */
+function startSender(deliveries: Deliveries, pollMs: number, onError: (error: unknown) => void) {
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  const run = () => {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          while (!stopped && (await deliveries.runDue()) > 0) {}
+        } while (again && !stopped);
+      } catch (error) {
+        onError(error);
+      } finally {
+        running = undefined;
+      }
+    })();
+  };
+  const timer = setInterval(run, pollMs);
+  timer.unref();
+  return {
+    wake: run,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
