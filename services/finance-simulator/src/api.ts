@@ -224,6 +224,7 @@ export const rejectionCodes = [
   "ORIGINAL_NOT_FOUND", // red receipt: originalReceiptId missing or not supervised for this agency
   "ALREADY_RED_FLUSHED", // red receipt: the original is already red-flushed
   "BAD_AMOUNT", // blue with negative total, red with positive total
+  "DOCUMENT_MISMATCH", // the document's EInvoiceCode / EInvoiceNumber / RandomNumber / InvoicingPartyCode / TotalAmount differ from the declared fields
 ] as const;
 export const rejectionCode = z.enum(rejectionCodes);
 export const supervisedResult = z.object({

@@ -381,6 +381,28 @@ describe("finance simulator", () => {
       });
       expect(await one(receipt({ by: { key, cert } }))).toMatchObject({ status: "SUPERVISED" });
     });
+    it("rejects a document whose number, check code or total differ from the declared receipt", async () => {
+      const number = takeNumber();
+      const standard = (declaredNumber: string) =>
+        Buffer.from(
+          `<EInvoice><Header/><EInvoiceData><EInvoiceCode>${BILL}</EInvoiceCode><EInvoiceNumber>${declaredNumber}</EInvoiceNumber>` +
+            `<RandomNumber>123456</RandomNumber><TotalAmount>120.00</TotalAmount>` +
+            `<InvoicingParty><InvoicingPartyCode>${AGENCY}</InvoicingPartyCode></InvoicingParty></EInvoiceData></EInvoice>`,
+        );
+      expect(await one(receipt({ number, documentBytes: standard("0000000001") }))).toMatchObject({
+        status: "REJECTED",
+        code: "DOCUMENT_MISMATCH",
+      });
+      expect(
+        await one(receipt({ number: takeNumber(), documentBytes: standard(number), totalFen: 12_000 })),
+      ).toMatchObject({
+        code: "DOCUMENT_MISMATCH",
+      });
+      const fine = takeNumber();
+      expect(await one(receipt({ number: fine, documentBytes: standard(fine) }))).toMatchObject({
+        status: "SUPERVISED",
+      });
+    });
     it("rejects a number not in the agency's issued stock", async () => {
       expect(await one(receipt({ number: "9999999990" }))).toMatchObject({
         status: "REJECTED",

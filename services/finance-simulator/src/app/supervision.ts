@@ -4,6 +4,7 @@ import type { SqlExecutor } from "@piaoju/persistence";
 import { AppError } from "@piaoju/runtime";
 import type { RejectionCode, SupervisedReceipt, SupervisionReceipt, SupervisionResult } from "../api.ts";
 import { checkAgencySignature } from "../domain/agency-signature.ts";
+import { checkDocumentFields } from "../domain/document-fields.ts";
 import { chinaDay } from "../domain/numbers.ts";
 import { boundAgencyOf } from "./base-data.ts";
 import { bytes, iso, type SimContext } from "./context.ts";
@@ -117,6 +118,8 @@ async function checkSignatureAndBinding(ctx: SimContext, s: Submitted): Promise<
       reason: `the signing certificate "${check.signer.subject.text}" is not agency ${s.agencyCode}'s${bound ? ` (bound to ${bound})` : ""}`,
     };
   }
+  const mismatch = checkDocumentFields(s.document, { ...s.receipt, agencyCode: s.agencyCode });
+  if (mismatch) return mismatch;
   const { kind, totalFen } = s.receipt;
   if ((kind === "blue" && totalFen < 0) || (kind === "red" && totalFen > 0)) {
     return { code: "BAD_AMOUNT", reason: `a ${kind} receipt cannot total ${totalFen} fen` };
