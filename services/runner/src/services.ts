@@ -1,5 +1,5 @@
-import { financeExchangeService } from "@piaoju/finance-exchange";
 import { deliveryService } from "@piaoju/delivery";
+import { financeExchangeService } from "@piaoju/finance-exchange";
 import { gatewayService } from "@piaoju/gateway";
 import { issuanceService } from "@piaoju/issuance";
 import type { ServiceModule } from "@piaoju/runtime";
@@ -11,4 +11,5 @@ export const services: readonly ServiceModule[] = [
   issuanceService,
   gatewayService,
   financeExchangeService,
+  deliveryService,
 ];
