@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import { createSm2DigestHash, Sm2PublicKey } from "@piaoju/gm-crypto";
+import { createSm2DigestHash, createSm3, Sm2PublicKey } from "@piaoju/gm-crypto";
 import {
   loadSigningProto,
   type SignatureFormat,
@@ -22,6 +22,17 @@ import {
 import type { DeviceConfig } from "./config.ts";
 import { type CertificateChain, KeystoreError, listKeyIds, readChain } from "./keystore.ts";
 import type { Op, OpResult, RawFormat } from "./ops.ts";
+
+/** What a Sign asks for: a bare SM2 signature (DER or r‖s) or a PKCS#7 SignedData. */
+type SignFormat = RawFormat | "pkcs7-detached" | "pkcs7-attached";
+
+const FORMAT_NAMES: Record<SignFormat, SignatureFormat> = {
+  der: "SIGNATURE_FORMAT_RAW_DER",
+  raw: "SIGNATURE_FORMAT_RAW_RS",
+  "pkcs7-detached": "SIGNATURE_FORMAT_PKCS7_DETACHED",
+  "pkcs7-attached": "SIGNATURE_FORMAT_PKCS7_ATTACHED",
+};
+
 import { WorkerPool } from "./pool.ts";
 
 export const IMPLEMENTATION = "piaoju-software-device/0.1.0";
@@ -125,7 +136,7 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
     }
   }
 
-  function rawFormat(format: SignatureFormat | number, forStream = false): RawFormat {
+  function signFormat(format: SignatureFormat | number, forStream = false): SignFormat {
     switch (format) {
       case "SIGNATURE_FORMAT_UNSPECIFIED":
       case "SIGNATURE_FORMAT_RAW_DER":
@@ -133,43 +144,66 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
       case "SIGNATURE_FORMAT_RAW_RS":
         return "raw";
       case "SIGNATURE_FORMAT_PKCS7_DETACHED":
+        return "pkcs7-detached";
       case "SIGNATURE_FORMAT_PKCS7_ATTACHED":
-        if (forStream && format === "SIGNATURE_FORMAT_PKCS7_ATTACHED") {
+        if (forStream) {
           throw invalid("format: PKCS7_ATTACHED cannot be made from a stream (use PKCS7_DETACHED)");
         }
-        throw new GrpcStatusError(
-          GrpcStatus.UNIMPLEMENTED,
-          `format: ${format} is not available on this device yet`,
-        );
+        return "pkcs7-attached";
       default:
         throw invalid(`format: unknown signature format ${String(format)}`);
     }
   }
 
-  function signOp(request: SignRequest): Op {
+  function isPkcs7(format: SignFormat): format is "pkcs7-detached" | "pkcs7-attached" {
+    return format === "pkcs7-detached" || format === "pkcs7-attached";
+  }
+
+  /** PKCS#7 carries the signer's certificate: a key without one cannot make it. */
+  function requireCertificate(entry: KeyEntry): void {
+    if (!entry.chain) {
+      throw new GrpcStatusError(
+        GrpcStatus.FAILED_PRECONDITION,
+        `key_id: key "${entry.keyId}" has no certificate on this device (PKCS#7 needs one)`,
+      );
+    }
+  }
+
+  function signOp(request: SignRequest): { op: Op; format: SignFormat } {
     const entry = key(request.keyId);
     checkPayload("data", request.data.length);
     checkUserId(request.userId);
+    const format = signFormat(request.format);
+    if (isPkcs7(format)) {
+      requireCertificate(entry);
+      return {
+        format,
+        op: {
+          kind: "signPkcs7",
+          keyId: entry.keyId,
+          data: request.data,
+          userId: request.userId,
+          detached: format === "pkcs7-detached",
+        },
+      };
+    }
     return {
-      kind: "sign",
-      keyId: entry.keyId,
-      data: request.data,
-      userId: request.userId,
-      format: rawFormat(request.format),
+      format,
+      op: { kind: "sign", keyId: entry.keyId, data: request.data, userId: request.userId, format },
     };
   }
 
   function signResponse(
     keyId: string,
     requestId: string,
-    format: RawFormat,
+    format: SignFormat,
     result: OpResult,
   ): SignResponseInput {
     if (!result.ok) throw failure(result);
-    if (result.value.kind !== "signature") throw new Error("worker answered a sign with a verdict");
+    if (result.value.kind !== "signature") throw new Error("worker answered a sign with something else");
     return {
       signature: Buffer.from(result.value.signature),
-      format: format === "der" ? "SIGNATURE_FORMAT_RAW_DER" : "SIGNATURE_FORMAT_RAW_RS",
+      format: FORMAT_NAMES[format],
       certFingerprint: keys.get(keyId)?.chain?.fingerprint ?? "",
       keyId,
       requestId,
@@ -182,18 +216,18 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
 
   const handlers: SigningDeviceHandlers = {
     sign: unaryHandler(handlerOptions("Sign"), async (request: SignRequest) => {
-      const op = signOp(request);
+      const { op, format } = signOp(request);
       const result = await pool.run(op);
       logFailure(result, "Sign");
-      return signResponse(request.keyId, request.requestId, op.kind === "sign" ? op.format : "der", result);
+      return signResponse(request.keyId, request.requestId, format, result);
     }),
 
     verify: unaryHandler(handlerOptions("Verify"), async (request) => {
       checkPayload("data", request.data.length);
       checkUserId(request.userId);
       if (request.signature.length === 0) throw invalid("signature: required");
-      const format = rawFormat(request.format);
-      let signer: Extract<Op, { kind: "verify" }>["signer"];
+      const format = signFormat(request.format);
+      let signer: Extract<Op, { kind: "verify" }>["signer"] | undefined;
       let fingerprint = "";
       if (request.signer === "keyId" && request.keyId !== undefined) {
         const entry = key(request.keyId);
@@ -203,20 +237,30 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
         signer = { certificate: request.certificate };
       } else if (request.signer === "publicKey" && request.publicKey) {
         signer = { publicKey: request.publicKey };
-      } else {
+      } else if (!isPkcs7(format)) {
         throw invalid("signer: one of key_id, certificate or public_key is required");
       }
-      const result = await pool.run({
-        kind: "verify",
-        signer,
-        data: request.data,
-        signature: request.signature,
-        userId: request.userId,
-        format,
-      });
+      const op: Op = isPkcs7(format)
+        ? {
+            kind: "verifyPkcs7",
+            signer,
+            data: request.data,
+            signature: request.signature,
+            userId: request.userId,
+            attached: format === "pkcs7-attached",
+          }
+        : {
+            kind: "verify",
+            signer: signer as NonNullable<typeof signer>,
+            data: request.data,
+            signature: request.signature,
+            userId: request.userId,
+            format,
+          };
+      const result = await pool.run(op);
       logFailure(result, "Verify");
       if (!result.ok) throw failure(result);
-      if (result.value.kind !== "verdict") throw new Error("worker answered a verify with a signature");
+      if (result.value.kind !== "verdict") throw new Error("worker answered a verify with something else");
       return {
         valid: result.value.valid,
         reason: result.value.reason,
@@ -233,10 +277,13 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
       }
       const results: SignBatchResultInput[] = [];
       const ops: Op[] = [];
+      const formats: SignFormat[] = [];
       const opIndex: number[] = [];
       request.items.forEach((item, index) => {
         try {
-          ops.push(signOp(item));
+          const { op, format } = signOp(item);
+          ops.push(op);
+          formats.push(format);
           opIndex.push(index);
           results.push({ index });
         } catch (error) {
@@ -256,10 +303,12 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
       done.forEach((result, i) => {
         const index = opIndex[i] as number;
         const item = request.items[index] as SignRequest;
-        const op = ops[i] as Extract<Op, { kind: "sign" }>;
         logFailure(result, "SignBatch");
         try {
-          results[index] = { index, signature: signResponse(item.keyId, item.requestId, op.format, result) };
+          results[index] = {
+            index,
+            signature: signResponse(item.keyId, item.requestId, formats[i] as SignFormat, result),
+          };
         } catch (error) {
           const status =
             error instanceof GrpcStatusError
@@ -272,8 +321,11 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
     }),
 
     signStream: clientStreamHandler(handlerOptions("SignStream"), async (call) => {
-      let header: { keyId: string; requestId: string; format: RawFormat } | undefined;
-      let hash: ReturnType<typeof createSm2DigestHash> | undefined;
+      let header:
+        | { keyId: string; requestId: string; format: SignFormat; userId?: string | undefined }
+        | undefined;
+      // Bare signatures hash Z_A ‖ M; a PKCS#7 SignedData signs attributes holding plain SM3(M).
+      let hash: { update(chunk: Uint8Array): unknown; digest(): Uint8Array } | undefined;
       let total = 0;
       for await (const message of call as AsyncIterable<SignStreamRequest>) {
         if (message.part === "header" && message.header) {
@@ -281,8 +333,10 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
           const h = message.header;
           const entry = key(h.keyId);
           checkUserId(h.userId);
-          header = { keyId: entry.keyId, requestId: h.requestId, format: rawFormat(h.format, true) };
-          hash = createSm2DigestHash(entry.publicKey, h.userId);
+          const format = signFormat(h.format, true);
+          if (isPkcs7(format)) requireCertificate(entry);
+          header = { keyId: entry.keyId, requestId: h.requestId, format, userId: h.userId };
+          hash = isPkcs7(format) ? createSm3() : createSm2DigestHash(entry.publicKey, h.userId);
         } else if (message.part === "chunk" && message.chunk) {
           if (!hash) throw invalid("header: the first message must be the header");
           total += message.chunk.length;
@@ -298,12 +352,12 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
         }
       }
       if (!header || !hash) throw invalid("header: the stream ended without a header");
-      const result = await pool.run({
-        kind: "signDigest",
-        keyId: header.keyId,
-        digest: hash.digest(),
-        format: header.format,
-      });
+      const digest = hash.digest();
+      const op: Op =
+        header.format === "der" || header.format === "raw"
+          ? { kind: "signDigest", keyId: header.keyId, digest, format: header.format }
+          : { kind: "signPkcs7", keyId: header.keyId, digest, userId: header.userId, detached: true };
+      const result = await pool.run(op);
       logFailure(result, "SignStream");
       return signResponse(header.keyId, header.requestId, header.format, result);
     }),
@@ -312,13 +366,29 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
       checkPayload("content", request.content.length);
       if (request.recipientCertificates.length === 0)
         throw invalid("recipient_certificates: at least one is required");
-      throw new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, "MakeEnvelope is not available on this device yet");
+      const result = await pool.run({
+        kind: "makeEnvelope",
+        recipients: request.recipientCertificates,
+        content: request.content,
+      });
+      logFailure(result, "MakeEnvelope");
+      if (!result.ok) throw failure(result);
+      if (result.value.kind !== "envelope")
+        throw new Error("worker answered MakeEnvelope with something else");
+      return { envelope: Buffer.from(result.value.envelope), requestId: request.requestId };
     }),
 
     openEnvelope: unaryHandler(handlerOptions("OpenEnvelope"), async (request) => {
-      key(request.keyId);
+      const entry = key(request.keyId);
       checkPayload("envelope", request.envelope.length);
-      throw new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, "OpenEnvelope is not available on this device yet");
+      if (request.envelope.length === 0) throw invalid("envelope: required");
+      requireCertificate(entry);
+      const result = await pool.run({ kind: "openEnvelope", keyId: entry.keyId, envelope: request.envelope });
+      logFailure(result, "OpenEnvelope");
+      if (!result.ok) throw failure(result);
+      if (result.value.kind !== "content")
+        throw new Error("worker answered OpenEnvelope with something else");
+      return { content: Buffer.from(result.value.content), requestId: request.requestId };
     }),
 
     getCertificate: unaryHandler(handlerOptions("GetCertificate"), async (request) => {

@@ -67,7 +67,7 @@ describe("the device at start", () => {
 
     const otherKey = { ...keystore, keyHex: "00".repeat(16) };
     expect((await spawnDeviceExpectingFailure(otherKey)).stderr).toContain("failed its integrity check");
-  });
+  }, 180_000); // three device processes start here, each a tsx start-up: slow on a busy 2-core machine
 
   it("refuses a certificate that belongs to another key", async () => {
     const swapped = copy();

@@ -17,11 +17,33 @@ export type Op =
       signature: Uint8Array;
       userId?: string | undefined;
       format: RawFormat;
-    };
+    }
+  /** GM/T 0010 SignedData with the key's certificate (and chain): over `data`, or from `digest` (plain SM3 of the content, detached only). */
+  | {
+      kind: "signPkcs7";
+      keyId: string;
+      data?: Uint8Array | undefined;
+      digest?: Uint8Array | undefined;
+      userId?: string | undefined;
+      detached: boolean;
+    }
+  /** A SignedData checked with the certificate inside it; `signer`, when given, must be that certificate's key. */
+  | {
+      kind: "verifyPkcs7";
+      signer?: Signer | undefined;
+      data: Uint8Array;
+      signature: Uint8Array;
+      userId?: string | undefined;
+      attached: boolean;
+    }
+  | { kind: "makeEnvelope"; recipients: Uint8Array[]; content: Uint8Array }
+  | { kind: "openEnvelope"; keyId: string; envelope: Uint8Array };
 
 export type OpValue =
   | { kind: "signature"; signature: Uint8Array }
-  | { kind: "verdict"; valid: boolean; reason: string; signerFingerprint: string };
+  | { kind: "verdict"; valid: boolean; reason: string; signerFingerprint: string }
+  | { kind: "envelope"; envelope: Uint8Array }
+  | { kind: "content"; content: Uint8Array };
 
 /** A failed op: a gRPC status code and a message safe to show; `internal` only for the log. */
 export interface OpFailure {

@@ -235,5 +235,13 @@ function opBytes(op: Op): number {
       return op.digest.length;
     case "verify":
       return op.data.length + op.signature.length;
+    case "signPkcs7":
+      return (op.data?.length ?? 0) + (op.digest?.length ?? 0);
+    case "verifyPkcs7":
+      return op.data.length + op.signature.length;
+    case "makeEnvelope":
+      return op.content.length + op.recipients.reduce((sum, cert) => sum + cert.length, 0);
+    case "openEnvelope":
+      return op.envelope.length;
   }
 }

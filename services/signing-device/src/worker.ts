@@ -2,14 +2,19 @@ import { readFileSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import {
   Certificate,
+  createEnvelopedData,
+  createSignedData,
+  createSignedDataFromDigest,
   GmCryptoError,
+  openEnvelopedData,
   Sm2PrivateKey,
   Sm2PublicKey,
   sign,
   signDigest,
   verify,
+  verifySignedData,
 } from "@piaoju/gm-crypto";
-import { KeystoreError, keyFilePath, openPrivateKey } from "./keystore.ts";
+import { KeystoreError, keyFilePath, openPrivateKey, readChain } from "./keystore.ts";
 import type { FromWorker, Op, OpResult, OpValue, Signer, ToWorker, WorkerInit } from "./ops.ts";
 
 /**
@@ -19,12 +24,15 @@ import type { FromWorker, Op, OpResult, OpValue, Signer, ToWorker, WorkerInit } 
 
 const INVALID_ARGUMENT = 3;
 const NOT_FOUND = 5;
+const FAILED_PRECONDITION = 9;
 const INTERNAL = 13;
 
 const port = parentPort;
 if (!port) throw new Error("worker.ts runs as a worker thread only");
 const init = workerData as WorkerInit;
 const keys = new Map<string, Sm2PrivateKey>();
+/** Each key's certificate and the rest of its chain, for PKCS#7 (the main thread checked they match). */
+const certificates = new Map<string, { leaf: Certificate; chain: Certificate[] }>();
 
 class OpError extends Error {
   constructor(
@@ -51,6 +59,11 @@ try {
       });
     } finally {
       der.fill(0);
+    }
+    const chain = readChain(init.keystoreDir, keyId);
+    if (chain) {
+      const [leaf, ...rest] = chain.chain.map((cert) => Certificate.fromDer(cert));
+      if (leaf) certificates.set(keyId, { leaf, chain: rest });
     }
   }
   post({
@@ -109,6 +122,93 @@ function publicKeyOf(signer: Signer): { key: Sm2PublicKey; fingerprint: string }
   return { key: certificate.publicKey, fingerprint: certificate.fingerprintSm3() };
 }
 
+function certificateOf(keyId: string): { leaf: Certificate; chain: Certificate[] } {
+  privateKey(keyId);
+  const found = certificates.get(keyId);
+  if (!found) {
+    throw new OpError(
+      FAILED_PRECONDITION,
+      `key "${keyId}" has no certificate on this device (PKCS#7 needs one)`,
+    );
+  }
+  return found;
+}
+
+function optionalUserId(userId: string | undefined): { userId?: string } {
+  return userId === undefined ? {} : { userId };
+}
+
+function signPkcs7(op: Extract<Op, { kind: "signPkcs7" }>): OpValue {
+  const { leaf, chain } = certificateOf(op.keyId);
+  const common = { signerKey: privateKey(op.keyId), signerCert: leaf, chain, ...optionalUserId(op.userId) };
+  const signature = about("data", () =>
+    op.digest
+      ? createSignedDataFromDigest({ ...common, digest: op.digest })
+      : createSignedData({ ...common, content: op.data ?? new Uint8Array(), detached: op.detached }),
+  );
+  return { kind: "signature", signature };
+}
+
+/** Whether `signer` (as the caller named it) is the key of `certificate`. */
+function sameSigner(signer: Signer, certificate: Certificate): boolean {
+  if ("certificate" in signer) {
+    return (
+      about("certificate", () => Certificate.fromDer(signer.certificate)).fingerprintSm3() ===
+      certificate.fingerprintSm3()
+    );
+  }
+  return publicKeyOf(signer).key.equals(certificate.publicKey);
+}
+
+function verifyPkcs7(op: Extract<Op, { kind: "verifyPkcs7" }>): OpValue {
+  // Attached: the content is inside; data, when given, must equal it. Detached: data is the content.
+  const content = op.attached && op.data.length === 0 ? {} : { content: op.data };
+  const result = about("signature", () =>
+    verifySignedData(op.signature, { ...content, ...optionalUserId(op.userId) }),
+  );
+  const fingerprint = result.signer?.fingerprintSm3() ?? "";
+  const verdict = (valid: boolean, reason: string): OpValue => ({
+    kind: "verdict",
+    valid,
+    reason,
+    signerFingerprint: fingerprint,
+  });
+  if (!result.valid) return verdict(false, result.reason ?? "the SignedData does not verify");
+  if (op.signer && result.signer && !sameSigner(op.signer, result.signer)) {
+    return verdict(false, `signed by ${result.signer.subject.text}, not by the signer named in the request`);
+  }
+  return verdict(true, "");
+}
+
+function makeEnvelope(op: Extract<Op, { kind: "makeEnvelope" }>): OpValue {
+  const recipients = op.recipients.map((der, i) =>
+    about(`recipient_certificates[${i}]`, () => Certificate.fromDer(der)),
+  );
+  return {
+    kind: "envelope",
+    envelope: about("recipient_certificates", () => createEnvelopedData({ content: op.content, recipients })),
+  };
+}
+
+function openEnvelope(op: Extract<Op, { kind: "openEnvelope" }>): OpValue {
+  const key = privateKey(op.keyId);
+  const { leaf } = certificateOf(op.keyId);
+  try {
+    return { kind: "content", content: openEnvelopedData(op.envelope, { key, cert: leaf }) };
+  } catch (error) {
+    if (!(error instanceof GmCryptoError)) throw error;
+    if (error.code === "NOT_A_RECIPIENT") {
+      throw new OpError(
+        FAILED_PRECONDITION,
+        `envelope: not addressed to key "${op.keyId}" (no recipient entry for its certificate)`,
+      );
+    }
+    if (error.code === "DECRYPT_FAILED")
+      throw new OpError(INVALID_ARGUMENT, "envelope: envelope cannot be decrypted");
+    throw new OpError(INVALID_ARGUMENT, `envelope: ${error.message}`);
+  }
+}
+
 function execute(op: Op): OpValue {
   switch (op.kind) {
     case "sign": {
@@ -140,5 +240,13 @@ function execute(op: Op): OpValue {
         signerFingerprint: fingerprint,
       };
     }
+    case "signPkcs7":
+      return signPkcs7(op);
+    case "verifyPkcs7":
+      return verifyPkcs7(op);
+    case "makeEnvelope":
+      return makeEnvelope(op);
+    case "openEnvelope":
+      return openEnvelope(op);
   }
 }
