@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { copyFile, mkdir, readdir, rename, rm } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FERRY_SUFFIX } from "../transport/ferry-spool.ts";
 
@@ -11,6 +11,15 @@ export interface FerryMoverOptions {
   /** Fraction of files delivered twice (a second copy, later, under another name). */
   duplicateRate: number;
   pollMs?: number;
+  /**
+   * What an attacker or a faulty ferry does to a file on its way: return other bytes to
+   * deliver instead, or undefined to deliver it as it is. Called once per picked file.
+   */
+  tamper?: (file: {
+    route: number;
+    name: string;
+    bytes: Buffer;
+  }) => Promise<Buffer | undefined> | Buffer | undefined;
 }
 
 /**
@@ -46,7 +55,7 @@ export class FerryMover {
   }
 
   async #sweep(): Promise<void> {
-    for (const { from, to } of this.options.routes) {
+    for (const [route, { from, to }] of this.options.routes.entries()) {
       for (const name of await readdir(from)) {
         if (!name.endsWith(FERRY_SUFFIX)) continue;
         const source = join(from, name);
@@ -60,11 +69,17 @@ export class FerryMover {
         this.counts.picked++;
         const copies = Math.random() < this.options.duplicateRate ? 2 : 1;
         if (copies === 2) this.counts.duplicated++;
-        const job = this.#deliver(held, to, name, copies);
+        const job = this.#tamper(route, held, name).then(() => this.#deliver(held, to, name, copies));
         this.#inFlight.add(job);
         void job.finally(() => this.#inFlight.delete(job));
       }
     }
+  }
+
+  async #tamper(route: number, held: string, name: string): Promise<void> {
+    if (!this.options.tamper) return;
+    const replaced = await this.options.tamper({ route, name, bytes: await readFile(held) });
+    if (replaced) await writeFile(held, replaced);
   }
 
   async #deliver(held: string, to: string, name: string, copies: number): Promise<void> {

@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from "@piaoju/persistence/testi
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { financeExchangeService } from "../main.ts";
 import { HttpFinanceApi } from "../transport/http-finance-api.ts";
-import { FerryMover } from "./ferry-mover.ts";
+import { FerryMover, type FerryMoverOptions } from "./ferry-mover.ts";
 import { FinanceFerrySide } from "./finance-ferry-side.ts";
 
 export const AGENCY = "110101";
@@ -71,7 +71,7 @@ export async function startExchangeHarness(options: {
   transport: "http" | "ferry";
   kafkaBrokers: string;
   env?: Record<string, string>;
-  mover?: { maxDelayMs: number; duplicateRate: number };
+  mover?: Pick<FerryMoverOptions, "maxDelayMs" | "duplicateRate" | "tamper">;
 }): Promise<ExchangeHarness> {
   const simDb: TestDatabase = await createTestDatabase({ prefix: "finsim" });
   const sim = await startFinanceSimulator({
