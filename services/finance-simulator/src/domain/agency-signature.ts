@@ -42,9 +42,11 @@ export function checkAgencySignature(
       reason: `the agency signature does not verify: ${signature.reason}`,
     };
   }
-  // Intermediate CAs may travel in the SignedData; the signature itself was checked above.
-  const carried = parseSignedData(signatureDer).certificates;
-  const chain = verifyChain(signature.signer, carried, trusted, at);
+  // Agency certificates usually come straight from a trusted CA; only when they do not are the
+  // certificates carried in the SignedData (intermediate CAs) read, which costs a second parse.
+  let chain = verifyChain(signature.signer, [], trusted, at);
+  if (!chain.ok)
+    chain = verifyChain(signature.signer, parseSignedData(signatureDer).certificates, trusted, at);
   if (!chain.ok) {
     return {
       ok: false,
