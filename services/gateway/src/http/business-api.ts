@@ -1,7 +1,7 @@
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import { payerSchema, paymentItemSchema } from "@piaoju/contracts";
-import { AppError } from "@piaoju/runtime";
+import { AppError, parseInput } from "@piaoju/runtime";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { jsonSchemaTransform } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -32,6 +32,56 @@ const issueBody = z
     checker: z.string().optional().describe("复核人"),
   })
   .describe("A receipt to issue for a payment. The agency is the app's own.");
+
+const receiptId = z.object({ id: z.uuid().describe("the receipt's id, as issuing returned it") });
+
+const redFlushBody = z
+  .object({
+    reason: z
+      .string()
+      .describe(
+        "why (退费原因), 1-500 characters; a retry with the same reason returns the same red receipt",
+      ),
+    handlingPerson: z.string().describe("开票人 of the red receipt, 1-64 characters"),
+  })
+  .describe("Red-flush (冲红) the whole receipt: a red receipt with negative amounts is issued for it.");
+
+const paperExchangeBody = z
+  .object({
+    paperBillCode: z.string().describe("the paper receipt's 票据代码, 8 digits"),
+    paperNumber: z.string().describe("the paper receipt's 票据号码, 10 digits"),
+  })
+  .describe(
+    "换开: the e-receipt was exchanged for this paper receipt; it no longer serves for reimbursement.",
+  );
+
+const receiptStatus = z
+  .object({
+    id: z.string(),
+    billCode: z.string(),
+    number: z.string(),
+    kind: z.enum(["blue", "red"]),
+    status: z.enum([
+      "REQUESTED",
+      "AGENCY_SIGNED",
+      "ISSUED",
+      "RED_FLUSHED",
+      "PAPER_EXCHANGED",
+      "BOOKED",
+      "VOIDED",
+    ]),
+    originalReceiptId: z.string().optional().describe("a red receipt's original"),
+    agencySigned: z.boolean().describe("the agency's signature (单位签名) is on it"),
+    supervised: z.boolean().describe("finance supervised it (财政监制)"),
+    reason: z
+      .string()
+      .optional()
+      .describe("why it was voided, or why a red receipt red-flushes its original"),
+    paper: z.object({ billCode: z.string(), number: z.string(), exchangedAt: z.string() }).optional(),
+    booked: z.object({ at: z.string(), by: z.string() }).optional(),
+    allowedCommands: z.array(z.string()).describe("what can be done with it now"),
+  })
+  .describe("Where a receipt is in its life.");
 
 /**
  * The business API business systems call, under /api/v1: every call signed by the app
@@ -171,5 +221,140 @@ export async function businessApi(
       const { id } = z.object({ id: z.uuid() }).parse(req.params);
       return relay(reply, await deps.upstream.request("GET", `/v1/receipts/${id}`, caller(app)));
     },
+  );
+
+  /**
+   * Acting on a receipt: the receipt must be the app's agency's (the receipt service checks the
+   * scope) and issued at one of the app's issuing points (checked here, before anything changes).
+   */
+  const atAppPoint = async (app: CallingApp, id: string) => {
+    const found = await deps.upstream.request("GET", `/v1/receipts/${id}`, caller(app));
+    if (found.status !== 200) return found;
+    const point = (found.body as { issuingPointCode?: unknown }).issuingPointCode;
+    if (typeof point !== "string" || !app.issuingPoints.has(point)) {
+      throw new AppError("forbidden", `app ${app.appId} may not act at issuing point ${String(point)}`, {
+        code: "ISSUING_POINT_NOT_ALLOWED",
+      });
+    }
+    return undefined;
+  };
+  const actOn = (action: string) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const app = await authenticate(req);
+    const { id } = parseInput(receiptId, req.params, "params");
+    const refused = await atAppPoint(app, id);
+    if (refused) return relay(reply, refused);
+    return relay(
+      reply,
+      await deps.upstream.request("POST", `/v1/receipts/${id}/${action}`, caller(app), req.body ?? {}),
+    );
+  };
+
+  api.get(
+    "/api/v1/receipts/:id/status",
+    {
+      schema: {
+        summary:
+          "Query a receipt's status (查询状态): signed, supervised, red-flushed, exchanged, booked, voided",
+        params: receiptId,
+        response: { 200: receiptStatus, 400: problem, 401: problem, 403: problem, 404: problem },
+      },
+    },
+    async (req, reply) => {
+      const app = await authenticate(req);
+      const { id } = parseInput(receiptId, req.params, "params");
+      return relay(reply, await deps.upstream.request("GET", `/v1/receipts/${id}/status`, caller(app)));
+    },
+  );
+
+  api.post(
+    "/api/v1/receipts/:id/red-flush",
+    {
+      schema: {
+        summary: "Red-flush a receipt (冲红), idempotent by reason",
+        description:
+          "201 with the new red receipt (status REQUESTED; it is signed and supervised like any receipt, and the " +
+          "original becomes RED_FLUSHED once it is issued); 200 with the same red receipt to a retry. 409 with the " +
+          "reason: NOT_ISSUED, PAPER_EXCHANGED (the paper process applies), BOOKED (报销/入账), ALREADY_RED_FLUSHED, " +
+          "RED_FLUSH_IN_PROGRESS, RED_RECEIPT.",
+        params: receiptId,
+        body: redFlushBody,
+        response: {
+          201: z.object({}).passthrough(),
+          200: z.object({}).passthrough(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+        },
+      },
+    },
+    actOn("red-flush"),
+  );
+
+  api.post(
+    "/api/v1/receipts/:id/paper-exchange",
+    {
+      schema: {
+        summary: "Record the exchange of a receipt for paper (换开)",
+        description:
+          "200 with the receipt (PAPER_EXCHANGED), also to a retry with the same paper receipt. 409: not ISSUED " +
+          "(TRANSITION_REFUSED), PAPER_NUMBER_TAKEN, RED_FLUSH_IN_PROGRESS.",
+        params: receiptId,
+        body: paperExchangeBody,
+        response: {
+          200: z.object({}).passthrough(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+        },
+      },
+    },
+    actOn("paper-exchange"),
+  );
+
+  api.post(
+    "/api/v1/receipts/:id/paper-return",
+    {
+      schema: {
+        summary: "The paper receipt was taken back: the e-receipt is valid again",
+        params: receiptId,
+        body: z.object({ reason: z.string().describe("1-500 characters") }),
+        response: {
+          200: z.object({}).passthrough(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+        },
+      },
+    },
+    actOn("paper-return"),
+  );
+
+  api.post(
+    "/api/v1/receipts/:id/book",
+    {
+      schema: {
+        summary:
+          "Record that the payer's organisation booked the receipt (入账/报销); red-flush is refused after",
+        params: receiptId,
+        body: z.object({
+          bookedBy: z.string().describe("the organisation that booked it, 1-200 characters"),
+        }),
+        response: {
+          200: z.object({}).passthrough(),
+          400: problem,
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+        },
+      },
+    },
+    actOn("book"),
   );
 }
