@@ -1,0 +1,202 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { topics } from "@piaoju/contracts";
+import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { deliveryService } from "./main.ts";
+import {
+  AGENCY,
+  eventually,
+  issuedEnvelope,
+  issuedReceipt,
+  makeSigners,
+  SECRETS_KEY,
+  startReceiver,
+} from "./testing/fixtures.ts";
+
+/** Screenshots are kept as test artifacts here (the repository's test-results/, not committed). */
+const ARTIFACTS = resolve(import.meta.dirname, "../../../test-results/delivery");
+const CHROMIUM = process.env.PIAOJU_CHROMIUM ?? "/usr/bin/chromium";
+const RATE_LIMIT = 60;
+
+let t: TestPlatform;
+let sms: Awaited<ReturnType<typeof startReceiver>>;
+let browser: Browser;
+const wang = { type: 1 as const, code: "110101199003074514", name: "王小明", phone: "13800138000" };
+const zhao = { type: 1 as const, code: "11010519491231002X", name: "赵大海", phone: "13900139000" };
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const signers = await makeSigners();
+  sms = await startReceiver();
+  // Embedded mode (PGlite, embedded bus): the pick-up page works the same in both modes.
+  t = await startTestPlatform({
+    mode: "embedded",
+    services: [deliveryService],
+    kafkaBrokers: inject("kafkaBrokers"),
+    env: {
+      PIAOJU_SECRETS_KEY: SECRETS_KEY,
+      PIAOJU_SMS_URL: sms.url,
+      PIAOJU_H5_RATE_LIMIT: String(RATE_LIMIT),
+      PIAOJU_H5_FRAME_ANCESTORS: "https://www.bjgaj.example.test",
+    },
+  });
+  const receipts = [
+    issuedReceipt(signers, { number: "0000020001", bizSerialNo: "CRJ-H5-0001", payer: wang }),
+    issuedReceipt(signers, {
+      number: "0000020002",
+      bizSerialNo: "CRJ-H5-0002",
+      payer: zhao,
+      checkCode: "901234",
+    }),
+  ];
+  await t.probe.publish(receipts.map((r) => ({ topic: topics.issuance, envelope: issuedEnvelope(r) })));
+  await eventually(async () => {
+    const rows = await t.platform.databases.get("delivery")!.query(`SELECT 1 FROM receipt`);
+    return rows.length === 2 ? true : undefined;
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.stop();
+  await sms?.stop();
+});
+
+async function openPage(hash = ""): Promise<Page> {
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    acceptDownloads: true,
+    locale: "zh-CN",
+  });
+  const page = await context.newPage();
+  await page.goto(`${t.platform.url}/h5/pickup?agency=${AGENCY}${hash}`);
+  return page;
+}
+
+async function pickUp(body: unknown) {
+  const res = await fetch(`${t.platform.url}/h5/api/find`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as { items?: Array<Record<string, string>> } };
+}
+
+describe("the H5 pick-up page", () => {
+  it("finds a receipt by business serial number and name, downloads its PDF and verifies it, in Chromium", async () => {
+    const page = await openPage();
+    await page.fill("#bizSerialNo", "CRJ-H5-0001");
+    await page.fill("#payerName", "王小明");
+    await page.click("#serial button[type=submit]");
+    const card = page.locator("article.card");
+    await expect.poll(() => card.count()).toBe(1);
+    const shown = await card.textContent();
+    expect(shown).toContain("0000020001");
+    expect(shown).toContain("¥160.50");
+    expect(shown).toContain("壹佰陆拾元伍角整");
+    expect(shown).toContain("王*明");
+    expect(shown).not.toContain("赵大海");
+
+    await card.getByText("查验真伪").click();
+    await expect.poll(() => card.locator(".verify").textContent()).toContain("票据真实有效");
+    expect(await card.locator(".verify").textContent()).toContain("CN=北京市财政局");
+    await page.screenshot({ path: join(ARTIFACTS, "h5-pickup.png"), fullPage: true });
+
+    const [download] = await Promise.all([page.waitForEvent("download"), card.getByText("下载 PDF").click()]);
+    expect(download.suggestedFilename()).toBe("11010126-0000020001.pdf");
+    const file = join(ARTIFACTS, "downloaded.pdf");
+    await download.saveAs(file);
+    const text = execFileSync("pdftotext", ["-layout", file, "-"], { encoding: "utf8" });
+    expect(text).toContain("0000020001");
+    expect(text).toContain("壹佰陆拾元伍角整");
+    expect(readFileSync(file).subarray(0, 5).toString()).toBe("%PDF-");
+    await page.context().close();
+  });
+
+  it("opens a receipt from its QR code link, the QR text travelling in the fragment only", async () => {
+    const qr = "CZ-EI-11,11010126,0000020002,901234,20261130,160.50";
+    const page = await openPage(`#qr=${encodeURIComponent(qr)}`);
+    const requests: string[] = [];
+    page.on("request", (r) => requests.push(r.url()));
+    const card = page.locator("article.card");
+    await expect.poll(() => card.count()).toBe(1);
+    expect(await card.textContent()).toContain("0000020002");
+    expect(await card.textContent()).toContain("赵*海");
+    // The page drops the fragment once read, and no request URL carried it.
+    expect(page.url()).not.toContain("#qr");
+    expect(requests.every((u) => !u.includes("901234"))).toBe(true);
+    await page.context().close();
+  });
+
+  it("finds a payer's receipts by phone and a code sent by SMS, and by nothing else", async () => {
+    const page = await openPage();
+    await page.click('[data-tab="phone"]');
+    await page.fill("#phoneNo", "13800138000");
+    await page.click("#sendCode");
+    const sent = await eventually(() =>
+      sms.received
+        .map(
+          (r) =>
+            JSON.parse(r.body.toString("utf8")) as { to: string; template: string; params: { code: string } },
+        )
+        .find((m) => m.template === "PICKUP_CODE" && m.to === "13800138000"),
+    );
+    await page.fill("#smsCode", sent.params.code);
+    await page.click("#phone button[type=submit]");
+    const card = page.locator("article.card");
+    await expect.poll(() => card.count()).toBe(1);
+    expect(await card.textContent()).toContain("0000020001");
+    await page.context().close();
+
+    // The code was used up; a guessed one is refused.
+    const again = await pickUp({ method: "phone", phone: "13800138000", code: sent.params.code });
+    expect(again.status).toBe(400);
+  });
+
+  it("shows nothing of another payer: wrong name, wrong check code, another agency", async () => {
+    expect(
+      (await pickUp({ method: "serial", bizSerialNo: "CRJ-H5-0001", name: "赵大海" })).body.items,
+    ).toEqual([]);
+    const wrongCheck = { method: "check", billCode: "11010126", number: "0000020002", checkCode: "000000" };
+    expect((await pickUp(wrongCheck)).body.items).toEqual([]);
+    const otherAgency = { method: "serial", bizSerialNo: "CRJ-H5-0001", name: "王小明", agencyCode: "999" };
+    expect((await pickUp(otherAgency)).body.items).toEqual([]);
+    const found = await pickUp({ method: "serial", bizSerialNo: "CRJ-H5-0001", name: "王小明" });
+    expect(JSON.stringify(found.body)).not.toContain("13800138000");
+    expect(JSON.stringify(found.body)).not.toContain("110101199003074514");
+  });
+
+  it("may be embedded only where the agency allows, and asks for a new lookup once a download link is forged", async () => {
+    const page = await fetch(`${t.platform.url}/h5/pickup`);
+    expect(page.headers.get("content-security-policy")).toContain(
+      "frame-ancestors https://www.bjgaj.example.test",
+    );
+    expect(page.headers.get("x-frame-options")).toBeNull();
+    const forged = await fetch(
+      `${t.platform.url}/h5/api/receipts/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/pdf`,
+    );
+    expect(forged.status).toBe(404);
+  });
+
+  it("rate-limits SMS codes per client address", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < RATE_LIMIT / 6 + 1; i++) {
+      const res = await fetch(`${t.platform.url}/h5/api/sms-code`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ phone: "13700137000" }),
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses[0]).toBe(202);
+    expect(statuses.at(-1)).toBe(429);
+  });
+});
