@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Certificate, createSignedData, DevCa, Sm2PrivateKey } from "@piaoju/gm-crypto";
-import { createTestDatabase, type TestDatabase } from "@piaoju/persistence/testing";
+import { DEFAULT_TEST_PG_URL, quoteIdent, testDatabaseName, withAdmin } from "@piaoju/persistence/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StockApplicationResponse, SupervisionBatchResponse } from "./api.ts";
 import { createAgencyClient } from "./client.ts";
@@ -64,7 +64,9 @@ function stop(running: Running): Promise<number | null> {
  * across restarts.
  */
 describe("finance simulator process (tsx src/main.ts)", () => {
-  let database: TestDatabase;
+  // A database that does not exist yet: the process creates it.
+  const adminUrl = process.env.PIAOJU_TEST_PG_URL || DEFAULT_TEST_PG_URL;
+  const databaseName = testDatabaseName("finsim_proc");
   let dataDir: string;
   let env: Record<string, string>;
   let agencyCa: DevCa;
@@ -72,7 +74,6 @@ describe("finance simulator process (tsx src/main.ts)", () => {
   let seededCert: Certificate;
 
   beforeAll(async () => {
-    database = await createTestDatabase({ prefix: "finsim_proc" });
     dataDir = await mkdtemp(join(tmpdir(), "finsim-"));
     agencyCa = await DevCa.create({ name: "Agency CA (the agency's own)" });
     agencyKey = Sm2PrivateKey.generate();
@@ -97,7 +98,7 @@ describe("finance simulator process (tsx src/main.ts)", () => {
       }),
     );
     env = {
-      FINSIM_DATABASE_URL: database.url,
+      FINSIM_DATABASE_URL: Object.assign(new URL(adminUrl), { pathname: `/${databaseName}` }).toString(),
       FINSIM_DATA_DIR: dataDir,
       FINSIM_AGENCY_CA_PEM: join(dataDir, "agency-ca.pem"),
       FINSIM_SEED_FILE: join(dataDir, "seed.json"),
@@ -105,11 +106,13 @@ describe("finance simulator process (tsx src/main.ts)", () => {
     };
   });
   afterAll(async () => {
-    await database?.drop();
+    await withAdmin(adminUrl, (admin) =>
+      admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(databaseName)} WITH (FORCE)`),
+    );
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it("runs from FINSIM_* variables: seeded agency, trusted agency CA, faults from FINSIM_FAULTS; same certificate after a restart", async () => {
+  it("runs from FINSIM_* variables: creates its database, seeded agency, trusted agency CA, faults from FINSIM_FAULTS; same certificate after a restart", async () => {
     const first = await startProcess(env);
     let firstExit: number | null;
     try {

@@ -57,9 +57,11 @@ async function main(): Promise<void> {
     : await fileSecret(dataDir, "admin-token", () => randomBytes(24).toString("hex"));
   let databaseUrl: string | undefined;
   if (env.FINSIM_DATABASE_URL) {
-    const url = new URL(env.FINSIM_DATABASE_URL);
-    const name = url.pathname.slice(1) || "finance_simulator";
-    databaseUrl = await ensureDatabase(env.FINSIM_DATABASE_URL, name);
+    // The named database may not exist yet: check and create it from the server's maintenance database.
+    const server = new URL(env.FINSIM_DATABASE_URL);
+    const name = decodeURIComponent(server.pathname.slice(1)) || "finance_simulator";
+    server.pathname = "/postgres";
+    databaseUrl = await ensureDatabase(server.toString(), name);
   }
   const simulator = await startFinanceSimulator({
     ...(databaseUrl ? { databaseUrl } : { dataDir: join(dataDir, "pg") }),
