@@ -1,0 +1,341 @@
+// pnpm bench:signing — the signing path on this machine against the tender's hardware rating
+// (sign ≥ 5,000/s, verify ≥ 4,500/s, make envelope ≥ 2,000/s, open envelope ≥ 2,500/s), each
+// figure beside a baseline measured in the same run: Node's OpenSSL doing the same SM2 work on
+// one core in this process, with no gRPC at all.
+//
+// Then two real software devices (separate processes, the same keystore, as two hardware devices
+// with the same keys) behind the signing gateway (in this process, load-balancing mode), driven
+// over real gRPC on 127.0.0.1. Every phase is bounded in time; the default run takes about a minute.
+//
+// `--cpu-prof <dir>` writes V8 CPU profiles of both devices (main thread and workers) and of this
+// process, and prints where the devices' time goes (self time by function).
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { createLogger, unaryCall } from "@piaoju/runtime";
+// Cross-package relative imports: the bench starts the device processes the way the device's own
+// tests do, and the gateway in-process the way its failover test does.
+import {
+  Certificate,
+  createEnvelopedData,
+  DevCa,
+  generateSm2KeyPair,
+  openEnvelopedData,
+  sign,
+  verify,
+} from "../../packages/gm-crypto/src/index.ts";
+import { loadSigningProto } from "../../proto/piaoju/signing/v1/signing.ts";
+import {
+  makeKeystore,
+  type RunningTestDevice,
+  spawnDevice,
+} from "../../services/signing-device/src/testing.ts";
+import { startSigningGateway } from "../../services/signing-gateway/src/gateway.ts";
+
+const { values } = parseArgs({
+  options: {
+    /** Seconds per measured phase. */
+    seconds: { type: "string", default: "4" },
+    /** SM2 worker threads per device. Two devices × one worker = the machine's two cores. */
+    workers: { type: "string", default: "1" },
+    /** Items per SignBatch on the batched sign path. */
+    batch: { type: "string", default: "100" },
+    "cpu-prof": { type: "string" },
+  },
+});
+const SECONDS = Number(values.seconds);
+const WORKERS = values.workers ?? "1";
+const BATCH = Number(values.batch);
+const PROFILE_DIR = values["cpu-prof"] ? resolve(values["cpu-prof"]) : undefined;
+const KEY = "agency-110101";
+const MESSAGE = Buffer.alloc(256, 7); // a receipt-sized message
+const CONTENT = Buffer.alloc(256, 9); // envelope content: an SM4 key plus a little, as the exchange sends
+
+const TARGETS = { sign: 5_000, verify: 4_500, make: 2_000, open: 2_500 } as const;
+
+interface Measured {
+  label: string;
+  path: string;
+  ops: number;
+  seconds: number;
+  /** Per call (a batched call counts once). */
+  latencies: number[];
+  failures: number;
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
+
+/** One core, this thread, no I/O: how many `fn` per second. */
+function rateOnOneCore(fn: () => void, seconds = 1.5): number {
+  for (let i = 0; i < 50; i++) fn(); // warm-up
+  let n = 0;
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  while (performance.now() < end) {
+    for (let i = 0; i < 20; i++) fn();
+    n += 20;
+  }
+  return n / ((performance.now() - started) / 1000);
+}
+
+/** `concurrency` loops calling `call` until the phase's time is up; `call` returns how many ops it did. */
+async function drive(
+  label: string,
+  path: string,
+  concurrency: number,
+  call: () => Promise<number>,
+): Promise<Measured> {
+  const latencies: number[] = [];
+  let ops = 0;
+  let failures = 0;
+  const started = performance.now();
+  const end = started + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          const done = await call();
+          ops += done;
+          latencies.push(performance.now() - t0);
+        } catch {
+          failures++;
+        }
+      }
+    }),
+  );
+  return { label, path, ops, seconds: (performance.now() - started) / 1000, latencies, failures };
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en");
+const ms = (n: number) => (Number.isNaN(n) ? "-" : n < 10 ? n.toFixed(2) : n.toFixed(1));
+
+function row(m: Measured, baseline: number, target?: number): string {
+  const rate = m.ops / m.seconds;
+  const sorted = [...m.latencies].sort((a, b) => a - b);
+  const met = target === undefined ? "" : rate >= target ? `≥ ${fmt(target)} ✓` : `< ${fmt(target)} ✗`;
+  return [
+    m.label.padEnd(15),
+    m.path.padEnd(44),
+    `${fmt(rate)}/s`.padStart(9),
+    `${(rate / baseline).toFixed(2)}x`.padStart(7),
+    ms(quantile(sorted, 0.5)).padStart(8),
+    ms(quantile(sorted, 0.99)).padStart(8),
+    String(m.failures).padStart(5),
+    `  ${met}`,
+  ].join(" ");
+}
+
+/** Self time by function over every profile in `dir` whose file name matches `pid`. */
+function summariseProfiles(dir: string, pids: number[]): string {
+  const self = new Map<string, number>();
+  let total = 0;
+  for (const file of readdirSync(dir).filter(
+    (f) => f.endsWith(".cpuprofile") && pids.some((p) => f.includes(`.${p}.`)),
+  )) {
+    const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as {
+      nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+      samples: number[];
+      timeDeltas: number[];
+    };
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    profile.samples.forEach((id, i) => {
+      const node = byId.get(id);
+      if (!node) return;
+      const { functionName, url, lineNumber } = node.callFrame;
+      const where = url ? `${url.replace(/^.*\/(node_modules\/\.pnpm\/)?/, "")}:${lineNumber + 1}` : "";
+      const key = `${functionName || "(anonymous)"} ${where}`.trim();
+      const dt = profile.timeDeltas[i] ?? 0;
+      self.set(key, (self.get(key) ?? 0) + dt);
+      total += dt;
+    });
+  }
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 18);
+  return top.map(([name, t]) => `  ${((100 * t) / total).toFixed(1).padStart(5)}%  ${name}`).join("\n");
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`pnpm bench:signing — ${new Date().toISOString()}, ${SECONDS} s per phase\n\n`);
+
+  // --- Baseline: one core, Node's OpenSSL through gm-crypto, no gRPC --------------------------------
+  const key = generateSm2KeyPair();
+  const signature = sign(MESSAGE, key);
+  const keystore = makeKeystore();
+  const base = {
+    sign: rateOnOneCore(() => sign(MESSAGE, key)),
+    verify: rateOnOneCore(() => verify(MESSAGE, signature, key.publicKey)),
+  };
+  process.stdout.write(
+    `baseline (one core, gm-crypto → Node's OpenSSL, 256-byte message): sign ${fmt(base.sign)}/s, verify ${fmt(base.verify)}/s\n`,
+  );
+
+  // --- Two devices and the gateway ----------------------------------------------------------------
+  const profileEnv: Record<string, string> = PROFILE_DIR
+    ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` }
+    : {};
+  const devices: RunningTestDevice[] = await Promise.all(
+    [0, 1].map(() =>
+      spawnDevice(keystore, {
+        PIAOJU_SIGNING_DEVICE_WORKERS: WORKERS,
+        PIAOJU_LOG_LEVEL: "warn",
+        ...profileEnv,
+      }),
+    ),
+  );
+  const gateway = await startSigningGateway(
+    {
+      devices: devices.map((d) => `127.0.0.1:${d.port}`),
+      mode: "load-balancing",
+      // A SignBatch of 100 on one worker takes tens of milliseconds, more on a busy machine; the
+      // default 2 s attempt deadline is for single calls in production, not for a saturating load.
+      // Health polls get 2 s: on a saturated 2-core machine a device's main thread answers late,
+      // and a device marked down mid-phase would measure the failover, not the throughput.
+      deadlines: { defaultMs: 30_000, attemptMs: 20_000, healthMs: 2_000 },
+    },
+    createLogger({ name: "signing-gateway", level: "error", destination: process.stderr }),
+  );
+  const client = loadSigningProto().newClient(gateway.address);
+  try {
+    const certificate = (await unaryCall(client, client.GetCertificate, { keyId: KEY })).certificate;
+    const deviceCert = Certificate.fromDer(certificate);
+    // Envelope baselines: the same GM/T 0010 work on one core. The device opens envelopes for its
+    // certificate; locally the same work is done with a key pair of our own.
+    const sampleEnvelope = createEnvelopedData({ content: CONTENT, recipients: [deviceCert] });
+    const ownCa = await DevCa.create({ name: "bench" });
+    const ownCert = ownCa.issue({
+      subject: { commonName: "bench" },
+      publicKey: key.publicKey,
+      usage: "sign+encrypt",
+    });
+    const ownEnvelope = createEnvelopedData({ content: CONTENT, recipients: [ownCert] });
+    const baseMake = rateOnOneCore(
+      () => createEnvelopedData({ content: CONTENT, recipients: [deviceCert] }),
+      1,
+    );
+    const baseOpen = rateOnOneCore(() => openEnvelopedData(ownEnvelope, { key, cert: ownCert }), 1);
+    process.stdout.write(
+      `baseline (one core, GM/T 0010 EnvelopedData, 256-byte content, one recipient): make ${fmt(baseMake)}/s, open ${fmt(baseOpen)}/s\n`,
+    );
+    process.stdout.write(
+      `devices: 2 processes × ${WORKERS} SM2 worker(s); gateway in this process, load-balancing; client → gateway → device over gRPC on 127.0.0.1\n\n`,
+    );
+
+    // Warm every path once (JIT, channels, worker start-up).
+    const items = Array.from({ length: BATCH }, () => ({ keyId: KEY, data: MESSAGE }));
+    await Promise.all(
+      Array.from({ length: 32 }, () =>
+        unaryCall(client, client.SignBatch, { items }, { deadlineMs: 30_000 }),
+      ),
+    );
+
+    const results: string[] = [];
+    const header = [
+      "operation".padEnd(15),
+      "path".padEnd(44),
+      "rate".padStart(9),
+      "vs base".padStart(7),
+      "p50 ms".padStart(8),
+      "p99 ms".padStart(8),
+      "fail".padStart(5),
+      "  target",
+    ].join(" ");
+    results.push(header, "-".repeat(header.length + 4));
+    const print = (line: string) => {
+      results.push(line);
+      process.stdout.write(`${line}\n`);
+    };
+    process.stdout.write(`${header}\n${"-".repeat(header.length + 4)}\n`);
+
+    print(
+      row(
+        await drive("sign", `SignBatch(${BATCH}), 8 calls in flight`, 8, async () => {
+          const { results: r } = await unaryCall(client, client.SignBatch, { items }, { deadlineMs: 30_000 });
+          return r.filter((x) => x.signature).length;
+        }),
+        base.sign,
+        TARGETS.sign,
+      ),
+    );
+    print(
+      row(
+        await drive("sign", "unary Sign, 256 in flight (gateway batches)", 256, async () => {
+          await unaryCall(client, client.Sign, { keyId: KEY, data: MESSAGE }, { deadlineMs: 30_000 });
+          return 1;
+        }),
+        base.sign,
+        TARGETS.sign,
+      ),
+    );
+    const deviceSignature = (await unaryCall(client, client.Sign, { keyId: KEY, data: MESSAGE })).signature;
+    print(
+      row(
+        await drive("verify", "unary Verify (key_id), 256 in flight", 256, async () => {
+          const v = await unaryCall(
+            client,
+            client.Verify,
+            { keyId: KEY, data: MESSAGE, signature: deviceSignature },
+            { deadlineMs: 30_000 },
+          );
+          if (!v.valid) throw new Error("a valid signature did not verify");
+          return 1;
+        }),
+        base.verify,
+        TARGETS.verify,
+      ),
+    );
+    print(
+      row(
+        await drive("make envelope", "unary MakeEnvelope, 1 recipient, 64 in flight", 64, async () => {
+          await unaryCall(
+            client,
+            client.MakeEnvelope,
+            { recipientCertificates: [certificate], content: CONTENT },
+            { deadlineMs: 30_000 },
+          );
+          return 1;
+        }),
+        baseMake,
+        TARGETS.make,
+      ),
+    );
+    print(
+      row(
+        await drive("open envelope", "unary OpenEnvelope, 64 in flight", 64, async () => {
+          const { content } = await unaryCall(
+            client,
+            client.OpenEnvelope,
+            { keyId: KEY, envelope: sampleEnvelope },
+            { deadlineMs: 30_000 },
+          );
+          if (content.length !== CONTENT.length) throw new Error("the envelope opened to something else");
+          return 1;
+        }),
+        baseOpen,
+        TARGETS.open,
+      ),
+    );
+    const stats = gateway.stats();
+    process.stdout.write(
+      `\nvs base = the rate divided by the one-core baseline of the same operation above (sign, verify, make, open).\n` +
+        `latency = per gRPC call from this process (a SignBatch call carries ${BATCH} signatures).\n` +
+        `gateway: ${stats.devices.map((d) => JSON.stringify(d)).join(" ")}; retries ${stats.retries}, coalesced batches ${stats.batches} (${stats.batchedItems} items)\n`,
+    );
+  } finally {
+    client.close();
+    await gateway.close();
+    await Promise.all(devices.map((d) => d.stop()));
+    rmSync(keystore.dir, { recursive: true, force: true });
+  }
+
+  if (PROFILE_DIR) {
+    const pids = devices.map((d) => d.process.pid ?? -1);
+    process.stdout.write(
+      `\nCPU profiles in ${PROFILE_DIR}; the devices' self time by function (all their threads):\n${summariseProfiles(PROFILE_DIR, pids)}\n`,
+    );
+  }
+}
+
+await main();
