@@ -290,6 +290,42 @@ describe("receipt lifecycle on the business API (cluster)", () => {
     expect(await status(id)).toMatchObject({ status: "ISSUED" });
   });
 
+  it("counts a voided receipt's number as voided in stock's ledger (领用存), not used, and a red receipt's as used", async () => {
+    const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
+    const ledger = async () =>
+      (
+        await t.call(
+          "GET",
+          `/v1/stock/ledger?agencyCode=${AGENCY}&billCode=${BILL}&issuingPointCode=WIN-01&from=${today}&to=${today}`,
+        )
+      ).body as { used: number; voided: number; closing: number };
+    const requestedCount = async () =>
+      (await t.call("GET", `/v1/issuance/number-runs?agencyCode=${AGENCY}&issuingPointCode=WIN-01`)).body
+        .items as Array<{ startNumber: string; nextNumber: string }>;
+    const taken = async () =>
+      (await requestedCount()).reduce((n, r) => n + Number(r.nextNumber) - Number(r.startNumber), 0);
+    // Stock has counted every number issuance took so far.
+    await waitFor(async () => (await ledger()).used + (await ledger()).voided === (await taken()));
+    const before = await ledger();
+
+    const r = await signed("POST", "/api/v1/receipts", issueBody());
+    const voided = await t.call("POST", `/v1/receipts/${String(r.body.id)}/void`, { reason: "开错金额" });
+    expect(voided.body).toMatchObject({ status: "VOIDED", reason: "开错金额" });
+    await waitFor(async () => (await ledger()).voided === before.voided + 1);
+    expect(await ledger()).toMatchObject({
+      used: before.used,
+      voided: before.voided + 1,
+      closing: before.closing - 1,
+    });
+
+    const original = await issued();
+    await signed("POST", `/api/v1/receipts/${String(original.id)}/red-flush`, {
+      reason: "退费",
+      handlingPerson: "window-01",
+    });
+    await waitFor(async () => (await ledger()).used === before.used + 2);
+  });
+
   it("describes the new calls in its OpenAPI document", async () => {
     const doc = (await (await fetch(`${t.platform.url}/api/openapi.json`)).json()) as {
       paths: Record<string, unknown>;

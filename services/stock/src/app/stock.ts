@@ -331,6 +331,30 @@ export class StockApp {
     await this.applyRules(tx, emit, use.agencyCode, use.billCode);
   }
 
+  /**
+   * A receipt whose number was counted USED never became formal (issuance.ReceiptVoided): the
+   * number stays consumed, but as voided (作废) rather than used. The correction is dated on the
+   * day of the void: USED -1 and VOIDED +1, so the point's unused count does not move.
+   */
+  async recordVoid(
+    tx: Tx,
+    voided: { agencyCode: string; billCode: string; issuingPointCode: string; voidedAt: Date },
+  ): Promise<void> {
+    await lockBillKind(tx, voided.agencyCode, voided.billCode);
+    const entry = {
+      agencyCode: voided.agencyCode,
+      billCode: voided.billCode,
+      issuingPointCode: voided.issuingPointCode,
+      businessDate: new Date(`${businessDate(voided.voidedAt)}T00:00:00Z`),
+    };
+    await tx.ledgerEntry.createMany({
+      data: [
+        { ...entry, movement: "USED", quantity: -1 },
+        { ...entry, movement: "VOIDED", quantity: 1 },
+      ],
+    });
+  }
+
   /** Tops up every issuing point of the bill kind whose rule says it runs low. Caller holds the bill kind lock. */
   private async applyRules(tx: Tx, emit: Emit, agencyCode: string, billCode: string): Promise<void> {
     const rules = await tx.distributionRule.findMany({

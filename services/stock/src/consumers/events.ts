@@ -39,7 +39,9 @@ export function consumeFinanceEvents(w: Wiring): Promise<Subscription> {
 
 /**
  * Numbers issuance used (issuance.ReceiptRequested: a number taken for a receipt) count
- * into the 领用存 ledger, once each, and top their issuing point up by its rule.
+ * into the 领用存 ledger, once each, and top their issuing point up by its rule. A receipt
+ * voided before it became formal (issuance.ReceiptVoided, after its request on the same
+ * partition) moves its number from used to voided.
  */
 export function consumeIssuanceEvents(w: Wiring): Promise<Subscription> {
   return consumeEvents<Tx>(w.bus, prismaUnitOfWork<Tx>(w.prisma), {
@@ -49,6 +51,10 @@ export function consumeIssuanceEvents(w: Wiring): Promise<Subscription> {
     clock: w.clock,
     published: w.published,
     handle: async (event, tx, emit) => {
+      if (event.type === "issuance.ReceiptVoided") {
+        await w.app.recordVoid(tx, { ...event.data, voidedAt: new Date(event.data.voidedAt) });
+        return;
+      }
       if (event.type !== "issuance.ReceiptRequested") return;
       await w.app.recordUse(tx, emit, {
         agencyCode: event.data.agencyCode,
