@@ -36,6 +36,12 @@ if (mode === "embedded") {
   env.PIAOJU_SECRETS_KEY ??= await embeddedSecret(dataDir, "secrets-key", () =>
     randomBytes(16).toString("hex"),
   );
+  // The signing gateway's software devices seal their keys with this; development keys for an
+  // agency are made on first use only here, in embedded mode (never in a cluster).
+  env.PIAOJU_SIGNING_KEYSTORE_KEY ??= await embeddedSecret(dataDir, "signing-keystore-key", () =>
+    randomBytes(16).toString("hex"),
+  );
+  env.PIAOJU_SIGNING_DEV_PROVISION ??= "true";
 }
 
 const started = Date.now();

@@ -3,6 +3,7 @@ import { financeExchangeService } from "@piaoju/finance-exchange";
 import { gatewayService } from "@piaoju/gateway";
 import { issuanceService } from "@piaoju/issuance";
 import type { ServiceModule } from "@piaoju/runtime";
+import { signingGatewayService } from "@piaoju/signing-gateway";
 import { stockService } from "@piaoju/stock";
 
 /** Every service the platform has, by name. Adding a service means adding it here. */
@@ -12,4 +13,5 @@ export const services: readonly ServiceModule[] = [
   gatewayService,
   financeExchangeService,
   deliveryService,
+  signingGatewayService,
 ];

@@ -24,11 +24,14 @@ export const serviceConfigSchema = z.object({
     )
     .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, "each device is host:port"))),
   PIAOJU_SIGNING_GATEWAY_MODE: z.enum(gatewayModes).default("active-standby"),
-  /** Where the gateway serves piaoju.signing.v1 to other services; "off" serves nothing. */
+  /**
+   * Where the gateway serves piaoju.signing.v1 to other services. Unset: 0.0.0.0:50061 in a
+   * cluster; embedded, a free loopback port (several embedded platforms may share a machine).
+   */
   PIAOJU_SIGNING_GATEWAY_LISTEN: z
     .string()
-    .regex(/^(off|[^\s:]+:\d{1,5})$/, 'host:port or "off"')
-    .default("127.0.0.1:50061"),
+    .regex(/^[^\s:]+:\d{1,5}$/, "host:port, e.g. 0.0.0.0:50061")
+    .optional(),
   PIAOJU_SIGNING_GATEWAY_DEADLINE_MS: ms.default(5_000),
   PIAOJU_SIGNING_GATEWAY_ATTEMPT_MS: ms.default(2_000),
   PIAOJU_SIGNING_GATEWAY_HEALTH_INTERVAL_MS: ms.default(200),

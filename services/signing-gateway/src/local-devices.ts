@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -35,23 +36,38 @@ export class LocalDevices {
   #devices: Device[] = [];
   #ports: number[] = [];
   #provisioning: Promise<void> = Promise.resolve();
+  #ready: Promise<void> = Promise.resolve();
 
   private constructor(private readonly options: LocalDevicesOptions) {}
 
+  /**
+   * Picks the devices' ports now and starts them in the background (the keystore CLI and the
+   * worker threads take seconds): the platform is up at once, the gateway finds the devices as
+   * they come (its health polls), and receipts wait for them as for any device outage.
+   */
   static async start(options: LocalDevicesOptions): Promise<LocalDevices> {
     const local = new LocalDevices(options);
     mkdirSync(options.keystoreDir, { recursive: true, mode: 0o700 });
-    if (!local.hasKey(SELF_TEST_KEY)) await local.#makeKey(SELF_TEST_KEY);
-    for (let i = 0; i < options.count; i++) {
-      const device = await local.#startOne(0);
-      local.#devices.push(device);
-      local.#ports.push(device.port);
-    }
-    options.logger.info(
-      { ports: local.#ports, keystore: options.keystoreDir },
-      "local signing devices started",
+    for (let i = 0; i < options.count; i++) local.#ports.push(await freePort());
+    local.#ready = local.#startAll();
+    local.#ready.catch((error: unknown) =>
+      options.logger.error({ err: error }, "the local signing devices did not start"),
     );
     return local;
+  }
+
+  async #startAll(): Promise<void> {
+    if (!this.hasKey(SELF_TEST_KEY)) await this.#makeKey(SELF_TEST_KEY);
+    this.#devices = await Promise.all(this.#ports.map((port) => this.#startOne(port)));
+    this.options.logger.info(
+      { ports: this.#ports, keystore: this.options.keystoreDir },
+      "local signing devices started",
+    );
+  }
+
+  /** Resolves once the devices serve (rejects if they could not start). */
+  get ready(): Promise<void> {
+    return this.#ready;
   }
 
   get addresses(): string[] {
@@ -75,6 +91,7 @@ export class LocalDevices {
    */
   provision(keyId: string, agencyCode: string): Promise<void> {
     const next = this.#provisioning.then(async () => {
+      await this.#ready;
       if (this.hasKey(keyId)) return;
       await this.#makeKey(keyId, `/C=CN/O=Piaoju Development (agency ${agencyCode})/CN=${keyId}`);
       this.options.logger.warn({ keyId, agencyCode }, "development signing key made for an agency");
@@ -122,8 +139,21 @@ export class LocalDevices {
   }
 
   async close(): Promise<void> {
+    await this.#ready.catch(() => {});
     await this.#provisioning;
     for (const device of this.#devices) await device.close();
     this.#devices = [];
   }
+}
+
+/** A free loopback port (the kernel's pick; the device binds it a moment later). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject()));
+    });
+  });
 }

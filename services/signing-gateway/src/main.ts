@@ -12,11 +12,11 @@ import type { GatewayOptionsInput } from "./options.ts";
 export { type RunningGateway, startSigningGateway } from "./gateway.ts";
 export type { GatewayMode, GatewayOptionsInput } from "./options.ts";
 
-function gatewayOptions(c: ServiceConfig, devices: string[]): GatewayOptionsInput {
+function gatewayOptions(c: ServiceConfig, devices: string[], embedded: boolean): GatewayOptionsInput {
   return {
     devices,
     mode: c.PIAOJU_SIGNING_GATEWAY_MODE,
-    listen: c.PIAOJU_SIGNING_GATEWAY_LISTEN === "off" ? "127.0.0.1:0" : c.PIAOJU_SIGNING_GATEWAY_LISTEN,
+    listen: c.PIAOJU_SIGNING_GATEWAY_LISTEN ?? (embedded ? "127.0.0.1:0" : "0.0.0.0:50061"),
     deadlines: {
       defaultMs: c.PIAOJU_SIGNING_GATEWAY_DEADLINE_MS,
       attemptMs: c.PIAOJU_SIGNING_GATEWAY_ATTEMPT_MS,
@@ -70,7 +70,7 @@ export const signingGatewayService: ServiceModule = {
     }
     let gateway: RunningGateway;
     try {
-      gateway = await startSigningGateway(gatewayOptions(config, devices), ctx.logger);
+      gateway = await startSigningGateway(gatewayOptions(config, devices, embedded), ctx.logger);
     } catch (error) {
       await local?.close();
       throw error;

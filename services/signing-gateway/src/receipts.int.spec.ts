@@ -80,7 +80,9 @@ describe("signing gateway on the bus (cluster: Kafka, PostgreSQL, two device pro
 
   it("answers a ReceiptRequested with exactly one ReceiptSigned whose detached PKCS#7 verifies against the document; a replay changes nothing", async () => {
     const watch = await watchSigning(test.probe);
-    const document = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><Receipt><Amount>50.00</Amount></Receipt>`);
+    const document = Buffer.from(
+      `<?xml version="1.0" encoding="UTF-8"?><Receipt><Amount>50.00</Amount></Receipt>`,
+    );
     const request = receiptRequest(AGENCY, document);
     const receiptId = (request.data as { receiptId: string }).receiptId;
     await test.probe.publish([{ topic: topics.issuance, envelope: request }]);
@@ -133,12 +135,57 @@ describe("signing gateway on the bus (cluster: Kafka, PostgreSQL, two device pro
       "both refusals",
     );
     await new Promise((r) => setTimeout(r, 500));
-    expect(forReceipt(watch.seen, id(noKey)).map((e) => [e.type, (e.data as { code: string }).code])).toEqual([
-      ["signing.ReceiptSigningRefused", "NO_AGENCY_KEY"],
-    ]);
+    expect(forReceipt(watch.seen, id(noKey)).map((e) => [e.type, (e.data as { code: string }).code])).toEqual(
+      [["signing.ReceiptSigningRefused", "NO_AGENCY_KEY"]],
+    );
     expect(forReceipt(watch.seen, id(mismatch)).map((e) => (e.data as { code: string }).code)).toEqual([
       "DOCUMENT_DIGEST_MISMATCH",
     ]);
     await watch.stop();
+  });
+});
+
+describe("signing gateway embedded (one process: PGlite, embedded bus, software devices it starts)", () => {
+  it("makes a keystore with a dev CA on first start, provisions a development key for a new agency, and signs its receipt once", async () => {
+    const test = await startTestPlatform({
+      mode: "embedded",
+      services: [signingGatewayService],
+      kafkaBrokers: inject("kafkaBrokers"),
+      env: {
+        PIAOJU_SIGNING_KEYSTORE_KEY: "00112233445566778899aabbccddeeff",
+        PIAOJU_SIGNING_DEV_PROVISION: "true",
+      },
+    });
+    try {
+      const watch = await watchSigning(test.probe);
+      const document = Buffer.from("<Receipt><Agency>120202</Agency></Receipt>");
+      const request = receiptRequest("120202", document);
+      const receiptId = (request.data as { receiptId: string }).receiptId;
+      await test.probe.publish([{ topic: topics.issuance, envelope: request }]);
+      await until(() => forReceipt(watch.seen, receiptId).length > 0, 60_000, "ReceiptSigned");
+      await test.probe.publish([{ topic: topics.issuance, envelope: { ...request, id: randomUUID() } }]);
+      await new Promise((r) => setTimeout(r, 1_000));
+      const answers = forReceipt(watch.seen, receiptId);
+      expect(answers.map((a) => a.type)).toEqual(["signing.ReceiptSigned"]);
+      const signed = answers[0]!.data as { signature: string; keyId: string };
+      expect(signed.keyId).toBe("agency-120202");
+      const verified = verifySignedData(Buffer.from(signed.signature, "base64"), { content: document });
+      expect(verified.valid).toBe(true);
+      expect(JSON.stringify(verified.signer!.subject)).toContain("agency-120202");
+      await watch.stop();
+    } finally {
+      await test.stop();
+    }
+  }, 120_000);
+
+  it("refuses to make development keys when the bus is Kafka (cluster mode)", async () => {
+    await expect(
+      startTestPlatform({
+        mode: "cluster",
+        services: [signingGatewayService],
+        kafkaBrokers: inject("kafkaBrokers"),
+        env: { PIAOJU_SIGNING_DEVICES: "127.0.0.1:1", PIAOJU_SIGNING_DEV_PROVISION: "true" },
+      }),
+    ).rejects.toThrow(/PIAOJU_SIGNING_DEV_PROVISION/);
   });
 });
