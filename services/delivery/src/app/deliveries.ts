@@ -5,6 +5,7 @@ import type { Protector } from "../domain/protect.ts";
 import type { ReceiptView } from "../domain/receipt.ts";
 import { qrText } from "../domain/receipt-text.ts";
 import { afterFailure, type RetryPolicy } from "../domain/schedule.ts";
+import { withoutContacts } from "../domain/scrub.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { type MailSender, pushWebhook, type SmsSender } from "../providers/providers.ts";
 import type { Receipts } from "./receipts.ts";
@@ -98,7 +99,7 @@ export class Deliveries {
     } catch (error) {
       const now = this.d.clock();
       const next = afterFailure(attempts, this.d.retry, now);
-      const lastError = (error instanceof Error ? error.message : String(error)).slice(0, 500);
+      const lastError = withoutContacts(error instanceof Error ? error.message : String(error)).slice(0, 500);
       await this.d.prisma.delivery.update({
         where: { id },
         data: {

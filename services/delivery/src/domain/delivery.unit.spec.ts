@@ -4,6 +4,7 @@ import { fenToChineseUpper, fenToFigures, fenToYuan } from "./money.ts";
 import { Protector } from "./protect.ts";
 import { parseQrText, qrText, readDocumentFields } from "./receipt-text.ts";
 import { afterFailure } from "./schedule.ts";
+import { withoutContacts } from "./scrub.ts";
 
 describe("the upper-case Chinese amount (大写)", () => {
   it.each([
@@ -134,3 +135,15 @@ describe("protection of personal data", () => {
 function now(): number {
   return Date.parse("2026-11-30T00:00:00Z");
 }
+
+describe("errors kept and logged", () => {
+  it("carry no e-mail address or phone number of the payer", () => {
+    const message =
+      "Can't send mail - all recipients were rejected: 550 5.1.1 <wang@example.test>: no such user; sms to +86 138-0013-8000 failed";
+    const scrubbed = withoutContacts(message);
+    expect(scrubbed).toBe(
+      "Can't send mail - all recipients were rejected: 550 5.1.1 <<e-mail>>: no such user; sms to <phone> failed",
+    );
+    expect(withoutContacts("webhook answered 503")).toBe("webhook answered 503");
+  });
+});
