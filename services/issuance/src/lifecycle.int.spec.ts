@@ -28,19 +28,20 @@ import {
 type Receipt = Record<string, unknown> & { id: string; status: string; number: string; documentSm3: string };
 
 /**
- * The receipt's life after it was requested, on PostgreSQL and the real Kafka broker: the
+ * The receipt's life after it was requested, in cluster mode (PostgreSQL, the real Kafka
+ * broker) and embedded (PGlite, the embedded bus), the same assertions in both: the
  * signing gateway's and finance's answers are published onto the bus as those services would
  * (signing.ReceiptSigned, finance.ReceiptSupervised, …), and people red-flush, exchange for
  * paper, book and void through the internal API.
  */
-describe("receipt lifecycle (cluster)", () => {
+describe.each(["cluster", "embedded"] as const)("receipt lifecycle (%s)", (mode) => {
   let h: Harness;
   const emitted: Envelope[] = [];
   let stopWatch = async () => {};
   let serial = 0;
 
   beforeAll(async () => {
-    h = await startIssuance("cluster", inject("kafkaBrokers"));
+    h = await startIssuance(mode, inject("kafkaBrokers"));
     const watch = await h.probe.subscribe({
       group: `watch-${randomUUID().slice(0, 8)}`,
       topics: [topics.issuance],
