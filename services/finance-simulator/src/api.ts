@@ -482,6 +482,8 @@ export const statsResponse = z.object({
   /** Batch items that hit an already stored receiptId (resubmissions). */
   resubmissions: z.number().int(),
   segments: z.number().int(),
+  /** Crypto worker threads running, and receipts whose crypto fell back to the event loop (a worker failed). */
+  crypto: z.object({ workers: z.number().int(), inlineFallbacks: z.number().int() }),
   faultsInjected: z.object({
     errors: z.number().int(),
     lostReplies: z.number().int(),

@@ -131,6 +131,7 @@ export function createAdminClient(options: { adminUrl: string; token: string }) 
         rejected: number;
         resubmissions: number;
         segments: number;
+        crypto: { workers: number; inlineFallbacks: number };
         faultsInjected: { errors: number; lostReplies: number; unavailable: number };
       }>("GET", "/admin/v1/stats"),
   };

@@ -103,6 +103,8 @@ describe("finance simulator process (tsx src/main.ts)", () => {
       FINSIM_AGENCY_CA_PEM: join(dataDir, "agency-ca.pem"),
       FINSIM_SEED_FILE: join(dataDir, "seed.json"),
       FINSIM_FAULTS: JSON.stringify({ duplicateReplies: true }),
+      // The in-process tests use crypto worker threads; this one covers crypto on the event loop.
+      FINSIM_CRYPTO_WORKERS: "0",
     };
   });
   afterAll(async () => {

@@ -28,6 +28,7 @@ const env = z
     FINSIM_AGENCY_CA_PEM: z.string().optional(),
     FINSIM_SEED_FILE: z.string().optional(),
     FINSIM_FAULTS: z.string().optional(),
+    FINSIM_CRYPTO_WORKERS: z.coerce.number().int().min(0).max(16).default(2),
     FINSIM_LOG_LEVEL: z.string().default("info"),
   })
   .parse(process.env);
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
       ? { seed: JSON.parse(await readFile(env.FINSIM_SEED_FILE, "utf8")) as Seed }
       : {}),
     ...(env.FINSIM_FAULTS ? { faults: faults.parse(JSON.parse(env.FINSIM_FAULTS)) } : {}),
+    cryptoWorkers: env.FINSIM_CRYPTO_WORKERS,
     logLevel: env.FINSIM_LOG_LEVEL,
   });
   process.stdout.write(

@@ -443,6 +443,9 @@ describe("finance simulator", () => {
       });
       expect(await one(receipt({ totalFen: -5 }))).toMatchObject({ code: "BAD_AMOUNT" });
     });
+    it("the signature checks and finance signatures ran on the crypto worker threads", async () => {
+      expect((await sim.admin.stats()).crypto).toEqual({ workers: 2, inlineFallbacks: 0 });
+    });
     it("a batch answers one result per receipt, in request order", async () => {
       const batch = [receipt(), receipt({ number: "9999999991" }), receipt()];
       const results = await supervise(batch);

@@ -8,6 +8,7 @@ import type { z } from "zod";
 import { type agencyUpsert, type baseDataUpsert, type Faults, faults as faultsSchema } from "./api.ts";
 import { bindCertificate, upsertAgency, upsertBaseData } from "./app/base-data.ts";
 import type { SimContext, Stats } from "./app/context.ts";
+import { type ReceiptCryptoRunner, workerCrypto } from "./app/crypto-pool.ts";
 import { loadOrCreateIdentity } from "./app/identity.ts";
 import { type AdminClient, type AgencyClient, createAdminClient, createAgencyClient } from "./client.ts";
 import { adminRoutes } from "./http/admin-routes.ts";
@@ -54,6 +55,8 @@ export interface FinanceSimulatorOptions {
   agencyCaPems?: string[];
   faults?: z.input<typeof faultsSchema>;
   seed?: Seed;
+  /** Worker threads for SM2 checks and signatures (default 2; 0: on the event loop). */
+  cryptoWorkers?: number;
   /** pino level, default "warn". */
   logLevel?: string;
 }
@@ -90,21 +93,28 @@ export async function startFinanceSimulator(
     ? await openDatabase({ kind: "postgres", url: options.databaseUrl })
     : await openDatabase({ kind: "pglite", ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
   const apps: FastifyInstance[] = [];
+  let crypto: ReceiptCryptoRunner | undefined;
   try {
     await migrate(db, MIGRATIONS_DIR, { log: (msg) => logger.info(msg) });
     const identity = await loadOrCreateIdentity(db, masterKey);
     const stats: Stats = { resubmissions: 0, faultErrors: 0, faultLostReplies: 0, faultUnavailable: 0 };
+    const trustedAgencyCas = [
+      identity.ca.certificate,
+      ...(options.agencyCaPems ?? []).flatMap((pem) => Certificate.allFromPem(pem)),
+    ];
+    crypto = workerCrypto(
+      { key: identity.key, certificate: identity.certificate, trustedAgencyCas },
+      options.cryptoWorkers ?? 2,
+    );
     const ctx: SimContext = {
       db,
       masterKey,
       identity,
-      trustedAgencyCas: [
-        identity.ca.certificate,
-        ...(options.agencyCaPems ?? []).flatMap((pem) => Certificate.allFromPem(pem)),
-      ],
+      trustedAgencyCas,
       autoApprove: options.autoApprove ?? true,
       firstNumber: BigInt(options.firstNumber ?? 1),
       stats,
+      crypto,
     };
     if (options.seed) await applySeed(ctx, options.seed);
 
@@ -148,6 +158,7 @@ export async function startFinanceSimulator(
         closing ??= (async () => {
           await listener.open();
           await Promise.all(apps.map((app) => app.close()));
+          await crypto?.close();
           await db.close();
         })();
         return closing;
@@ -155,6 +166,7 @@ export async function startFinanceSimulator(
     };
   } catch (error) {
     await Promise.all(apps.map((app) => app.close().catch(() => {})));
+    await crypto?.close().catch(() => {});
     await db.close().catch(() => {});
     throw error;
   }

@@ -1,5 +1,6 @@
 import type { Certificate, DevCa, Sm2PrivateKey } from "@piaoju/gm-crypto";
 import type { Database } from "@piaoju/persistence";
+import type { ReceiptCryptoRunner } from "./crypto-pool.ts";
 
 /** Finance's own key material. */
 export interface FinanceIdentity {
@@ -29,6 +30,8 @@ export interface SimContext {
   autoApprove: boolean;
   firstNumber: bigint;
   stats: Stats;
+  /** Agency signature checks and finance signatures (worker threads, or inline). */
+  crypto: ReceiptCryptoRunner;
 }
 
 /** node-postgres returns bytea as Buffer, PGlite as Uint8Array. */

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { createSignedData, sm3 } from "@piaoju/gm-crypto";
+import { Certificate, sm3 } from "@piaoju/gm-crypto";
 import type { SqlExecutor } from "@piaoju/persistence";
 import { AppError } from "@piaoju/runtime";
 import type { RejectionCode, SupervisedReceipt, SupervisionReceipt, SupervisionResult } from "../api.ts";
-import { checkAgencySignature } from "../domain/agency-signature.ts";
 import { checkDocumentFields } from "../domain/document-fields.ts";
 import { chinaDay } from "../domain/numbers.ts";
+import type { CryptoOutcome } from "../domain/receipt-crypto.ts";
 import { boundAgencyOf } from "./base-data.ts";
 import { bytes, iso, type SimContext } from "./context.ts";
 
@@ -22,32 +22,42 @@ interface Submitted {
 
 type Rejection = { code: RejectionCode; reason: string };
 
-/** 监制 of a batch: each receipt decided on its own (one transaction each), results in request order. */
+/**
+ * 监制 of a batch. The signature checks and finance's signatures run first, for all receipts at
+ * once (worker threads); then each receipt is decided against the database in request order, in
+ * its own transaction, so a red receipt after its original in the same batch finds it supervised.
+ */
 export async function superviseBatch(
   ctx: SimContext,
   agencyCode: string,
   batchId: string,
   receipts: readonly SupervisionReceipt[],
 ): Promise<SupervisionResult[]> {
+  const prepared = await Promise.all(receipts.map((receipt) => prepare(ctx, agencyCode, batchId, receipt)));
   const results: SupervisionResult[] = [];
-  for (const receipt of receipts) results.push(await superviseOne(ctx, agencyCode, batchId, receipt));
+  for (const step of prepared)
+    results.push("result" in step ? step.result : await decide(ctx, step.submitted, step.crypto));
   return results;
 }
 
-async function superviseOne(
+type Prepared = { result: SupervisionResult } | { submitted: Submitted; crypto: CryptoOutcome };
+
+async function prepare(
   ctx: SimContext,
   agencyCode: string,
   batchId: string,
   receipt: SupervisionReceipt,
-): Promise<SupervisionResult> {
+): Promise<Prepared> {
   const document = Buffer.from(receipt.document, "base64");
   const documentSm3 = sm3(document).toString("hex");
   // A digest mismatch is damage in transit, not a decision: nothing is stored, a clean resubmission is decided normally.
   if (receipt.documentSm3 !== undefined && receipt.documentSm3 !== documentSm3) {
-    return rejectedResult(receipt, {
-      code: "BAD_DOCUMENT_DIGEST",
-      reason: `documentSm3 ${receipt.documentSm3} is not the SM3 of the document (${documentSm3})`,
-    });
+    return {
+      result: rejectedResult(receipt, {
+        code: "BAD_DOCUMENT_DIGEST",
+        reason: `documentSm3 ${receipt.documentSm3} is not the SM3 of the document (${documentSm3})`,
+      }),
+    };
   }
   const submitted: Submitted = {
     agencyCode,
@@ -58,23 +68,29 @@ async function superviseOne(
     agencySignature: Buffer.from(receipt.agencySignature, "base64"),
   };
   const earlier = await findReceipt(ctx.db, receipt.receiptId);
-  if (earlier) return replayDecision(ctx, submitted, earlier);
+  if (earlier) return { result: replayDecision(ctx, submitted, earlier) };
+  return { submitted, crypto: await ctx.crypto.run(document, submitted.agencySignature, new Date()) };
+}
 
-  const refusal = await checkSignatureAndBinding(ctx, submitted);
+async function decide(
+  ctx: SimContext,
+  submitted: Submitted,
+  crypto: CryptoOutcome,
+): Promise<SupervisionResult> {
+  const { receipt } = submitted;
+  // Decided meanwhile (the same receipt twice in one batch, or a concurrent resubmission).
+  const earlier = await findReceipt(ctx.db, receipt.receiptId);
+  if (earlier) return replayDecision(ctx, submitted, earlier);
+  if (!crypto.ok) return storeRejection(ctx.db, submitted, crypto);
+  const refusal = await checkBindingAndFields(ctx, submitted, Certificate.fromDer(crypto.signerDer));
   if (refusal) return storeRejection(ctx.db, submitted, refusal);
   return ctx.db.transaction(async (tx) => {
     const rule = await checkNumberAndOriginal(tx, submitted);
     if (rule) return storeRejection(tx, submitted, rule);
-    const financeSignature = createSignedData({
-      content: document,
-      detached: true,
-      signerKey: ctx.identity.key,
-      signerCert: ctx.identity.certificate,
-    });
     const [stored] = await insertReceipt(tx, submitted, {
       outcome: "SUPERVISED",
       financeRef: `SUP-${randomUUID()}`,
-      financeSignature,
+      financeSignature: crypto.financeSignature,
       financeCertSm3: ctx.identity.certificateSm3,
     });
     if (!stored) {
@@ -105,17 +121,19 @@ function replayDecision(ctx: SimContext, submitted: Submitted, earlier: Row): Su
   return resultOf(earlier);
 }
 
-async function checkSignatureAndBinding(ctx: SimContext, s: Submitted): Promise<Rejection | undefined> {
-  const check = checkAgencySignature(s.document, s.agencySignature, ctx.trustedAgencyCas, new Date());
-  if (!check.ok) return check;
+async function checkBindingAndFields(
+  ctx: SimContext,
+  s: Submitted,
+  signer: Certificate,
+): Promise<Rejection | undefined> {
   // Bound by fingerprint (the admin's binding call), else by the subject's OU naming the agency.
-  const bound = await boundAgencyOf(ctx.db, check.signer.fingerprintSm3());
+  const bound = await boundAgencyOf(ctx.db, signer.fingerprintSm3());
   const belongs =
-    bound !== undefined ? bound === s.agencyCode : check.signer.subject.organizationalUnit === s.agencyCode;
+    bound !== undefined ? bound === s.agencyCode : signer.subject.organizationalUnit === s.agencyCode;
   if (!belongs) {
     return {
       code: "CERTIFICATE_NOT_AGENCY",
-      reason: `the signing certificate "${check.signer.subject.text}" is not agency ${s.agencyCode}'s${bound ? ` (bound to ${bound})` : ""}`,
+      reason: `the signing certificate "${signer.subject.text}" is not agency ${s.agencyCode}'s${bound ? ` (bound to ${bound})` : ""}`,
     };
   }
   const mismatch = checkDocumentFields(s.document, { ...s.receipt, agencyCode: s.agencyCode });

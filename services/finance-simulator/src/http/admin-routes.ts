@@ -96,6 +96,7 @@ export function adminRoutes(
       rejected: Number(row!.rejected),
       resubmissions: ctx.stats.resubmissions,
       segments: Number(row!.segments),
+      crypto: { workers: ctx.crypto.workers, inlineFallbacks: ctx.crypto.inlineFallbacks },
       faultsInjected: {
         errors: ctx.stats.faultErrors,
         lostReplies: ctx.stats.faultLostReplies,
