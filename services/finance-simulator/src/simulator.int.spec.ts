@@ -251,6 +251,23 @@ describe("finance simulator", () => {
       for (let i = 1; i < sorted.length; i++)
         expect(sorted[i]!.startNumber > sorted[i - 1]!.endNumber).toBe(true);
     });
+    it("concurrent applications from two agencies get disjoint segments", async () => {
+      const replies = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 ? other : agency).post<StockApplicationResponse>("/fin/v1/stock-applications", {
+            applicationId: `race-${i}`,
+            billCode: BILL,
+            quantity: 7,
+          }),
+        ),
+      );
+      const ranges = replies
+        .map((r) => r.body.segments[0]!)
+        .map((s) => [BigInt(s.startNumber), BigInt(s.endNumber)] as const)
+        .sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      expect(ranges).toHaveLength(10);
+      for (let i = 1; i < ranges.length; i++) expect(ranges[i]![0] > ranges[i - 1]![1]).toBe(true);
+    });
     it("without auto-approval an application waits, then an admin approves or rejects it", async () => {
       await sim.admin.setAutoApprove(false);
       try {
@@ -401,6 +418,12 @@ describe("finance simulator", () => {
       const fine = takeNumber();
       expect(await one(receipt({ number: fine, documentBytes: standard(fine) }))).toMatchObject({
         status: "SUPERVISED",
+      });
+    });
+    it("rejects a bill code that is not one of the agency's enabled bill kinds", async () => {
+      expect(await one(receipt({ billCode: "11010127" }))).toMatchObject({
+        status: "REJECTED",
+        code: "UNKNOWN_BILL_KIND",
       });
     });
     it("rejects a number not in the agency's issued stock", async () => {
