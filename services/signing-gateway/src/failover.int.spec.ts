@@ -108,5 +108,5 @@ describe("signing gateway, active-standby over two real device processes", () =>
       await stopLoad();
       await gateway.close();
     }
-  }, 120_000);
+  }, 240_000);
 });

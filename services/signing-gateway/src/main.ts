@@ -12,7 +12,7 @@ import type { GatewayOptionsInput } from "./options.ts";
 export { type RunningGateway, startSigningGateway } from "./gateway.ts";
 export type { GatewayMode, GatewayOptionsInput } from "./options.ts";
 
-function gatewayOptions(c: ServiceConfig, devices: string[], embedded: boolean): GatewayOptionsInput {
+export function gatewayOptions(c: ServiceConfig, devices: string[], embedded: boolean): GatewayOptionsInput {
   return {
     devices,
     mode: c.PIAOJU_SIGNING_GATEWAY_MODE,

@@ -1,4 +1,4 @@
-import { metrics } from "@opentelemetry/api";
+import { metrics, type ObservableResult } from "@opentelemetry/api";
 import type { SignBatchResponse, SignRequestInput, SignResponse } from "@piaoju/proto/signing";
 import { GrpcStatus, GrpcStatusError, type Logger } from "@piaoju/runtime";
 import { DeviceLink, isDeviceFault, type LinkStats, type UnaryName } from "./device-link.ts";
@@ -26,6 +26,12 @@ const retryCounter = meter.createCounter("signing_gateway_retries_total", {
 });
 const switchCounter = meter.createCounter("signing_gateway_switches_total", {
   description: "Times the active device changed (active-standby)",
+});
+const deviceHealthy = meter.createObservableGauge("signing_gateway_device_available", {
+  description: "1 when a device is healthy and its breaker lets calls through, else 0",
+});
+const breakerOpens = meter.createObservableCounter("signing_gateway_breaker_opened_total", {
+  description: "Times a device's circuit breaker opened",
 });
 const batchItems = meter.createHistogram("signing_gateway_batch_items", {
   description: "Sign calls coalesced per SignBatch",
@@ -103,7 +109,16 @@ export class Router {
     );
   }
 
+  readonly #observe = (result: ObservableResult) => {
+    for (const link of this.links) result.observe(link.available ? 1 : 0, { device: link.address });
+  };
+  readonly #observeOpens = (result: ObservableResult) => {
+    for (const link of this.links) result.observe(link.breaker.timesOpened, { device: link.address });
+  };
+
   async start(): Promise<void> {
+    deviceHealthy.addCallback(this.#observe);
+    breakerOpens.addCallback(this.#observeOpens);
     await Promise.all(this.links.map((link) => link.startHealthChecks()));
   }
 
@@ -247,6 +262,8 @@ export class Router {
   }
 
   close(): void {
+    deviceHealthy.removeCallback(this.#observe);
+    breakerOpens.removeCallback(this.#observeOpens);
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     for (const item of this.#waiting.splice(0)) {
       item.reject(new GrpcStatusError(GrpcStatus.UNAVAILABLE, "the signing gateway is shutting down"));
