@@ -9,8 +9,10 @@
 //
 // `--cpu-prof <dir>` writes V8 CPU profiles of both devices (main thread and workers) and of this
 // process, and prints where the devices' time goes (self time by function).
-import { readdirSync, readFileSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
+import { cpus } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createLogger, unaryCall } from "@piaoju/runtime";
 // Cross-package relative imports: the bench starts the device processes the way the device's own
@@ -61,6 +63,23 @@ interface Measured {
   /** Per call (a batched call counts once). */
   latencies: number[];
   failures: number;
+  /** CPU used during the phase, in cores (CPU seconds / wall seconds): this process, then each device. */
+  cores: number[];
+}
+
+/** Processes whose CPU each phase accounts for: this one (client + gateway), then the devices. */
+const watched: number[] = [process.pid];
+
+/** CPU seconds (user + system, all threads) a process has used, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat; after the command they are the 12th and 13th.
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -91,6 +110,7 @@ async function drive(
   const latencies: number[] = [];
   let ops = 0;
   let failures = 0;
+  const cpuBefore = watched.map(cpuSeconds);
   const started = performance.now();
   const end = started + SECONDS * 1000;
   await Promise.all(
@@ -107,7 +127,9 @@ async function drive(
       }
     }),
   );
-  return { label, path, ops, seconds: (performance.now() - started) / 1000, latencies, failures };
+  const seconds = (performance.now() - started) / 1000;
+  const cores = watched.map((pid, i) => (cpuSeconds(pid) - (cpuBefore[i] ?? 0)) / seconds);
+  return { label, path, ops, seconds, latencies, failures, cores };
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en");
@@ -125,17 +147,42 @@ function row(m: Measured, baseline: number, target?: number): string {
     ms(quantile(sorted, 0.5)).padStart(8),
     ms(quantile(sorted, 0.99)).padStart(8),
     String(m.failures).padStart(5),
+    m.cores
+      .map((c) => c.toFixed(2))
+      .join(" + ")
+      .padStart(20),
     `  ${met}`,
   ].join(" ");
 }
 
-/** Self time by function over every profile in `dir` whose file name matches `pid`. */
-function summariseProfiles(dir: string, pids: number[]): string {
-  const self = new Map<string, number>();
-  let total = 0;
-  for (const file of readdirSync(dir).filter(
-    (f) => f.endsWith(".cpuprofile") && pids.some((p) => f.includes(`.${p}.`)),
-  )) {
+/** Where a sampled frame's time goes, by kind of work. */
+function categoryOf(functionName: string, url: string): string {
+  if (functionName === "(garbage collector)") return "garbage collection";
+  if (url.includes("internal/crypto")) return "OpenSSL via node:crypto (SM2, SM3, SM4, ECDH)";
+  if (url.includes("gm-crypto") || url.includes("asn1js"))
+    return "gm-crypto JS (Z_A, DER/ASN.1, point recovery)";
+  if (url.includes("protobufjs") || url.includes("proto-loader")) return "protobuf encode/decode";
+  if (url.includes("@grpc") || url.includes("http2") || url.includes("net.js") || url.includes("stream"))
+    return "gRPC / HTTP/2 / sockets";
+  if (functionName === "postMessage" || url.includes("worker")) return "worker messaging (structured clone)";
+  if (url.includes("/services/") || url.includes("/packages/runtime"))
+    return "device / gateway / runtime code";
+  if (url.includes("tsx") || url.includes("esm") || url.includes("loader"))
+    return "module loading (start-up)";
+  return "other";
+}
+
+/**
+ * Busy time (idle left out) of the profiles in `dir` whose file names contain one of `marks`:
+ * by kind of work, then the functions with the most self time.
+ */
+function summariseProfiles(dir: string, marks: string[]): string {
+  const byFunction = new Map<string, number>();
+  const byCategory = new Map<string, number>();
+  let busy = 0;
+  let idle = 0;
+  const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile") && marks.some((m) => f.includes(m)));
+  for (const file of files) {
     const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as {
       nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
       samples: number[];
@@ -144,21 +191,57 @@ function summariseProfiles(dir: string, pids: number[]): string {
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
     profile.samples.forEach((id, i) => {
       const node = byId.get(id);
+      const dt = profile.timeDeltas[i] ?? 0;
       if (!node) return;
       const { functionName, url, lineNumber } = node.callFrame;
-      const where = url ? `${url.replace(/^.*\/(node_modules\/\.pnpm\/)?/, "")}:${lineNumber + 1}` : "";
+      if (functionName === "(idle)" || functionName === "(program)") {
+        idle += dt;
+        return;
+      }
+      const where = url ? `${url.replace(/^.*\//, "")}:${lineNumber + 1}` : "";
       const key = `${functionName || "(anonymous)"} ${where}`.trim();
-      const dt = profile.timeDeltas[i] ?? 0;
-      self.set(key, (self.get(key) ?? 0) + dt);
-      total += dt;
+      byFunction.set(key, (byFunction.get(key) ?? 0) + dt);
+      const category = categoryOf(functionName, url);
+      byCategory.set(category, (byCategory.get(category) ?? 0) + dt);
+      busy += dt;
     });
   }
-  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 18);
-  return top.map(([name, t]) => `  ${((100 * t) / total).toFixed(1).padStart(5)}%  ${name}`).join("\n");
+  const pct = (t: number) => `${((100 * t) / busy).toFixed(1).padStart(5)}%`;
+  const lines = [
+    `  ${files.length} thread profiles; busy ${((100 * busy) / (busy + idle)).toFixed(0)}% of sampled thread time. Busy time by kind:`,
+    ...[...byCategory.entries()].sort((a, b) => b[1] - a[1]).map(([name, t]) => `    ${pct(t)}  ${name}`),
+    "  functions with the most self time:",
+    ...[...byFunction.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([name, t]) => `    ${pct(t)}  ${name}`),
+  ];
+  return lines.join("\n");
+}
+
+/** Profiles this process (client and in-process gateway) with the inspector; returns a stop-and-write. */
+async function startOwnProfile(): Promise<(file: string) => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((done, fail) =>
+      session.post(method, params ?? {}, (error, result) => (error ? fail(error) : done(result))),
+    );
+  await post("Profiler.enable");
+  await post("Profiler.start");
+  return async (file) => {
+    const { profile } = (await post("Profiler.stop")) as { profile: unknown };
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`pnpm bench:signing — ${new Date().toISOString()}, ${SECONDS} s per phase\n\n`);
+  const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  process.stdout.write(
+    `pnpm bench:signing — ${new Date().toISOString()}, ${SECONDS} s per phase, ${cpus().length} cores, load average ${load()}\n\n`,
+  );
 
   // --- Baseline: one core, Node's OpenSSL through gm-crypto, no gRPC --------------------------------
   const key = generateSm2KeyPair();
@@ -173,18 +256,17 @@ async function main(): Promise<void> {
   );
 
   // --- Two devices and the gateway ----------------------------------------------------------------
-  const profileEnv: Record<string, string> = PROFILE_DIR
-    ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` }
-    : {};
+  const profileArgs = PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const devices: RunningTestDevice[] = await Promise.all(
     [0, 1].map(() =>
-      spawnDevice(keystore, {
-        PIAOJU_SIGNING_DEVICE_WORKERS: WORKERS,
-        PIAOJU_LOG_LEVEL: "warn",
-        ...profileEnv,
-      }),
+      spawnDevice(
+        keystore,
+        { PIAOJU_SIGNING_DEVICE_WORKERS: WORKERS, PIAOJU_LOG_LEVEL: "warn" },
+        profileArgs,
+      ),
     ),
   );
+  for (const device of devices) watched.push(device.process.pid ?? -1);
   const gateway = await startSigningGateway(
     {
       devices: devices.map((d) => `127.0.0.1:${d.port}`),
@@ -231,6 +313,7 @@ async function main(): Promise<void> {
       ),
     );
 
+    const profiler = PROFILE_DIR ? await startOwnProfile() : undefined;
     const results: string[] = [];
     const header = [
       "operation".padEnd(15),
@@ -240,6 +323,7 @@ async function main(): Promise<void> {
       "p50 ms".padStart(8),
       "p99 ms".padStart(8),
       "fail".padStart(5),
+      "cores: bench+gw, dev".padStart(20),
       "  target",
     ].join(" ");
     results.push(header, "-".repeat(header.length + 4));
@@ -317,10 +401,13 @@ async function main(): Promise<void> {
         TARGETS.open,
       ),
     );
+    await profiler?.(join(PROFILE_DIR ?? "", `bench-${process.pid}.cpuprofile`));
     const stats = gateway.stats();
     process.stdout.write(
       `\nvs base = the rate divided by the one-core baseline of the same operation above (sign, verify, make, open).\n` +
         `latency = per gRPC call from this process (a SignBatch call carries ${BATCH} signatures).\n` +
+        `cores = CPU used during the phase by this process (client + gateway) and each device process; their sum\n` +
+        `  against the machine's ${cpus().length} cores shows how much CPU the rest of the machine took (load average now ${load()}).\n` +
         `gateway: ${stats.devices.map((d) => JSON.stringify(d)).join(" ")}; retries ${stats.retries}, coalesced batches ${stats.batches} (${stats.batchedItems} items)\n`,
     );
   } finally {
@@ -331,9 +418,11 @@ async function main(): Promise<void> {
   }
 
   if (PROFILE_DIR) {
-    const pids = devices.map((d) => d.process.pid ?? -1);
+    const marks = devices.map((d) => `.${d.process.pid}.`);
     process.stdout.write(
-      `\nCPU profiles in ${PROFILE_DIR}; the devices' self time by function (all their threads):\n${summariseProfiles(PROFILE_DIR, pids)}\n`,
+      `\nCPU profiles in ${PROFILE_DIR} (open them in Chrome DevTools). Self time by function:\n` +
+        `the two devices (main threads and workers):\n${summariseProfiles(PROFILE_DIR, marks)}\n` +
+        `this process (client + gateway), during the phases:\n${summariseProfiles(PROFILE_DIR, [`bench-${process.pid}`])}\n`,
     );
   }
 }

@@ -52,8 +52,10 @@ export type DeviceExit = { code: number | null; stderr: string };
 export function spawnDevice(
   keystore: TestKeystore,
   env: Record<string, string> = {},
+  /** Extra node options (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow). */
+  nodeArgs: string[] = [],
 ): Promise<RunningTestDevice> {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", MAIN], {
     cwd: ROOT,
     env: {
       ...process.env,
