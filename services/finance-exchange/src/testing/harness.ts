@@ -251,7 +251,7 @@ export async function startExchangeHarness(options: {
  * The boundary: a CA of the boundary platform certifies the daemon's end and finance's end
  * (sign + encrypt); finance's end answers with the simulator's API over HTTP.
  */
-async function startFerryRig(
+export async function startFerryRig(
   sim: FinanceSimulator,
   mover: { maxDelayMs: number; duplicateRate: number },
 ): Promise<FerryRig> {
