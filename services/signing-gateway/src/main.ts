@@ -103,13 +103,10 @@ export const signingGatewayService: ServiceModule = {
       },
       "signing gateway started",
     );
+    // No readiness check on the devices: every replica shares them, so failing readiness would
+    // only swap the gateway's clear UNAVAILABLE for a connection error. Their state is in the
+    // metrics (signing_gateway_device_available) and the logs.
     return {
-      checks: [
-        {
-          name: "signing-devices",
-          check: async () => gateway.stats().devices.some((d) => d.healthy),
-        },
-      ],
       async stop() {
         await intake.stop();
         await gateway.close();
