@@ -2,7 +2,7 @@ import { sm3 } from "@piaoju/gm-crypto";
 import type { Database } from "@piaoju/persistence";
 import type { Logger } from "@piaoju/runtime";
 import { cstDay, previousDay } from "../domain/days.ts";
-import type { FinanceExchange } from "./exchange.ts";
+import type { FinanceExchange, PumpRound } from "./exchange.ts";
 
 export interface ScheduleSettings {
   /** How often the pump runs when nothing wakes it. */
@@ -73,15 +73,22 @@ export class ExchangeSchedule {
       round
         .then((r) => {
           if (r.answered > 0) this.deps.wake();
-          // Work left (a full batch answered, more queued): go again at once.
-          if (!this.#stopped)
-            this.#schedulePump(r.batched > 0 || r.answered > 0 ? 0 : this.deps.settings.pumpMs);
+          // Work left (a full batch answered, more queued): go again at once. Idle: slow down (an
+          // intake or a person's request kicks the pump anyway), so an idle daemon costs little.
+          if (!this.#stopped) this.#schedulePump(this.#nextDelay(r));
         })
         .catch((error: unknown) => {
           this.deps.logger.error({ err: error }, "exchange pump failed; retrying");
           if (!this.#stopped) this.#schedulePump(this.deps.settings.pumpMs * 4);
         });
     }, delayMs);
+  }
+
+  #nextDelay(r: PumpRound): number {
+    const pumpMs = this.deps.settings.pumpMs;
+    if (r.batched > 0 || r.answered > 0) return 0;
+    if (r.sent === 0 && r.failed === 0) return Math.max(pumpMs, Math.min(2000, pumpMs * 8));
+    return pumpMs;
   }
 
   #every(ms: number, job: () => Promise<void>, now: boolean): void {
