@@ -77,6 +77,16 @@ export class ReceiptSigner {
         `the device's SignedData does not verify: ${check.reason ?? "no certificate"}`,
       );
     }
+    // A signature under a certificate out of validity would be rejected by finance: refuse now.
+    const now = new Date();
+    if (check.signer && !check.signer.isValidAt(now)) {
+      return {
+        outcome: "REFUSED",
+        keyId,
+        code: "CERTIFICATE_NOT_VALID",
+        reason: `the certificate of key ${keyId} is valid from ${check.signer.notBefore.toISOString()} to ${check.signer.notAfter.toISOString()}, not now`,
+      };
+    }
     return {
       outcome: "SIGNED",
       keyId,
