@@ -218,6 +218,7 @@ export const rejectionCodes = [
   "BAD_AGENCY_SIGNATURE", // the signature does not verify over the document
   "CERTIFICATE_UNTRUSTED", // the signer's certificate does not chain to a trusted CA (or is expired)
   "CERTIFICATE_NOT_AGENCY", // the certificate is not bound to the submitting agency
+  "CERTIFICATE_REVOKED", // the agency's certificate was revoked (admin) before this submission
   "UNKNOWN_BILL_KIND", // the bill code is not in the agency's base data, or disabled
   "NUMBER_NOT_ISSUED", // the number is not in any segment issued to this agency for this bill code
   "DUPLICATE_NUMBER", // the number is already supervised for another receipt/document
@@ -443,6 +444,8 @@ export const certificateBound = z.object({
   fingerprintSm3: sm3Hex,
   notAfter: isoTime,
 });
+/** DELETE /admin/v1/agencies/:agencyCode/certificates/:fingerprintSm3: revoke a bound certificate (final). */
+export const certificateRevoked = z.object({ agencyCode, fingerprintSm3: sm3Hex, revokedAt: isoTime });
 /** POST /admin/v1/stock-applications/:financeRef/approve ({} or { quantity }) and .../reject ({ reason }). */
 export const approveRequest = z.object({ quantity: z.number().int().min(1).max(1_000_000).optional() });
 export const rejectRequest = z.object({ reason: z.string().min(1).max(500) });

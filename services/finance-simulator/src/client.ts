@@ -106,6 +106,8 @@ export function createAdminClient(options: { adminUrl: string; token: string }) 
           certificatePem,
         },
       ),
+    revokeCertificate: (code: string, fingerprintSm3: string) =>
+      call<{ revokedAt: string }>("DELETE", `/admin/v1/agencies/${code}/certificates/${fingerprintSm3}`),
     listApplications: (status?: "PENDING" | "APPROVED" | "REJECTED") =>
       call<{ items: Array<{ financeRef: string; status: string }> }>(
         "GET",

@@ -426,6 +426,17 @@ describe("finance simulator", () => {
         code: "UNKNOWN_BILL_KIND",
       });
     });
+    it("rejects receipts signed with a certificate after the admin revoked it", async () => {
+      const rotated = await newSigner(AGENCY);
+      expect(await one(receipt({ by: rotated }))).toMatchObject({ status: "SUPERVISED" });
+      await sim.admin.revokeCertificate(AGENCY, rotated.cert.fingerprintSm3());
+      expect(await one(receipt({ by: rotated }))).toMatchObject({
+        status: "REJECTED",
+        code: "CERTIFICATE_REVOKED",
+      });
+      await expect(sim.admin.bindCertificate(AGENCY, rotated.cert.toPem())).rejects.toThrow(/409/);
+      expect(await one(receipt())).toMatchObject({ status: "SUPERVISED" });
+    });
     it("rejects a number not in the agency's issued stock", async () => {
       expect(await one(receipt({ number: "9999999990" }))).toMatchObject({
         status: "REJECTED",

@@ -211,11 +211,16 @@ export async function bindCertificate(
     });
   }
   const fingerprint = certificate.fingerprintSm3();
-  const [row] = await ctx.db.query<{ agency_code: string }>(
+  const [row] = await ctx.db.query<{ agency_code: string; revoked_at: Date | null }>(
     `INSERT INTO agency_certificate (fingerprint_sm3, agency_code, certificate_der, not_after) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (fingerprint_sm3) DO UPDATE SET fingerprint_sm3 = EXCLUDED.fingerprint_sm3 RETURNING agency_code`,
+     ON CONFLICT (fingerprint_sm3) DO UPDATE SET fingerprint_sm3 = EXCLUDED.fingerprint_sm3 RETURNING agency_code, revoked_at`,
     [fingerprint, agencyCode, certificate.toDer(), certificate.notAfter],
   );
+  if (row!.revoked_at !== null) {
+    throw new AppError("conflict", "the certificate was revoked and cannot be bound again", {
+      code: "CERTIFICATE_REVOKED",
+    });
+  }
   if (row!.agency_code !== agencyCode) {
     throw new AppError("conflict", `the certificate is already bound to agency ${row!.agency_code}`, {
       code: "CERTIFICATE_BOUND_ELSEWHERE",
@@ -237,11 +242,33 @@ function parseOrRefuse<T>(parse: () => T, field: string): T {
   }
 }
 
-/** The agency a certificate is bound to, if any. */
-export async function boundAgencyOf(tx: SqlExecutor, fingerprint: string): Promise<string | undefined> {
-  const [row] = await tx.query<{ agency_code: string }>(
-    `SELECT agency_code FROM agency_certificate WHERE fingerprint_sm3 = $1`,
+/** The agency a certificate is bound to, if any, and whether it was revoked. */
+export async function bindingOf(
+  tx: SqlExecutor,
+  fingerprint: string,
+): Promise<{ agencyCode: string; revokedAt: Date | null } | undefined> {
+  const [row] = await tx.query<{ agency_code: string; revoked_at: Date | null }>(
+    `SELECT agency_code, revoked_at FROM agency_certificate WHERE fingerprint_sm3 = $1`,
     [fingerprint],
   );
-  return row?.agency_code;
+  return row ? { agencyCode: row.agency_code, revokedAt: row.revoked_at } : undefined;
+}
+
+/** Revokes a certificate bound to the agency; revoking again keeps the first time. */
+export async function revokeCertificate(
+  ctx: SimContext,
+  agencyCode: string,
+  fingerprint: string,
+): Promise<{ agencyCode: string; fingerprintSm3: string; revokedAt: string }> {
+  const [row] = await ctx.db.query<{ revoked_at: Date }>(
+    `UPDATE agency_certificate SET revoked_at = COALESCE(revoked_at, now())
+     WHERE fingerprint_sm3 = $1 AND agency_code = $2 RETURNING revoked_at`,
+    [fingerprint, agencyCode],
+  );
+  if (!row) {
+    throw new AppError("not_found", `no certificate ${fingerprint} bound to agency ${agencyCode}`, {
+      code: "CERTIFICATE_NOT_FOUND",
+    });
+  }
+  return { agencyCode, fingerprintSm3: fingerprint, revokedAt: iso(row.revoked_at) };
 }

@@ -6,7 +6,7 @@ import type { RejectionCode, SupervisedReceipt, SupervisionReceipt, SupervisionR
 import { checkDocumentFields } from "../domain/document-fields.ts";
 import { chinaDay } from "../domain/numbers.ts";
 import type { CryptoOutcome } from "../domain/receipt-crypto.ts";
-import { boundAgencyOf } from "./base-data.ts";
+import { bindingOf } from "./base-data.ts";
 import { bytes, iso, type SimContext } from "./context.ts";
 
 type Row = Record<string, unknown>;
@@ -127,7 +127,14 @@ async function checkBindingAndFields(
   signer: Certificate,
 ): Promise<Rejection | undefined> {
   // Bound by fingerprint (the admin's binding call), else by the subject's OU naming the agency.
-  const bound = await boundAgencyOf(ctx.db, signer.fingerprintSm3());
+  const binding = await bindingOf(ctx.db, signer.fingerprintSm3());
+  const bound = binding?.agencyCode;
+  if (binding?.revokedAt && bound === s.agencyCode) {
+    return {
+      code: "CERTIFICATE_REVOKED",
+      reason: `the signing certificate "${signer.subject.text}" was revoked at ${iso(binding.revokedAt)}`,
+    };
+  }
   const belongs =
     bound !== undefined ? bound === s.agencyCode : signer.subject.organizationalUnit === s.agencyCode;
   if (!belongs) {

@@ -13,8 +13,9 @@ import {
   faults as faultsSchema,
   rejectRequest,
   settings,
+  sm3Hex,
 } from "../api.ts";
-import { bindCertificate, upsertAgency, upsertBaseData } from "../app/base-data.ts";
+import { bindCertificate, revokeCertificate, upsertAgency, upsertBaseData } from "../app/base-data.ts";
 import type { SimContext } from "../app/context.ts";
 import { setBooked } from "../app/receipts.ts";
 import { approveApplication, listApplications, rejectApplication } from "../app/stock.ts";
@@ -57,6 +58,14 @@ export function adminRoutes(
   app.post("/admin/v1/agencies/:agencyCode/certificates", async (req) => {
     const { agencyCode: code } = parseInput(agencyParams, req.params, "params");
     return bindCertificate(ctx, code, parseInput(certificateBind, req.body, "body"));
+  });
+  app.delete("/admin/v1/agencies/:agencyCode/certificates/:fingerprintSm3", async (req) => {
+    const { agencyCode: code, fingerprintSm3 } = parseInput(
+      agencyParams.extend({ fingerprintSm3: sm3Hex }),
+      req.params,
+      "params",
+    );
+    return revokeCertificate(ctx, code, fingerprintSm3);
   });
   app.get("/admin/v1/stock-applications", async (req) => {
     const { status } = parseInput(z.object({ status: applicationStatus.optional() }), req.query, "query");
