@@ -73,7 +73,14 @@ export class KafkaBus implements Bus {
     return this.options.namespace ? name.slice(this.options.namespace.length + 1) : name;
   }
 
-  /** Creates topics this bus has not seen yet, with the platform's partition count. */
+  /**
+   * Creates topics this bus has not seen yet, with the platform's partition count, and
+   * returns only when every partition of them has a leader. Services of one platform start
+   * in parallel and create the same topics: the one that loses the race gets "already
+   * exists" without waiting for leaders, and its first fetch would then meet the broker's
+   * transient "does not host this topic-partition". So readiness is checked in the
+   * metadata, whoever created the topic.
+   */
   async ensureTopics(logicalTopics: readonly string[]): Promise<void> {
     const missing = logicalTopics.map((t) => this.physical(t)).filter((t) => !this.known.has(t));
     if (missing.length === 0) return;
@@ -81,8 +88,10 @@ export class KafkaBus implements Bus {
     const existing = new Set(await this.admin.listTopics());
     const create = missing.filter((t) => !existing.has(t));
     if (create.length > 0) {
+      // kafkajs's own wait gives up on the transient "does not host this topic-partition";
+      // waitForLeaders below retries it.
       await this.admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: create.map((topic) => ({
           topic,
           numPartitions: this.options.partitions ?? defaultPartitions,
@@ -90,7 +99,27 @@ export class KafkaBus implements Bus {
         })),
       });
     }
+    await this.waitForLeaders(missing);
     for (const t of missing) this.known.add(t);
+  }
+
+  private async waitForLeaders(topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { topics: metadata } = await this.admin.fetchTopicMetadata({ topics: [...topics] });
+        const ready = metadata.every(
+          (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
+        );
+        if (ready && metadata.length === topics.length) return;
+      } catch (error) {
+        // Metadata of a topic created a moment ago may not have reached the broker's cache yet.
+        if (Date.now() > deadline) throw error;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`kafka topics without leaders after ${timeoutMs} ms: ${topics.join(", ")}`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 500)));
+    }
   }
 
   async publish(messages: readonly OutgoingMessage[]): Promise<void> {
