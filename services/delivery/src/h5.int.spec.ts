@@ -12,6 +12,7 @@ import {
   issuedEnvelope,
   issuedReceipt,
   makeSigners,
+  paperExchangedEnvelope,
   SECRETS_KEY,
   startReceiver,
 } from "./testing/fixtures.ts";
@@ -24,6 +25,7 @@ const RATE_LIMIT = 60;
 let t: TestPlatform;
 let sms: Awaited<ReturnType<typeof startReceiver>>;
 let browser: Browser;
+let zhaoReceipt: ReturnType<typeof issuedReceipt>;
 const wang = { type: 1 as const, code: "110101199003074514", name: "王小明", phone: "13800138000" };
 const zhao = { type: 1 as const, code: "11010519491231002X", name: "赵大海", phone: "13900139000" };
 
@@ -52,6 +54,7 @@ beforeAll(async () => {
       checkCode: "901234",
     }),
   ];
+  zhaoReceipt = receipts[1]!;
   await t.probe.publish(receipts.map((r) => ({ topic: topics.issuance, envelope: issuedEnvelope(r) })));
   await eventually(async () => {
     const rows = await t.platform.databases.get("delivery")!.query(`SELECT 1 FROM receipt`);
@@ -159,6 +162,41 @@ describe("the H5 pick-up page", () => {
     // The code was used up; a guessed one is refused.
     const again = await pickUp({ method: "phone", phone: "13800138000", code: sent.params.code });
     expect(again.status).toBe(400);
+  });
+
+  it("says when a receipt was exchanged for paper, and again when the paper was taken back", async () => {
+    const statusOf = async () => {
+      const found = await pickUp({
+        method: "check",
+        billCode: "11010126",
+        number: "0000020002",
+        checkCode: "901234",
+      });
+      const res = await fetch(`${t.platform.url}/h5/api/verify`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ token: found.body.items?.[0]?.token }),
+      });
+      return (await res.json()) as { authentic: boolean; status: string; statusText: string };
+    };
+    // Waiting reads the database: polling the page's API would spend the client's rate limit.
+    const stored = (status: string) =>
+      eventually(async () => {
+        const rows = await t.platform.databases
+          .get("delivery")!
+          .query<{ status: string }>(`SELECT status FROM receipt WHERE number = '0000020002'`);
+        return rows[0]?.status === status ? true : undefined;
+      });
+    await t.probe.publish([{ topic: topics.issuance, envelope: paperExchangedEnvelope(zhaoReceipt, false) }]);
+    await stored("PAPER_EXCHANGED");
+    expect(await statusOf()).toMatchObject({
+      authentic: true,
+      status: "PAPER_EXCHANGED",
+      statusText: expect.stringContaining("已换开纸质票据"),
+    });
+    await t.probe.publish([{ topic: topics.issuance, envelope: paperExchangedEnvelope(zhaoReceipt, true) }]);
+    await stored("ISSUED");
+    expect(await statusOf()).toMatchObject({ status: "ISSUED", statusText: "已开具，正常" });
   });
 
   it("shows nothing of another payer: wrong name, wrong check code, another agency", async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { ReceiptIssued, ReceiptRedFlushed } from "@piaoju/contracts";
+import type { ReceiptIssued, ReceiptPaperExchanged, ReceiptRedFlushed } from "@piaoju/contracts";
 import type { z } from "zod";
 import { type Authorization, type Channel, NOTHING_AUTHORIZED, planChannels } from "../domain/channels.ts";
 import type { Protector } from "../domain/protect.ts";
@@ -15,6 +15,7 @@ import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
 export type Tx = Prisma.TransactionClient;
 type Issued = z.infer<typeof ReceiptIssued.schema>;
 type RedFlushed = z.infer<typeof ReceiptRedFlushed.schema>;
+type PaperExchanged = z.infer<typeof ReceiptPaperExchanged.schema>;
 type ReceiptRow = Prisma.ReceiptGetPayload<object>;
 
 /**
@@ -91,6 +92,21 @@ export class Receipts {
     const authorized = await this.authorization(tx, e.agencyCode);
     const channels = authorized.webhook && this.providers.has("WEBHOOK") ? (["WEBHOOK"] as const) : [];
     await this.addDeliveries(tx, e.receiptId, e.agencyCode, [...channels], "RED_FLUSHED");
+  }
+
+  /**
+   * The receipt was exchanged for paper (换开): the e-receipt no longer counts for
+   * reimbursement, and the pick-up page's verification says so; taken back, it counts again.
+   */
+  async receivePaperExchanged(tx: Tx, e: PaperExchanged): Promise<void> {
+    const row = await tx.receipt.findUnique({ where: { receiptId: e.receiptId } });
+    if (!row || row.status === "RED_FLUSHED") return;
+    await tx.receipt.update({
+      where: { receiptId: e.receiptId },
+      data: e.returned
+        ? { status: "ISSUED", paperBillCode: null, paperNumber: null }
+        : { status: "PAPER_EXCHANGED", paperBillCode: e.paperBillCode, paperNumber: e.paperNumber },
+    });
   }
 
   private async addDeliveries(
@@ -174,7 +190,7 @@ export class Receipts {
       number: row.number,
       checkCode: row.checkCode,
       kind: row.kind === "red" ? "red" : "blue",
-      status: row.status === "RED_FLUSHED" ? "RED_FLUSHED" : "ISSUED",
+      status: row.status === "RED_FLUSHED" || row.status === "PAPER_EXCHANGED" ? row.status : "ISSUED",
       issuedAt: row.issuedAt,
       supervisedAt: row.supervisedAt,
       totalFen: row.totalFen,
@@ -197,6 +213,10 @@ export class Receipts {
               reason: row.redReason ?? "",
               at: row.redFlushedAt,
             }
+          : undefined,
+      paper:
+        row.paperBillCode && row.paperNumber
+          ? { billCode: row.paperBillCode, number: row.paperNumber }
           : undefined,
       documentSm3: row.documentSm3,
     };

@@ -7,8 +7,8 @@ import type { PrismaClient } from "../generated/prisma/client.ts";
 export const DELIVERY_GROUP = "delivery.receipts";
 
 /**
- * Issued receipts (blue and red) and red-flushes come in once each (inbox), and their
- * deliveries are planned in the same transaction; the sender is then woken.
+ * Issued receipts (blue and red), red-flushes and paper exchanges come in once each (inbox);
+ * deliveries are planned in the same transaction, and the sender is then woken.
  */
 export function consumeIssuanceEvents(w: {
   bus: Bus;
@@ -25,6 +25,10 @@ export function consumeIssuanceEvents(w: {
     clock: w.clock,
     published: w.published,
     handle: async (event, tx) => {
+      if (event.type === "issuance.ReceiptPaperExchanged") {
+        await w.receipts.receivePaperExchanged(tx, event.data);
+        return;
+      }
       if (event.type === "issuance.ReceiptIssued") await w.receipts.receiveIssued(tx, event.data);
       else if (event.type === "issuance.ReceiptRedFlushed")
         await w.receipts.receiveRedFlushed(tx, event.data);

@@ -111,6 +111,7 @@ export const PICKUP_JS = `(function () {
     say("找到 " + list.length + " 张票据");
     list.forEach(function (r) {
       var status = r.status === "RED_FLUSHED" ? el("span", { class: "tag red" }, ["已冲红"])
+        : r.status === "PAPER_EXCHANGED" ? el("span", { class: "tag red" }, ["已换开纸质"])
         : r.kind === "red" ? el("span", { class: "tag red" }, ["红字票据"]) : el("span", { class: "tag ok" }, ["正常"]);
       var rows = [["票据代码", r.billCode], ["票据号码", r.number], ["校验码", r.checkCode], ["开票日期", r.issuedOn],
         ["交款人", r.payerName], ["执收单位", r.agencyName], ["大写金额", r.totalUpper]];

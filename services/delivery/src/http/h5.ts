@@ -9,7 +9,7 @@ import type { Receipts } from "../app/receipts.ts";
 import { verifyReceipt } from "../app/verify.ts";
 import { fenToChineseUpper, fenToFigures } from "../domain/money.ts";
 import type { Protector } from "../domain/protect.ts";
-import type { ReceiptView } from "../domain/receipt.ts";
+import { type ReceiptView, statusText } from "../domain/receipt.ts";
 import { maskMiddle, parseQrText, shanghaiDateTime } from "../domain/receipt-text.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { SmsSender } from "../providers/providers.ts";
@@ -138,16 +138,8 @@ export async function registerPickup(http: FastifyInstance, d: H5Deps): Promise<
       const body = parseInput(z.object({ token: z.string().min(1).max(100) }), req.body, "body");
       const row = await rowOfToken(d, body.token);
       const result = verifyReceipt(row, d.trusted, row.supervisedAt);
-      return {
-        ...result,
-        status: row.status,
-        statusText:
-          row.status === "RED_FLUSHED"
-            ? `已冲红（红字票据 ${row.redBillCode}-${row.redNumber}）`
-            : row.kind === "red"
-              ? "红字票据，已开具"
-              : "已开具，正常",
-      };
+      const view = d.receipts.view(row);
+      return { ...result, status: view.status, statusText: statusText(view) };
     });
 
     scope.get("/h5/api/receipts/:token/pdf", async (req, reply) => {

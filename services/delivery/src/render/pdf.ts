@@ -101,6 +101,13 @@ function drawHeader(doc: PDFKit.PDFDocument, r: ReceiptView): void {
   });
 
   if (r.kind === "red") drawRedMark(doc, r);
+  if (r.status === "PAPER_EXCHANGED" && r.paper) {
+    doc.fontSize(9).fillColor(SEAL);
+    doc.text(`已换开纸质票据 ${r.paper.billCode}-${r.paper.number}，本电子票据不再用于报销`, LEFT, 150, {
+      width: WIDTH,
+      align: "center",
+    });
+  }
   if (r.redFlush) {
     doc.fontSize(9).fillColor(SEAL);
     doc.text(`已冲红：红字票据 ${r.redFlush.billCode}-${r.redFlush.number}`, LEFT, 150, {

@@ -1,7 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createEnvelope, type Envelope, ReceiptIssued, ReceiptRedFlushed } from "@piaoju/contracts";
+import {
+  createEnvelope,
+  type Envelope,
+  ReceiptIssued,
+  ReceiptPaperExchanged,
+  ReceiptRedFlushed,
+} from "@piaoju/contracts";
 import { createSignedData, DevCa, Sm2PrivateKey, sm3 } from "@piaoju/gm-crypto";
 import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
@@ -129,6 +135,23 @@ export function redFlushedEnvelope(original: IssuedData, red: IssuedData): Envel
       redNumber: red.number,
       reason: "退费",
       redFlushedAt: "2026-11-30T03:00:00.000Z",
+    },
+    { producer: "issuance" },
+  );
+}
+
+export function paperExchangedEnvelope(receipt: IssuedData, returned: boolean): Envelope {
+  return createEnvelope(
+    ReceiptPaperExchanged,
+    {
+      receiptId: receipt.receiptId,
+      agencyCode: receipt.agencyCode,
+      billCode: receipt.billCode,
+      number: receipt.number,
+      paperBillCode: "11020126",
+      paperNumber: "0000000777",
+      returned,
+      at: "2026-11-30T04:00:00.000Z",
     },
     { producer: "issuance" },
   );

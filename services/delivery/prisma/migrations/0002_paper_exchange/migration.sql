@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "receipt" ADD COLUMN     "paper_bill_code" TEXT,
+ADD COLUMN     "paper_number" TEXT;
