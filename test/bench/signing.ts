@@ -88,16 +88,28 @@ function quantile(sorted: number[], q: number): number {
 }
 
 /** One core, this thread, no I/O: how many `fn` per second. */
-function rateOnOneCore(fn: () => void, seconds = 1.5): number {
+interface Baseline {
+  /** Per second of wall time. */
+  rate: number;
+  /** Per second of CPU this thread got: the same as `rate` on a quiet machine. */
+  perCpuSecond: number;
+}
+
+function rateOnOneCore(fn: () => void, seconds = 1.5): Baseline {
   for (let i = 0; i < 50; i++) fn(); // warm-up
   let n = 0;
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   const end = started + seconds * 1000;
   while (performance.now() < end) {
     for (let i = 0; i < 20; i++) fn();
     n += 20;
   }
-  return n / ((performance.now() - started) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    rate: n / ((performance.now() - started) / 1000),
+    perCpuSecond: n / ((cpu.user + cpu.system) / 1e6),
+  };
 }
 
 /** `concurrency` loops calling `call` until the phase's time is up; `call` returns how many ops it did. */
@@ -135,15 +147,20 @@ async function drive(
 const fmt = (n: number) => Math.round(n).toLocaleString("en");
 const ms = (n: number) => (Number.isNaN(n) ? "-" : n < 10 ? n.toFixed(2) : n.toFixed(1));
 
-function row(m: Measured, baseline: number, target?: number): string {
+function row(m: Measured, baseline: Baseline, target: number): string {
   const rate = m.ops / m.seconds;
   const sorted = [...m.latencies].sort((a, b) => a - b);
-  const met = target === undefined ? "" : rate >= target ? `≥ ${fmt(target)} ✓` : `< ${fmt(target)} ✗`;
+  const met = rate >= target ? `≥ ${fmt(target)} ✓` : `< ${fmt(target)} ✗`;
+  // Work per CPU-second over all our processes, and what that would give with the machine's
+  // cores to ourselves: an upper bound, for a run on a machine busy with other work.
+  const cpu = m.cores.reduce((a, b) => a + b, 0);
+  const perCpu = rate / cpu;
+  const idle = perCpu * cpus().length;
   return [
     m.label.padEnd(15),
     m.path.padEnd(44),
     `${fmt(rate)}/s`.padStart(9),
-    `${(rate / baseline).toFixed(2)}x`.padStart(7),
+    `${(rate / baseline.rate).toFixed(2)}x`.padStart(7),
     ms(quantile(sorted, 0.5)).padStart(8),
     ms(quantile(sorted, 0.99)).padStart(8),
     String(m.failures).padStart(5),
@@ -151,6 +168,9 @@ function row(m: Measured, baseline: number, target?: number): string {
       .map((c) => c.toFixed(2))
       .join(" + ")
       .padStart(20),
+    fmt(perCpu).padStart(8),
+    `${(perCpu / baseline.perCpuSecond).toFixed(2)}x`.padStart(7),
+    `${fmt(idle)}/s`.padStart(10),
     `  ${met}`,
   ].join(" ");
 }
@@ -252,7 +272,7 @@ async function main(): Promise<void> {
     verify: rateOnOneCore(() => verify(MESSAGE, signature, key.publicKey)),
   };
   process.stdout.write(
-    `baseline (one core, gm-crypto → Node's OpenSSL, 256-byte message): sign ${fmt(base.sign)}/s, verify ${fmt(base.verify)}/s\n`,
+    `baseline (one core, gm-crypto → Node's OpenSSL, 256-byte message): sign ${fmt(base.sign.rate)}/s (${fmt(base.sign.perCpuSecond)}/CPU-s), verify ${fmt(base.verify.rate)}/s (${fmt(base.verify.perCpuSecond)}/CPU-s)\n`,
   );
 
   // --- Two devices and the gateway ----------------------------------------------------------------
@@ -299,7 +319,7 @@ async function main(): Promise<void> {
     );
     const baseOpen = rateOnOneCore(() => openEnvelopedData(ownEnvelope, { key, cert: ownCert }), 1);
     process.stdout.write(
-      `baseline (one core, GM/T 0010 EnvelopedData, 256-byte content, one recipient): make ${fmt(baseMake)}/s, open ${fmt(baseOpen)}/s\n`,
+      `baseline (one core, GM/T 0010 EnvelopedData, 256-byte content, one recipient): make ${fmt(baseMake.rate)}/s (${fmt(baseMake.perCpuSecond)}/CPU-s), open ${fmt(baseOpen.rate)}/s (${fmt(baseOpen.perCpuSecond)}/CPU-s)\n`,
     );
     process.stdout.write(
       `devices: 2 processes × ${WORKERS} SM2 worker(s); gateway in this process, load-balancing; client → gateway → device over gRPC on 127.0.0.1\n\n`,
@@ -324,7 +344,10 @@ async function main(): Promise<void> {
       "p99 ms".padStart(8),
       "fail".padStart(5),
       "cores: bench+gw, dev".padStart(20),
-      "  target",
+      "/CPU-s".padStart(8),
+      "vs base".padStart(7),
+      "idle est.".padStart(10),
+      "  target (measured rate)",
     ].join(" ");
     results.push(header, "-".repeat(header.length + 4));
     const print = (line: string) => {
@@ -408,6 +431,9 @@ async function main(): Promise<void> {
         `latency = per gRPC call from this process (a SignBatch call carries ${BATCH} signatures).\n` +
         `cores = CPU used during the phase by this process (client + gateway) and each device process; their sum\n` +
         `  against the machine's ${cpus().length} cores shows how much CPU the rest of the machine took (load average now ${load()}).\n` +
+        `/CPU-s = operations per CPU-second of all those processes; vs base = that against the baseline's per CPU-second.\n` +
+        `idle est. = /CPU-s × ${cpus().length} cores: what the run would reach with the machine to itself (an upper bound;\n` +
+        `  on a quiet machine it is close to the measured rate).\n` +
         `gateway: ${stats.devices.map((d) => JSON.stringify(d)).join(" ")}; retries ${stats.retries}, coalesced batches ${stats.batches} (${stats.batchedItems} items)\n`,
     );
   } finally {
