@@ -32,7 +32,7 @@ describe("finance outage under load", () => {
       const numbers = await h.issueNumbers(RECEIPTS);
       const before = Math.floor(RECEIPTS * 0.25);
       const ids: string[] = await h.submit(numbers.slice(0, before));
-      await waitFor(() => h.outcomes().size > 0, 30_000, "the first supervisions");
+      await waitFor(() => ids.every((id) => h.outcomes().has(id)), 60_000, "the receipts before the outage");
 
       // Outage: half refused connections, half 503 FINANCE_DOWN; receipts keep arriving.
       const outageStart = Date.now();
