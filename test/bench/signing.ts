@@ -189,6 +189,16 @@ function categoryOf(functionName: string, url: string): string {
     return "device / gateway / runtime code";
   if (url.includes("tsx") || url.includes("esm") || url.includes("loader"))
     return "module loading (start-up)";
+  if (
+    url.includes("node:events") ||
+    url.includes("buffer") ||
+    url.includes("async_hooks") ||
+    url.includes("task_queues") ||
+    url.includes("internal/util") ||
+    functionName === "runMicrotasks"
+  )
+    return "Node events, buffers, promise jobs (mostly under gRPC)";
+  if (url === "") return "native (HTTP/2 session, sockets, timers)";
   return "other";
 }
 
