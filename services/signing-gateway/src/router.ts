@@ -139,7 +139,9 @@ export class Router {
     for (const link of candidates) {
       if (link.breaker.tryAcquire()) {
         // A half-open probe is not a switch yet: the device is active again once its breaker closes.
-        if (this.options.mode === "active-standby" && tried.size === 0 && link.breaker.state === "closed") {
+        // A retry counts when the active device is down: traffic has moved with it.
+        const fresh = tried.size === 0 || !this.#active?.available;
+        if (this.options.mode === "active-standby" && fresh && link.breaker.state === "closed") {
           this.#noteActive(link);
         }
         return link;
