@@ -47,6 +47,13 @@ export function adminRoutes(
     }
   });
 
+  // Every admin change is logged: the simulator's operator log (the admin token names no person).
+  app.addHook("onResponse", async (req, reply) => {
+    if (req.method !== "GET" && req.url.startsWith("/admin/")) {
+      req.log.info({ method: req.method, url: req.url, status: reply.statusCode }, "admin change");
+    }
+  });
+
   app.put("/admin/v1/agencies/:agencyCode", async (req) => {
     const { agencyCode: code } = parseInput(agencyParams, req.params, "params");
     return upsertAgency(ctx, code, parseInput(agencyUpsert, req.body, "body"));

@@ -68,7 +68,19 @@ export function agencyRoutes(app: FastifyInstance, ctx: SimContext): void {
   app.post("/fin/v1/supervision/batches", async (req) => {
     const agencyCode = await agencyOf(req);
     const { batchId, receipts } = parseInput(supervisionBatchRequest, req.body, "body");
-    return { batchId, results: await superviseBatch(ctx, agencyCode, batchId, receipts) };
+    const results = await superviseBatch(ctx, agencyCode, batchId, receipts);
+    const rejected = results.filter((r) => r.status === "REJECTED");
+    // What an agency's tester looks for first: which receipts finance refused, and why.
+    req.log.info(
+      {
+        agencyCode,
+        batchId,
+        supervised: results.length - rejected.length,
+        rejected: rejected.map((r) => ({ receiptId: r.receiptId, number: r.number, code: r.code })),
+      },
+      "supervision batch",
+    );
+    return { batchId, results };
   });
 
   app.get("/fin/v1/supervised-receipts", async (req) => {
