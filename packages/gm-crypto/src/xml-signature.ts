@@ -56,6 +56,8 @@ export interface SignXmlOptions {
   userId?: string;
   /** "exclusive" (default): Exclusive XML C14N 1.0; "inclusive": Canonical XML 1.0. */
   canonicalization?: "exclusive" | "inclusive";
+  /** The SignatureMethod URI to write: XMLDSIG_SM2_SM3 (default) or, for older peers, XMLDSIG_SM2_SM3_LEGACY. */
+  signatureMethod?: typeof XMLDSIG_SM2_SM3 | typeof XMLDSIG_SM2_SM3_LEGACY;
 }
 
 export interface VerifyXmlOptions {
@@ -197,7 +199,14 @@ export function signXml(xml: string, options: SignXmlOptions): string {
   }
   const c14n = options.canonicalization === "inclusive" ? XML_C14N_10 : XML_EXC_C14N;
   const signed = signedXmlFor({ signer: options.key }, options.userId);
-  signed.signatureAlgorithm = XMLDSIG_SM2_SM3;
+  const method = options.signatureMethod ?? XMLDSIG_SM2_SM3;
+  if (method !== XMLDSIG_SM2_SM3 && method !== XMLDSIG_SM2_SM3_LEGACY) {
+    throw new GmCryptoError(
+      "BAD_INPUT",
+      `signatureMethod must be ${XMLDSIG_SM2_SM3} or ${XMLDSIG_SM2_SM3_LEGACY}`,
+    );
+  }
+  signed.signatureAlgorithm = method;
   signed.canonicalizationAlgorithm = c14n;
   // xml-crypto insists on a private key argument; ours is in the algorithm's closure.
   signed.privateKey = "sm2-key-held-by-the-algorithm";

@@ -13,6 +13,7 @@ import {
   XML_C14N_10,
   XML_EXC_C14N,
   XMLDSIG_SM2_SM3,
+  XMLDSIG_SM2_SM3_LEGACY,
   XMLDSIG_SM3,
 } from "./xml-signature.ts";
 
@@ -87,6 +88,12 @@ describe("signXml / verifyXml (enveloped, SM2/SM3, exclusive C14N 1.0)", () => {
     const signed = signXml(RECEIPT, { key, certificate: cert, canonicalization: "inclusive" });
     expect(signed).toContain(`Algorithm="${XML_C14N_10}"`);
     expect(verifyXml(signed).valid).toBe(true);
+  });
+
+  it("the older W3C-namespace SM2-SM3 SignatureMethod can be written for older peers and is read", () => {
+    const signed = signXml(RECEIPT, { key, certificate: cert, signatureMethod: XMLDSIG_SM2_SM3_LEGACY });
+    expect(signed).toContain(`<ds:SignatureMethod Algorithm="${XMLDSIG_SM2_SM3_LEGACY}"`);
+    expect(verifyXml(signed, { expectedCertificate: cert }).valid).toBe(true);
   });
 
   it("a custom SM2 user ID must be given to the verifier as well", () => {
