@@ -5,6 +5,7 @@ import { parseConfig, type ServiceModule } from "@piaoju/runtime";
 import { z } from "zod";
 import { ExchangeAdmin } from "./app/admin.ts";
 import { FinanceExchange } from "./app/exchange.ts";
+import { ferryRejectionCounter } from "./app/metrics.ts";
 import { ExchangeSchedule } from "./app/schedule.ts";
 import { consumeSubmittedReceipts } from "./consumers/submitted.ts";
 import { registerExchangeRoutes } from "./http/routes.ts";
@@ -135,6 +136,7 @@ export const financeExchangeService: ServiceModule = {
     let admin: ExchangeAdmin | undefined;
     const { transport, spool } = transportOf(c, secrets, async (r) => {
       ctx.logger.warn({ file: r.fileName, reason: r.reason }, "ferry file refused");
+      ferryRejectionCounter.add(1);
       await admin?.recordFerryRejection(r);
     });
     await spool?.recover();

@@ -18,6 +18,7 @@ import {
 import { type IssuedHere, reconcile, type SupervisedThere } from "../domain/reconcile.ts";
 import { backoffMs } from "../domain/retry.ts";
 import { type FinanceTransport, FinanceUnavailable } from "../transport/transport.ts";
+import { decisionCounter, observeQueue, requestCounter } from "./metrics.ts";
 
 export interface ExchangeSettings {
   /** Receipts per upload request (finance takes 1-500). */
@@ -218,9 +219,20 @@ export class FinanceExchange {
         );
         return rows.length;
       });
-      if (made === 0) return batched;
+      if (made === 0) {
+        await this.#observeQueue();
+        return batched;
+      }
       batched += made;
     }
+  }
+
+  async #observeQueue(): Promise<void> {
+    const [row] = await this.deps.db.query<{ queued: number; open: number }>(
+      `SELECT (SELECT count(*)::int FROM supervision_item WHERE status = 'QUEUED') AS queued,
+              (SELECT count(*)::int FROM finance_request WHERE status <> 'ANSWERED') AS open`,
+    );
+    observeQueue({ queued: row?.queued ?? 0, openRequests: row?.open ?? 0 });
   }
 
   /** Requests due now, leased to this process (another replica skips them until the lease ends). */
@@ -249,8 +261,10 @@ export class FinanceExchange {
       const answer = await this.deps.transport.send(message);
       if (answer) {
         await this.apply(answer);
+        requestCounter.add(1, { operation: row.operation, outcome: "answered" });
         return "answered";
       }
+      requestCounter.add(1, { operation: row.operation, outcome: "sent" });
       await this.deps.db.query(
         `UPDATE finance_request SET status = 'SENT', next_attempt_at = $2, last_error = NULL
           WHERE id = $1 AND status <> 'ANSWERED'`,
@@ -258,6 +272,7 @@ export class FinanceExchange {
       );
       return "sent";
     } catch (error) {
+      requestCounter.add(1, { operation: row.operation, outcome: "failed" });
       if (!(error instanceof FinanceUnavailable))
         this.deps.logger.error({ err: error, requestId: row.id }, "send failed");
       await this.#failed(row, error as Error);
@@ -389,6 +404,7 @@ export class FinanceExchange {
           [r.receiptId, requestId, r.financeRef, r.financeSignature, r.supervisedAt],
         );
         if (!item) continue;
+        decisionCounter.add(1, { outcome: "supervised" });
         emit(ReceiptSupervised, {
           receiptId: item.receipt_id,
           agencyCode: item.agency_code,
@@ -406,6 +422,7 @@ export class FinanceExchange {
           [r.receiptId, requestId, r.code, r.reason, r.rejectedAt],
         );
         if (!item) continue;
+        decisionCounter.add(1, { outcome: "rejected" });
         emit(ReceiptSupervisionRejected, {
           receiptId: item.receipt_id,
           agencyCode: item.agency_code,
