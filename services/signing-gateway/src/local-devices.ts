@@ -117,6 +117,8 @@ export class LocalDevices {
     ];
     if (subject) args.push("--subject", subject);
     await run(process.execPath, args, {
+      // The device's package has tsx among its dependencies, whatever directory Piaoju runs from.
+      cwd: join(DEVICE_ENTRY, "..", ".."),
       env: { ...process.env, PIAOJU_SIGNING_DEVICE_KEYSTORE_KEY: this.options.keystoreKeyHex },
     });
   }
