@@ -93,7 +93,8 @@ export class LocalDevices {
     const next = this.#provisioning.then(async () => {
       await this.#ready;
       if (this.hasKey(keyId)) return;
-      await this.#makeKey(keyId, `/C=CN/O=Piaoju Development (agency ${agencyCode})/CN=${keyId}`);
+      // The subject OU names the agency: finance takes a certificate as the agency's by it.
+      await this.#makeKey(keyId, `/C=CN/O=Piaoju Development/OU=${agencyCode}/CN=${keyId}`);
       this.options.logger.warn({ keyId, agencyCode }, "development signing key made for an agency");
       for (let i = 0; i < this.#devices.length; i++) {
         await this.#devices[i]?.close();
