@@ -1,3 +1,4 @@
+import { createEnvelope, ReceiptPaperExchanged, topics } from "@piaoju/contracts";
 import { verifySignedData } from "@piaoju/gm-crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { cstDay } from "./domain/days.ts";
@@ -79,6 +80,41 @@ describe.each(["http", "ferry"] as const)("finance exchange over %s", (transport
     });
     expect(verified.valid).toBe(true);
     expect(verified.signer?.equals(h.sim.financeCertificate)).toBe(true);
+  });
+
+  it("tells finance when a supervised receipt is exchanged for paper, so a payer's check says so", async () => {
+    const number = numbers[1]!;
+    await h.test.probe.publish([
+      {
+        topic: topics.issuance,
+        envelope: createEnvelope(
+          ReceiptPaperExchanged,
+          {
+            receiptId: receiptIds[1]!,
+            agencyCode: AGENCY,
+            billCode: BILL,
+            number,
+            paperBillCode: "11010199",
+            paperNumber: "0000000001",
+            returned: false,
+            at: new Date().toISOString(),
+          },
+          { producer: "issuance" },
+        ),
+      },
+    ]);
+    const verified = await waitFor(
+      async () => {
+        const res = await fetch(
+          `${h.sim.url}/fin/v1/public/verify?billCode=${BILL}&number=${number}&checkCode=${number.slice(-6)}`,
+        );
+        const body = (await res.json()) as { exchanged?: boolean; status?: string };
+        return body.exchanged ? body : undefined;
+      },
+      30_000,
+      "finance to know of the exchange",
+    );
+    expect(verified.status).toBe("EXCHANGED");
   });
 
   it("downloads supervised receipts, archives them immutably by content hash, and they verify later", async () => {

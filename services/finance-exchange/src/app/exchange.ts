@@ -383,6 +383,9 @@ export class FinanceExchange {
       case "submitAudit":
         await this.#auditAnswer(tx, row.payload as RequestPayload<"submitAudit">, result);
         return "done";
+      case "statusUpdate":
+        this.#statusAnswer(row.id, result);
+        return "done";
     }
   }
 
@@ -626,6 +629,45 @@ export class FinanceExchange {
     );
   }
 
+  /** Finance applied the status (kept on the request row); a refusal is logged for an operator to look at. */
+  #statusAnswer(requestId: string, result: AnswerMessage["result"]): void {
+    const refused = result.ok
+      ? parseAnswerBody("statusUpdate", result.body).results.filter((r) => r.outcome === "REFUSED")
+      : [{ code: result.code, reason: result.message }];
+    if (refused.length > 0) this.deps.logger.warn({ requestId, refused }, "finance refused a status update");
+  }
+
+  /**
+   * A supervised receipt changed here (paper exchange, red-flush, void): finance is told, once per
+   * event (the request id derives from the event id). Voiding a receipt finance never supervised
+   * (it rejected it) needs no word to finance.
+   */
+  async reportStatus(
+    sql: SqlExecutor,
+    eventId: string,
+    change: {
+      agencyCode: string;
+      billCode: string;
+      number: string;
+      status: "RED_FLUSHED" | "EXCHANGED" | "VOIDED";
+      at: string;
+      reason?: string;
+    },
+  ): Promise<void> {
+    const [item] = await sql.query<{ status: string }>(
+      `SELECT status FROM supervision_item WHERE agency_code = $1 AND bill_code = $2 AND number = $3`,
+      [change.agencyCode, change.billCode, change.number],
+    );
+    if (change.status === "VOIDED" && item?.status !== "SUPERVISED") return;
+    const { agencyCode, ...update } = change;
+    await this.request(
+      sql,
+      "statusUpdate",
+      { agencyCode, updates: [{ updateId: `evt:${eventId}`, ...update }] },
+      stableId(`status:${eventId}`),
+    );
+  }
+
   async #auditAnswer(
     tx: SqlExecutor,
     p: RequestPayload<"submitAudit">,
@@ -639,6 +681,12 @@ export class FinanceExchange {
       [p.reportId, outcome.result, JSON.stringify(outcome), this.deps.clock()],
     );
   }
+}
+
+/** A UUID-shaped id derived from text (SM3), so the same fact always makes the same request. */
+export function stableId(text: string): string {
+  const h = sm3(text).toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 function toReceipt(i: ItemRow): ReceiptForSupervision {

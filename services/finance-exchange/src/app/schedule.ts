@@ -1,8 +1,7 @@
-import { sm3 } from "@piaoju/gm-crypto";
 import type { Database } from "@piaoju/persistence";
 import type { Logger } from "@piaoju/runtime";
 import { cstDay, previousDay } from "../domain/days.ts";
-import type { FinanceExchange, PumpRound } from "./exchange.ts";
+import { type FinanceExchange, type PumpRound, stableId } from "./exchange.ts";
 
 export interface ScheduleSettings {
   /** How often the pump runs when nothing wakes it. */
@@ -21,8 +20,7 @@ export interface ScheduleSettings {
  * insert the same id, and the database keeps one.
  */
 export function stableRequestId(text: string): string {
-  const h = sm3(text).toString("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return stableId(text);
 }
 
 /** The daemon's clockwork: the pump loop, and the scheduled sync, download and reconciliation. */

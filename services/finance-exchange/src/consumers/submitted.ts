@@ -7,7 +7,8 @@ export const SUPERVISION_INTAKE_GROUP = "finance-exchange.supervision-intake";
 
 /**
  * Receipts the agency signed (issuance.ReceiptSubmittedForSupervision) join the durable upload
- * queue, exactly once per event (inbox) and once per receipt (primary key).
+ * queue, exactly once per event (inbox) and once per receipt (primary key). What later happens
+ * to a supervised receipt (paper exchange, red-flush, void) becomes a status update for finance.
  */
 export function consumeSubmittedReceipts(w: {
   bus: Bus;
@@ -29,6 +30,31 @@ export function consumeSubmittedReceipts(w: {
       w.queued();
     },
     handle: async (event, tx) => {
+      if (event.type === "issuance.ReceiptPaperExchanged" && !event.data.returned) {
+        const d = event.data;
+        await w.exchange.reportStatus(tx, event.id, { ...ref(d), status: "EXCHANGED", at: d.at });
+        return;
+      }
+      if (event.type === "issuance.ReceiptRedFlushed") {
+        const d = event.data;
+        await w.exchange.reportStatus(tx, event.id, {
+          ...ref(d),
+          status: "RED_FLUSHED",
+          at: d.redFlushedAt,
+          reason: d.reason,
+        });
+        return;
+      }
+      if (event.type === "issuance.ReceiptVoided") {
+        const d = event.data;
+        await w.exchange.reportStatus(tx, event.id, {
+          ...ref(d),
+          status: "VOIDED",
+          at: d.voidedAt,
+          reason: d.reason,
+        });
+        return;
+      }
       if (event.type !== "issuance.ReceiptSubmittedForSupervision") return;
       const d = event.data;
       await w.exchange.enqueueForSupervision(tx, {
@@ -48,4 +74,8 @@ export function consumeSubmittedReceipts(w: {
       });
     },
   });
+}
+
+function ref(d: { agencyCode: string; billCode: string; number: string }) {
+  return { agencyCode: d.agencyCode, billCode: d.billCode, number: d.number };
 }

@@ -20,6 +20,7 @@ export const operations = [
   "applyStock",
   "downloadSupervised",
   "submitAudit",
+  "statusUpdate",
 ] as const;
 export type Operation = (typeof operations)[number];
 
@@ -62,6 +63,23 @@ export const requestPayloads = {
     used: z.array(numberRange),
     voided: z.array(numberRange),
     destroyed: z.array(numberRange),
+  }),
+  /** What happened to supervised receipts since (换开, 冲红, 作废), so finance answers payers' checks right. */
+  statusUpdate: z.object({
+    agencyCode,
+    updates: z
+      .array(
+        z.object({
+          updateId: z.string().regex(/^[\w.:-]{1,64}$/),
+          billCode,
+          number: billNumber,
+          status: z.enum(["RED_FLUSHED", "EXCHANGED", "VOIDED"]),
+          at: isoTime,
+          reason: z.string().max(500).optional(),
+        }),
+      )
+      .min(1)
+      .max(500),
   }),
 } as const;
 
@@ -132,6 +150,16 @@ export const answerBodies = {
     result: z.enum(["PASSED", "FINDINGS"]),
     findingCount: z.number().int(),
     findings: z.array(z.object({ code: z.string(), number: billNumber, message: z.string() })),
+  }),
+  statusUpdate: z.object({
+    results: z.array(
+      z.object({
+        updateId: z.string(),
+        outcome: z.enum(["APPLIED", "REFUSED"]),
+        code: z.string().nullable(),
+        reason: z.string().nullable(),
+      }),
+    ),
   }),
 } as const;
 

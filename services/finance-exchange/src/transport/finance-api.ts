@@ -33,6 +33,7 @@ export interface FinanceApi {
     messageId: string,
   ): Promise<AnswerBody<"downloadSupervised">>;
   submitAudit(p: RequestPayload<"submitAudit">, messageId: string): Promise<AnswerBody<"submitAudit">>;
+  statusUpdate(p: RequestPayload<"statusUpdate">, messageId: string): Promise<AnswerBody<"statusUpdate">>;
 }
 
 /**
@@ -79,5 +80,7 @@ function call(api: FinanceApi, operation: Operation, payload: unknown, id: strin
       return api.downloadSupervised(payload as RequestPayload<"downloadSupervised">, id);
     case "submitAudit":
       return api.submitAudit(payload as RequestPayload<"submitAudit">, id);
+    case "statusUpdate":
+      return api.statusUpdate(payload as RequestPayload<"statusUpdate">, id);
   }
 }

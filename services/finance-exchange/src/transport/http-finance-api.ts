@@ -77,6 +77,16 @@ const auditReportResponse = z.object({
   findingCount: z.number().int(),
   findings: z.array(z.object({ code: z.string(), number: z.string(), message: z.string() })),
 });
+const statusUpdateResponse = z.object({
+  results: z.array(
+    z.object({
+      updateId: z.string(),
+      outcome: z.enum(["APPLIED", "REFUSED"]),
+      code: z.string().nullable(),
+      reason: z.string().nullable(),
+    }),
+  ),
+});
 const problem = z.object({ code: z.string().optional(), detail: z.string().optional() }).passthrough();
 
 /**
@@ -176,6 +186,12 @@ export class HttpFinanceApi implements FinanceApi {
   async submitAudit(p: RequestPayload<"submitAudit">): Promise<AnswerBody<"submitAudit">> {
     const { agencyCode, ...report } = p;
     return this.#call(agencyCode, "POST", "/fin/v1/audit-reports", auditReportResponse, report);
+  }
+
+  async statusUpdate(p: RequestPayload<"statusUpdate">): Promise<AnswerBody<"statusUpdate">> {
+    return this.#call(p.agencyCode, "POST", "/fin/v1/receipt-status", statusUpdateResponse, {
+      updates: p.updates,
+    });
   }
 
   async #call<S extends z.ZodType>(
