@@ -124,10 +124,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         quantity: 10000,
       },
     );
-    held = await until("the segment from finance", 60_000, async () => {
-      const items = await segments();
-      return items.length > 0 ? items : undefined;
-    });
+    held = await until(
+      "the segment from finance (is finance configured? --no-finance skips it)",
+      60_000,
+      async () => {
+        const items = await segments();
+        return items.length > 0 ? items : undefined;
+      },
+    );
     print(`  ${`finance issued ${held[0]?.startNumber}-${held[0]?.endNumber}`.padEnd(46)} received`);
   } else if (held.length === 0) {
     held = [

@@ -100,6 +100,10 @@ export async function startDevFinance(options: {
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    // Should the runner die without stopping it, the simulator goes with it.
+    const orphanGuard = () => child?.kill("SIGKILL");
+    process.once("exit", orphanGuard);
+    child.once("exit", () => process.off("exit", orphanGuard));
     await serving(child, options.log);
   })();
 
