@@ -12,8 +12,8 @@ import { PrismaClient } from "./generated/prisma/client.ts";
 import { registerPickup } from "./http/h5.ts";
 import { registerDeliveryRoutes } from "./http/routes.ts";
 import { httpSmsGateway, smtpMailer } from "./providers/providers.ts";
-import { findCjkFont } from "./render/font.ts";
-import { renderReceiptPdf } from "./render/pdf.ts";
+import { loadCjkFont } from "./render/font.ts";
+import { cachedRenderer, renderReceiptPdf } from "./render/pdf.ts";
 
 const config = z.object({
   PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
@@ -46,8 +46,8 @@ export const deliveryService: ServiceModule = {
     const cfg = parseConfig(config, ctx.env);
     const prisma = createPrismaClient(ctx.db, PrismaClient);
     const clock = () => new Date();
-    const font = findCjkFont(cfg.PIAOJU_CJK_FONT);
-    const render = (view: ReceiptView) => renderReceiptPdf(view, font);
+    const font = loadCjkFont(cfg.PIAOJU_CJK_FONT);
+    const render = cachedRenderer((view: ReceiptView) => renderReceiptPdf(view, font), 64);
     const protector = new Protector(Buffer.from(cfg.PIAOJU_SECRETS_KEY, "hex"));
     const mail = cfg.PIAOJU_SMTP_URL ? smtpMailer(cfg.PIAOJU_SMTP_URL, cfg.PIAOJU_MAIL_FROM) : undefined;
     const sms = cfg.PIAOJU_SMS_URL ? httpSmsGateway(cfg.PIAOJU_SMS_URL, cfg.PIAOJU_SMS_TOKEN) : undefined;

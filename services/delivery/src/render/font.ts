@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 
 /**
  * A CJK font to embed: the receipt is Chinese, and PDF's standard fonts have no Chinese
@@ -8,6 +8,8 @@ import { existsSync } from "node:fs";
  */
 export interface FontChoice {
   path: string;
+  /** The file's bytes, read once: parsing starts from memory on every render. */
+  data?: Buffer;
   /** The face inside a TrueType collection (.ttc). */
   postscriptName?: string;
 }
@@ -31,4 +33,10 @@ export function findCjkFont(override?: string): FontChoice {
     );
   }
   return found;
+}
+
+/** The font with its bytes loaded, for a long-running service. */
+export function loadCjkFont(override?: string): FontChoice {
+  const font = findCjkFont(override);
+  return { ...font, data: readFileSync(font.path) };
 }

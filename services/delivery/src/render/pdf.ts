@@ -38,7 +38,7 @@ export async function renderReceiptPdf(r: ReceiptView, font: FontChoice): Promis
       ModDate: r.supervisedAt,
     },
   });
-  doc.registerFont("cjk", font.path, font.postscriptName);
+  doc.registerFont("cjk", font.data ?? font.path, font.postscriptName);
   doc.font("cjk");
   const done = collect(doc);
 
@@ -371,4 +371,29 @@ function arcText(
     doc.text(ch, cx - size / 2, cy - radius - size / 2, { width: size, align: "center", lineBreak: false });
     doc.restore();
   });
+}
+
+/**
+ * Rendering is deterministic, so a PDF made for the e-mail serves the webhook and the pick-up
+ * page too: the last few are kept, keyed by what changes the page (receipt and its state).
+ */
+export function cachedRenderer(
+  render: (view: ReceiptView) => Promise<Buffer>,
+  size: number,
+): (view: ReceiptView) => Promise<Buffer> {
+  const cache = new Map<string, Promise<Buffer>>();
+  return (view) => {
+    const key = `${view.receiptId}:${view.status}:${view.paper?.number ?? ""}`;
+    const hit = cache.get(key);
+    if (hit) {
+      cache.delete(key);
+      cache.set(key, hit);
+      return hit;
+    }
+    const made = render(view);
+    made.catch(() => cache.delete(key));
+    cache.set(key, made);
+    if (cache.size > size) cache.delete(cache.keys().next().value as string);
+    return made;
+  };
 }

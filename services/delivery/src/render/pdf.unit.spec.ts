@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import type { ReceiptView } from "../domain/receipt.ts";
+import { loadCjkFont } from "./font.ts";
+import { cachedRenderer, renderReceiptPdf } from "./pdf.ts";
+
+const view: ReceiptView = {
+  receiptId: "0b7c1e7e-4a51-4f61-9a43-6f0f3f1b2a10",
+  agencyCode: "110105001",
+  agencyName: "北京市公安局出入境管理总队",
+  billName: "北京市非税收入统一票据（电子）",
+  billCode: "11010126",
+  number: "0000012345",
+  checkCode: "482913",
+  kind: "blue",
+  status: "ISSUED",
+  issuedAt: new Date("2026-11-30T02:15:00Z"),
+  supervisedAt: new Date("2026-11-30T02:15:03Z"),
+  totalFen: 16050n,
+  bizSerialNo: "CRJ-0001",
+  payer: { type: 1, code: "110101199003074514", name: "王小明" },
+  items: [{ itemCode: "103040101", itemName: "普通护照工本费", unit: "本", quantity: "1", amountFen: 16050 }],
+  handlingPerson: "李收费",
+  documentSm3: "ab".repeat(32),
+};
+
+describe("the receipt PDF", () => {
+  const font = loadCjkFont();
+
+  it("is byte-identical for the same receipt, and small with its CJK font subset", async () => {
+    const [a, b] = [await renderReceiptPdf(view, font), await renderReceiptPdf(view, font)];
+    expect(a.equals(b)).toBe(true);
+    expect(a.subarray(0, 5).toString()).toBe("%PDF-");
+    expect(a.length).toBeLessThan(100_000);
+  });
+
+  it("is rendered once per receipt state and served from the cache after", async () => {
+    let renders = 0;
+    const render = cachedRenderer(async (v) => {
+      renders++;
+      return Buffer.from(v.status);
+    }, 2);
+    await render(view);
+    await render(view);
+    expect(renders).toBe(1);
+    await render({ ...view, status: "RED_FLUSHED" });
+    expect(renders).toBe(2);
+  });
+});
