@@ -1,5 +1,5 @@
 export type { Database, DatabaseConfig, SqlExecutor } from "./database.ts";
-export { openDatabase } from "./database.ts";
+export { openDatabase, pgliteVersion } from "./database.ts";
 export type { MigrateOptions } from "./migrate.ts";
 export { MIGRATION_LOCK_KEY, migrate } from "./migrate.ts";
 export type { PrismaRawQueryable, UnitOfWork } from "./prisma.ts";
