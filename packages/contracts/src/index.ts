@@ -17,8 +17,11 @@ export { ReceiptSigned, ReceiptSigningRefused } from "./events/signing.ts";
 export {
   BillKindRegistered,
   issuingPointCode,
+  NumbersReturned,
+  NumbersVoided,
   SegmentDistributed,
   SegmentReceived,
   SegmentStocked,
+  WriteOffRequested,
 } from "./events/stock.ts";
 export * from "./topics.ts";

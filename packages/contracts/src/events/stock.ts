@@ -72,9 +72,76 @@ export const SegmentDistributed = defineEvent({
   partitionKey: (d) => `${d.agencyCode}:${d.billCode}`,
 });
 
+const removal = {
+  removalId: z.uuid(),
+  segmentId: z.uuid(),
+  agencyCode,
+  billCode,
+  startNumber: billNumber,
+  endNumber: billNumber,
+  count: z.number().int().positive(),
+};
+
+/** 申退: a ticket manager returned undistributed numbers of a stocked segment; finance-exchange forwards it to finance. */
+export const NumbersReturned = defineEvent({
+  type: "stock.NumbersReturned",
+  topic: topics.stock,
+  version: 1,
+  schema: z.object({ ...removal, returnedBy: z.string().min(1), returnedAt: isoTime }),
+  partitionKey: (d) => `${d.agencyCode}:${d.billCode}`,
+});
+
+/** 库存作废: a ticket manager voided undistributed (never used) numbers of a stocked segment, with a reason. */
+export const NumbersVoided = defineEvent({
+  type: "stock.NumbersVoided",
+  topic: topics.stock,
+  version: 1,
+  schema: z.object({
+    ...removal,
+    reason: z.string().min(1).max(200),
+    voidedBy: z.string().min(1),
+    voidedAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.billCode}`,
+});
+
+const ledgerTotals = z.object({
+  opening: z.number().int(),
+  received: z.number().int(),
+  used: z.number().int(),
+  voided: z.number().int(),
+  returned: z.number().int(),
+  closing: z.number().int(),
+});
+
+/**
+ * 核销申请: the agency applies to write off a bill kind's month, with its 领用存 built from the
+ * stock ledger: the agency's, each issuing point's, and what is still in stock undistributed.
+ */
+export const WriteOffRequested = defineEvent({
+  type: "stock.WriteOffRequested",
+  topic: topics.stock,
+  version: 1,
+  schema: z.object({
+    writeOffId: z.uuid(),
+    agencyCode,
+    billCode,
+    period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "a period is YYYY-MM"),
+    agency: ledgerTotals,
+    points: z.array(ledgerTotals.extend({ issuingPointCode })),
+    inStock: z.number().int(),
+    submittedBy: z.string().min(1),
+    submittedAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.billCode}`,
+});
+
 export const stockEvents = {
   BillKindRegistered,
   SegmentReceived,
   SegmentStocked,
   SegmentDistributed,
+  NumbersReturned,
+  NumbersVoided,
+  WriteOffRequested,
 } as const;

@@ -3,14 +3,18 @@ import { transactionsWithEvents } from "@piaoju/bus";
 import {
   BillKindRegistered,
   type Emit,
+  NumbersReturned,
+  NumbersVoided,
   SegmentDistributed,
   SegmentReceived,
   SegmentStocked,
+  WriteOffRequested,
 } from "@piaoju/contracts";
 import { prismaUnitOfWork } from "@piaoju/persistence";
 import { AppError } from "@piaoju/runtime";
 import { carve, type Run, topUpSize, type Undistributed } from "../domain/distribution.ts";
 import { type LedgerSummary, type Movement, summarize } from "../domain/ledger.ts";
+import { decideRemoval, periodDays, type RemovalKind, remaining } from "../domain/removals.ts";
 import {
   businessDate,
   checkRange,
@@ -428,6 +432,151 @@ export class StockApp {
     return handed;
   }
 
+  /** 申退: undistributed numbers of a stocked segment go back to finance. */
+  returnNumbers(actor: string, range: RemovalInput): Promise<RemovalView> {
+    return this.removeFromStock(actor, "RETURNED", range);
+  }
+
+  /** 库存作废: undistributed numbers of a stocked segment are voided unused, for a reason. */
+  voidNumbers(actor: string, range: RemovalInput & { reason: string }): Promise<RemovalView> {
+    return this.removeFromStock(actor, "VOIDED", range);
+  }
+
+  /**
+   * Takes a range out of stock. The bill kind lock serialises it with distribution and other
+   * removals, so of two requests for the same numbers exactly one finds them still there.
+   */
+  private async removeFromStock(
+    actor: string,
+    kind: RemovalKind,
+    input: RemovalInput & { reason?: string },
+  ): Promise<RemovalView> {
+    checkRange(input);
+    return this.inTransaction(async (tx, emit) => {
+      await lockBillKind(tx, input.agencyCode, input.billCode);
+      const segment = await tx.segment.findFirst({
+        where: {
+          agencyCode: input.agencyCode,
+          billCode: input.billCode,
+          startNumber: { lte: input.startNumber },
+          endNumber: { gte: input.endNumber },
+        },
+      });
+      const removed = segment ? await tx.stockRemoval.findMany({ where: { segmentId: segment.id } }) : [];
+      decideRemoval(input, segment ?? undefined, removed);
+      const now = this.deps.clock();
+      const row = await tx.stockRemoval.create({
+        data: {
+          id: randomUUID(),
+          segmentId: segment!.id,
+          agencyCode: input.agencyCode,
+          billCode: input.billCode,
+          kind,
+          startNumber: input.startNumber,
+          endNumber: input.endNumber,
+          reason: input.reason ?? null,
+          removedBy: actor,
+          removedAt: now,
+        },
+      });
+      const result = removalView(row);
+      // No issuing point: the numbers leave the agency's own stock, not a point's.
+      await tx.ledgerEntry.create({
+        data: {
+          agencyCode: input.agencyCode,
+          billCode: input.billCode,
+          movement: kind,
+          quantity: result.count,
+          segmentId: row.segmentId,
+          removalId: row.id,
+          businessDate: new Date(`${businessDate(now)}T00:00:00Z`),
+        },
+      });
+      const action = kind === "RETURNED" ? "stock.return" : "stock.void";
+      await audit(tx, actor, action, `segment:${row.segmentId}`, result);
+      const moved = {
+        removalId: result.id,
+        segmentId: result.segmentId,
+        agencyCode: result.agencyCode,
+        billCode: result.billCode,
+        startNumber: result.startNumber,
+        endNumber: result.endNumber,
+        count: result.count,
+      };
+      if (kind === "RETURNED") {
+        emit(NumbersReturned, { ...moved, returnedBy: actor, returnedAt: result.removedAt });
+      } else {
+        emit(NumbersVoided, {
+          ...moved,
+          reason: result.reason ?? "",
+          voidedBy: actor,
+          voidedAt: result.removedAt,
+        });
+      }
+      return result;
+    });
+  }
+
+  /**
+   * 核销申请 for a bill kind's month, built from the ledger. Idempotent per (agency, bill
+   * kind, period): asking again returns the record already submitted, unchanged.
+   */
+  async requestWriteOff(
+    actor: string,
+    input: { agencyCode: string; billCode: string; period: string },
+  ): Promise<{ created: boolean; writeOff: WriteOffView }> {
+    return this.inTransaction(async (tx, emit) => {
+      await lockBillKind(tx, input.agencyCode, input.billCode);
+      const key = { agencyCode: input.agencyCode, billCode: input.billCode, period: input.period };
+      const existing = await tx.writeOff.findUnique({ where: { agencyCode_billCode_period: key } });
+      if (existing) return { created: false, writeOff: writeOffView(existing) };
+      const record = await this.writeOffRecord(tx, input);
+      const now = this.deps.clock();
+      const row = await tx.writeOff.create({
+        data: {
+          id: randomUUID(),
+          ...key,
+          status: "SUBMITTED",
+          record: JSON.parse(JSON.stringify(record)) as Prisma.InputJsonValue,
+          submittedBy: actor,
+          submittedAt: now,
+        },
+      });
+      await audit(tx, actor, "write-off.request", `write-off:${row.id}`, key);
+      emit(WriteOffRequested, {
+        writeOffId: row.id,
+        ...key,
+        ...record,
+        submittedBy: actor,
+        submittedAt: now.toISOString(),
+      });
+      return { created: true, writeOff: writeOffView(row) };
+    });
+  }
+
+  private async writeOffRecord(tx: Tx, q: { agencyCode: string; billCode: string; period: string }) {
+    const days = periodDays(q.period);
+    const base = { agencyCode: q.agencyCode, billCode: q.billCode, ...days };
+    const points = await tx.ledgerEntry.findMany({
+      where: { agencyCode: q.agencyCode, billCode: q.billCode, issuingPointCode: { not: null } },
+      distinct: ["issuingPointCode"],
+      select: { issuingPointCode: true },
+      orderBy: { issuingPointCode: "asc" },
+    });
+    const agency = await this.ledger(base, tx);
+    const perPoint: Array<LedgerSummary & { issuingPointCode: string }> = [];
+    for (const p of points) {
+      const code = p.issuingPointCode!;
+      perPoint.push({
+        issuingPointCode: code,
+        ...(await this.ledger({ ...base, issuingPointCode: code }, tx)),
+      });
+    }
+    // What the agency holds undistributed at the period's end: all it holds, less what its points hold.
+    const inStock = agency.closing - perPoint.reduce((n, p) => n + p.closing, 0);
+    return { agency, points: perPoint, inStock };
+  }
+
   async findSegment(id: string): Promise<SegmentView | undefined> {
     const segment = await this.deps.prisma.segment.findUnique({ where: { id } });
     return segment ? view(segment) : undefined;
@@ -454,18 +603,21 @@ export class StockApp {
    * 领用存 of one bill kind over business days [from, to]: of the agency (what came from
    * finance), or of one issuing point (what was distributed to it).
    */
-  async ledger(q: {
-    agencyCode: string;
-    billCode: string;
-    issuingPointCode?: string | undefined;
-    from: string;
-    to: string;
-  }): Promise<LedgerSummary> {
+  async ledger(
+    q: {
+      agencyCode: string;
+      billCode: string;
+      issuingPointCode?: string | undefined;
+      from: string;
+      to: string;
+    },
+    db: Pick<Tx, "ledgerEntry"> = this.deps.prisma,
+  ): Promise<LedgerSummary> {
     const scope: Prisma.LedgerEntryWhereInput = q.issuingPointCode
       ? { issuingPointCode: q.issuingPointCode }
       : { movement: { not: "DISTRIBUTED" } }; // a move inside the agency, not a receipt from finance
     const totals = (where: Prisma.LedgerEntryWhereInput) =>
-      this.deps.prisma.ledgerEntry
+      db.ledgerEntry
         .groupBy({
           by: ["movement"],
           where: { agencyCode: q.agencyCode, billCode: q.billCode, ...scope, ...where },
@@ -481,6 +633,36 @@ export class StockApp {
       await totals({ businessDate: { gte: from, lte: to } }),
     );
   }
+}
+
+export interface RemovalInput extends NumberRange {
+  agencyCode: string;
+  billCode: string;
+}
+
+export interface RemovalView {
+  id: string;
+  segmentId: string;
+  agencyCode: string;
+  billCode: string;
+  kind: RemovalKind;
+  startNumber: string;
+  endNumber: string;
+  count: number;
+  reason: string | null;
+  removedBy: string;
+  removedAt: string;
+}
+
+export interface WriteOffView {
+  id: string;
+  agencyCode: string;
+  billCode: string;
+  period: string;
+  status: string;
+  record: unknown;
+  submittedBy: string;
+  submittedAt: string;
 }
 
 export interface RuleInput {
@@ -520,15 +702,57 @@ async function lockBillKind(tx: Tx, agencyCode: string, billCode: string): Promi
   }
 }
 
-/** Stocked numbers not yet handed to any point, oldest segment first. */
+/**
+ * Stocked numbers not yet handed to any point, oldest segment first, without those returned
+ * (申退) or voided (库存作废): a segment with removals yields one piece per gap between them.
+ */
 async function undistributed(tx: Tx, agencyCode: string, billCode: string): Promise<Undistributed[]> {
   const rows = await tx.segment.findMany({
     where: { agencyCode, billCode, status: "STOCKED" },
     orderBy: [{ stockedAt: "asc" }, { startNumber: "asc" }],
+    include: { removals: { select: { startNumber: true, endNumber: true } } },
   });
-  return rows
-    .filter((r) => r.nextUndistributed <= r.endNumber)
-    .map((r) => ({ segmentId: r.id, next: r.nextUndistributed, end: r.endNumber }));
+  return rows.flatMap((r) =>
+    remaining(r.nextUndistributed, r.endNumber, r.removals).map((piece) => ({
+      segmentId: r.id,
+      next: piece.startNumber,
+      end: piece.endNumber,
+    })),
+  );
+}
+
+function removalView(r: {
+  id: string;
+  segmentId: string;
+  agencyCode: string;
+  billCode: string;
+  kind: RemovalKind;
+  startNumber: bigint;
+  endNumber: bigint;
+  reason: string | null;
+  removedBy: string;
+  removedAt: Date;
+}): RemovalView {
+  return {
+    ...r,
+    startNumber: formatNumber(r.startNumber),
+    endNumber: formatNumber(r.endNumber),
+    count: rangeSize(r),
+    removedAt: r.removedAt.toISOString(),
+  };
+}
+
+function writeOffView(w: {
+  id: string;
+  agencyCode: string;
+  billCode: string;
+  period: string;
+  status: string;
+  record: unknown;
+  submittedBy: string;
+  submittedAt: Date;
+}): WriteOffView {
+  return { ...w, submittedAt: w.submittedAt.toISOString() };
 }
 
 /** An issuing point's numbers handed over and not yet used or voided. */

@@ -5,6 +5,8 @@ import { z } from "zod";
 import type { StockApp } from "../app/stock.ts";
 
 const businessDay = z.iso.date();
+const period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "a period is a month, YYYY-MM");
+const stockRange = { agencyCode, billCode, startNumber: billNumber, endNumber: billNumber };
 
 /** Internal API of the stock service; the gateway fronts it. Handlers validate and delegate. */
 export function registerStockRoutes(http: FastifyInstance, app: StockApp, internalToken: string): void {
@@ -140,5 +142,44 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
     );
     requireAgency(caller, q.agencyCode);
     return { ...q, ...(await app.ledger(q)) };
+  });
+
+  // 申退: undistributed numbers of a stocked segment go back to finance.
+  http.post("/v1/stock/returns", async (req, reply) => {
+    const caller = authenticateCaller(req, internalToken);
+    const body = parseInput(z.object(stockRange), req.body, "body");
+    requireAgency(caller, body.agencyCode);
+    const returned = await app.returnNumbers(caller.actor, {
+      ...body,
+      startNumber: BigInt(body.startNumber),
+      endNumber: BigInt(body.endNumber),
+    });
+    return reply.status(201).send(returned);
+  });
+
+  // 库存作废: undistributed numbers of a stocked segment are voided unused, with a reason.
+  http.post("/v1/stock/voids", async (req, reply) => {
+    const caller = authenticateCaller(req, internalToken);
+    const body = parseInput(
+      z.object({ ...stockRange, reason: z.string().trim().min(1).max(200) }),
+      req.body,
+      "body",
+    );
+    requireAgency(caller, body.agencyCode);
+    const voided = await app.voidNumbers(caller.actor, {
+      ...body,
+      startNumber: BigInt(body.startNumber),
+      endNumber: BigInt(body.endNumber),
+    });
+    return reply.status(201).send(voided);
+  });
+
+  // 核销申请: the month's 领用存 submitted for write-off; asking again returns the same record.
+  http.post("/v1/stock/write-offs", async (req, reply) => {
+    const caller = authenticateCaller(req, internalToken);
+    const body = parseInput(z.object({ agencyCode, billCode, period }), req.body, "body");
+    requireAgency(caller, body.agencyCode);
+    const { created, writeOff } = await app.requestWriteOff(caller.actor, body);
+    return reply.status(created ? 201 : 200).send(writeOff);
   });
 }
