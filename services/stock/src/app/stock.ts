@@ -554,6 +554,32 @@ export class StockApp {
     });
   }
 
+  async listRemovals(q: {
+    agencyCode: string;
+    billCode?: string | undefined;
+    kind?: RemovalKind | undefined;
+  }) {
+    const rows = await this.deps.prisma.stockRemoval.findMany({
+      where: {
+        agencyCode: q.agencyCode,
+        ...(q.billCode ? { billCode: q.billCode } : {}),
+        ...(q.kind ? { kind: q.kind } : {}),
+      },
+      orderBy: [{ billCode: "asc" }, { startNumber: "asc" }],
+      take: 1000,
+    });
+    return rows.map(removalView);
+  }
+
+  async listWriteOffs(q: { agencyCode: string; billCode?: string | undefined }) {
+    const rows = await this.deps.prisma.writeOff.findMany({
+      where: { agencyCode: q.agencyCode, ...(q.billCode ? { billCode: q.billCode } : {}) },
+      orderBy: [{ period: "desc" }, { billCode: "asc" }],
+      take: 1000,
+    });
+    return rows.map(writeOffView);
+  }
+
   private async writeOffRecord(tx: Tx, q: { agencyCode: string; billCode: string; period: string }) {
     const days = periodDays(q.period);
     const base = { agencyCode: q.agencyCode, billCode: q.billCode, ...days };

@@ -182,4 +182,26 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
     const { created, writeOff } = await app.requestWriteOff(caller.actor, body);
     return reply.status(created ? 201 : 200).send(writeOff);
   });
+
+  http.get("/v1/stock/removals", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(
+      z.object({
+        agencyCode,
+        billCode: billCode.optional(),
+        kind: z.enum(["RETURNED", "VOIDED"]).optional(),
+      }),
+      req.query,
+      "query",
+    );
+    requireAgency(caller, q.agencyCode);
+    return { items: await app.listRemovals(q) };
+  });
+
+  http.get("/v1/stock/write-offs", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(z.object({ agencyCode, billCode: billCode.optional() }), req.query, "query");
+    requireAgency(caller, q.agencyCode);
+    return { items: await app.listWriteOffs(q) };
+  });
 }
