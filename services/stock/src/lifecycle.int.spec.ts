@@ -193,6 +193,7 @@ describe.each(["cluster", "embedded"] as const)(
         ["/v1/stock/voids", { ...range("0000000601", "0000000610"), reason: "  " }, "body.reason"],
         ["/v1/stock/write-offs", { agencyCode: AGENCY, billCode: BILL, period: "2026-13" }, "body.period"],
         ["/v1/stock/write-offs", { agencyCode: AGENCY, billCode: BILL }, "body.period"],
+        ["/v1/stock/write-offs", { agencyCode: AGENCY, billCode: BILL, period: "2999-01" }, "period"],
       ];
       for (const [path, body, field] of cases) {
         const res = await call("POST", path, body);

@@ -14,7 +14,7 @@ import { prismaUnitOfWork } from "@piaoju/persistence";
 import { AppError } from "@piaoju/runtime";
 import { carve, type Run, topUpSize, type Undistributed } from "../domain/distribution.ts";
 import { type LedgerSummary, type Movement, summarize } from "../domain/ledger.ts";
-import { decideRemoval, periodDays, type RemovalKind, remaining } from "../domain/removals.ts";
+import { checkPeriod, decideRemoval, periodDays, type RemovalKind, remaining } from "../domain/removals.ts";
 import {
   businessDate,
   checkRange,
@@ -525,6 +525,7 @@ export class StockApp {
     actor: string,
     input: { agencyCode: string; billCode: string; period: string },
   ): Promise<{ created: boolean; writeOff: WriteOffView }> {
+    checkPeriod(input.period, businessDate(this.deps.clock()));
     return this.inTransaction(async (tx, emit) => {
       await lockBillKind(tx, input.agencyCode, input.billCode);
       const key = { agencyCode: input.agencyCode, billCode: input.billCode, period: input.period };

@@ -77,3 +77,12 @@ export function periodDays(period: string): { from: string; to: string } {
   const last = new Date(Date.UTC(year, month, 0)).getUTCDate();
   return { from: `${period}-01`, to: `${period}-${String(last).padStart(2, "0")}` };
 }
+
+/** A month not yet begun has no 领用存 to write off. `today` is the business day, YYYY-MM-DD. */
+export function checkPeriod(period: string, today: string): void {
+  if (period > today.slice(0, 7)) {
+    throw AppError.validation([
+      { field: "period", rule: "not_future", message: `period ${period} has not begun yet` },
+    ]);
+  }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decideRemoval, periodDays, remaining } from "./removals.ts";
+import { checkPeriod, decideRemoval, periodDays, remaining } from "./removals.ts";
 
 describe("申退 and 库存作废 (numbers leaving stock)", () => {
   const segment = {
@@ -58,5 +58,11 @@ describe("申退 and 库存作废 (numbers leaving stock)", () => {
   it("turns a period into its first and last day", () => {
     expect(periodDays("2026-02")).toEqual({ from: "2026-02-01", to: "2026-02-28" });
     expect(periodDays("2026-12")).toEqual({ from: "2026-12-01", to: "2026-12-31" });
+  });
+
+  it("refuses to write off a month not yet begun", () => {
+    expect(() => checkPeriod("2026-12", "2026-11-30")).toThrowError(/2026-12 has not begun/);
+    expect(() => checkPeriod("2026-11", "2026-11-30")).not.toThrow();
+    expect(() => checkPeriod("2025-01", "2026-11-30")).not.toThrow();
   });
 });
