@@ -5,6 +5,7 @@ import { issuanceService } from "@piaoju/issuance";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { stockService } from "@piaoju/stock";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { prepareAgency } from "../support/agency.ts";
 
 const AGENCY = "110101";
 const BILL = "11010126";
@@ -26,52 +27,17 @@ describe.each(["cluster", "embedded"] as const)("business API end to end (%s)", 
       caller: { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY },
       env: { PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex") },
     });
-    const ok = async (method: string, path: string, body?: unknown) => {
-      const res = await t.call(method, path, body);
-      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
-      return res.body;
-    };
-    await ok("POST", "/v1/stock/bill-kinds", {
-      agencyCode: AGENCY,
-      billCode: BILL,
-      name: "非税收入一般缴款书（电子）",
-    });
-    const segment = await ok("POST", "/v1/stock/segments", {
-      agencyCode: AGENCY,
-      billCode: BILL,
+    app = await prepareAgency(t, {
+      agency: AGENCY,
+      bill: BILL,
       startNumber: "0000100001",
       endNumber: "0000101000",
+      points: [
+        { code: "WIN-01", name: "一号窗口", rule: { threshold: 50, batchSize: 100 } },
+        { code: "WIN-02", name: "二号窗口" },
+      ],
+      appPoints: ["WIN-01"],
     });
-    await ok("POST", `/v1/stock/segments/${String(segment.id)}/confirm`);
-    await ok("PUT", `/v1/stock/distribution-rules/${AGENCY}/${BILL}/WIN-01`, {
-      threshold: 50,
-      batchSize: 100,
-    });
-    await ok("POST", "/v1/issuance/issuing-points", { agencyCode: AGENCY, code: "WIN-01", name: "一号窗口" });
-    await ok("POST", "/v1/issuance/issuing-points", { agencyCode: AGENCY, code: "WIN-02", name: "二号窗口" });
-    await ok("POST", "/v1/issuance/items", {
-      agencyCode: AGENCY,
-      code: "001",
-      name: "护照工本费",
-      unit: "本",
-      standardFen: 12000,
-    });
-    app = (await ok("POST", "/v1/gateway/apps", {
-      name: "出入境业务系统",
-      agencyCode: AGENCY,
-      issuingPoints: ["WIN-01"],
-    })) as { appId: string; appSecret: string };
-    // The run stock distributed reaches issuance over the bus.
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const runs = await t.call(
-        "GET",
-        `/v1/issuance/number-runs?agencyCode=${AGENCY}&issuingPointCode=WIN-01`,
-      );
-      if ((runs.body.items as unknown[] | undefined)?.length) break;
-      if (Date.now() > deadline) throw new Error("the distributed run never reached issuance");
-      await new Promise((r) => setTimeout(r, 50));
-    }
   });
   afterAll(async () => {
     await t?.stop();

@@ -16,6 +16,7 @@ import { issuanceService } from "@piaoju/issuance";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { stockService } from "@piaoju/stock";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { prepareAgency, succeeding } from "../support/agency.ts";
 
 const AGENCY = "110103";
 const BILL = "11010126";
@@ -51,37 +52,15 @@ describe("an issued receipt reaches the payer (cluster)", () => {
         PIAOJU_DELIVERY_POLL_MS: "100",
       },
     });
-    const ok = async (method: string, path: string, body?: unknown) => {
-      const res = await t.call(method, path, body);
-      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
-      return res.body;
-    };
-    await ok("POST", "/v1/stock/bill-kinds", {
-      agencyCode: AGENCY,
-      billCode: BILL,
-      name: "非税收入一般缴款书（电子）",
-    });
-    const segment = await ok("POST", "/v1/stock/segments", {
-      agencyCode: AGENCY,
-      billCode: BILL,
+    app = await prepareAgency(t, {
+      agency: AGENCY,
+      bill: BILL,
       startNumber: "0000300001",
       endNumber: "0000300100",
+      points: [{ code: "WIN-01", name: "一号窗口", rule: { threshold: 5, batchSize: 20 } }],
+      appPoints: ["WIN-01"],
     });
-    await ok("POST", `/v1/stock/segments/${String(segment.id)}/confirm`);
-    await ok("PUT", `/v1/stock/distribution-rules/${AGENCY}/${BILL}/WIN-01`, { threshold: 5, batchSize: 20 });
-    await ok("POST", "/v1/issuance/issuing-points", { agencyCode: AGENCY, code: "WIN-01", name: "一号窗口" });
-    await ok("POST", "/v1/issuance/items", {
-      agencyCode: AGENCY,
-      code: "001",
-      name: "护照工本费",
-      unit: "本",
-      standardFen: 12000,
-    });
-    app = (await ok("POST", "/v1/gateway/apps", {
-      name: "出入境业务系统",
-      agencyCode: AGENCY,
-      issuingPoints: ["WIN-01"],
-    })) as { appId: string; appSecret: string };
+    const ok = succeeding(t);
     await ok("PUT", `/v1/delivery/agencies/${AGENCY}/channels`, {
       email: true,
       sms: false,
@@ -97,10 +76,6 @@ describe("an issued receipt reaches the payer (cluster)", () => {
       },
     });
     stopWatch = () => watch.stop();
-    await until(async () => {
-      const runs = await t.call("GET", `/v1/issuance/number-runs?agencyCode=${AGENCY}`);
-      return (runs.body.items as unknown[] | undefined)?.length === 1 ? true : undefined;
-    });
   });
 
   afterAll(async () => {

@@ -6,6 +6,7 @@ import { issuanceService } from "@piaoju/issuance";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { stockService } from "@piaoju/stock";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { prepareAgency } from "../support/agency.ts";
 
 const AGENCY = "110102";
 const BILL = "11010126";
@@ -31,49 +32,14 @@ describe("receipt lifecycle on the business API (cluster)", () => {
       caller: { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY },
       env: { PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex") },
     });
-    const ok = async (method: string, path: string, body?: unknown) => {
-      const res = await t.call(method, path, body);
-      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
-      return res.body;
-    };
-    await ok("POST", "/v1/stock/bill-kinds", {
-      agencyCode: AGENCY,
-      billCode: BILL,
-      name: "非税收入一般缴款书（电子）",
-    });
-    const segment = await ok("POST", "/v1/stock/segments", {
-      agencyCode: AGENCY,
-      billCode: BILL,
+    app = await prepareAgency(t, {
+      agency: AGENCY,
+      bill: BILL,
       startNumber: "0000200001",
       endNumber: "0000201000",
+      points: ["WIN-01", "WIN-02"].map((code) => ({ code, rule: { threshold: 20, batchSize: 50 } })),
+      appPoints: ["WIN-01"],
     });
-    await ok("POST", `/v1/stock/segments/${String(segment.id)}/confirm`);
-    for (const point of ["WIN-01", "WIN-02"]) {
-      await ok("PUT", `/v1/stock/distribution-rules/${AGENCY}/${BILL}/${point}`, {
-        threshold: 20,
-        batchSize: 50,
-      });
-      await ok("POST", "/v1/issuance/issuing-points", { agencyCode: AGENCY, code: point, name: point });
-    }
-    await ok("POST", "/v1/issuance/items", {
-      agencyCode: AGENCY,
-      code: "001",
-      name: "护照工本费",
-      unit: "本",
-      standardFen: 12000,
-    });
-    app = (await ok("POST", "/v1/gateway/apps", {
-      name: "出入境业务系统",
-      agencyCode: AGENCY,
-      issuingPoints: ["WIN-01"],
-    })) as { appId: string; appSecret: string };
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const runs = await t.call("GET", `/v1/issuance/number-runs?agencyCode=${AGENCY}`);
-      if ((runs.body.items as unknown[] | undefined)?.length === 2) break;
-      if (Date.now() > deadline) throw new Error("the distributed runs never reached issuance");
-      await new Promise((r) => setTimeout(r, 50));
-    }
   });
   afterAll(async () => {
     await t?.stop();
