@@ -57,7 +57,9 @@ export async function startDevFinance(options: {
   const secretsDir = join(options.dataDir, "secrets");
   const keystore = join(options.dataDir, "signing-gateway", "keystore");
   const devCaPem = join(keystore, "dev-ca", "ca.crt.pem");
-  const [port, adminPort] = [await freePort(), await freePort()];
+  // Held until the simulator is spawned: its URL is handed to finance-exchange before it exists.
+  const reservations = [await reservePort(), await reservePort()];
+  const [port, adminPort] = reservations.map((r) => r.port) as [number, number];
   const url = `http://127.0.0.1:${port}`;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const hex16 = () => randomBytes(16).toString("hex");
@@ -82,6 +84,7 @@ export async function startDevFinance(options: {
     const seedFile = join(secretsDir, "finance-simulator-seed.json");
     await writeFile(seedFile, JSON.stringify(await seedOf(agencySecrets, keystore)), { mode: 0o600 });
     await mkdir(simDir, { recursive: true });
+    await Promise.all(reservations.map((r) => r.release()));
     child = spawn(process.execPath, ["--import", "tsx", SIMULATOR_ENTRY], {
       // The simulator's package has tsx among its dependencies, whatever directory Piaoju runs from.
       cwd: SIMULATOR_PACKAGE,
@@ -119,6 +122,7 @@ export async function startDevFinance(options: {
     async stop() {
       stopped = true;
       await ready.catch(() => {});
+      await Promise.all(reservations.map((r) => r.release()));
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child?.once("exit", () => resolve()));
       child.kill("SIGTERM");
@@ -191,13 +195,31 @@ async function waitForFile(path: string, cancelled: () => boolean): Promise<void
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject()));
+/**
+ * A port for the simulator, held by a listening socket until `release()`. It is taken below the
+ * kernel's ephemeral range (32768+ on Linux), so that nothing asking for port 0 meanwhile (another
+ * process, a test running beside) can be handed it between the release and the simulator's bind.
+ */
+async function reservePort(): Promise<{ port: number; release(): Promise<void> }> {
+  for (let attempt = 0; ; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    // finance-exchange already knows the URL: its early calls are refused here (an outage it rides
+    // out), and no held connection can keep close() from finishing.
+    const server = createServer((socket) => socket.destroy());
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => resolve(true));
     });
-  });
+    if (bound) {
+      let released: Promise<void> | undefined;
+      return {
+        port,
+        release: () => {
+          released ??= new Promise<void>((resolve) => server.close(() => resolve()));
+          return released;
+        },
+      };
+    }
+    if (attempt > 50) throw new Error("no free port for the finance simulator below the ephemeral range");
+  }
 }
