@@ -80,10 +80,10 @@ describe("SM2 signature: published vector (GM/T 0003.5 / GB/T 32918.5 A.2)", () 
 });
 
 describe("SM2 signature: sign/verify", () => {
-  it("a DER signature verifies, and is 70–72 bytes of canonical DER", () => {
+  // Usually 70–72 bytes; an r or s with a leading zero byte (about 1 in 128 signatures) is shorter.
+  it("a DER signature verifies, and is at most 72 bytes of canonical DER", () => {
     for (let i = 0; i < 20; i++) {
       const sig = sign(msg, key);
-      expect(sig.length).toBeGreaterThanOrEqual(70);
       expect(sig.length).toBeLessThanOrEqual(72);
       expect(encodeDerSignature(decodeDerSignature(sig).r, decodeDerSignature(sig).s)).toEqual(sig);
       expect(verify(msg, sig, pub)).toBe(true);
