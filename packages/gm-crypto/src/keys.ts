@@ -227,15 +227,29 @@ export class Sm2PublicKey {
    * key + ID, and signing or verifying many messages with one key then costs one SM3 less each.
    */
   za(userId?: BytesLike): Buffer {
-    const id = userIdBytes(userId);
-    const cacheKey = userId === undefined ? DEFAULT_USER_ID : id.toString("hex");
+    return Buffer.from(this.zaView(userId));
+  }
+
+  /** @internal the cached Z_A itself (not a copy): never modify it. */
+  zaView(userId?: BytesLike): Buffer {
+    const cacheKey =
+      userId === undefined || userId === DEFAULT_USER_ID
+        ? DEFAULT_USER_ID
+        : typeof userId === "string"
+          ? `s:${userId}`
+          : `b:${Buffer.from(userId.buffer, userId.byteOffset, userId.byteLength).toString("hex")}`;
     let z = this.#zaCache.get(cacheKey);
     if (!z) {
-      z = computeZa(this.#raw, id);
+      z = computeZa(this.#raw, userIdBytes(userId));
       if (this.#zaCache.size >= 16) this.#zaCache.clear();
       this.#zaCache.set(cacheKey, z);
     }
-    return Buffer.from(z);
+    return z;
+  }
+
+  /** @internal x‖y (64 bytes, a view of the cached point): never modify it. */
+  get xyView(): Buffer {
+    return this.#raw.subarray(1);
   }
 }
 

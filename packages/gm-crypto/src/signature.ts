@@ -1,6 +1,10 @@
 /**
  * SM2 signatures (GM/T 0003.2): e = SM3(Z_A ‖ M), r = (e + x1) mod n, s = (1+d)⁻¹(k − r·d) mod n.
  *
+ * With the native addon built (native.ts), every function here runs on Piaoju's own SM2 in C:
+ * e = SM3(Z_A ‖ M) and the signature in one call, Z_A cached per key, a prepared private key, and
+ * a precomputed table for public keys verified more than once. Without it, as follows.
+ *
  * sign/verify and the streaming signer/verifier run entirely in Node's OpenSSL:
  * `createSign("sm3").update(Z_A).update(M)` hashes e and OpenSSL's SM2 key signs e (it does not
  * add Z_A itself on this path; the one-shot `crypto.sign` would, with an EMPTY user ID).
@@ -25,12 +29,15 @@ import {
   decodeSignature,
   encodeDerSignature,
   encodeRawSignature,
+  rawBytesToDer,
   type SignatureFormat,
   signatureDerToRaw,
+  signatureToRawBytes,
 } from "./der-signature.ts";
 import { xOfMultiple } from "./ecdh-mul.ts";
 import { GmCryptoError } from "./errors.ts";
 import type { Sm2PrivateKey, Sm2PublicKey } from "./keys.ts";
+import { keyContext, native, tableOf } from "./native.ts";
 
 export interface SignOptions {
   /** Distinguishing ID hashed into Z_A; default "1234567812345678". Strings are UTF-8. */
@@ -67,7 +74,24 @@ export function createSm2DigestHash(publicKey: Sm2PublicKey, userId?: BytesLike)
   return createHash("sm3").update(publicKey.za(userId));
 }
 
+function nativeOutput(rs: Buffer, format: SignatureFormat | undefined): Buffer {
+  return format === "raw" ? rs : rawBytesToDer(rs);
+}
+
 export function sign(message: BytesLike, privateKey: Sm2PrivateKey, options: SignOptions = {}): Buffer {
+  if (native) {
+    const za = privateKey.publicKey.zaView(options.userId);
+    return nativeOutput(native.sign(keyContext(native, privateKey), za, toBuffer(message)), options.format);
+  }
+  return opensslSign(message, privateKey, options);
+}
+
+/** @internal sign() on Node's OpenSSL, whether or not the addon is built (tests compare the two). */
+export function opensslSign(
+  message: BytesLike,
+  privateKey: Sm2PrivateKey,
+  options: SignOptions = {},
+): Buffer {
   const der = createSign("sm3")
     .update(privateKey.publicKey.za(options.userId))
     .update(toBuffer(message))
@@ -85,6 +109,27 @@ export function verify(
   publicKey: Sm2PublicKey,
   options: VerifyOptions = {},
 ): boolean {
+  if (native) {
+    const rs = signatureToRawBytes(signature, options.format ?? "der");
+    const xy = publicKey.xyView;
+    return native.verify(
+      xy,
+      tableOf(native, publicKey, xy),
+      publicKey.zaView(options.userId),
+      toBuffer(message),
+      rs,
+    );
+  }
+  return opensslVerify(message, signature, publicKey, options);
+}
+
+/** @internal verify() on Node's OpenSSL. */
+export function opensslVerify(
+  message: BytesLike,
+  signature: Uint8Array,
+  publicKey: Sm2PublicKey,
+  options: VerifyOptions = {},
+): boolean {
   const der = toCheckedDer(signature, options.format);
   if (der === null) return false;
   return createVerify("sm3")
@@ -95,12 +140,13 @@ export function verify(
 
 /** Streaming signing: feed the message in chunks, then sign(). Z_A is fed first. */
 export class Sm2Signer {
-  readonly #sign: Sign;
+  readonly #sign: Sign | Hash;
   readonly #key: Sm2PrivateKey;
 
   constructor(privateKey: Sm2PrivateKey, options: { userId?: BytesLike } = {}) {
     this.#key = privateKey;
-    this.#sign = createSign("sm3").update(privateKey.publicKey.za(options.userId));
+    const za = privateKey.publicKey.za(options.userId);
+    this.#sign = native ? createHash("sm3").update(za) : createSign("sm3").update(za);
   }
 
   update(chunk: BytesLike): this {
@@ -109,17 +155,19 @@ export class Sm2Signer {
   }
 
   sign(format: SignatureFormat = "der"): Buffer {
-    return output(this.#sign.sign(this.#key.keyObject), format);
+    if (native) return signDigest((this.#sign as Hash).digest(), this.#key, { format });
+    return output((this.#sign as Sign).sign(this.#key.keyObject), format);
   }
 }
 
 export class Sm2Verifier {
-  readonly #verify: Verify;
+  readonly #verify: Verify | Hash;
   readonly #key: Sm2PublicKey;
 
   constructor(publicKey: Sm2PublicKey, options: { userId?: BytesLike } = {}) {
     this.#key = publicKey;
-    this.#verify = createVerify("sm3").update(publicKey.za(options.userId));
+    const za = publicKey.za(options.userId);
+    this.#verify = native ? createHash("sm3").update(za) : createVerify("sm3").update(za);
   }
 
   update(chunk: BytesLike): this {
@@ -128,9 +176,11 @@ export class Sm2Verifier {
   }
 
   verify(signature: Uint8Array, format: SignatureFormat = "der"): boolean {
+    if (native) return verifyDigest((this.#verify as Hash).digest(), signature, this.#key, { format });
+    const verifier = this.#verify as Verify;
     const der = toCheckedDer(signature, format);
     if (der === null) return false;
-    return this.#verify.verify(this.#key.keyObject, der);
+    return verifier.verify(this.#key.keyObject, der);
   }
 }
 
@@ -164,6 +214,8 @@ export function signDigest(
   privateKey: Sm2PrivateKey,
   options: DigestSignOptions = {},
 ): Buffer {
+  checkDigest(e);
+  if (native) return nativeOutput(native.sign(keyContext(native, privateKey), null, e), options.format);
   const eInt = checkDigest(e);
   const d = privateKey.scalar;
   let inv1d = inverseCache.get(privateKey);
@@ -188,6 +240,11 @@ export function verifyDigest(
   options: DigestSignOptions = {},
 ): boolean {
   const eInt = checkDigest(e);
+  if (native) {
+    const rs = signatureToRawBytes(signature, options.format ?? "der");
+    const xy = publicKey.xyView;
+    return native.verify(xy, tableOf(native, publicKey, xy), null, e, rs);
+  }
   const { r, s } = decodeSignature(signature, options.format ?? "der");
   if (r < 1n || r >= N || s < 1n || s >= N) return false;
   const t = mod(r + s, N);
