@@ -976,7 +976,9 @@ int sm2_mul_base(const uint8_t k_bytes[32], uint8_t out[64]) {
   u64 k[4];
   from_bytes(k, k_bytes);
   reduce_n(k, k);
-  if (is_zero4(k)) return -1;
+  u64 zero = is_zero4(k);
+  CT_PUBLIC(&zero, sizeof zero); /* refused, so revealed */
+  if (zero) return -1;
   jac r;
   comb_mul_ct(&r, G_TABLE, k);
   jac_to_bytes(out, &r);
@@ -991,7 +993,9 @@ int sm2_mul(const uint8_t k_bytes[32], const uint8_t pt[64], uint8_t out[64]) {
   u64 k[4];
   from_bytes(k, k_bytes);
   reduce_n(k, k);
-  if (is_zero4(k)) return -1;
+  u64 zero = is_zero4(k);
+  CT_PUBLIC(&zero, sizeof zero); /* refused, so revealed */
+  if (zero) return -1;
   jac r;
   window_mul_ct(&r, &p, k);
   jac_to_bytes(out, &r);

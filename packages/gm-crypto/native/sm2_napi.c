@@ -19,6 +19,8 @@
     }                                                                \
   } while (0)
 
+static uint8_t EMPTY[1];
+
 /* Bytes of a Uint8Array/Buffer/ArrayBuffer; null and undefined give ptr NULL. 0 on a wrong type. */
 static int bytes_of(napi_env env, napi_value v, uint8_t **ptr, size_t *len) {
   napi_valuetype t;
@@ -36,13 +38,13 @@ static int bytes_of(napi_env env, napi_value v, uint8_t **ptr, size_t *len) {
     size_t offset;
     if (napi_get_typedarray_info(env, v, &type, len, &data, &ab, &offset) != napi_ok) return 0;
     if (type != napi_uint8_array) return 0;
-    *ptr = data;
+    *ptr = data ? data : EMPTY; /* an empty array may have no backing store */
     return 1;
   }
   if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
     void *data;
     if (napi_get_arraybuffer_info(env, v, &data, len) != napi_ok) return 0;
-    *ptr = data;
+    *ptr = data ? data : EMPTY;
     return 1;
   }
   return 0;

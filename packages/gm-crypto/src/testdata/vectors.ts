@@ -15,7 +15,14 @@ export interface GmVectors {
     s_hex: string;
     k_hex?: string;
   }[];
-  sm2_encryption: { private_key_hex: string; plaintext_utf8: string; ciphertext_asn1_hex: string }[];
+  sm2_encryption: {
+    private_key_hex: string;
+    plaintext_utf8: string;
+    ciphertext_asn1_hex: string;
+    k_hex?: string;
+    /** d·C1 = k·P_B, x‖y: the input of the KDF. */
+    x2y2_hex?: string;
+  }[];
 }
 
 export const vectors: GmVectors = JSON.parse(
