@@ -11,10 +11,16 @@ export { convertCiphertext, decrypt, encrypt, sm3Kdf } from "./encryption.ts";
 export type { GmCryptoErrorCode } from "./errors.ts";
 export { GmCryptoError } from "./errors.ts";
 export { generateSm2KeyPair, Sm2PrivateKey, Sm2PublicKey } from "./keys.ts";
+export type { Sm2Backend } from "./native.ts";
+export { sm2Backend } from "./native.ts";
 export type {
   CreateEnvelopedDataOptions,
   CreateSignedDataFromDigestOptions,
   CreateSignedDataOptions,
+  EnvelopeForm,
+  Pkcs7Profile,
+  Pkcs7ProfileName,
+  SignatureAlgorithmForm,
   SignedDataInfo,
   SignerInfoData,
   SignOptionsCommon,
@@ -29,9 +35,11 @@ export {
   OID_GM_ENVELOPED_DATA,
   OID_GM_SIGNED_DATA,
   OID_SM2_ENCRYPT,
+  OID_SM2_ENCRYPT_GMSSL,
   OID_SM2_SIGN,
   OID_SM4_CBC,
   openEnvelopedData,
+  PKCS7_PROFILES,
   parseSignedData,
   verifySignedData,
 } from "./pkcs7.ts";

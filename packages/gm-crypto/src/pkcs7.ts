@@ -11,6 +11,13 @@
  *
  * EnvelopedData: a fresh SM4 key and IV per message, the content SM4-CBC (PKCS#7 padding), the key
  * SM2-encrypted to each recipient certificate, in the GM/T 0009 ASN.1 ciphertext form.
+ *
+ * Identifiers (docs/adr/0007-pkcs7-identifiers.md): implementations in the wild disagree on two
+ * of them, so both are a choice per peer (`Pkcs7Profile`, `PKCS7_PROFILES`) and both forms are
+ * read. SignerInfo's digestEncryptionAlgorithm is written as SM2-with-SM3 (…1.501, what GmSSL
+ * requires) unless a peer wants GM/T 0010's SM2-1 (…301.1). EnvelopedData is written as GM/T
+ * 0010 / GM/T 0006 say (version 0, SM2-3 encryption …301.3) unless a peer wants GmSSL's form
+ * (version 1, …301.2).
  */
 import * as asn1js from "asn1js";
 import {
@@ -51,6 +58,46 @@ export const OID_GM_ENVELOPED_DATA = "1.2.156.10197.6.1.4.2.3";
 export const OID_SM2_SIGN = "1.2.156.10197.1.301.1";
 /** SM2-3, SM2 public-key encryption (GM/T 0006): GM/T 0010's keyEncryptionAlgorithm. */
 export const OID_SM2_ENCRYPT = "1.2.156.10197.1.301.3";
+/**
+ * What GmSSL 3 writes (and requires) as keyEncryptionAlgorithm: …301.2, which GM/T 0006 assigns
+ * to SM2-2 key exchange. Read always; written for peers with `envelope: "gmssl"`.
+ */
+export const OID_SM2_ENCRYPT_GMSSL = "1.2.156.10197.1.301.2";
+/** The SM2 algorithm family (GM/T 0006); some writers put it where a specific SM2 scheme belongs. */
+const OID_SM2 = "1.2.156.10197.1.301";
+
+/** SignerInfo.digestEncryptionAlgorithm as written: SM2-with-SM3 (…1.501) or SM2-1 (…301.1). */
+export type SignatureAlgorithmForm = "sm2-with-sm3" | "sm2-1";
+/** EnvelopedData as written: GM/T 0010 (version 0, …301.3) or GmSSL's (version 1, …301.2). */
+export type EnvelopeForm = "gmt0010" | "gmssl";
+
+/** How PKCS#7 is written for one peer (what it reads, both forms are always accepted here). */
+export interface Pkcs7Profile {
+  signatureAlgorithm: SignatureAlgorithmForm;
+  envelope: EnvelopeForm;
+}
+
+/**
+ * Named profiles. `default`: the forms the widest set of verifiers take (see the ADR);
+ * `gmssl`: GmSSL 3's own forms; `gmt0010`: the GM/T 0010 text to the letter.
+ */
+export const PKCS7_PROFILES = {
+  default: { signatureAlgorithm: "sm2-with-sm3", envelope: "gmt0010" },
+  gmssl: { signatureAlgorithm: "sm2-with-sm3", envelope: "gmssl" },
+  gmt0010: { signatureAlgorithm: "sm2-1", envelope: "gmt0010" },
+} as const satisfies Record<string, Pkcs7Profile>;
+
+export type Pkcs7ProfileName = keyof typeof PKCS7_PROFILES;
+
+const SIGNATURE_ALGORITHM_OIDS: Record<SignatureAlgorithmForm, string> = {
+  "sm2-with-sm3": "1.2.156.10197.1.501",
+  "sm2-1": "1.2.156.10197.1.301.1",
+};
+const ENVELOPE_FORMS: Record<EnvelopeForm, { version: number; keyEncryption: string }> = {
+  gmt0010: { version: 0, keyEncryption: OID_SM2_ENCRYPT },
+  gmssl: { version: 1, keyEncryption: OID_SM2_ENCRYPT_GMSSL },
+};
+const SM2_KEY_ENCRYPTION_OIDS = new Set([OID_SM2_ENCRYPT, OID_SM2_ENCRYPT_GMSSL, OID_SM2]);
 /** SM4 in CBC mode (GM/T 0006); parameters: the IV as an OCTET STRING. */
 export const OID_SM4_CBC = "1.2.156.10197.1.104.2";
 
@@ -62,7 +109,7 @@ const OID_ATTR_MESSAGE_DIGEST = "1.2.840.113549.1.9.4";
 const OID_ATTR_SIGNING_TIME = "1.2.840.113549.1.9.5";
 
 /** What a reader accepts as an SM2 signature algorithm in SignerInfo (writers in the wild use all three). */
-const SM2_SIGNATURE_OIDS = new Set([OID_SM2_SIGN, OID_SM2_WITH_SM3, "1.2.156.10197.1.301"]);
+const SM2_SIGNATURE_OIDS = new Set([OID_SM2_SIGN, OID_SM2_WITH_SM3, OID_SM2]);
 const DATA_OIDS = new Set([OID_GM_DATA, OID_PKCS7_DATA]);
 
 function bad(message: string, cause?: unknown): GmCryptoError {
@@ -99,6 +146,8 @@ export interface SignOptionsCommon {
   includeCertificates?: boolean;
   /** More certificates to include (intermediate CAs), when includeCertificates is not false. */
   chain?: Certificate[];
+  /** SignerInfo.digestEncryptionAlgorithm; default "sm2-with-sm3" (1.2.156.10197.1.501). */
+  signatureAlgorithm?: SignatureAlgorithmForm;
 }
 
 export interface CreateSignedDataOptions extends SignOptionsCommon {
@@ -121,6 +170,12 @@ function checkSigner(opts: SignOptionsCommon): void {
   if (!opts.signerCert.allows("digitalSignature") && !opts.signerCert.allows("nonRepudiation")) {
     throw new GmCryptoError("BAD_CERTIFICATE", "the signer certificate's keyUsage does not allow signing");
   }
+}
+
+function signatureAlgorithmOid(form: SignatureAlgorithmForm | undefined): string {
+  const oidValue = SIGNATURE_ALGORITHM_OIDS[form ?? "sm2-with-sm3"];
+  if (!oidValue) throw new GmCryptoError("BAD_INPUT", `signatureAlgorithm must be sm2-with-sm3 or sm2-1`);
+  return oidValue;
 }
 
 function buildSignedData(
@@ -156,7 +211,7 @@ function buildSignedData(
       issuerAndSerial(opts.signerCert),
       algorithm(OID_SM3),
       raw(implicitAttributes),
-      algorithm(OID_SM2_SIGN),
+      algorithm(signatureAlgorithmOid(opts.signatureAlgorithm)),
       new asn1js.OctetString({ valueHex: signature }),
     ],
   });
@@ -468,6 +523,8 @@ export interface CreateEnvelopedDataOptions {
   content: Uint8Array;
   /** Encryption certificates (keyUsage keyEncipherment when keyUsage is present). */
   recipients: Certificate[];
+  /** Default "gmt0010" (version 0, keyEncryptionAlgorithm 1.2.156.10197.1.301.3). */
+  form?: EnvelopeForm;
 }
 
 export function createEnvelopedData(opts: CreateEnvelopedDataOptions): Buffer {
@@ -484,6 +541,8 @@ export function createEnvelopedData(opts: CreateEnvelopedDataOptions): Buffer {
       );
     }
   }
+  const form = ENVELOPE_FORMS[opts.form ?? "gmt0010"];
+  if (!form) throw new GmCryptoError("BAD_INPUT", "form must be gmt0010 or gmssl");
   const key = generateSm4Key();
   const iv = generateSm4Iv();
   const encrypted = sm4CbcEncrypt(key, iv, opts.content);
@@ -491,9 +550,9 @@ export function createEnvelopedData(opts: CreateEnvelopedDataOptions): Buffer {
     (cert) =>
       new asn1js.Sequence({
         value: [
-          new asn1js.Integer({ value: 0 }),
+          new asn1js.Integer({ value: form.version }),
           issuerAndSerial(cert),
-          algorithm(OID_SM2_ENCRYPT),
+          algorithm(form.keyEncryption),
           new asn1js.OctetString({ valueHex: encrypt(key, cert.publicKey, { form: "asn1" }) }),
         ],
       }),
@@ -509,7 +568,7 @@ export function createEnvelopedData(opts: CreateEnvelopedDataOptions): Buffer {
   return contentInfo(
     OID_GM_ENVELOPED_DATA,
     new asn1js.Sequence({
-      value: [new asn1js.Integer({ value: 0 }), derSetOf(recipientInfos), encryptedContentInfo],
+      value: [new asn1js.Integer({ value: form.version }), derSetOf(recipientInfos), encryptedContentInfo],
     }),
   );
 }
@@ -599,10 +658,7 @@ export function openEnvelopedData(der: Uint8Array, opts: { key: Sm2PrivateKey; c
       `no RecipientInfo for "${opts.cert.subject.text}" (serial ${opts.cert.serialNumber})`,
     );
   }
-  if (
-    mine.keyEncryptionAlgorithm !== OID_SM2_ENCRYPT &&
-    mine.keyEncryptionAlgorithm !== "1.2.156.10197.1.301"
-  ) {
+  if (!SM2_KEY_ENCRYPTION_OIDS.has(mine.keyEncryptionAlgorithm)) {
     throw bad(`key encryption algorithm ${mine.keyEncryptionAlgorithm} is not SM2 encryption`);
   }
   const alg = seq(algorithmNode, 2, 2);

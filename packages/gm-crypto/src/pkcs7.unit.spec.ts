@@ -116,7 +116,7 @@ describe("SignedData (GM/T 0010)", () => {
     expect(info.contentType).toBe("1.2.156.10197.6.1.4.2.1");
     const s = info.signers[0]!;
     expect(s.digestAlgorithm).toBe("1.2.156.10197.1.401");
-    expect(s.signatureAlgorithm).toBe("1.2.156.10197.1.301.1");
+    expect(s.signatureAlgorithm).toBe("1.2.156.10197.1.501"); // SM2-with-SM3 by default (ADR 0007)
     expect(s.contentType).toBe("1.2.156.10197.6.1.4.2.1");
     expect(s.messageDigest).toEqual(sm3(receipt));
     expect(s.signedAttributes![0]).toBe(0x31);
@@ -291,7 +291,7 @@ describe("SignedData (GM/T 0010)", () => {
     const text = openssl(["asn1parse", "-inform", "DER", "-in", tmp(der)]).toString();
     expect(text).toContain("1.2.156.10197.6.1.4.2.2");
     expect(text).toContain("1.2.156.10197.6.1.4.2.1");
-    expect(text).toContain("1.2.156.10197.1.301.1");
+    expect(text).toMatch(/1\.2\.156\.10197\.1\.501|SM2-with-SM3/);
     expect(text).toMatch(/messageDigest/);
     expect(text).toMatch(/signingTime/);
     const s = parseSignedData(der).signers[0]!;

@@ -483,19 +483,24 @@ export interface BuildOptions {
 /** @internal builds and signs a v3 certificate; DevCa is the public way in. */
 export function buildCertificate(o: BuildOptions): Certificate {
   const sigAlg = algorithm(OID_SM2_WITH_SM3);
+  // basicConstraints only on CAs (critical, cA TRUE). On a leaf it would be an empty SEQUENCE
+  // (cA FALSE is the DEFAULT, so DER omits it), which GmSSL refuses when critical; RFC 5280
+  // §4.2.1.9 lets end-entity certificates leave the extension out, and no verifier requires it.
   const extensions = [
-    extension(
-      OID_EXT_BASIC_CONSTRAINTS,
-      true,
-      new asn1js.Sequence({
-        value: o.ca
-          ? [
-              new asn1js.Boolean({ value: true }),
-              ...(o.pathLength === undefined ? [] : [new asn1js.Integer({ value: o.pathLength })]),
-            ]
-          : [],
-      }),
-    ),
+    ...(o.ca
+      ? [
+          extension(
+            OID_EXT_BASIC_CONSTRAINTS,
+            true,
+            new asn1js.Sequence({
+              value: [
+                new asn1js.Boolean({ value: true }),
+                ...(o.pathLength === undefined ? [] : [new asn1js.Integer({ value: o.pathLength })]),
+              ],
+            }),
+          ),
+        ]
+      : []),
     extension(OID_EXT_KEY_USAGE, true, keyUsageBitString(o.usages)),
     extension(
       OID_EXT_SUBJECT_KEY_ID,

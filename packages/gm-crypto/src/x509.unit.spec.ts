@@ -102,7 +102,8 @@ describe("X.509 SM2 certificates", () => {
     expect(text).toContain("Signature Algorithm: SM2-with-SM3");
     expect(text).toContain("CN=北京市某某医院");
     expect(text).toContain("ASN1 OID: SM2");
-    expect(text).toContain("CA:FALSE");
+    // A leaf carries no basicConstraints (an empty critical one is what GmSSL refuses; see x509.ts).
+    expect(text).not.toContain("Basic Constraints");
     expect(text).toContain("Digital Signature, Non Repudiation");
     expect(text).toContain("01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:10");
     const fp = openssl(["x509", "-in", tmp(leaf.toPem()), "-noout", "-fingerprint", "-sm3"]);

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Certificate, Sm2PrivateKey } from "@piaoju/gm-crypto";
+import { Certificate, PKCS7_PROFILES, Sm2PrivateKey } from "@piaoju/gm-crypto";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
 import { z } from "zod";
 import { ExchangeAdmin } from "./app/admin.ts";
@@ -44,6 +44,8 @@ const config = z
     FINANCE_FERRY_CERT: z.string().optional(),
     FINANCE_FERRY_PEER_CERT: z.string().optional(),
     FINANCE_FERRY_TRUSTED_CA: z.string().optional(),
+    /** PKCS#7 forms finance's side reads (docs/adr/0007): default, gmssl or gmt0010. */
+    FINANCE_PKCS7_PROFILE: z.enum(["default", "gmssl", "gmt0010"]).default("default"),
     /** SM3 fingerprint of finance's signing certificate: downloaded receipts must be signed with it. */
     FINANCE_CERTIFICATE_SM3: z
       .string()
@@ -112,6 +114,7 @@ function transportOf(c: Config, secrets: Map<string, string>, onRejected: FerryS
     ...(c.FINANCE_FERRY_TRUSTED_CA
       ? { trusted: Certificate.allFromPem(pem(c.FINANCE_FERRY_TRUSTED_CA)) }
       : {}),
+    pkcs7: PKCS7_PROFILES[c.FINANCE_PKCS7_PROFILE],
     ...(onRejected ? { onRejected } : {}),
   });
   return { transport: new FerryTransport(spool) as FinanceTransport, spool };

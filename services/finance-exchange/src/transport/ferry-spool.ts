@@ -7,6 +7,8 @@ import {
   createSignedData,
   GmCryptoError,
   openEnvelopedData,
+  PKCS7_PROFILES,
+  type Pkcs7Profile,
   type Sm2PrivateKey,
   sm3,
   verifySignedData,
@@ -28,6 +30,8 @@ export interface FerrySpoolOptions {
   peer: Certificate;
   /** When given, the peer's certificate must also chain to one of these. */
   trusted?: Certificate[];
+  /** The PKCS#7 forms the peer reads (ADR 0007); default PKCS7_PROFILES.default. Both forms are read. */
+  pkcs7?: Pkcs7Profile;
   /** A file that is refused (not for us, bad signature, unreadable): reported, moved aside, never applied. */
   onRejected?: (rejection: FerryRejectionReport) => Promise<void> | void;
 }
@@ -81,8 +85,13 @@ export class FerrySpool {
       detached: false,
       signerKey: this.options.self.key,
       signerCert: this.options.self.cert,
+      signatureAlgorithm: (this.options.pkcs7 ?? PKCS7_PROFILES.default).signatureAlgorithm,
     });
-    return createEnvelopedData({ content: signed, recipients: [this.options.peer] });
+    return createEnvelopedData({
+      content: signed,
+      recipients: [this.options.peer],
+      form: (this.options.pkcs7 ?? PKCS7_PROFILES.default).envelope,
+    });
   }
 
   /** Writes a message for the ferry, atomically (temporary file, then rename). Rewriting the same id replaces it. */
