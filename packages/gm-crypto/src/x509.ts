@@ -238,6 +238,9 @@ function splitPem(pem: string, label: string): Buffer[] {
   return [...pem.matchAll(re)].map((m) => Buffer.from(m[1]!.replace(/\s+/g, ""), "base64"));
 }
 
+const parsed = new Map<string, Certificate>();
+const MAX_PARSED = 512;
+
 export class Certificate {
   readonly #der: Buffer;
   readonly #tbs: Buffer;
@@ -384,9 +387,21 @@ export class Certificate {
     }
   }
 
+  /**
+   * Parsed certificates are kept by their DER (a Certificate is immutable): the device reads the
+   * same recipient and signer certificates in request after request, and parsing one (asn1js, the
+   * key's import) costs far more than the SM2 operation it is used for.
+   */
   static fromDer(der: Uint8Array): Certificate {
     if (!(der instanceof Uint8Array)) throw badCert("certificate DER must be bytes");
-    return new Certificate(der);
+    const id = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString("latin1");
+    let cert = parsed.get(id);
+    if (!cert) {
+      cert = new Certificate(der);
+      if (parsed.size >= MAX_PARSED) parsed.clear();
+      parsed.set(id, cert);
+    }
+    return cert;
   }
 
   /** The first "-----BEGIN CERTIFICATE-----" block. */
@@ -418,6 +433,16 @@ export class Certificate {
   /** The encoded issuer Name (for IssuerAndSerialNumber and name matching). */
   get issuerDer(): Buffer {
     return Buffer.from(this.#issuerDer);
+  }
+
+  /** @internal the issuer Name's bytes themselves (not a copy): never modify them. */
+  get issuerDerView(): Buffer {
+    return this.#issuerDer;
+  }
+
+  /** @internal the certificate's DER itself (not a copy): never modify it. */
+  get derView(): Buffer {
+    return this.#der;
   }
 
   get subjectDer(): Buffer {
