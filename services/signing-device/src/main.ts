@@ -1,3 +1,4 @@
+import { sm2Backend } from "@piaoju/gm-crypto";
 import { ConfigError, createLogger, startTelemetry } from "@piaoju/runtime";
 import { loadDeviceConfig } from "./config.ts";
 import { startDevice } from "./device.ts";
@@ -40,9 +41,11 @@ async function main(): Promise<void> {
     process.stderr.write(`signing-device: cannot start: ${message}\n`);
     process.exit(1);
   }
+  // Which SM2 runs the workers: Piaoju's native addon, or Node's OpenSSL when it is not built.
+  const sm2 = sm2Backend();
   logger.info(
-    { port: device.port, workers: config.workers, listen: config.listen },
-    "signing device serving",
+    { port: device.port, workers: config.workers, listen: config.listen, sm2: sm2.name },
+    `signing device serving (SM2: ${sm2.detail})`,
   );
   process.stdout.write(`SIGNING_DEVICE_LISTENING port=${device.port}\n`);
   let stopping = false;
