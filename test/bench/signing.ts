@@ -1,7 +1,8 @@
 // pnpm bench:signing — the signing path on this machine against the tender's hardware rating
 // (sign ≥ 5,000/s, verify ≥ 4,500/s, make envelope ≥ 2,000/s, open envelope ≥ 2,500/s), each
-// figure beside a baseline measured in the same run: Node's OpenSSL doing the same SM2 work on
-// one core in this process, with no gRPC at all.
+// figure beside a baseline measured in the same run: gm-crypto doing the same work on one core in
+// this process, with no gRPC at all (its SM2 backend, native or OpenSSL, is printed; the OpenSSL
+// path's one-core rate is printed beside it, as the ceiling before the native addon).
 //
 // Then two real software devices (separate processes, the same keystore, as two hardware devices
 // with the same keys) behind the signing gateway (in this process, load-balancing mode), driven
@@ -14,6 +15,7 @@ import { Session } from "node:inspector";
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { Worker } from "node:worker_threads";
 import { createLogger, unaryCall } from "@piaoju/runtime";
 // Cross-package relative imports: the bench starts the device processes the way the device's own
 // tests do, and the gateway in-process the way its failover test does.
@@ -24,8 +26,10 @@ import {
   generateSm2KeyPair,
   openEnvelopedData,
   sign,
+  sm2Backend,
   verify,
 } from "../../packages/gm-crypto/src/index.ts";
+import { opensslSign, opensslVerify } from "../../packages/gm-crypto/src/signature.ts";
 import { loadSigningProto } from "../../proto/piaoju/signing/v1/signing.ts";
 import {
   makeKeystore,
@@ -33,6 +37,7 @@ import {
   spawnDevice,
 } from "../../services/signing-device/src/testing.ts";
 import { startSigningGateway } from "../../services/signing-gateway/src/gateway.ts";
+import type { ClientJob, ClientResult } from "./signing-client.ts";
 
 const { values } = parseArgs({
   options: {
@@ -43,8 +48,11 @@ const { values } = parseArgs({
     /** Items per SignBatch on the batched sign path. */
     batch: { type: "string", default: "100" },
     "cpu-prof": { type: "string" },
+    /** Worker threads generating the load (each with its own gRPC channel); 0 = on the gateway's thread. */
+    "client-threads": { type: "string", default: "1" },
   },
 });
+const CLIENT_THREADS = Number(values["client-threads"]);
 const SECONDS = Number(values.seconds);
 const WORKERS = values.workers ?? "1";
 const BATCH = Number(values.batch);
@@ -144,6 +152,61 @@ async function drive(
   return { label, path, ops, seconds, latencies, failures, cores };
 }
 
+const CLIENT_URL = new URL("./signing-client.ts", import.meta.url);
+
+/** A load-generator thread (tsx's loader registered first, as the device's pool does for its workers). */
+function clientThread(job: ClientJob): Worker {
+  const tsxApi = import.meta.resolve("tsx/esm/api");
+  const entry = `import { register } from ${JSON.stringify(tsxApi)};\nregister();\nawait import(${JSON.stringify(CLIENT_URL.href)});\n`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(entry)}`), {
+    workerData: job,
+    name: "bench-client",
+  });
+}
+
+/** The same phase as `drive`, with the calls made from CLIENT_THREADS worker threads. */
+async function driveThreads(
+  label: string,
+  path: string,
+  job: Omit<ClientJob, "seconds" | "concurrency">,
+  concurrency: number,
+): Promise<Measured> {
+  const threads = Array.from({ length: CLIENT_THREADS }, () =>
+    clientThread({
+      ...job,
+      seconds: SECONDS,
+      concurrency: Math.ceil(concurrency / CLIENT_THREADS),
+    }),
+  );
+  const ready = threads.map((t) => new Promise<void>((done) => t.once("message", () => done())));
+  await Promise.all(ready);
+  const results = threads.map(
+    (t) =>
+      new Promise<ClientResult>((done, fail) => {
+        t.once("message", (m: ClientResult) => done(m));
+        t.once("error", fail);
+      }),
+  );
+  const cpuBefore = watched.map(cpuSeconds);
+  const started = performance.now();
+  for (const t of threads) t.postMessage("go");
+  const all = await Promise.all(results);
+  const seconds = (performance.now() - started) / 1000;
+  const cores = watched.map((pid, i) => (cpuSeconds(pid) - (cpuBefore[i] ?? 0)) / seconds);
+  await Promise.all(threads.map((t) => t.terminate()));
+  const firstError = all.find((r) => r.firstError)?.firstError;
+  if (firstError) process.stderr.write(`${label}: ${firstError}\n`);
+  return {
+    label,
+    path,
+    ops: all.reduce((sum, r) => sum + r.ops, 0),
+    seconds,
+    latencies: all.flatMap((r) => r.latencies),
+    failures: all.reduce((sum, r) => sum + r.failures, 0),
+    cores,
+  };
+}
+
 const fmt = (n: number) => Math.round(n).toLocaleString("en");
 const ms = (n: number) => (Number.isNaN(n) ? "-" : n < 10 ? n.toFixed(2) : n.toFixed(1));
 
@@ -175,9 +238,23 @@ function row(m: Measured, baseline: Baseline, target: number): string {
   ].join(" ");
 }
 
+/** The addon's functions: in a V8 profile a native function shows with its name and no URL. */
+const NATIVE_SM2 = new Set([
+  "sign",
+  "verify",
+  "encrypt",
+  "decrypt",
+  "keyContext",
+  "buildTable",
+  "sm3",
+  "kdf",
+  "mul",
+]);
+
 /** Where a sampled frame's time goes, by kind of work. */
 function categoryOf(functionName: string, url: string): string {
   if (functionName === "(garbage collector)") return "garbage collection";
+  if (url === "" && NATIVE_SM2.has(functionName)) return "native SM2 (Piaoju's addon)";
   if (url.includes("internal/crypto")) return "OpenSSL via node:crypto (SM2, SM3, SM4, ECDH)";
   if (url.includes("gm-crypto") || url.includes("asn1js"))
     return "gm-crypto JS (Z_A, DER/ASN.1, point recovery)";
@@ -281,8 +358,15 @@ async function main(): Promise<void> {
     sign: rateOnOneCore(() => sign(MESSAGE, key)),
     verify: rateOnOneCore(() => verify(MESSAGE, signature, key.publicKey)),
   };
+  const openssl = {
+    sign: rateOnOneCore(() => opensslSign(MESSAGE, key)),
+    verify: rateOnOneCore(() => opensslVerify(MESSAGE, signature, key.publicKey)),
+  };
+  const backend = sm2Backend();
   process.stdout.write(
-    `baseline (one core, gm-crypto → Node's OpenSSL, 256-byte message): sign ${fmt(base.sign.rate)}/s (${fmt(base.sign.perCpuSecond)}/CPU-s), verify ${fmt(base.verify.rate)}/s (${fmt(base.verify.perCpuSecond)}/CPU-s)\n`,
+    `SM2 backend: ${backend.name} — ${backend.detail}\n` +
+      `baseline (one core, gm-crypto, ${backend.name}, 256-byte message): sign ${fmt(base.sign.rate)}/s (${fmt(base.sign.perCpuSecond)}/CPU-s), verify ${fmt(base.verify.rate)}/s (${fmt(base.verify.perCpuSecond)}/CPU-s)\n` +
+      `for scale (one core, the same through Node's OpenSSL 3.0): sign ${fmt(openssl.sign.rate)}/s (${fmt(openssl.sign.perCpuSecond)}/CPU-s), verify ${fmt(openssl.verify.rate)}/s (${fmt(openssl.verify.perCpuSecond)}/CPU-s)\n`,
   );
 
   // --- Two devices and the gateway ----------------------------------------------------------------
@@ -332,7 +416,7 @@ async function main(): Promise<void> {
       `baseline (one core, GM/T 0010 EnvelopedData, 256-byte content, one recipient): make ${fmt(baseMake.rate)}/s (${fmt(baseMake.perCpuSecond)}/CPU-s), open ${fmt(baseOpen.rate)}/s (${fmt(baseOpen.perCpuSecond)}/CPU-s)\n`,
     );
     process.stdout.write(
-      `devices: 2 processes × ${WORKERS} SM2 worker(s); gateway in this process, load-balancing; client → gateway → device over gRPC on 127.0.0.1\n\n`,
+      `devices: 2 processes × ${WORKERS} SM2 worker(s); gateway in this process, load-balancing; client (${CLIENT_THREADS > 0 ? `${CLIENT_THREADS} thread(s) of this process, each its own channel` : "on the gateway's thread"}) → gateway → device over gRPC on 127.0.0.1\n\n`,
     );
 
     // Warm every path once (JIT, channels, worker start-up).
@@ -366,11 +450,35 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`${header}\n${"-".repeat(header.length + 4)}\n`);
 
+    // Each phase: from CLIENT_THREADS load-generator threads (default), or, with
+    // --client-threads 0, from loops on this thread (which the gateway then shares).
+    const phase = async (
+      label: string,
+      path: string,
+      concurrency: number,
+      job: Omit<ClientJob, "seconds" | "concurrency" | "address">,
+    ): Promise<Measured> => {
+      if (CLIENT_THREADS > 0)
+        return driveThreads(label, path, { ...job, address: gateway.address }, concurrency);
+      const method = client[job.method] as Parameters<typeof unaryCall>[1];
+      return drive(label, path, concurrency, async () => {
+        const answer = (await unaryCall(client, method, job.request as never, {
+          deadlineMs: 30_000,
+        })) as Record<string, unknown>;
+        if (job.method === "SignBatch")
+          return (answer.results as { signature?: Uint8Array }[]).filter((r) => r.signature?.length).length;
+        if (job.method === "Verify" && answer.valid !== true)
+          throw new Error("a valid signature did not verify");
+        if (job.method === "OpenEnvelope" && (answer.content as Uint8Array).length !== CONTENT.length)
+          throw new Error("the envelope opened to something else");
+        return 1;
+      });
+    };
     print(
       row(
-        await drive("sign", `SignBatch(${BATCH}), 8 calls in flight`, 8, async () => {
-          const { results: r } = await unaryCall(client, client.SignBatch, { items }, { deadlineMs: 30_000 });
-          return r.filter((x) => x.signature).length;
+        await phase("sign", `SignBatch(${BATCH}), 8 calls in flight`, 8, {
+          method: "SignBatch",
+          request: { items },
         }),
         base.sign,
         TARGETS.sign,
@@ -378,9 +486,9 @@ async function main(): Promise<void> {
     );
     print(
       row(
-        await drive("sign", "unary Sign, 256 in flight (gateway batches)", 256, async () => {
-          await unaryCall(client, client.Sign, { keyId: KEY, data: MESSAGE }, { deadlineMs: 30_000 });
-          return 1;
+        await phase("sign", "unary Sign, 256 in flight (gateway batches)", 256, {
+          method: "Sign",
+          request: { keyId: KEY, data: MESSAGE },
         }),
         base.sign,
         TARGETS.sign,
@@ -389,15 +497,9 @@ async function main(): Promise<void> {
     const deviceSignature = (await unaryCall(client, client.Sign, { keyId: KEY, data: MESSAGE })).signature;
     print(
       row(
-        await drive("verify", "unary Verify (key_id), 256 in flight", 256, async () => {
-          const v = await unaryCall(
-            client,
-            client.Verify,
-            { keyId: KEY, data: MESSAGE, signature: deviceSignature },
-            { deadlineMs: 30_000 },
-          );
-          if (!v.valid) throw new Error("a valid signature did not verify");
-          return 1;
+        await phase("verify", "unary Verify (key_id), 256 in flight", 256, {
+          method: "Verify",
+          request: { keyId: KEY, data: MESSAGE, signature: deviceSignature },
         }),
         base.verify,
         TARGETS.verify,
@@ -405,14 +507,9 @@ async function main(): Promise<void> {
     );
     print(
       row(
-        await drive("make envelope", "unary MakeEnvelope, 1 recipient, 64 in flight", 64, async () => {
-          await unaryCall(
-            client,
-            client.MakeEnvelope,
-            { recipientCertificates: [certificate], content: CONTENT },
-            { deadlineMs: 30_000 },
-          );
-          return 1;
+        await phase("make envelope", "unary MakeEnvelope, 1 recipient, 64 in flight", 64, {
+          method: "MakeEnvelope",
+          request: { recipientCertificates: [certificate], content: CONTENT },
         }),
         baseMake,
         TARGETS.make,
@@ -420,15 +517,10 @@ async function main(): Promise<void> {
     );
     print(
       row(
-        await drive("open envelope", "unary OpenEnvelope, 64 in flight", 64, async () => {
-          const { content } = await unaryCall(
-            client,
-            client.OpenEnvelope,
-            { keyId: KEY, envelope: sampleEnvelope },
-            { deadlineMs: 30_000 },
-          );
-          if (content.length !== CONTENT.length) throw new Error("the envelope opened to something else");
-          return 1;
+        await phase("open envelope", "unary OpenEnvelope, 64 in flight", 64, {
+          method: "OpenEnvelope",
+          request: { keyId: KEY, envelope: sampleEnvelope },
+          expectLength: CONTENT.length,
         }),
         baseOpen,
         TARGETS.open,
@@ -439,7 +531,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\nvs base = the rate divided by the one-core baseline of the same operation above (sign, verify, make, open).\n` +
         `latency = per gRPC call from this process (a SignBatch call carries ${BATCH} signatures).\n` +
-        `cores = CPU used during the phase by this process (client + gateway) and each device process; their sum\n` +
+        `cores = CPU used during the phase by this process (client threads + gateway) and each device process; their sum\n` +
         `  against the machine's ${cpus().length} cores shows how much CPU the rest of the machine took (load average now ${load()}).\n` +
         `/CPU-s = operations per CPU-second of all those processes; vs base = that against the baseline's per CPU-second.\n` +
         `idle est. = /CPU-s × ${cpus().length} cores: what the run would reach with the machine to itself (an upper bound;\n` +
@@ -458,7 +550,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\nCPU profiles in ${PROFILE_DIR} (open them in Chrome DevTools). Self time by function:\n` +
         `the two devices (main threads and workers):\n${summariseProfiles(PROFILE_DIR, marks)}\n` +
-        `this process (client + gateway), during the phases:\n${summariseProfiles(PROFILE_DIR, [`bench-${process.pid}`])}\n`,
+        `${CLIENT_THREADS > 0 ? "the gateway (this process's main thread; the load comes from other threads)" : "this process (client + gateway)"}, during the phases:\n${summariseProfiles(PROFILE_DIR, [`bench-${process.pid}`])}\n`,
     );
   }
 }
