@@ -8,11 +8,13 @@
 // with the same keys) behind the signing gateway (in this process, load-balancing mode), driven
 // over real gRPC on 127.0.0.1. Every phase is bounded in time; the default run takes about a minute.
 //
-// `--cpu-prof <dir>` writes V8 CPU profiles of both devices (main thread and workers) and of this
-// process, and prints where the devices' time goes (self time by function).
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// The run is profiled (V8 CPU profiles of both devices, main threads and workers, and of the
+// gateway's thread) and ends with where the time goes, by kind of work and by function;
+// `--cpu-prof <dir>` keeps the profiles there (else a temporary folder, removed), `--no-profile`
+// skips profiling.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
-import { cpus } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
@@ -48,6 +50,7 @@ const { values } = parseArgs({
     /** Items per SignBatch on the batched sign path. */
     batch: { type: "string", default: "100" },
     "cpu-prof": { type: "string" },
+    "no-profile": { type: "boolean", default: false },
     /** Worker threads generating the load (each with its own gRPC channel); 0 = on the gateway's thread. */
     "client-threads": { type: "string", default: "1" },
   },
@@ -56,7 +59,12 @@ const CLIENT_THREADS = Number(values["client-threads"]);
 const SECONDS = Number(values.seconds);
 const WORKERS = values.workers ?? "1";
 const BATCH = Number(values.batch);
-const PROFILE_DIR = values["cpu-prof"] ? resolve(values["cpu-prof"]) : undefined;
+const KEEP_PROFILES = Boolean(values["cpu-prof"]);
+const PROFILE_DIR = values["cpu-prof"]
+  ? resolve(values["cpu-prof"])
+  : values["no-profile"]
+    ? undefined
+    : mkdtempSync(join(tmpdir(), "bench-signing-prof-"));
 const KEY = "agency-110101";
 const MESSAGE = Buffer.alloc(256, 7); // a receipt-sized message
 const CONTENT = Buffer.alloc(256, 9); // envelope content: an SM4 key plus a little, as the exchange sends
@@ -553,10 +561,11 @@ async function main(): Promise<void> {
   if (PROFILE_DIR) {
     const marks = devices.map((d) => `.${d.process.pid}.`);
     process.stdout.write(
-      `\nCPU profiles in ${PROFILE_DIR} (open them in Chrome DevTools). Self time by function:\n` +
+      `\nProfile summary${KEEP_PROFILES ? ` (CPU profiles in ${PROFILE_DIR}: open them in Chrome DevTools)` : ""}:\n` +
         `the two devices (main threads and workers):\n${summariseProfiles(PROFILE_DIR, marks)}\n` +
         `${CLIENT_THREADS > 0 ? "the gateway (this process's main thread; the load comes from other threads)" : "this process (client + gateway)"}, during the phases:\n${summariseProfiles(PROFILE_DIR, [`bench-${process.pid}`])}\n`,
     );
+    if (!KEEP_PROFILES) rmSync(PROFILE_DIR, { recursive: true, force: true });
   }
 }
 
