@@ -18,10 +18,8 @@
  * encodings are read and written here on bytes, without big integers.
  */
 import { createECDH, createHash, type ECDH, timingSafeEqual } from "node:crypto";
-import * as asn1js from "asn1js";
-import { asOctets, asSequence, asUnsignedInteger, parseAsn1, toDer } from "./asn1.ts";
 import { type BytesLike, bigintToBytes, toBuffer } from "./bytes.ts";
-import { decodePoint, encodePoint, isOnCurve, type Point } from "./curve.ts";
+import { decodePoint, encodePoint, type Point } from "./curve.ts";
 import { multiplyFull } from "./ecdh-mul.ts";
 import { GmCryptoError } from "./errors.ts";
 import type { Sm2PrivateKey, Sm2PublicKey } from "./keys.ts";
@@ -76,79 +74,15 @@ function isAllZero(bytes: Buffer): boolean {
 }
 
 function encode(parts: Parts, options: CiphertextOptions): Buffer {
-  const form = options.form ?? "C1C3C2";
-  if (form === "asn1") {
-    return toDer(
-      new asn1js.Sequence({
-        value: [
-          asn1js.Integer.fromBigInt(parts.c1.x),
-          asn1js.Integer.fromBigInt(parts.c1.y),
-          new asn1js.OctetString({ valueHex: parts.c3 }),
-          new asn1js.OctetString({ valueHex: parts.c2 }),
-        ],
-      }),
-    );
-  }
-  const c1Full = encodePoint(parts.c1);
-  const c1 = options.c1Prefix === false ? c1Full.subarray(1) : c1Full;
-  if (form === "C1C3C2") return Buffer.concat([c1, parts.c3, parts.c2]);
-  if (form === "C1C2C3") return Buffer.concat([c1, parts.c2, parts.c3]);
-  throw new GmCryptoError("BAD_INPUT", `unknown ciphertext form ${String(form)}`);
+  return encodeBytes({ c1: encodePoint(parts.c1).subarray(1), c3: parts.c3, c2: parts.c2 }, options);
 }
 
 /** Splits a ciphertext; C1 is checked to be on the curve (DECRYPT_FAILED otherwise). */
 function parse(ciphertext: Uint8Array, options: CiphertextOptions): Parts {
-  if (!(ciphertext instanceof Uint8Array)) throw badFormat("ciphertext must be bytes");
-  const form = options.form ?? "C1C3C2";
-  let c1: Point | null;
-  let c3: Buffer;
-  let c2: Buffer;
-  if (form === "asn1") {
-    const seq = asSequence(parseAsn1(ciphertext), 4);
-    const x = seq && asUnsignedInteger(seq[0]);
-    const y = seq && asUnsignedInteger(seq[1]);
-    const hash = seq && asOctets(seq[2]);
-    const body = seq && asOctets(seq[3]);
-    if (x == null || y == null || !hash || !body) {
-      throw badFormat("not a GM/T 0009 SM2 ciphertext SEQUENCE { x, y, hash, ciphertext }");
-    }
-    if (hash.length !== C3_LENGTH)
-      throw badFormat(`hash (C3) must be ${C3_LENGTH} bytes, got ${hash.length}`);
-    c1 = isOnCurve({ x, y }) ? { x, y } : null;
-    c3 = Buffer.from(hash);
-    c2 = Buffer.from(body);
-  } else if (form === "C1C3C2" || form === "C1C2C3") {
-    const buf = toBuffer(ciphertext);
-    let c1Len = 64;
-    let c1Bytes: Buffer;
-    if (options.c1Prefix === false) {
-      c1Bytes = Buffer.concat([Buffer.from([4]), buf.subarray(0, 64)]);
-    } else {
-      if (buf[0] === 4) c1Len = 65;
-      else if (buf[0] === 2 || buf[0] === 3) c1Len = 33;
-      else
-        throw badFormat("C1 must start with 04 (or 02/03); for sm-crypto's bare x‖y use { c1Prefix: false }");
-      c1Bytes = buf.subarray(0, c1Len);
-    }
-    if (buf.length < c1Len + C3_LENGTH + 1) {
-      throw badFormat(
-        `ciphertext of ${buf.length} bytes is shorter than C1 + C3 + 1 (${c1Len + C3_LENGTH + 1})`,
-      );
-    }
-    c1 = decodePoint(c1Bytes);
-    if (form === "C1C3C2") {
-      c3 = buf.subarray(c1Len, c1Len + C3_LENGTH);
-      c2 = buf.subarray(c1Len + C3_LENGTH);
-    } else {
-      c2 = buf.subarray(c1Len, buf.length - C3_LENGTH);
-      c3 = buf.subarray(buf.length - C3_LENGTH);
-    }
-  } else {
-    throw new GmCryptoError("BAD_INPUT", `unknown ciphertext form ${String(form)}`);
-  }
-  if (c2.length === 0) throw badFormat("empty C2 (SM2 cannot encrypt an empty message)");
-  if (!c1) throw decryptFailed("C1 is not a point on the SM2 curve");
-  return { c1, c3, c2 };
+  const { c1, c3, c2 } = parseBytes(ciphertext, options);
+  const point = decodePoint(Buffer.concat([Buffer.from([4]), c1]));
+  if (!point) throw decryptFailed("C1 is not a point on the SM2 curve");
+  return { c1: point, c3, c2 };
 }
 
 function xor(a: Buffer, b: Buffer): Buffer {
