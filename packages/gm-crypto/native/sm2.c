@@ -503,6 +503,16 @@ static void jac_add_raw(jac *r, const jac *p, const jac *q, u64 h_out[4], u64 r_
 
 static const jac INFINITY_JAC = {{0}, {0}, {0}};
 
+/* p + q from the formula's result, or the cases it does not cover: p = q (double), p = −q. */
+static void settle_vt(jac *r, const jac *p, const jac *sum, const u64 h[4], const u64 rr[4]) {
+  if (!is_zero4(h))
+    *r = *sum;
+  else if (is_zero4(rr))
+    jac_dbl(r, p);
+  else
+    *r = INFINITY_JAC;
+}
+
 /* Public data: every case handled by branching. */
 static void jac_add_vt(jac *r, const jac *p, const jac *q) {
   if (is_zero4(p->z)) {
@@ -516,14 +526,7 @@ static void jac_add_vt(jac *r, const jac *p, const jac *q) {
   u64 h[4], rr[4];
   jac out;
   jac_add_raw(&out, p, q, h, rr);
-  if (is_zero4(h)) {
-    if (is_zero4(rr))
-      jac_dbl(r, p);
-    else
-      *r = INFINITY_JAC;
-    return;
-  }
-  *r = out;
+  settle_vt(r, p, &out, h, rr);
 }
 
 static void jac_madd_vt(jac *r, const jac *p, const aff *q) {
@@ -536,14 +539,7 @@ static void jac_madd_vt(jac *r, const jac *p, const aff *q) {
   u64 h[4], rr[4];
   jac out;
   jac_madd_raw(&out, p, q, h, rr);
-  if (is_zero4(h)) {
-    if (is_zero4(rr))
-      jac_dbl(r, p);
-    else
-      *r = INFINITY_JAC;
-    return;
-  }
-  *r = out;
+  settle_vt(r, p, &out, h, rr);
 }
 
 static void batch_to_affine(aff *out, const jac *in, size_t count) {
