@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { businessClient } from "@piaoju/gateway/signing";
+import { businessClient } from "@piaoju/business-client";
 
 /**
  * Shows a running Piaoju working, end to end, as an agency would use it:
