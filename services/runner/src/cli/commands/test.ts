@@ -10,6 +10,7 @@ const needs: Array<[string, string]> = [
   ["mvn", "fetching Kafka from Maven Central"],
   ["openssl", "interop tests of the national crypto"],
   ["psql", "the machine's PostgreSQL for integration tests"],
+  ["kubectl", "rendering the k8s/ overlays (kustomize v5, kubectl 1.27 or later)"],
 ];
 
 /** `piaoju test`: lint, types and the whole suite (what CI runs), or vitest on a few files. */
