@@ -1,5 +1,7 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { Option } from "commander";
-import { type CliCommand, groups } from "../program.ts";
+import { type CliCommand, groups, repoRoot, UsageError } from "../program.ts";
 
 /** `piaoju start`: every service embedded, with the development conveniences (README, "Try it"). */
 export default {
@@ -22,6 +24,16 @@ export default {
       .addOption(new Option("--port <port>", "HTTP port").env("PIAOJU_HTTP_PORT"))
       .addOption(new Option("--data-dir <dir>", "data folder").env("PIAOJU_DATA_DIR"))
       .action(async (opts: { demo: boolean; financeSimulator: boolean; port?: string; dataDir?: string }) => {
+        if (
+          opts.financeSimulator &&
+          !process.env.FINANCE_URL &&
+          !existsSync(join(repoRoot, "services/finance-simulator/src"))
+        ) {
+          // The image leaves the simulator out: it is a development peer, not part of Piaoju.
+          throw new UsageError(
+            "the finance simulator is not in this installation: start --no-finance-simulator, with FINANCE_URL for finance",
+          );
+        }
         const { runPlatformProcess } = await import("../../platform-process.ts");
         const { services } = await import("../../services.ts");
         const env: Record<string, string | undefined> = { ...process.env };
