@@ -98,3 +98,31 @@ function exitCodeOf(error: unknown): number {
   else process.stderr.write("(PIAOJU_DEBUG=1 shows where it failed)\n");
   return 1;
 }
+
+/**
+ * A subcommand whose owner has not landed it yet: it is listed, takes any arguments, does nothing
+ * and says so (exit code 3). Its file is replaced by the real command when that lands.
+ */
+export function notYetAvailable(command: {
+  order: number;
+  name: string;
+  summary: string;
+  description: string;
+  message: string;
+}): CliCommand {
+  return {
+    order: command.order,
+    register(program) {
+      program
+        .command(command.name)
+        .helpGroup(groups.operate)
+        .summary(`${command.summary} (not yet available)`)
+        .description(`${command.description} Not yet available in this build.`)
+        .allowUnknownOption()
+        .allowExcessArguments()
+        .action(() => {
+          throw new NotYetAvailable(`${command.name} is not yet available in this build: ${command.message}`);
+        });
+    },
+  };
+}

@@ -1,19 +1,10 @@
-import { type CliCommand, groups, NotYetAvailable } from "../program.ts";
+import { notYetAvailable } from "../program.ts";
 
-// A place for restore (databases, the signing keystore, secrets), being built beside the signing
-// work. Until it lands this says so, and does nothing else: no half-made archive is written.
-export default {
+// The place for restore (the counterpart of backup), being built beside the signing work.
+export default notYetAvailable({
   order: 90,
-  register(program) {
-    program
-      .command("restore")
-      .helpGroup(groups.operate)
-      .summary("an installation back from a backup archive (not yet available)")
-      .description("Brings an installation back from a backup archive. Not yet available.")
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .action(() => {
-        throw new NotYetAvailable("restore is not yet available in this build: it is being built.");
-      });
-  },
-} satisfies CliCommand;
+  name: "restore",
+  summary: "an installation back from a backup archive",
+  description: "Brings an installation back from a backup archive.",
+  message: "it is being built.",
+});
