@@ -234,7 +234,7 @@ async function openBus(
 
 async function openServiceDatabase(
   mode: PlatformOptions["mode"],
-  config: z.infer<typeof platformConfig>,
+  config: Omit<z.infer<typeof platformConfig>, "PIAOJU_INTERNAL_TOKEN">,
   dataDir: string,
   service: string,
 ): Promise<Database> {
@@ -265,7 +265,8 @@ export async function migrateServices(options: {
   env: Readonly<Record<string, string | undefined>>;
   log: (service: string, message: string) => void;
 }): Promise<void> {
-  const config = parseConfig(platformConfig, options.env);
+  // Migrating needs the databases only, not the token the services' APIs check.
+  const config = parseConfig(platformConfig.omit({ PIAOJU_INTERNAL_TOKEN: true }), options.env);
   const dataDir = resolve(config.PIAOJU_DATA_DIR);
   for (const module of options.services) {
     const db = await openServiceDatabase(options.mode, config, dataDir, module.name);
