@@ -47,7 +47,7 @@ describe("the dependency rule", () => {
     const result = cruise(repoRoot, ["packages", "services", "test", "deploy", "proto"]);
     expect(result.status).toBe(0);
     expect(result.text).toBe("");
-  }, 60_000);
+  }, 180_000);
 
   it("fails on a service importing another, a domain file importing I/O, and a circle", () => {
     write("tsconfig.base.json", JSON.stringify({ compilerOptions: { allowImportingTsExtensions: true } }));
@@ -88,5 +88,5 @@ describe("the dependency rule", () => {
         "no-package-imports-a-service packages/shared/src/index.ts → services/beta/src/main.ts",
       ]),
     );
-  }, 60_000);
+  }, 180_000);
 });

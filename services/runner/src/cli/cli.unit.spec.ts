@@ -44,7 +44,7 @@ describe("piaoju", () => {
     expect(help.out).toContain("Run Piaoju:");
     expect(help.out).toContain("Operate an installation:");
     expect(piaoju("migrate", "apply", "--help").out).toContain("--embedded");
-  }, 30_000);
+  }, 120_000);
 
   it("refuses an unknown command or option in one plain line, exit code 2, no stack trace", () => {
     const command = piaoju("strat");
@@ -58,7 +58,7 @@ describe("piaoju", () => {
     expect(service.code).toBe(2);
     expect(service.err).toContain("unknown service(s): stokc; known: stock, issuance");
     for (const run of [command, option, service]) expect(run.err).not.toMatch(/^\s+at /m);
-  }, 30_000);
+  }, 120_000);
 
   it("says plainly that admin, backup and restore are not yet available (exit code 3), doing nothing", () => {
     for (const name of ["admin", "backup", "restore"]) {
@@ -67,7 +67,7 @@ describe("piaoju", () => {
       expect(run.err).toContain(`${name} is not yet available`);
       expect(run.out).toBe("");
     }
-  }, 30_000);
+  }, 120_000);
 
   it("fails a command in one plain line, without a stack trace", () => {
     const run = piaoju(
@@ -82,5 +82,5 @@ describe("piaoju", () => {
     expect(run.code).toBe(2);
     expect(run.err).toContain("no internal token: set PIAOJU_INTERNAL_TOKEN or --token-file");
     expect(run.err).not.toMatch(/^\s+at /m);
-  }, 30_000);
+  }, 120_000);
 });

@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 
 // `./piaoju` skips install when what install depends on is unchanged: proved on a small tree with
-// the real script, by changing each input in turn (and things that are not inputs).
+// the real script, by changing each input in turn (and things that are not inputs). The time limits
+// are for a loaded two-core machine: each step spawns bash, find and node.
 const repoRoot = fileURLToPath(new URL("../../../..", import.meta.url));
 const tree = mkdtempSync(join(tmpdir(), "piaoju-install-"));
 afterAll(() => rmSync(tree, { recursive: true, force: true }));
@@ -47,7 +48,7 @@ describe("./piaoju's install skip", () => {
     }
     expect(listed).not.toContain("confirm.ts");
     expect(listed).not.toContain("node_modules");
-  });
+  }, 60_000);
 
   it("changes with each input, and not with source code or documentation", () => {
     const first = hash();
@@ -69,5 +70,5 @@ describe("./piaoju's install skip", () => {
       expect(now, `${path} changed`).not.toBe(previous);
       previous = now;
     }
-  });
+  }, 60_000);
 });
