@@ -47,7 +47,7 @@ describe.each(overlays)("k8s/overlays/%s", (overlay) => {
     expect(objects.length).toBeGreaterThan(40);
     expect(schemaErrors(objects)).toEqual([]);
     expect(strictErrors(objects, overlay)).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 
   it("deploys every service, the two signing devices with keystores and secrets, Kafka and PostgreSQL", () => {
     for (const name of services) {
@@ -218,7 +218,7 @@ describe("the schema check", () => {
     expect(
       schemaErrors([{ apiVersion: "example.invalid/v1", kind: "Widget", metadata: { name: "w" } }]),
     ).toEqual(["Widget/w: no schema for example.invalid/v1 Widget"]);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe("the overlays differ where they should", () => {
