@@ -12,7 +12,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["{packages,services}/**/*.unit.spec.ts"],
+          include: ["{packages,services,test}/**/*.unit.spec.ts"],
           exclude,
           // Unit tests first: they fail fast and need no broker.
           sequence: { groupOrder: 0 },

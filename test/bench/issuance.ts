@@ -98,7 +98,7 @@ try {
   const profile = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : [];
   child = spawn(
     process.execPath,
-    [...profile, "--import", "tsx", "services/runner/src/main.ts", "--service", "issuance"],
+    [...profile, "--import", "tsx", "services/runner/src/main.ts", "service", "issuance"],
     {
       cwd: repoRoot,
       env,

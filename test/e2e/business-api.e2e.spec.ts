@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { businessClient } from "@piaoju/business-client";
 import { gatewayService } from "@piaoju/gateway";
-import { businessClient } from "@piaoju/gateway/signing";
 import { issuanceService } from "@piaoju/issuance";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { stockService } from "@piaoju/stock";

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
+import { businessClient } from "@piaoju/business-client";
 import {
   createEnvelope,
   type Envelope,
@@ -11,7 +12,6 @@ import {
 import { deliveryService } from "@piaoju/delivery";
 import { makeSigners, startReceiver, startSmtpSink } from "@piaoju/delivery/testing";
 import { gatewayService } from "@piaoju/gateway";
-import { businessClient } from "@piaoju/gateway/signing";
 import { issuanceService } from "@piaoju/issuance";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { stockService } from "@piaoju/stock";

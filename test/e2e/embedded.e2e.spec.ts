@@ -72,11 +72,15 @@ interface Running {
 
 async function startEmbedded(dataDir: string): Promise<Running> {
   const started = Date.now();
-  const child = spawn(process.execPath, ["--import", "tsx", "services/runner/src/main.ts", "--embedded"], {
-    cwd: repoRoot,
-    env: { ...process.env, PIAOJU_DATA_DIR: dataDir, PIAOJU_HTTP_PORT: "0", LOG_LEVEL: "info" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "services/runner/src/main.ts", "start", "--no-demo", "--no-finance-simulator"],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, PIAOJU_DATA_DIR: dataDir, PIAOJU_HTTP_PORT: "0", LOG_LEVEL: "info" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   child.stdout.on("data", (d: Buffer) => {
     out += d.toString();

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { businessClient } from "@piaoju/business-client";
 import { createEnvelope, type Envelope, ReceiptSigned, ReceiptSupervised, topics } from "@piaoju/contracts";
 import { gatewayService } from "@piaoju/gateway";
-import { businessClient } from "@piaoju/gateway/signing";
 import { issuanceService } from "@piaoju/issuance";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { stockService } from "@piaoju/stock";

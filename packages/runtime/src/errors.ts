@@ -63,14 +63,43 @@ export const httpStatusOf: Record<ErrorKind, number> = {
   unavailable: 503,
 };
 
+/**
+ * gRPC status codes by name, without importing gRPC: domain code judges a device's answer by its
+ * code and stays pure. The same numbers as @grpc/grpc-js `status` (a unit test holds them equal).
+ */
+export const GrpcCode = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/** The name of a gRPC status code (`UNAVAILABLE`), or undefined for a number that is none. */
+export function grpcCodeName(code: number): string | undefined {
+  return Object.entries(GrpcCode).find(([, value]) => value === code)?.[0];
+}
+
 /** gRPC status codes (numeric, as @grpc/grpc-js `status`). */
 export const grpcStatusOf: Record<ErrorKind, number> = {
-  validation: 3, // INVALID_ARGUMENT
-  unauthenticated: 16, // UNAUTHENTICATED
-  forbidden: 7, // PERMISSION_DENIED
-  not_found: 5, // NOT_FOUND
-  conflict: 9, // FAILED_PRECONDITION
-  unavailable: 14, // UNAVAILABLE
+  validation: GrpcCode.INVALID_ARGUMENT,
+  unauthenticated: GrpcCode.UNAUTHENTICATED,
+  forbidden: GrpcCode.PERMISSION_DENIED,
+  not_found: GrpcCode.NOT_FOUND,
+  conflict: GrpcCode.FAILED_PRECONDITION,
+  unavailable: GrpcCode.UNAVAILABLE,
 };
 
 /** RFC 9457 problem details. */

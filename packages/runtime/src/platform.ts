@@ -60,6 +60,12 @@ const platformConfig = z.object({
     .string()
     .regex(/^[a-z][a-z0-9_]*$/, "lower-case letters, digits and _")
     .default("piaoju_"),
+  /**
+   * Cluster: CREATE DATABASE a missing service database ("true", for development servers) or
+   * refuse to start without it ("false": production, where each service's role owns its database
+   * and has no CREATEDB; k8s/ sets it).
+   */
+  PIAOJU_DATABASE_CREATE: z.enum(["true", "false"]).default("true"),
   KAFKA_BROKERS: z.string().optional(),
   /** Prefix of this installation's topics and consumer groups on a shared Kafka cluster. */
   PIAOJU_KAFKA_NAMESPACE: z
@@ -228,7 +234,7 @@ async function openBus(
 
 async function openServiceDatabase(
   mode: PlatformOptions["mode"],
-  config: z.infer<typeof platformConfig>,
+  config: Omit<z.infer<typeof platformConfig>, "PIAOJU_INTERNAL_TOKEN">,
   dataDir: string,
   service: string,
 ): Promise<Database> {
@@ -243,6 +249,33 @@ async function openServiceDatabase(
   const url = await ensureDatabase(
     config.PIAOJU_DATABASE_URL,
     `${config.PIAOJU_DATABASE_PREFIX}${service.replaceAll("-", "_")}`,
+    { create: config.PIAOJU_DATABASE_CREATE === "true" },
   );
   return openDatabase({ kind: "postgres", url });
+}
+
+/**
+ * Applies the platform's and each service's migrations to the service's database, then closes it:
+ * `piaoju migrate apply`, for an operator who migrates before rolling out (a service also migrates
+ * itself at start, before it listens).
+ */
+export async function migrateServices(options: {
+  mode: PlatformOptions["mode"];
+  services: readonly ServiceModule[];
+  env: Readonly<Record<string, string | undefined>>;
+  log: (service: string, message: string) => void;
+}): Promise<void> {
+  // Migrating needs the databases only, not the token the services' APIs check.
+  const config = parseConfig(platformConfig.omit({ PIAOJU_INTERNAL_TOKEN: true }), options.env);
+  const dataDir = resolve(config.PIAOJU_DATA_DIR);
+  for (const module of options.services) {
+    const db = await openServiceDatabase(options.mode, config, dataDir, module.name);
+    try {
+      await migrate(db, [platformMigrationsDir, module.migrationsDir], {
+        log: (msg) => options.log(module.name, msg),
+      });
+    } finally {
+      await db.close();
+    }
+  }
 }

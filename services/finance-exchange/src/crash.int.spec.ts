@@ -5,12 +5,20 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Bus, KafkaBus } from "@piaoju/bus";
 import { createEnvelope, type Envelope, ReceiptSubmittedForSupervision, topics } from "@piaoju/contracts";
-import { type FinanceSimulator, startFinanceSimulator } from "@piaoju/finance-simulator";
 import { Certificate, createSignedData, Sm2PrivateKey, sm3 } from "@piaoju/gm-crypto";
 import { createTestDatabase, quoteIdent, type TestDatabase, withAdmin } from "@piaoju/persistence/testing";
 import { TEST_TOKEN } from "@piaoju/runtime/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { AGENCY, BILL, type FerryRig, SECRET, startFerryRig, waitFor } from "./testing/harness.ts";
+import {
+  AGENCY,
+  BILL,
+  type FerryRig,
+  type FinanceSimulator,
+  SECRET,
+  startFerryRig,
+  startFinanceSimulator,
+  waitFor,
+} from "../../../test/support/finance-exchange.ts";
 
 const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
 const daemonEntry = fileURLToPath(new URL("./testing/daemon-process.ts", import.meta.url));

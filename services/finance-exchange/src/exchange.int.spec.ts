@@ -1,8 +1,14 @@
 import { createEnvelope, ReceiptPaperExchanged, topics } from "@piaoju/contracts";
 import { verifySignedData } from "@piaoju/gm-crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  AGENCY,
+  BILL,
+  type ExchangeHarness,
+  startExchangeHarness,
+  waitFor,
+} from "../../../test/support/finance-exchange.ts";
 import { cstDay } from "./domain/days.ts";
-import { AGENCY, BILL, type ExchangeHarness, startExchangeHarness, waitFor } from "./testing/harness.ts";
 
 /**
  * The whole exchange against the finance simulator, over both transports: direct HTTP and

@@ -3,8 +3,12 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DevCa, Sm2PrivateKey } from "@piaoju/gm-crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  type ExchangeHarness,
+  startExchangeHarness,
+  waitFor,
+} from "../../../test/support/finance-exchange.ts";
 import type { AnswerMessage } from "./domain/messages.ts";
-import { type ExchangeHarness, startExchangeHarness, waitFor } from "./testing/harness.ts";
 import { FerrySpool } from "./transport/ferry-spool.ts";
 
 /**

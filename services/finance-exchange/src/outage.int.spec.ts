@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type ExchangeHarness, startExchangeHarness, waitFor } from "./testing/harness.ts";
+import {
+  type ExchangeHarness,
+  startExchangeHarness,
+  waitFor,
+} from "../../../test/support/finance-exchange.ts";
 
 /** How long finance is down; FX_OUTAGE_MS stretches it (e.g. 120000 for two minutes). */
 const OUTAGE_MS = Number(process.env.FX_OUTAGE_MS ?? 60_000);

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createSignedData, Sm2PrivateKey, sm3 } from "@piaoju/gm-crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { cstDay, previousDay } from "./domain/days.ts";
 import {
   AGENCY,
   BILL,
@@ -9,7 +8,8 @@ import {
   SECRET,
   startExchangeHarness,
   waitFor,
-} from "./testing/harness.ts";
+} from "../../../test/support/finance-exchange.ts";
+import { cstDay, previousDay } from "./domain/days.ts";
 
 /**
  * 对账: the day's receipts issued here against those finance supervised, with differences

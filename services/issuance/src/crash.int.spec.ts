@@ -81,7 +81,7 @@ describe("issuance killed mid-load (cluster: PostgreSQL + Kafka, a real process)
   async function startProcess(): Promise<Running> {
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "services/runner/src/main.ts", "--service", "issuance"],
+      ["--import", "tsx", "services/runner/src/main.ts", "service", "issuance"],
       { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
     );
     const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>

@@ -1,13 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
-import { businessClient } from "@piaoju/gateway/signing";
+import { businessClient } from "@piaoju/business-client";
 
 /**
  * Shows a running Piaoju working, end to end, as an agency would use it:
- *   pnpm demo [--url http://127.0.0.1:8080] [--data-dir .data] [--no-finance]
+ *   piaoju demo [--url http://127.0.0.1:8080] [--data-dir .data] [--no-finance]
  * A ticket manager registers a bill kind, applies to finance for a segment (申领) and takes it into
  * stock (入库), and sets a distribution rule (分发); the receipt service learns the numbers over the
  * bus; a business system registered with the gateway issues a receipt with a signed request; the
@@ -283,21 +281,4 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   print(`  PDF               ${pdfUrl ?? "(not found on the pick-up API)"}`);
   print(`\nOpenAPI of the business API: ${base}/api/docs`);
   return result;
-}
-
-/** `pnpm demo` / `./piaoju demo`: beside a running platform. */
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  const { values } = parseArgs({
-    options: {
-      url: { type: "string", default: "http://127.0.0.1:8080" },
-      "data-dir": { type: "string", default: ".data" },
-      "no-finance": { type: "boolean", default: false },
-    },
-  });
-  try {
-    await runDemo({ url: values.url, dataDir: values["data-dir"], finance: !values["no-finance"] });
-  } catch (error) {
-    console.error(`\ndemo failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  }
 }

@@ -1,41 +1,12 @@
-import { randomUUID, timingSafeEqual } from "node:crypto";
-import { hmacSm3, sm3 } from "@piaoju/gm-crypto";
-import { AppError } from "@piaoju/runtime";
+import { timingSafeEqual } from "node:crypto";
+import { type SignedRequest, signRequest } from "@piaoju/business-client";
+import { AppError } from "@piaoju/runtime/errors";
 
-/**
- * How a business system signs a call to the business API (the scheme is in the README):
- *
- *   string to sign = METHOD "\n" PATH_WITH_QUERY "\n" TIMESTAMP "\n" NONCE "\n" hex(SM3(body))
- *   signature      = hex(HMAC-SM3(appSecret, string to sign))
- *
- * sent as X-Piaoju-App-Id, X-Piaoju-Timestamp (Unix milliseconds), X-Piaoju-Nonce (16-64
- * characters, new for every call) and X-Piaoju-Signature. Signing the body's hash binds
- * the body; signing the path and method stops a signature moving to another call.
- */
-export interface SignedRequest {
-  method: string;
-  pathWithQuery: string;
-  timestamp: string;
-  nonce: string;
-  body: Uint8Array;
-}
+/** The scheme (string to sign, HMAC-SM3) is the business client's; the gateway verifies with it. */
+export { type SignedRequest, signRequest, stringToSign } from "@piaoju/business-client";
 
 /** Requests older or newer than this are refused, and nonces are remembered this long (and a bit). */
 export const SIGNATURE_WINDOW_MS = 5 * 60_000;
-
-export function stringToSign(req: SignedRequest): string {
-  return [
-    req.method.toUpperCase(),
-    req.pathWithQuery,
-    req.timestamp,
-    req.nonce,
-    sm3(req.body).toString("hex"),
-  ].join("\n");
-}
-
-export function signRequest(secret: string, req: SignedRequest): string {
-  return hmacSm3(Buffer.from(secret, "utf8"), stringToSign(req)).toString("hex");
-}
 
 /** The signature's headers, as read from a request. */
 export interface SignatureHeaders {
@@ -110,40 +81,4 @@ export function checkSignature(
   if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
     throw new AppError("unauthenticated", "signature does not match the request", { code: "BAD_SIGNATURE" });
   }
-}
-
-/**
- * A business system's side of the scheme: calls the business API with each request signed.
- * What an integrator writes in their own language; here for the demo and the tests.
- */
-export function businessClient(options: { baseUrl: string; appId: string; appSecret: string }) {
-  return async (
-    method: "GET" | "POST",
-    pathWithQuery: string,
-    body?: unknown,
-    override: { secret?: string; timestamp?: number; nonce?: string; appId?: string } = {},
-  ): Promise<{ status: number; body: Record<string, unknown> }> => {
-    const raw = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body));
-    const timestamp = String(override.timestamp ?? Date.now());
-    const nonce = override.nonce ?? randomUUID().replaceAll("-", "");
-    const signature = signRequest(override.secret ?? options.appSecret, {
-      method,
-      pathWithQuery,
-      timestamp,
-      nonce,
-      body: raw,
-    });
-    const res = await fetch(`${options.baseUrl}${pathWithQuery}`, {
-      method,
-      headers: {
-        "x-piaoju-app-id": override.appId ?? options.appId,
-        "x-piaoju-timestamp": timestamp,
-        "x-piaoju-nonce": nonce,
-        "x-piaoju-signature": signature,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: raw }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
 }

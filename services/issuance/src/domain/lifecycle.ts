@@ -1,4 +1,4 @@
-import { AppError } from "@piaoju/runtime";
+import { AppError } from "@piaoju/runtime/errors";
 
 /**
  * A receipt's states (domain.md, Lifecycle):

@@ -1,4 +1,4 @@
-import { AppError } from "@piaoju/runtime";
+import { AppError } from "@piaoju/runtime/errors";
 import type { ReceiptStatus } from "./lifecycle.ts";
 
 /** A receipt as the red-flush (冲红) rules see it. */

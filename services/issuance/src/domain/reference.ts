@@ -1,4 +1,4 @@
-import type { FieldIssue } from "@piaoju/runtime";
+import type { FieldIssue } from "@piaoju/runtime/errors";
 import { amountForStandard } from "./money.ts";
 import type { IssueRequest } from "./request.ts";
 

@@ -1,5 +1,5 @@
 import { agencyCode, billCode, issuingPointCode, payerSchema, paymentItemSchema } from "@piaoju/contracts";
-import type { FieldIssue } from "@piaoju/runtime";
+import type { FieldIssue } from "@piaoju/runtime/errors";
 import { z } from "zod";
 import { normalizeQuantity } from "./money.ts";
 import { payerCodeProblem } from "./payer.ts";

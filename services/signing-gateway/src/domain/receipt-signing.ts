@@ -1,5 +1,5 @@
 import { sm3 } from "@piaoju/gm-crypto";
-import { GrpcStatus } from "@piaoju/runtime";
+import { GrpcCode, grpcCodeName } from "@piaoju/runtime/errors";
 
 /**
  * The decisions of signing a receipt, without I/O: which key signs for an agency, whether the
@@ -53,23 +53,23 @@ export type DeviceVerdict =
  */
 export function judgeSignFailure(code: number, message: string, keyId: string): DeviceVerdict {
   switch (code) {
-    case GrpcStatus.NOT_FOUND:
+    case GrpcCode.NOT_FOUND:
       return { kind: "no-key" };
-    case GrpcStatus.FAILED_PRECONDITION:
+    case GrpcCode.FAILED_PRECONDITION:
       return {
         kind: "refuse",
         code: "NO_CERTIFICATE",
         reason: `key ${keyId} has no usable certificate: ${message}`.slice(0, 500),
       };
-    case GrpcStatus.INVALID_ARGUMENT:
-    case GrpcStatus.OUT_OF_RANGE:
+    case GrpcCode.INVALID_ARGUMENT:
+    case GrpcCode.OUT_OF_RANGE:
       return {
         kind: "refuse",
         code: "DEVICE_REFUSED",
         reason: message.slice(0, 500) || "refused by the device",
       };
     default:
-      return { kind: "retry", reason: `${GrpcStatus[code] ?? code}: ${message}` };
+      return { kind: "retry", reason: `${grpcCodeName(code) ?? code}: ${message}` };
   }
 }
 

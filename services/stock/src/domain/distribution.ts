@@ -1,4 +1,4 @@
-import { AppError } from "@piaoju/runtime";
+import { AppError } from "@piaoju/runtime/errors";
 
 /** What is left to hand out of a stocked segment: [next, end]. */
 export interface Undistributed {

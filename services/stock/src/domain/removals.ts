@@ -1,4 +1,4 @@
-import { AppError } from "@piaoju/runtime";
+import { AppError } from "@piaoju/runtime/errors";
 import { formatNumber, type NumberRange } from "./segments.ts";
 
 /** 申退 hands numbers back to finance; 库存作废 voids unused ones. Both take them out of stock. */

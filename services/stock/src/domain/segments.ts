@@ -1,4 +1,4 @@
-import { AppError } from "@piaoju/runtime";
+import { AppError } from "@piaoju/runtime/errors";
 
 /** A closed range of bill numbers. */
 export interface NumberRange {

@@ -1,3 +1,6 @@
+// finance-exchange's test harness: the daemon against the finance simulator (its peer). It lives
+// in test/support because it puts two services together; finance-exchange itself never imports
+// the simulator (.dependency-cruiser.cjs).
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,10 +11,13 @@ import { type FinanceSimulator, startFinanceSimulator } from "@piaoju/finance-si
 import { Certificate, createSignedData, DevCa, Sm2PrivateKey, sm3 } from "@piaoju/gm-crypto";
 import { createTestDatabase, type TestDatabase } from "@piaoju/persistence/testing";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
-import { financeExchangeService } from "../main.ts";
-import { HttpFinanceApi } from "../transport/http-finance-api.ts";
-import { FerryMover, type FerryMoverOptions } from "./ferry-mover.ts";
-import { FinanceFerrySide } from "./finance-ferry-side.ts";
+import { financeExchangeService } from "../../services/finance-exchange/src/main.ts";
+import {
+  FerryMover,
+  type FerryMoverOptions,
+  FinanceFerrySide,
+} from "../../services/finance-exchange/src/testing/index.ts";
+import { HttpFinanceApi } from "../../services/finance-exchange/src/transport/http-finance-api.ts";
 
 export const AGENCY = "110101";
 export const BILL = "11010126";
@@ -297,3 +303,5 @@ export async function startFerryRig(
   await moverInstance.start();
   return { dir, ...paths, boundaryCa, daemon, financeSide, financeIdentity, mover: moverInstance };
 }
+
+export { type FinanceSimulator, startFinanceSimulator };
