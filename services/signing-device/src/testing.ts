@@ -5,12 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadSigningProto, type SigningDeviceClient } from "@piaoju/proto/signing";
+import { KEYSTORE_CLI } from "@piaoju/signing-core";
 
 /** Test and benchmark support: make a keystore with the CLI and run the device as its own process. */
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
-const CLI = fileURLToPath(new URL("./keystore-cli.ts", import.meta.url));
+const CLI = fileURLToPath(KEYSTORE_CLI);
 
 export interface TestKeystore {
   dir: string;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Logger } from "@piaoju/runtime";
-import { startDevice } from "@piaoju/signing-device";
+import { KEYSTORE_CLI, startDevice } from "@piaoju/signing-core";
 
 /**
  * Software devices inside the embedded process, so `./piaoju start` signs without any device
@@ -16,8 +16,7 @@ import { startDevice } from "@piaoju/signing-device";
  */
 
 const run = promisify(execFile);
-const DEVICE_ENTRY = fileURLToPath(import.meta.resolve("@piaoju/signing-device"));
-const KEYSTORE_CLI = join(DEVICE_ENTRY, "..", "keystore-cli.ts");
+const KEYSTORE_CLI_PATH = fileURLToPath(KEYSTORE_CLI);
 /** Made on first start so the keystore (and its dev CA) exists before any agency needs a key. */
 export const SELF_TEST_KEY = "gateway-selftest";
 
@@ -109,7 +108,7 @@ export class LocalDevices {
     const args = [
       "--import",
       "tsx",
-      KEYSTORE_CLI,
+      KEYSTORE_CLI_PATH,
       "init",
       "--dir",
       this.options.keystoreDir,
@@ -118,8 +117,8 @@ export class LocalDevices {
     ];
     if (subject) args.push("--subject", subject);
     await run(process.execPath, args, {
-      // The device's package has tsx among its dependencies, whatever directory Piaoju runs from.
-      cwd: join(DEVICE_ENTRY, "..", ".."),
+      // The core's package has tsx among its dependencies, whatever directory Piaoju runs from.
+      cwd: join(KEYSTORE_CLI_PATH, "..", ".."),
       env: { ...process.env, PIAOJU_SIGNING_DEVICE_KEYSTORE_KEY: this.options.keystoreKeyHex },
     });
   }
