@@ -26,13 +26,13 @@ import {
   sign,
   verify,
 } from "../../packages/gm-crypto/src/index.ts";
-import { loadSigningProto } from "../../proto/piaoju/signing/v1/signing.ts";
 import {
   makeKeystore,
   type RunningTestDevice,
   spawnDevice,
 } from "../../services/signing-device/src/testing.ts";
 import { startSigningGateway } from "../../services/signing-gateway/src/gateway.ts";
+import { gatewayClient, gatewaySecurity } from "../../services/signing-gateway/src/testing/tls.ts";
 
 const { values } = parseArgs({
   options: {
@@ -299,6 +299,8 @@ async function main(): Promise<void> {
   for (const device of devices) watched.push(device.process.pid ?? -1);
   const gateway = await startSigningGateway(
     {
+      // Mutual TLS both ways, as in production: the figures include its cost.
+      ...(await gatewaySecurity()),
       devices: devices.map((d) => `127.0.0.1:${d.port}`),
       mode: "load-balancing",
       // A SignBatch of 100 on one worker takes tens of milliseconds, more on a busy machine; the
@@ -309,7 +311,7 @@ async function main(): Promise<void> {
     },
     createLogger({ name: "signing-gateway", level: "error", destination: process.stderr }),
   );
-  const client = loadSigningProto().newClient(gateway.address);
+  const client = await gatewayClient(gateway.address);
   try {
     const certificate = (await unaryCall(client, client.GetCertificate, { keyId: KEY })).certificate;
     const deviceCert = Certificate.fromDer(certificate);

@@ -3,6 +3,18 @@
  * (services/signing-device) and the signing gateway's embedded devices both run: the sealed
  * keystore, the SM2 worker pool and the piaoju.signing.v1 handlers.
  */
+export {
+  type AccessQuestion,
+  type Decision,
+  decide,
+  type GuardOptions,
+  guardHandlers,
+  type KeyScope,
+  SIGNING_POLICY,
+  type SigningEndpoint,
+  type SigningGrant,
+  type SigningMethod,
+} from "./access.ts";
 export { type DeviceConfig, type DeviceConfigEnv, deviceConfigSchema, loadDeviceConfig } from "./config.ts";
 export { issueCertificate, openOrCreateDevCa, parseSubject, type SubjectName } from "./dev-ca.ts";
 export { IMPLEMENTATION, mapGmCryptoError, type RunningDevice, startDevice } from "./device.ts";

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Logger } from "@piaoju/runtime";
+import type { ServiceTls } from "@piaoju/service-identity";
 import { KEYSTORE_CLI, startDevice } from "@piaoju/signing-core";
 
 /**
@@ -26,6 +27,8 @@ export interface LocalDevicesOptions {
   keystoreKeyHex: string;
   count: number;
   workersEach: number;
+  /** The devices' mutual-TLS identity (they serve only the signing gateway); undefined: plaintext. */
+  tls?: ServiceTls | undefined;
   logger: Logger;
 }
 
@@ -135,6 +138,7 @@ export class LocalDevices {
         maxBatchItems: 1000,
         capacity: 20_000,
         logLevel: "warn",
+        tls: this.options.tls,
       },
       this.options.logger.child({ component: "local-signing-device" }),
     );
