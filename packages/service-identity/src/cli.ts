@@ -33,7 +33,8 @@ const { positionals, values } = parseArgs({
   },
 });
 const days = values.days === undefined ? undefined : Number(values.days);
-if (days !== undefined && !(Number.isInteger(days) && days > 0)) fail("--days must be a whole number of days");
+if (days !== undefined && !(Number.isInteger(days) && days > 0))
+  fail("--days must be a whole number of days");
 
 try {
   switch (positionals[0]) {
@@ -41,7 +42,9 @@ try {
       const out = values.out ?? fail("--out is required");
       if (existsSync(join(out, "ca.key"))) fail(`${join(out, "ca.key")} exists; refusing to replace a CA`);
       writeServiceCa(out, await createServiceCa(days ? { validDays: days } : {}));
-      process.stdout.write(`service CA in ${out} (ca.key: keep it offline, it issues every service's identity)\n`);
+      process.stdout.write(
+        `service CA in ${out} (ca.key: keep it offline, it issues every service's identity)\n`,
+      );
       break;
     }
     case "issue": {
