@@ -26,13 +26,9 @@ import {
   sign,
   verify,
 } from "../../packages/gm-crypto/src/index.ts";
-import {
-  makeKeystore,
-  type RunningTestDevice,
-  spawnDevice,
-} from "../../services/signing-device/src/testing.ts";
 import { startSigningGateway } from "../../services/signing-gateway/src/gateway.ts";
 import { gatewayClient, gatewaySecurity } from "../../services/signing-gateway/src/testing/tls.ts";
+import { makeKeystore, type RunningTestDevice, spawnDevice } from "../support/signing-device.ts";
 
 const { values } = parseArgs({
   options: {

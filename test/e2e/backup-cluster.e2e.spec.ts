@@ -15,7 +15,6 @@ import { testPki } from "@piaoju/service-identity/testing";
 import { signingGatewayService } from "@piaoju/signing-gateway";
 import { stockService } from "@piaoju/stock";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { makeKeystore, spawnDevice } from "../../services/signing-device/src/testing.ts";
 import { prepareAgency } from "../support/agency.ts";
 import {
   certificateFromPemFile,
@@ -24,6 +23,7 @@ import {
   receiptsOf,
   verifyReceiptSignatures,
 } from "../support/backup.ts";
+import { makeKeystore, spawnDevice } from "../support/signing-device.ts";
 
 const AGENCY = "110101"; // makeKeystore() holds agency-110101 with a dev-CA certificate
 const BILL = "11010126";

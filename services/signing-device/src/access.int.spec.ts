@@ -15,7 +15,7 @@ import {
   spawnDevice,
   spawnDeviceExpectingFailure,
   type TestKeystore,
-} from "./testing.ts";
+} from "../../../test/support/signing-device.ts";
 
 /**
  * Who reaches a device: only the signing gateway, by a certificate of the platform's service CA

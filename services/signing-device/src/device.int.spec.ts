@@ -7,7 +7,12 @@ import { Certificate, generateSm2KeyPair, Sm2PublicKey, sm3, verify, verifyChain
 import type { SigningDeviceClient } from "@piaoju/proto/signing";
 import { clientStreamCall, unaryCall } from "@piaoju/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeKeystore, type RunningTestDevice, spawnDevice, type TestKeystore } from "./testing.ts";
+import {
+  makeKeystore,
+  type RunningTestDevice,
+  spawnDevice,
+  type TestKeystore,
+} from "../../../test/support/signing-device.ts";
 
 const KEY = "agency-110101";
 const MAX_PAYLOAD = 1024 * 1024;

@@ -15,7 +15,7 @@ import {
   type RunningTestDevice,
   spawnDevice,
   type TestKeystore,
-} from "../../signing-device/src/testing.ts";
+} from "../../../test/support/signing-device.ts";
 import { type RunningGateway, startSigningGateway } from "./gateway.ts";
 import { gatewayClient, gatewaySecurity } from "./testing/tls.ts";
 

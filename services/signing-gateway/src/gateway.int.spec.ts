@@ -12,7 +12,7 @@ import {
   type RunningTestDevice,
   spawnDevice,
   type TestKeystore,
-} from "../../signing-device/src/testing.ts";
+} from "../../../test/support/signing-device.ts";
 import { type RunningGateway, startSigningGateway } from "./gateway.ts";
 import type { GatewayOptionsInput } from "./options.ts";
 import { signCall, startSignLoad, until } from "./testing/load.ts";

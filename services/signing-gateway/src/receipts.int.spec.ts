@@ -10,7 +10,7 @@ import {
   type RunningTestDevice,
   spawnDevice,
   type TestKeystore,
-} from "../../signing-device/src/testing.ts";
+} from "../../../test/support/signing-device.ts";
 import { signingGatewayService } from "./main.ts";
 import { until } from "./testing/load.ts";
 

@@ -11,8 +11,8 @@ import { KEYSTORE_CLI } from "@piaoju/signing-core";
 
 /** Test and benchmark support: make a keystore with the CLI and run the device as its own process. */
 
-const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
-const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../services/signing-device/src/main.ts", import.meta.url));
 const CLI = fileURLToPath(KEYSTORE_CLI);
 
 export interface TestKeystore {
