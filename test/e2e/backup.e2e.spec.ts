@@ -7,11 +7,13 @@ import { Certificate } from "@piaoju/gm-crypto";
 import { openDatabase } from "@piaoju/persistence";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  certificateFromPemFile,
+  allIntact,
+  checksOf,
   filesHolding,
   piaojuBackupCli,
   type ReceiptRecord,
   receiptsOf,
+  signingCertificates,
   verifyReceiptSignatures,
 } from "../support/backup.ts";
 
@@ -78,20 +80,11 @@ describe("backup and restore (embedded)", () => {
     const after = await issuanceReceipts(restored);
     expect(after).toEqual(before);
     const keystore = join(restored, "signing-gateway", "keystore");
-    const certificates = {
-      agencyCa: certificateFromPemFile(join(keystore, "dev-ca", "ca.crt.pem")),
-      agencyCertificate: certificateFromPemFile(join(keystore, "agency-110101.crt.pem")),
-      financeCa: Certificate.fromPem(financeCertificates.caCertificatePem),
-      financeSm3: financeCertificates.financeCertificateSm3,
-    };
-    for (const r of after) {
-      expect({ number: r.number, ...verifyReceiptSignatures(r, certificates) }).toEqual({
-        number: r.number,
-        document: true,
-        agency: true,
-        finance: true,
-      });
-    }
+    const certificates = signingCertificates(keystore, {
+      ca: Certificate.fromPem(financeCertificates.caCertificatePem),
+      sm3: financeCertificates.financeCertificateSm3,
+    });
+    expect(checksOf(after, certificates)).toEqual(allIntact(after));
     expect(await numberState(restored)).toEqual(numbersBefore);
 
     // The restored installation goes on: the next receipt takes the next number, signed and supervised.

@@ -105,6 +105,36 @@ export function verifyReceiptSignatures(
   };
 }
 
+export interface SigningCertificates {
+  agencyCa: Certificate;
+  agencyCertificate: Certificate;
+  financeCa: Certificate;
+  financeSm3: string;
+}
+
+/** The certificates of a keystore (its dev CA and agency 110101's) and finance's. */
+export function signingCertificates(
+  keystoreDir: string,
+  finance: { ca: Certificate; sm3: string },
+): SigningCertificates {
+  return {
+    agencyCa: certificateFromPemFile(join(keystoreDir, "dev-ca", "ca.crt.pem")),
+    agencyCertificate: certificateFromPemFile(join(keystoreDir, "agency-110101.crt.pem")),
+    financeCa: finance.ca,
+    financeSm3: finance.sm3,
+  };
+}
+
+/** Each receipt's checks, with its number: what a test expects to be all true. */
+export function checksOf(receipts: ReceiptRecord[], certificates: SigningCertificates) {
+  return receipts.map((r) => ({ number: r.number, ...verifyReceiptSignatures(r, certificates) }));
+}
+
+/** What checksOf gives for receipts that are all intact. */
+export function allIntact(receipts: ReceiptRecord[]) {
+  return receipts.map((r) => ({ number: r.number, document: true, agency: true, finance: true }));
+}
+
 export function certificateFromPemFile(path: string): Certificate {
   const [first] = Certificate.allFromPem(readFileSync(path, "utf8"));
   if (!first) throw new Error(`${path} holds no certificate`);
