@@ -4,12 +4,15 @@
 // for `seconds` and reports how many operations succeeded and each call's latency.
 import { parentPort, workerData } from "node:worker_threads";
 import { unaryCall } from "@piaoju/runtime";
+import { clientCredentials, loadServiceTls, TLS_CHANNEL_OPTIONS } from "@piaoju/service-identity";
 import { loadSigningProto } from "../../proto/piaoju/signing/v1/signing.ts";
 
 export type ClientMethod = "SignBatch" | "Sign" | "Verify" | "MakeEnvelope" | "OpenEnvelope";
 
 export interface ClientJob {
   address: string;
+  /** The caller's TLS folder (ca.crt, tls.crt, tls.key): the gateway takes mutual TLS only. */
+  tlsDir: string;
   method: ClientMethod;
   request: Record<string, unknown>;
   concurrency: number;
@@ -44,7 +47,11 @@ function opsOf(job: ClientJob, answer: Record<string, unknown>): number {
 }
 
 async function run(job: ClientJob): Promise<ClientResult> {
-  const client = loadSigningProto().newClient(job.address);
+  const client = loadSigningProto().newClient(
+    job.address,
+    clientCredentials(loadServiceTls(job.tlsDir), ["signing-gateway"]),
+    { ...TLS_CHANNEL_OPTIONS },
+  );
   // biome-ignore lint/suspicious/noExplicitAny: one generic loop over five methods of the generated client
   const method = (client as any)[job.method] as Parameters<typeof unaryCall>[1];
   const call = () =>

@@ -19,6 +19,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { createLogger, unaryCall } from "@piaoju/runtime";
+import { testPki } from "@piaoju/service-identity/testing";
 // Cross-package relative imports: the bench starts the device processes the way the device's own
 // tests do, and the gateway in-process the way its failover test does.
 import {
@@ -32,13 +33,9 @@ import {
   verify,
 } from "../../packages/gm-crypto/src/index.ts";
 import { opensslSign, opensslVerify } from "../../packages/gm-crypto/src/signature.ts";
-import { loadSigningProto } from "../../proto/piaoju/signing/v1/signing.ts";
-import {
-  makeKeystore,
-  type RunningTestDevice,
-  spawnDevice,
-} from "../../services/signing-device/src/testing.ts";
 import { startSigningGateway } from "../../services/signing-gateway/src/gateway.ts";
+import { gatewayClient, gatewaySecurity } from "../../services/signing-gateway/src/testing/tls.ts";
+import { makeKeystore, type RunningTestDevice, spawnDevice } from "../support/signing-device.ts";
 import type { ClientJob, ClientResult } from "./signing-client.ts";
 
 const { values } = parseArgs({
@@ -396,6 +393,8 @@ async function main(): Promise<void> {
   for (const device of devices) watched.push(device.process.pid ?? -1);
   const gateway = await startSigningGateway(
     {
+      // Mutual TLS both ways, as in production: the figures include its cost.
+      ...(await gatewaySecurity()),
       devices: devices.map((d) => `127.0.0.1:${d.port}`),
       mode: "load-balancing",
       // A SignBatch of 100 on one worker takes tens of milliseconds, more on a busy machine; the
@@ -406,7 +405,9 @@ async function main(): Promise<void> {
     },
     createLogger({ name: "signing-gateway", level: "error", destination: process.stderr }),
   );
-  const client = loadSigningProto().newClient(gateway.address);
+  const client = await gatewayClient(gateway.address);
+  // The client threads call as issuance too, each over its own mutual-TLS channel.
+  const clientTlsDir = await (await testPki()).tlsDir("issuance");
   try {
     const certificate = (await unaryCall(client, client.GetCertificate, { keyId: KEY })).certificate;
     const deviceCert = Certificate.fromDer(certificate);
@@ -469,10 +470,15 @@ async function main(): Promise<void> {
       label: string,
       path: string,
       concurrency: number,
-      job: Omit<ClientJob, "seconds" | "concurrency" | "address">,
+      job: Omit<ClientJob, "seconds" | "concurrency" | "address" | "tlsDir">,
     ): Promise<Measured> => {
       if (CLIENT_THREADS > 0)
-        return driveThreads(label, path, { ...job, address: gateway.address }, concurrency);
+        return driveThreads(
+          label,
+          path,
+          { ...job, address: gateway.address, tlsDir: clientTlsDir },
+          concurrency,
+        );
       const method = client[job.method] as Parameters<typeof unaryCall>[1];
       return drive(label, path, concurrency, async () => {
         const answer = (await unaryCall(client, method, job.request as never, {

@@ -1,3 +1,13 @@
+export {
+  databaseUrl,
+  dumpPglite,
+  dumpPostgres,
+  existingDatabases,
+  loadPglite,
+  otherSessions,
+  pgliteInUse,
+  restorePostgres,
+} from "./backup.ts";
 export type { Database, DatabaseConfig, SqlExecutor } from "./database.ts";
 export { openDatabase, pgliteVersion } from "./database.ts";
 export type { MigrateOptions } from "./migrate.ts";

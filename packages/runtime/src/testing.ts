@@ -22,6 +22,8 @@ export interface TestPlatform {
   platform: Platform;
   /** A bus client of its own (cluster: a separate Kafka client), to publish and watch as other services would. */
   probe: Bus;
+  /** The environment the platform was started with (database server and prefix, Kafka namespace…). */
+  env: Readonly<Record<string, string>>;
   /** Calls the platform's HTTP API with the internal token and the default caller headers (or these). */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<TestResponse>;
   stop(): Promise<void>;
@@ -86,6 +88,7 @@ export async function startTestPlatform(options: {
   return {
     platform,
     probe,
+    env,
     async call(method, path, body, headers = caller) {
       const res = await fetch(`${platform.url}${path}`, {
         method,

@@ -4,10 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { Certificate, generateSm2KeyPair, Sm2PublicKey, sm3, verify, verifyChain } from "@piaoju/gm-crypto";
-import { loadSigningProto, type SigningDeviceClient } from "@piaoju/proto/signing";
+import type { SigningDeviceClient } from "@piaoju/proto/signing";
 import { clientStreamCall, unaryCall } from "@piaoju/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeKeystore, type RunningTestDevice, spawnDevice, type TestKeystore } from "./testing.ts";
+import {
+  makeKeystore,
+  type RunningTestDevice,
+  spawnDevice,
+  type TestKeystore,
+} from "../../../test/support/signing-device.ts";
 
 const KEY = "agency-110101";
 const MAX_PAYLOAD = 1024 * 1024;
@@ -434,7 +439,7 @@ describe("under load", () => {
   async function probeHealth(
     done: () => boolean,
   ): Promise<{ slowest: number; inFlight: number; answers: number }> {
-    const probe = loadSigningProto().newClient(`127.0.0.1:${device.port}`);
+    const probe = device.connect();
     let slowest = 0;
     let inFlight = 0;
     let answers = 0;

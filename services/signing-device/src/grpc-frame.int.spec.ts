@@ -18,8 +18,8 @@ import {
   unaryCall,
   unaryHandler,
 } from "@piaoju/runtime";
+import { mapGmCryptoError } from "@piaoju/signing-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mapGmCryptoError } from "./device.ts";
 
 /**
  * The frame's gRPC helpers (packages/runtime/src/grpc.ts) over real gRPC on 127.0.0.1, with the

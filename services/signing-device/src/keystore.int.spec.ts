@@ -8,7 +8,7 @@ import {
   spawnDevice,
   spawnDeviceExpectingFailure,
   type TestKeystore,
-} from "./testing.ts";
+} from "../../../test/support/signing-device.ts";
 
 /** The device refuses a keystore that is not exactly what the CLI sealed, and says why. */
 

@@ -1,8 +1,6 @@
 import { sm2Backend } from "@piaoju/gm-crypto";
 import { ConfigError, createLogger, startTelemetry } from "@piaoju/runtime";
-import { loadDeviceConfig } from "./config.ts";
-import { startDevice } from "./device.ts";
-import { KeystoreError } from "./keystore.ts";
+import { KeystoreError, loadDeviceConfig, startDevice } from "@piaoju/signing-core";
 
 /**
  * The software signing device, standalone: `tsx services/signing-device/src/main.ts`, configured

@@ -18,7 +18,12 @@ import {
 import type { SigningDeviceClient } from "@piaoju/proto/signing";
 import { clientStreamCall, unaryCall } from "@piaoju/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeKeystore, type RunningTestDevice, spawnDevice, type TestKeystore } from "./testing.ts";
+import {
+  makeKeystore,
+  type RunningTestDevice,
+  spawnDevice,
+  type TestKeystore,
+} from "../../../test/support/signing-device.ts";
 
 /**
  * The device's PKCS#7 (GM/T 0010) work over real gRPC: SignedData (attached, detached, batched,

@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import { unaryCall } from "@piaoju/runtime";
-import { makeKeystore, spawnDevice } from "./testing.ts";
+import { makeKeystore, spawnDevice } from "../../../test/support/signing-device.ts";
 
 /**
  * A quick loop, not the benchmark: spawns the device (PIAOJU_SIGNING_DEVICE_WORKERS, default 2)

@@ -53,6 +53,18 @@ export const serviceConfigSchema = z.object({
     .string()
     .regex(/^[0-9a-fA-F]{32}$/, "32 hex characters (a 16-byte SM4 key)")
     .optional(),
+  /**
+   * The gateway's mutual-TLS identity (ca.crt, tls.crt, tls.key; a mounted Kubernetes TLS secret):
+   * it serves callers with certificates from that CA under the signing policy, and presents it to
+   * the devices, whose certificates must name `signing-device`. Embedded and unset: made in the
+   * data folder's secrets on first start. In a cluster required unless PIAOJU_SIGNING_GATEWAY_PLAINTEXT.
+   */
+  PIAOJU_SIGNING_GATEWAY_TLS_DIR: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined),
+  /** Development only: serve and call the devices without TLS or authentication. */
+  PIAOJU_SIGNING_GATEWAY_PLAINTEXT: flag(false),
   /** Make a development key for an agency that has none (embedded/dev only; refused on Kafka). */
   PIAOJU_SIGNING_DEV_PROVISION: flag(false),
   PIAOJU_DATA_DIR: z.string().default(".data"),

@@ -1,6 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { loadSigningProto, type SigningDeviceClient } from "@piaoju/proto/signing";
 import { GrpcStatus, GrpcStatusError, injectTrace } from "@piaoju/runtime";
+import { TLS_CHANNEL_OPTIONS } from "@piaoju/service-identity";
 import { CircuitBreaker } from "./breaker.ts";
 import type { GatewayOptions } from "./options.ts";
 
@@ -57,9 +58,11 @@ export class DeviceLink {
     readonly address: string,
     readonly index: number,
     private readonly options: GatewayOptions,
+    credentials: grpc.ChannelCredentials,
     private readonly events: LinkEvents,
   ) {
-    this.client = loadSigningProto().newClient(address, grpc.credentials.createInsecure(), {
+    this.client = loadSigningProto().newClient(address, credentials, {
+      ...TLS_CHANNEL_OPTIONS,
       // A device that comes back is found again within a second, not after grpc-js's 120 s backoff.
       "grpc.initial_reconnect_backoff_ms": 100,
       "grpc.max_reconnect_backoff_ms": 1_000,

@@ -1,15 +1,16 @@
 import * as grpc from "@grpc/grpc-js";
 import { Sm2PublicKey, verify } from "@piaoju/gm-crypto";
-import { type GetCertificateResponse, loadSigningProto } from "@piaoju/proto/signing";
+import type { GetCertificateResponse } from "@piaoju/proto/signing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   makeKeystore,
   type RunningTestDevice,
   spawnDevice,
   type TestKeystore,
-} from "../../signing-device/src/testing.ts";
+} from "../../../test/support/signing-device.ts";
 import { type RunningGateway, startSigningGateway } from "./gateway.ts";
 import { longestCallMs, longestGapMs, startSignLoad, until } from "./testing/load.ts";
+import { gatewayClient, gatewaySecurity } from "./testing/tls.ts";
 
 const KEY = "agency-110101";
 const DEVICE_ENV = { PIAOJU_SIGNING_DEVICE_WORKERS: "1" };
@@ -33,8 +34,8 @@ async function device(env: Record<string, string> = {}): Promise<RunningTestDevi
   return d;
 }
 
-function certificate(gateway: RunningGateway): Promise<GetCertificateResponse> {
-  const client = loadSigningProto().newClient(gateway.address);
+async function certificate(gateway: RunningGateway): Promise<GetCertificateResponse> {
+  const client = await gatewayClient(gateway.address);
   return new Promise((resolve, reject) =>
     client.GetCertificate({ keyId: KEY }, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (e, r) => {
       client.close();
@@ -49,11 +50,14 @@ describe("signing gateway, active-standby over two real device processes", () =>
     const standby = await device();
     const primaryAddress = `127.0.0.1:${primary.port}`;
     const standbyAddress = `127.0.0.1:${standby.port}`;
-    const gateway = await startSigningGateway({ devices: [primaryAddress, standbyAddress] });
+    const gateway = await startSigningGateway({
+      ...(await gatewaySecurity()),
+      devices: [primaryAddress, standbyAddress],
+    });
     let stopLoad = async () => {};
     try {
       const publicKey = Sm2PublicKey.fromDer((await certificate(gateway)).publicKey);
-      const client = loadSigningProto().newClient(gateway.address);
+      const client = await gatewayClient(gateway.address);
       const load = startSignLoad(client, { keyId: KEY, concurrency: 32 });
       stopLoad = () => load.stop();
       await new Promise((r) => setTimeout(r, 1_500));

@@ -1,11 +1,10 @@
 import * as grpc from "@grpc/grpc-js";
 import { Sm2PublicKey, verify } from "@piaoju/gm-crypto";
-import {
-  type GetCertificateResponse,
-  loadSigningProto,
-  type SigningDeviceClient,
-  type SignResponse,
-  type VerifyResponse,
+import type {
+  GetCertificateResponse,
+  SigningDeviceClient,
+  SignResponse,
+  VerifyResponse,
 } from "@piaoju/proto/signing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -13,10 +12,11 @@ import {
   type RunningTestDevice,
   spawnDevice,
   type TestKeystore,
-} from "../../signing-device/src/testing.ts";
+} from "../../../test/support/signing-device.ts";
 import { type RunningGateway, startSigningGateway } from "./gateway.ts";
 import type { GatewayOptionsInput } from "./options.ts";
 import { signCall, startSignLoad, until } from "./testing/load.ts";
+import { gatewayClient, gatewaySecurity } from "./testing/tls.ts";
 
 /**
  * The gateway's rules, each over real device processes and real gRPC on 127.0.0.1. A hung
@@ -51,8 +51,14 @@ afterAll(async () => {
 });
 
 async function gatewayOver(options: GatewayOptionsInput) {
-  const gateway = await startSigningGateway(options);
-  const client = loadSigningProto().newClient(gateway.address);
+  // Routing, not the signing policy, is under test here (access.int.spec.ts tests that): every
+  // key counts as an agency's, so the devices' own statuses reach the caller.
+  const gateway = await startSigningGateway({
+    ...(await gatewaySecurity()),
+    isAgencyKey: () => true,
+    ...options,
+  });
+  const client = await gatewayClient(gateway.address);
   running.push({ gateway, client });
   if (!publicKey) {
     const cert = await unary<GetCertificateResponse>(client, "GetCertificate", { keyId: KEY });

@@ -12,6 +12,8 @@ import {
   type VerifyRequestInput,
 } from "@piaoju/proto/signing";
 import { clientStreamHandler, createLogger, type Logger, unaryHandler } from "@piaoju/runtime";
+import { clientCredentials, serverCredentials } from "@piaoju/service-identity";
+import { guardHandlers } from "@piaoju/signing-core";
 import { type GatewayOptions, type GatewayOptionsInput, gatewayOptionsSchema } from "./options.ts";
 import { type GatewayStats, Router } from "./router.ts";
 
@@ -22,6 +24,8 @@ import { type GatewayStats, Router } from "./router.ts";
  */
 
 const SERVICE = "piaoju.signing.v1.SigningDevice";
+/** The identity a device's certificate must name. */
+export const DEVICE_IDENTITY = "signing-device";
 
 export interface RunningGateway {
   /** host:port the gateway serves on (the real port when `listen` asked for port 0). */
@@ -139,19 +143,41 @@ export async function startSigningGateway(
   input: GatewayOptionsInput,
   logger: Logger = createLogger({ name: "signing-gateway", level: "warn", destination: process.stderr }),
 ): Promise<RunningGateway> {
-  const options = gatewayOptionsSchema.parse(input);
-  const router = new Router(options, logger);
+  const { tls, plaintext, isAgencyKey, ...rest } = input;
+  if (!tls && plaintext !== true) {
+    throw new Error("the signing gateway needs its TLS identity (tls), or plaintext: true for development");
+  }
+  const options = gatewayOptionsSchema.parse(rest);
+  const router = new Router(
+    options,
+    logger,
+    tls ? clientCredentials(tls, [DEVICE_IDENTITY]) : grpc.credentials.createInsecure(),
+  );
   await router.start();
   const server = new grpc.Server({
     "grpc.max_receive_message_length": 64 * 1024 * 1024,
     "grpc.max_send_message_length": 64 * 1024 * 1024,
   });
-  server.addService(loadSigningProto().service, gatewayHandlers(router, options, logger));
+  const handlers = gatewayHandlers(router, options, logger);
+  // Callers authenticated by their certificate, then the signing policy (@piaoju/signing-core).
+  server.addService(
+    loadSigningProto().service,
+    tls
+      ? guardHandlers(handlers, { endpoint: "gateway", isAgencyKey: isAgencyKey ?? (() => false), logger })
+      : handlers,
+  );
+  if (!tls)
+    logger.warn(
+      { listen: options.listen },
+      "signing gateway serving and calling devices in PLAINTEXT (development only)",
+    );
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-        error ? reject(error) : resolve(bound),
+      server.bindAsync(
+        options.listen,
+        tls ? serverCredentials(tls) : grpc.ServerCredentials.createInsecure(),
+        (error, bound) => (error ? reject(error) : resolve(bound)),
       ),
     );
   } catch (error) {

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Logger } from "@piaoju/runtime";
-import { startDevice } from "@piaoju/signing-device";
+import type { ServiceTls } from "@piaoju/service-identity";
+import { KEYSTORE_CLI, startDevice } from "@piaoju/signing-core";
 
 /**
  * Software devices inside the embedded process, so `./piaoju start` signs without any device
@@ -16,8 +17,7 @@ import { startDevice } from "@piaoju/signing-device";
  */
 
 const run = promisify(execFile);
-const DEVICE_ENTRY = fileURLToPath(import.meta.resolve("@piaoju/signing-device"));
-const KEYSTORE_CLI = join(DEVICE_ENTRY, "..", "keystore-cli.ts");
+const KEYSTORE_CLI_PATH = fileURLToPath(KEYSTORE_CLI);
 /** Made on first start so the keystore (and its dev CA) exists before any agency needs a key. */
 export const SELF_TEST_KEY = "gateway-selftest";
 
@@ -27,6 +27,8 @@ export interface LocalDevicesOptions {
   keystoreKeyHex: string;
   count: number;
   workersEach: number;
+  /** The devices' mutual-TLS identity (they serve only the signing gateway); undefined: plaintext. */
+  tls?: ServiceTls | undefined;
   logger: Logger;
 }
 
@@ -109,7 +111,7 @@ export class LocalDevices {
     const args = [
       "--import",
       "tsx",
-      KEYSTORE_CLI,
+      KEYSTORE_CLI_PATH,
       "init",
       "--dir",
       this.options.keystoreDir,
@@ -118,8 +120,8 @@ export class LocalDevices {
     ];
     if (subject) args.push("--subject", subject);
     await run(process.execPath, args, {
-      // The device's package has tsx among its dependencies, whatever directory Piaoju runs from.
-      cwd: join(DEVICE_ENTRY, "..", ".."),
+      // The core's package has tsx among its dependencies, whatever directory Piaoju runs from.
+      cwd: join(KEYSTORE_CLI_PATH, "..", ".."),
       env: { ...process.env, PIAOJU_SIGNING_DEVICE_KEYSTORE_KEY: this.options.keystoreKeyHex },
     });
   }
@@ -136,6 +138,7 @@ export class LocalDevices {
         maxBatchItems: 1000,
         capacity: 20_000,
         logLevel: "warn",
+        tls: this.options.tls,
       },
       this.options.logger.child({ component: "local-signing-device" }),
     );

@@ -1,19 +1,28 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, type ServiceModule } from "@piaoju/runtime";
+import { ensureEmbeddedServiceTls, loadServiceTls, type ServiceTls } from "@piaoju/service-identity";
 import { ReceiptSigner } from "./app/receipt-signer.ts";
 import { loadServiceConfig, type ServiceConfig } from "./config.ts";
 import { consumeReceiptRequests } from "./consumers/receipt-requests.ts";
-import { keyIdFor, parseKeyMapping } from "./domain/receipt-signing.ts";
-import { type RunningGateway, startSigningGateway } from "./gateway.ts";
+import { isAgencyKey, keyIdFor, parseKeyMapping } from "./domain/receipt-signing.ts";
+import { DEVICE_IDENTITY, type RunningGateway, startSigningGateway } from "./gateway.ts";
 import { LocalDevices } from "./local-devices.ts";
-import type { GatewayOptionsInput } from "./options.ts";
+import type { GatewayOptionsInput, GatewaySecurity } from "./options.ts";
 
 export { type RunningGateway, startSigningGateway } from "./gateway.ts";
 export type { GatewayMode, GatewayOptionsInput } from "./options.ts";
 
-export function gatewayOptions(c: ServiceConfig, devices: string[], embedded: boolean): GatewayOptionsInput {
+export function gatewayOptions(
+  c: ServiceConfig,
+  devices: string[],
+  embedded: boolean,
+  security: GatewaySecurity,
+): GatewayOptionsInput {
+  const mapping = parseKeyMapping(c.PIAOJU_SIGNING_AGENCY_KEYS);
   return {
+    ...security,
+    isAgencyKey: (keyId) => isAgencyKey(keyId, mapping, c.PIAOJU_SIGNING_KEY_ID_PATTERN),
     devices,
     mode: c.PIAOJU_SIGNING_GATEWAY_MODE,
     listen: c.PIAOJU_SIGNING_GATEWAY_LISTEN ?? (embedded ? "127.0.0.1:0" : "0.0.0.0:50061"),
@@ -35,6 +44,35 @@ export function gatewayOptions(c: ServiceConfig, devices: string[], embedded: bo
   };
 }
 
+/** The embedded devices' identity, when this process runs them. */
+type Security = GatewaySecurity & { deviceTls?: ServiceTls | undefined };
+
+/**
+ * The gateway's TLS identity: the mounted one (PIAOJU_SIGNING_GATEWAY_TLS_DIR); embedded without
+ * one, its own, made once in the data folder's secrets with the local devices' (loopback only).
+ * A cluster without one refuses to start unless plaintext was asked for (development).
+ */
+export async function gatewaySecurity(config: ServiceConfig, embedded: boolean): Promise<Security> {
+  if (config.PIAOJU_SIGNING_GATEWAY_TLS_DIR) {
+    return { tls: loadServiceTls(config.PIAOJU_SIGNING_GATEWAY_TLS_DIR) };
+  }
+  if (config.PIAOJU_SIGNING_GATEWAY_PLAINTEXT) return { plaintext: true };
+  if (!embedded) {
+    throw new ConfigError([
+      "PIAOJU_SIGNING_GATEWAY_TLS_DIR: required in cluster mode (the gateway's certificate from the platform's service CA); " +
+        "PIAOJU_SIGNING_GATEWAY_PLAINTEXT=true runs without TLS, for development only",
+    ]);
+  }
+  const dirs = await ensureEmbeddedServiceTls(join(resolve(config.PIAOJU_DATA_DIR), "secrets"), [
+    "signing-gateway",
+    DEVICE_IDENTITY,
+  ]);
+  return {
+    tls: loadServiceTls(dirs["signing-gateway"] as string),
+    deviceTls: loadServiceTls(dirs[DEVICE_IDENTITY] as string),
+  };
+}
+
 /**
  * Composition root of the signing gateway (签名网关): the gRPC gateway over the configured
  * devices (or, embedded, over software devices it starts itself) and the bus consumer that
@@ -51,6 +89,7 @@ export const signingGatewayService: ServiceModule = {
         "PIAOJU_SIGNING_DEV_PROVISION: development keys are made only in embedded mode, never in a cluster",
       ]);
     }
+    const security = await gatewaySecurity(config, embedded);
     let local: LocalDevices | undefined;
     let devices = config.PIAOJU_SIGNING_DEVICES;
     if (devices.length === 0) {
@@ -64,13 +103,14 @@ export const signingGatewayService: ServiceModule = {
         keystoreKeyHex: config.PIAOJU_SIGNING_KEYSTORE_KEY,
         count: config.PIAOJU_SIGNING_LOCAL_DEVICES,
         workersEach: config.PIAOJU_SIGNING_LOCAL_DEVICE_WORKERS,
+        tls: security.deviceTls,
         logger: ctx.logger,
       });
       devices = local.addresses;
     }
     let gateway: RunningGateway;
     try {
-      gateway = await startSigningGateway(gatewayOptions(config, devices, embedded), ctx.logger);
+      gateway = await startSigningGateway(gatewayOptions(config, devices, embedded, security), ctx.logger);
     } catch (error) {
       await local?.close();
       throw error;

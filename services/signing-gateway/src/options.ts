@@ -1,3 +1,4 @@
+import type { ServiceTls } from "@piaoju/service-identity";
 import { z } from "zod";
 
 /**
@@ -63,5 +64,17 @@ export const gatewayOptionsSchema = z.object({
     .prefault({}),
 });
 
-export type GatewayOptionsInput = z.input<typeof gatewayOptionsSchema>;
+/**
+ * How the gateway authenticates: with `tls` (its own certificate from the platform's service CA)
+ * it serves callers by mutual TLS under the signing policy and calls the devices the same way;
+ * `plaintext: true` instead (development only) neither encrypts nor authenticates anything.
+ */
+export interface GatewaySecurity {
+  tls?: ServiceTls | undefined;
+  plaintext?: boolean | undefined;
+  /** Which key ids are agencies' (the policy lets only some callers use them). Default: none. */
+  isAgencyKey?: ((keyId: string) => boolean) | undefined;
+}
+
+export type GatewayOptionsInput = z.input<typeof gatewayOptionsSchema> & GatewaySecurity;
 export type GatewayOptions = z.output<typeof gatewayOptionsSchema>;

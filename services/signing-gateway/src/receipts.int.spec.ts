@@ -3,13 +3,14 @@ import type { Bus } from "@piaoju/bus";
 import { createEnvelope, type Envelope, ReceiptRequested, topics } from "@piaoju/contracts";
 import { sm3, verifySignedData } from "@piaoju/gm-crypto";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
+import { testPki } from "@piaoju/service-identity/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   makeKeystore,
   type RunningTestDevice,
   spawnDevice,
   type TestKeystore,
-} from "../../signing-device/src/testing.ts";
+} from "../../../test/support/signing-device.ts";
 import { signingGatewayService } from "./main.ts";
 import { until } from "./testing/load.ts";
 
@@ -69,6 +70,7 @@ describe("signing gateway on the bus (cluster: Kafka, PostgreSQL, two device pro
       env: {
         PIAOJU_SIGNING_DEVICES: devices.map((d) => `127.0.0.1:${d.port}`).join(","),
         PIAOJU_SIGNING_GATEWAY_LISTEN: "127.0.0.1:0",
+        PIAOJU_SIGNING_GATEWAY_TLS_DIR: await (await testPki()).tlsDir("signing-gateway"),
       },
     });
   });

@@ -1,3 +1,4 @@
+import type * as grpc from "@grpc/grpc-js";
 import { metrics, type ObservableResult } from "@opentelemetry/api";
 import type { SignBatchResponse, SignRequestInput, SignResponse } from "@piaoju/proto/signing";
 import { GrpcStatus, GrpcStatusError, type Logger } from "@piaoju/runtime";
@@ -96,10 +97,11 @@ export class Router {
   constructor(
     private readonly options: GatewayOptions,
     private readonly logger: Logger,
+    credentials: grpc.ChannelCredentials,
   ) {
     this.links = options.devices.map(
       (address, index) =>
-        new DeviceLink(address, index, options, {
+        new DeviceLink(address, index, options, credentials, {
           onHealthChange: (link, healthy, reason) =>
             logger[healthy ? "info" : "warn"](
               { device: link.address, healthy, reason },

@@ -1,7 +1,7 @@
 import { ConfigError, createLogger, startTelemetry } from "@piaoju/runtime";
 import { loadServiceConfig } from "./config.ts";
 import { startSigningGateway } from "./gateway.ts";
-import { gatewayOptions } from "./main.ts";
+import { gatewayOptions, gatewaySecurity } from "./main.ts";
 
 /**
  * The gateway alone, without the bus or a database: `tsx services/signing-gateway/src/standalone.ts`
@@ -31,8 +31,15 @@ async function main(): Promise<void> {
     level: process.env.LOG_LEVEL ?? "info",
     destination: process.stderr,
   });
+  let security: Awaited<ReturnType<typeof gatewaySecurity>>;
+  try {
+    security = await gatewaySecurity(config, false);
+  } catch (error) {
+    process.stderr.write(`signing-gateway: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
   const gateway = await startSigningGateway(
-    gatewayOptions(config, config.PIAOJU_SIGNING_DEVICES, false),
+    gatewayOptions(config, config.PIAOJU_SIGNING_DEVICES, false, security),
     logger,
   );
   process.stdout.write(`SIGNING_GATEWAY_LISTENING port=${gateway.port}\n`);

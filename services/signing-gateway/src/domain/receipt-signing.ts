@@ -12,6 +12,22 @@ export function keyIdFor(agencyCode: string, mapping: ReadonlyMap<string, string
   return mapping.get(agencyCode) ?? pattern.replaceAll("{agencyCode}", agencyCode);
 }
 
+/**
+ * Whether `keyId` is an agency's key: one the explicit mapping names, or the pattern's form for
+ * some agency code. The signing policy lets only the receipt signers use these.
+ */
+export function isAgencyKey(keyId: string, mapping: ReadonlyMap<string, string>, pattern: string): boolean {
+  if ([...mapping.values()].includes(keyId)) return true;
+  const [before, after] = pattern.split("{agencyCode}") as [string, string];
+  return (
+    pattern.split("{agencyCode}").length === 2 &&
+    keyId.length > before.length + after.length &&
+    keyId.startsWith(before) &&
+    keyId.endsWith(after) &&
+    /^[0-9A-Za-z]+$/.test(keyId.slice(before.length, keyId.length - after.length))
+  );
+}
+
 /** Parses `110101=agency-110101-2026,110102=shared-key` into a map. */
 export function parseKeyMapping(text: string | undefined): Map<string, string> {
   const mapping = new Map<string, string>();

@@ -14,7 +14,7 @@ import {
   sealPrivateKey,
 } from "./keystore.ts";
 
-const USAGE = `usage: tsx services/signing-device/src/keystore-cli.ts <command> --dir <keystore> [options]
+const USAGE = `usage: tsx packages/signing-core/src/keystore-cli.ts <command> --dir <keystore> [options]
 
   init        --dir D --key-id K [--subject "/C=CN/O=…/CN=…"] [--no-cert]
               a new SM2 key sealed as D/K.key and, unless --no-cert, a certificate from the

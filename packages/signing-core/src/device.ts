@@ -19,6 +19,8 @@ import {
   type Logger,
   unaryHandler,
 } from "@piaoju/runtime";
+import { serverCredentials } from "@piaoju/service-identity";
+import { guardHandlers } from "./access.ts";
 import type { DeviceConfig } from "./config.ts";
 import { type CertificateChain, KeystoreError, listKeyIds, readChain } from "./keystore.ts";
 import type { Op, OpResult, RawFormat } from "./ops.ts";
@@ -443,12 +445,23 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
     "grpc.max_receive_message_length": config.maxPayloadBytes + 1024 * 1024,
     "grpc.max_send_message_length": 64 * 1024 * 1024,
   });
-  server.addService(loadSigningProto().service, handlers);
+  // Mutual TLS: callers authenticated by their certificate, then the signing policy (access.ts).
+  server.addService(
+    loadSigningProto().service,
+    config.tls ? guardHandlers(handlers, { endpoint: "device", isAgencyKey: () => false, logger }) : handlers,
+  );
+  if (!config.tls)
+    logger.warn(
+      { listen: config.listen },
+      "signing device serving PLAINTEXT, unauthenticated (development only)",
+    );
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(config.listen, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-        error ? reject(error) : resolve(bound),
+      server.bindAsync(
+        config.listen,
+        config.tls ? serverCredentials(config.tls) : grpc.ServerCredentials.createInsecure(),
+        (error, bound) => (error ? reject(error) : resolve(bound)),
       ),
     );
   } catch (error) {

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
-import { parseConfig } from "@piaoju/runtime";
+import { ConfigError, parseConfig } from "@piaoju/runtime";
+import { loadServiceTls, ServiceIdentityError, type ServiceTls } from "@piaoju/service-identity";
 import { z } from "zod";
 
 const positiveInt = z.coerce.number().int().positive();
@@ -24,6 +25,17 @@ export const deviceConfigSchema = z.object({
   PIAOJU_SIGNING_DEVICE_MAX_BATCH_ITEMS: positiveInt.default(1000),
   /** Most operations queued or running at once; more gets RESOURCE_EXHAUSTED. */
   PIAOJU_SIGNING_DEVICE_CAPACITY: positiveInt.default(20_000),
+  /**
+   * The device's mutual-TLS identity (ca.crt, tls.crt, tls.key; a mounted Kubernetes TLS secret):
+   * it serves only callers with a certificate from that CA, and of them only what the signing
+   * policy grants (the signing gateway). Required unless PIAOJU_SIGNING_DEVICE_PLAINTEXT=true.
+   */
+  PIAOJU_SIGNING_DEVICE_TLS_DIR: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined),
+  /** Development only: serve without TLS, to anyone who reaches the port. */
+  PIAOJU_SIGNING_DEVICE_PLAINTEXT: z.enum(["true", "false"]).default("false"),
   PIAOJU_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -39,11 +51,28 @@ export interface DeviceConfig {
   maxBatchItems: number;
   capacity: number;
   logLevel: string;
+  /** Mutual TLS; undefined only when plaintext was allowed explicitly. */
+  tls?: ServiceTls | undefined;
 }
 
 export function loadDeviceConfig(env: Record<string, string | undefined>): DeviceConfig {
   const c = parseConfig(deviceConfigSchema, env);
+  let tls: ServiceTls | undefined;
+  if (c.PIAOJU_SIGNING_DEVICE_TLS_DIR) {
+    try {
+      tls = loadServiceTls(c.PIAOJU_SIGNING_DEVICE_TLS_DIR);
+    } catch (error) {
+      if (!(error instanceof ServiceIdentityError)) throw error;
+      throw new ConfigError([`PIAOJU_SIGNING_DEVICE_TLS_DIR: ${error.message}`]);
+    }
+  } else if (c.PIAOJU_SIGNING_DEVICE_PLAINTEXT !== "true") {
+    throw new ConfigError([
+      "PIAOJU_SIGNING_DEVICE_TLS_DIR: required (the device's certificate from the platform's service CA); " +
+        "PIAOJU_SIGNING_DEVICE_PLAINTEXT=true serves without TLS, for development only",
+    ]);
+  }
   return {
+    tls,
     listen: c.PIAOJU_SIGNING_DEVICE_LISTEN,
     keystoreDir: c.PIAOJU_SIGNING_DEVICE_KEYSTORE_DIR,
     keystoreKey: Buffer.from(c.PIAOJU_SIGNING_DEVICE_KEYSTORE_KEY, "hex"),

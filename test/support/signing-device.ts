@@ -5,12 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadSigningProto, type SigningDeviceClient } from "@piaoju/proto/signing";
+import { TLS_CHANNEL_OPTIONS } from "@piaoju/service-identity";
+import { testPki } from "@piaoju/service-identity/testing";
+import { KEYSTORE_CLI } from "@piaoju/signing-core";
 
 /** Test and benchmark support: make a keystore with the CLI and run the device as its own process. */
 
-const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
-const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
-const CLI = fileURLToPath(new URL("./keystore-cli.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../services/signing-device/src/main.ts", import.meta.url));
+const CLI = fileURLToPath(KEYSTORE_CLI);
 
 export interface TestKeystore {
   dir: string;
@@ -42,19 +45,29 @@ export interface RunningTestDevice {
   port: number;
   client: SigningDeviceClient;
   process: ChildProcess;
+  /** Another client of the device, on its own connection, as the signing gateway. */
+  connect(): SigningDeviceClient;
   stderr(): string;
   stop(): Promise<void>;
 }
 
 export type DeviceExit = { code: number | null; stderr: string };
 
-/** Spawns the device; resolves once it prints its port, rejects (with its stderr) if it exits first. */
-export function spawnDevice(
+/**
+ * Spawns the device with a certificate from the test process's service CA (mutual TLS) and a
+ * client that calls it as the signing gateway; resolves once it prints its port, rejects (with
+ * its stderr) if it exits first. `PIAOJU_SIGNING_DEVICE_PLAINTEXT: "true"` in `env` runs it without TLS.
+ */
+export async function spawnDevice(
   keystore: TestKeystore,
   env: Record<string, string> = {},
   /** Extra node options (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow). */
   nodeArgs: string[] = [],
 ): Promise<RunningTestDevice> {
+  const pki = await testPki();
+  const plaintext = env.PIAOJU_SIGNING_DEVICE_PLAINTEXT === "true";
+  const tlsEnv = plaintext ? {} : { PIAOJU_SIGNING_DEVICE_TLS_DIR: await pki.tlsDir("signing-device") };
+  const caller = plaintext ? undefined : await pki.client("signing-gateway", "signing-device");
   const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", MAIN], {
     cwd: ROOT,
     env: {
@@ -64,6 +77,7 @@ export function spawnDevice(
       PIAOJU_SIGNING_DEVICE_KEYSTORE_KEY: keystore.keyHex,
       PIAOJU_SIGNING_DEVICE_WORKERS: "2",
       PIAOJU_LOG_LEVEL: "warn",
+      ...tlsEnv,
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -84,10 +98,15 @@ export function spawnDevice(
       child.stdout.removeAllListeners("data");
       child.off("exit", onExit);
       const port = Number(match[1]);
-      const client = loadSigningProto().newClient(`127.0.0.1:${port}`);
+      const connect = () =>
+        caller
+          ? loadSigningProto().newClient(`127.0.0.1:${port}`, caller.credentials, { ...TLS_CHANNEL_OPTIONS })
+          : loadSigningProto().newClient(`127.0.0.1:${port}`);
+      const client = connect();
       resolve({
         port,
         client,
+        connect,
         process: child,
         stderr: () => stderr,
         stop: () =>
