@@ -133,7 +133,7 @@ async function runDemo(dataDir: string): Promise<{
 }> {
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", "services/runner/src/main.ts", "--embedded", "--with-finance-simulator", "--demo"],
+    ["--import", "tsx", "services/runner/src/main.ts", "start"],
     {
       cwd: repoRoot,
       env: { ...process.env, PIAOJU_DATA_DIR: dataDir, PIAOJU_HTTP_PORT: "0", LOG_LEVEL: "warn" },

@@ -227,6 +227,9 @@ describe.each(["cluster", "embedded"] as const)("receipt lifecycle (%s)", (mode)
     await waitStatus(r.id, "ISSUED");
     await processed(await supervise(r));
     await processed(await sign(r));
+    // The outbox publishes after the commit: wait for each event, then count.
+    await waitEvent(r.id, "issuance.ReceiptSubmittedForSupervision");
+    await waitEvent(r.id, "issuance.ReceiptIssued");
     expect(eventsOf(r.id, "issuance.ReceiptSubmittedForSupervision")).toHaveLength(1);
     expect(eventsOf(r.id, "issuance.ReceiptIssued")).toHaveLength(1);
     const after = await get(r.id);
@@ -248,6 +251,8 @@ describe.each(["cluster", "embedded"] as const)("receipt lifecycle (%s)", (mode)
     expect((after.agencySignature as { value: string }).value).toBe(
       (right.data as { signature: string }).signature,
     );
+    // The outbox publishes after the commit that made it AGENCY_SIGNED.
+    await waitEvent(r.id, "issuance.ReceiptSubmittedForSupervision");
     expect(eventsOf(r.id, "issuance.ReceiptSubmittedForSupervision")).toHaveLength(1);
   });
 
