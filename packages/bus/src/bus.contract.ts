@@ -53,6 +53,19 @@ export function describeBusContract(name: string, open: () => Promise<Bus>): voi
       }
     });
 
+    it("tells each partition's end offset, so a consumer can measure its lag", async () => {
+      const topic = freshTopic();
+      const before = await bus.endOffsets(topic);
+      expect([...before.values()].every((o) => o === 0n)).toBe(true);
+      await bus.publish(Array.from({ length: 9 }, (_, i) => ({ topic, envelope: envelope(`lag-${i}`, i) })));
+      const got = receiver();
+      await bus.subscribe({ group: freshGroup(), topics: [topic], handler: got.handler });
+      await got.until(9);
+      const ends = await bus.endOffsets(topic);
+      expect([...ends.values()].reduce((a, b) => a + b, 0n)).toBe(9n);
+      for (const m of got.messages) expect(BigInt(m.offset)).toBeLessThan(ends.get(m.partition)!);
+    });
+
     it("gives every consumer group every message", async () => {
       const topic = freshTopic();
       const a = receiver();

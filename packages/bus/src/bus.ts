@@ -56,6 +56,11 @@ export interface Bus {
   /** Resolves once every message is durably accepted, in order per key. */
   publish(messages: readonly OutgoingMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /**
+   * The offset after the last message of each partition of a topic (0 for an empty one), so a
+   * consumer that records the offsets it processed can tell how far behind it is.
+   */
+  endOffsets(topic: string): Promise<Map<number, bigint>>;
   /** Everything in a group's dead-letter topic, oldest first. */
   readDeadLetters(group: string): Promise<DeadLetter[]>;
   /** Connected and able to publish (for readiness). */

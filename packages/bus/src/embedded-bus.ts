@@ -137,6 +137,16 @@ export class EmbeddedBus implements Bus {
     };
   }
 
+  async endOffsets(topic: string): Promise<Map<number, bigint>> {
+    const log = this.logs.get(topic) ?? [];
+    const ends = new Map<number, bigint>();
+    for (let p = 0; p < this.partitions; p++) {
+      const partition = log[p];
+      ends.set(p, BigInt(partition ? partition.base + partition.entries.length : 0));
+    }
+    return ends;
+  }
+
   async readDeadLetters(group: string): Promise<DeadLetter[]> {
     return (this.logs.get(deadLetterTopic(group)) ?? [])
       .flatMap((p) => p.entries)

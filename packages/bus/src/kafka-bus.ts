@@ -184,6 +184,12 @@ export class KafkaBus implements Bus {
     return subscription;
   }
 
+  async endOffsets(topic: string): Promise<Map<number, bigint>> {
+    await this.ensureTopics([topic]);
+    const offsets = await this.admin.fetchTopicOffsets(this.physical(topic));
+    return new Map(offsets.map((p) => [p.partition, BigInt(p.high)]));
+  }
+
   async readDeadLetters(group: string): Promise<DeadLetter[]> {
     await this.ensureTopics([deadLetterTopic(group)]);
     const topic = this.physical(deadLetterTopic(group));

@@ -2,8 +2,18 @@ export * from "./catalog.ts";
 export * from "./envelope.ts";
 export * from "./event.ts";
 export * from "./events/common.ts";
-export { ReceiptSupervised, ReceiptSupervisionRejected, SegmentIssued } from "./events/finance.ts";
 export {
+  AgencyProfileSynced,
+  RECONCILIATION_DIFFERENCES_IN_EVENT,
+  ReceiptSupervised,
+  ReceiptSupervisionRejected,
+  ReconciliationCompleted,
+  reconciliationDifferenceKind,
+  SegmentIssued,
+} from "./events/finance.ts";
+export {
+  IssuingPointRegistered,
+  ReceiptBooked,
   ReceiptIssued,
   ReceiptPaperExchanged,
   ReceiptRedFlushed,

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { Certificate } from "@piaoju/gm-crypto";
+import { loadCjkFont } from "@piaoju/locale";
 import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
 import { z } from "zod";
@@ -12,7 +13,6 @@ import { PrismaClient } from "./generated/prisma/client.ts";
 import { registerPickup } from "./http/h5.ts";
 import { registerDeliveryRoutes } from "./http/routes.ts";
 import { httpSmsGateway, smtpMailer } from "./providers/providers.ts";
-import { loadCjkFont } from "./render/font.ts";
 import { cachedRenderer, renderReceiptPdf } from "./render/pdf.ts";
 
 const config = z.object({

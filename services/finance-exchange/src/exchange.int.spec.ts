@@ -40,6 +40,13 @@ describe.each(["http", "ferry"] as const)("finance exchange over %s", (transport
       "base data",
     );
     expect(items.map((i) => i.kind).sort()).toEqual(["agency", "billKind", "incomeItem", "region"]);
+    // The agency's registered name goes out for the reports that print it.
+    const profile = await waitFor(
+      () => h.financeEvents.find((e) => e.type === "finance.AgencyProfileSynced"),
+      30_000,
+      "finance.AgencyProfileSynced",
+    );
+    expect(profile.data).toMatchObject({ agencyCode: AGENCY, name: "北京市公安局出入境管理总队" });
   });
 
   it("sends a stock application and takes the issued segment into stock once (finance.SegmentIssued)", async () => {

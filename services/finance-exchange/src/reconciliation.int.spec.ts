@@ -150,5 +150,20 @@ describe("daily reconciliation", () => {
     ]);
     for (const d of differences) expect(d.explanation.length).toBeGreaterThan(40);
     expect(report.summary).toMatchObject({ issuedHere: 6, supervisedThere: 6, matched: 4, differences: 3 });
+    // The same report reaches reporting's 对账差异 as one event, from the report's transaction.
+    const event = await waitFor(
+      () =>
+        h.financeEvents.find(
+          (e) => e.type === "finance.ReconciliationCompleted" && (e.data as { day: string }).day === day,
+        ),
+      30_000,
+      "finance.ReconciliationCompleted",
+    );
+    expect(event.data).toMatchObject({
+      agencyCode: AGENCY,
+      summary: { issuedHere: 6, supervisedThere: 6, matched: 4, differences: 3 },
+      differences: differences.map((d) => ({ kind: d.kind, number: d.number, explanation: d.explanation })),
+      differencesOmitted: 0,
+    });
   });
 });

@@ -2,6 +2,7 @@ import { deliveryService } from "@piaoju/delivery";
 import { financeExchangeService } from "@piaoju/finance-exchange";
 import { gatewayService } from "@piaoju/gateway";
 import { issuanceService } from "@piaoju/issuance";
+import { reportingService } from "@piaoju/reporting";
 import type { ServiceModule } from "@piaoju/runtime";
 import { signingGatewayService } from "@piaoju/signing-gateway";
 import { stockService } from "@piaoju/stock";
@@ -14,4 +15,5 @@ export const services: readonly ServiceModule[] = [
   financeExchangeService,
   deliveryService,
   signingGatewayService,
+  reportingService,
 ];

@@ -68,4 +68,77 @@ export const ReceiptSupervisionRejected = defineEvent({
   partitionKey: (d) => d.receiptId,
 });
 
-export const financeEvents = { SegmentIssued, ReceiptSupervised, ReceiptSupervisionRejected } as const;
+/** The agency as finance knows it (单位基础信息), from a base-data sync: its registered name. */
+export const AgencyProfileSynced = defineEvent({
+  type: "finance.AgencyProfileSynced",
+  topic: topics.finance,
+  version: 1,
+  schema: z.object({
+    agencyCode,
+    name: z.string().min(1).max(200),
+    regionCode: z.string().max(32).optional(),
+    syncedAt: isoTime,
+  }),
+  partitionKey: (d) => d.agencyCode,
+});
+
+export const reconciliationDifferenceKind = z.enum([
+  "MISSING_AT_FINANCE",
+  "UNKNOWN_HERE",
+  "REJECTED_HERE_SUPERVISED_THERE",
+  "DOCUMENT_MISMATCH",
+  "AGENCY_SIGNATURE_MISMATCH",
+  "FINANCE_SIGNATURE_MISMATCH",
+  "SIGNATURE_INVALID",
+]);
+
+/** At most this many differences travel in one ReconciliationCompleted; the rest are counted. */
+export const RECONCILIATION_DIFFERENCES_IN_EVENT = 1000;
+
+/**
+ * 对账: a day's receipts issued here were compared with those finance supervised for that day.
+ * A later reconciliation of the same day replaces an earlier one (the newest `reconciledAt` wins).
+ */
+export const ReconciliationCompleted = defineEvent({
+  type: "finance.ReconciliationCompleted",
+  topic: topics.finance,
+  version: 1,
+  schema: z.object({
+    reportId: z.uuid(),
+    agencyCode,
+    day: z.iso.date(),
+    reconciledAt: isoTime,
+    summary: z.object({
+      issuedHere: z.number().int().nonnegative(),
+      supervisedHere: z.number().int().nonnegative(),
+      rejectedHere: z.number().int().nonnegative(),
+      pendingHere: z.number().int().nonnegative(),
+      supervisedThere: z.number().int().nonnegative(),
+      matched: z.number().int().nonnegative(),
+      differences: z.number().int().nonnegative(),
+    }),
+    differences: z
+      .array(
+        z.object({
+          kind: reconciliationDifferenceKind,
+          billCode,
+          number: billNumber,
+          receiptId: z.string().max(64).optional(),
+          financeRef: z.string().max(64).optional(),
+          explanation: z.string().min(1).max(1000),
+        }),
+      )
+      .max(RECONCILIATION_DIFFERENCES_IN_EVENT),
+    /** Differences beyond those carried here (see finance-exchange's report for all of them). */
+    differencesOmitted: z.number().int().nonnegative(),
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.day}`,
+});
+
+export const financeEvents = {
+  SegmentIssued,
+  ReceiptSupervised,
+  ReceiptSupervisionRejected,
+  AgencyProfileSynced,
+  ReconciliationCompleted,
+} as const;

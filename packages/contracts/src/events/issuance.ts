@@ -168,6 +168,29 @@ export const ReceiptVoided = defineEvent({
   partitionKey: (d) => d.receiptId,
 });
 
+/** A receipt was booked (入账/报销) by the payer's organisation: it can no longer be red-flushed. */
+export const ReceiptBooked = defineEvent({
+  type: "issuance.ReceiptBooked",
+  topic: topics.issuance,
+  version: 1,
+  schema: z.object({ ...receiptRef, bookedAt: isoTime }),
+  partitionKey: (d) => d.receiptId,
+});
+
+/** An issuing point (开票点) was registered: its name, for the reports and pages that list points. */
+export const IssuingPointRegistered = defineEvent({
+  type: "issuance.IssuingPointRegistered",
+  topic: topics.issuance,
+  version: 1,
+  schema: z.object({
+    agencyCode,
+    issuingPointCode,
+    name: z.string().min(1).max(100),
+    registeredAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.issuingPointCode}`,
+});
+
 export const issuanceEvents = {
   ReceiptRequested,
   ReceiptSubmittedForSupervision,
@@ -175,4 +198,6 @@ export const issuanceEvents = {
   ReceiptRedFlushed,
   ReceiptPaperExchanged,
   ReceiptVoided,
+  ReceiptBooked,
+  IssuingPointRegistered,
 } as const;

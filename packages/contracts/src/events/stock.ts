@@ -64,6 +64,8 @@ export const SegmentDistributed = defineEvent({
       endNumber: billNumber,
       count: z.number().int().positive(),
       distributedAt: isoTime,
+      /** Who handed it out: a ticket manager, or "rule" for an automatic top-up. Absent in events before it was added. */
+      distributedBy: z.string().min(1).max(64).optional(),
     })
     .refine((d) => d.startNumber <= d.endNumber, {
       message: "startNumber must not exceed endNumber",

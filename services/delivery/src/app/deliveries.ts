@@ -1,6 +1,6 @@
+import { fenToChineseUpper, fenToYuan } from "@piaoju/locale";
 import { AppError } from "@piaoju/runtime";
 import { CHANNELS, type Channel } from "../domain/channels.ts";
-import { fenToChineseUpper, fenToYuan } from "../domain/money.ts";
 import type { Protector } from "../domain/protect.ts";
 import type { ReceiptView } from "../domain/receipt.ts";
 import { qrText } from "../domain/receipt-text.ts";

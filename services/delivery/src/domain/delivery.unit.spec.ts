@@ -1,36 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { planChannels } from "./channels.ts";
-import { fenToChineseUpper, fenToFigures, fenToYuan } from "./money.ts";
 import { Protector } from "./protect.ts";
 import { parseQrText, qrText, readDocumentFields } from "./receipt-text.ts";
 import { afterFailure } from "./schedule.ts";
 import { withoutContacts } from "./scrub.ts";
-
-describe("the upper-case Chinese amount (大写)", () => {
-  it.each([
-    [0n, "零元整"],
-    [5n, "伍分"],
-    [50n, "伍角整"],
-    [1000n, "壹拾元整"],
-    [1005n, "壹拾元零伍分"],
-    [16050n, "壹佰陆拾元伍角整"],
-    [100500n, "壹仟零伍元整"],
-    [10000000n, "壹拾万元整"],
-    [10010000n, "壹拾万零壹佰元整"],
-    [10000100000n, "壹亿零壹仟元整"],
-    [10001000000n, "壹亿零壹万元整"],
-    [123456789n, "壹佰贰拾叁万肆仟伍佰陆拾柒元捌角玖分"],
-    [-16050n, "负壹佰陆拾元伍角整"],
-  ])("writes %s fen as %s", (fen, words) => {
-    expect(fenToChineseUpper(fen)).toBe(words);
-  });
-
-  it("prints figures with 2 decimals and thousands separators, negative for red receipts", () => {
-    expect(fenToYuan(5n)).toBe("0.05");
-    expect(fenToFigures(123456789n)).toBe("¥1,234,567.89");
-    expect(fenToFigures(-16050n)).toBe("-¥160.50");
-  });
-});
 
 describe("the QR code's text", () => {
   const fields = {

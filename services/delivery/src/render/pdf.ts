@@ -1,9 +1,8 @@
+import { type FontChoice, fenToChineseUpper, fenToFigures, fenToYuan, pdfBytes } from "@piaoju/locale";
 import PDFDocument from "pdfkit";
 import QRCode from "qrcode";
-import { fenToChineseUpper, fenToFigures, fenToYuan } from "../domain/money.ts";
 import type { ReceiptView } from "../domain/receipt.ts";
 import { qrText, shanghaiDateTime } from "../domain/receipt-text.ts";
-import type { FontChoice } from "./font.ts";
 
 /**
  * The receipt as an A4 page, laid out like the finance department's e-receipt (财政电子票据):
@@ -40,7 +39,7 @@ export async function renderReceiptPdf(r: ReceiptView, font: FontChoice): Promis
   });
   doc.registerFont("cjk", font.data ?? font.path, font.postscriptName);
   doc.font("cjk");
-  const done = collect(doc);
+  const done = pdfBytes(doc);
 
   drawHeader(doc, r);
   const tableTop = drawPayer(doc, r, 176);
@@ -51,15 +50,6 @@ export async function renderReceiptPdf(r: ReceiptView, font: FontChoice): Promis
 
   doc.end();
   return done;
-}
-
-function collect(doc: PDFKit.PDFDocument): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    doc.on("data", (c: Buffer) => chunks.push(c));
-    doc.on("end", () => resolve(Buffer.concat(chunks)));
-    doc.on("error", reject);
-  });
 }
 
 function drawHeader(doc: PDFKit.PDFDocument, r: ReceiptView): void {

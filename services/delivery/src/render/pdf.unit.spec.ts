@@ -1,6 +1,6 @@
+import { loadCjkFont } from "@piaoju/locale";
 import { describe, expect, it } from "vitest";
 import type { ReceiptView } from "../domain/receipt.ts";
-import { loadCjkFont } from "./font.ts";
 import { cachedRenderer, renderReceiptPdf } from "./pdf.ts";
 
 const view: ReceiptView = {

@@ -1,6 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { transactionsWithEvents } from "@piaoju/bus";
-import { type Emit, ReceiptSupervised, ReceiptSupervisionRejected, SegmentIssued } from "@piaoju/contracts";
+import {
+  AgencyProfileSynced,
+  type Emit,
+  RECONCILIATION_DIFFERENCES_IN_EVENT,
+  ReceiptSupervised,
+  ReceiptSupervisionRejected,
+  ReconciliationCompleted,
+  SegmentIssued,
+} from "@piaoju/contracts";
 import { sm3 } from "@piaoju/gm-crypto";
 import type { Database, SqlExecutor, UnitOfWork } from "@piaoju/persistence";
 import type { Logger } from "@piaoju/runtime";
@@ -365,6 +373,7 @@ export class FinanceExchange {
         if (result.ok)
           await this.#baseData(
             tx,
+            emit,
             row.payload.agencyCode as string,
             parseAnswerBody("baseData", result.body),
           );
@@ -375,6 +384,7 @@ export class FinanceExchange {
         if (result.ok) {
           await this.#downloaded(
             tx,
+            emit,
             row.payload as RequestPayload<"downloadSupervised">,
             parseAnswerBody("downloadSupervised", result.body),
           );
@@ -478,7 +488,12 @@ export class FinanceExchange {
     });
   }
 
-  async #baseData(tx: SqlExecutor, agencyCode: string, body: AnswerBody<"baseData">): Promise<void> {
+  async #baseData(
+    tx: SqlExecutor,
+    emit: Emit,
+    agencyCode: string,
+    body: AnswerBody<"baseData">,
+  ): Promise<void> {
     const now = this.deps.clock();
     for (const e of body.entries) {
       await tx.query(
@@ -486,6 +501,16 @@ export class FinanceExchange {
          ON CONFLICT (agency_code, kind, code) DO UPDATE SET payload = EXCLUDED.payload, synced_at = EXCLUDED.synced_at`,
         [agencyCode, e.kind, e.code, JSON.stringify(e.payload), now],
       );
+      // The agency's registered name, for the reports that must print it.
+      const { name, regionCode } = e.payload;
+      if (e.kind === "agency" && e.code === agencyCode && typeof name === "string" && name) {
+        emit(AgencyProfileSynced, {
+          agencyCode,
+          name: name.slice(0, 200),
+          ...(typeof regionCode === "string" && regionCode ? { regionCode } : {}),
+          syncedAt: now.toISOString(),
+        });
+      }
     }
   }
 
@@ -543,6 +568,7 @@ export class FinanceExchange {
    */
   async #downloaded(
     tx: SqlExecutor,
+    emit: Emit,
     p: RequestPayload<"downloadSupervised">,
     body: AnswerBody<"downloadSupervised">,
   ): Promise<void> {
@@ -589,11 +615,12 @@ export class FinanceExchange {
         ],
       );
     }
-    if (p.reconcile) await this.#reconcile(tx, p.agencyCode, p.day, [...there.values()]);
+    if (p.reconcile) await this.#reconcile(tx, emit, p.agencyCode, p.day, [...there.values()]);
   }
 
   async #reconcile(
     tx: SqlExecutor,
+    emit: Emit,
     agencyCode: string,
     day: string,
     there: SupervisedThere[],
@@ -615,18 +642,38 @@ export class FinanceExchange {
       rejectionCode: i.rejection_code ?? undefined,
     }));
     const result = reconcile(here, there);
+    const reportId = randomUUID();
+    const createdAt = this.deps.clock();
     await tx.query(
       `INSERT INTO reconciliation_report (id, agency_code, day, created_at, summary, differences)
        VALUES ($1,$2,$3,$4,$5::jsonb,$6::jsonb)`,
       [
-        randomUUID(),
+        reportId,
         agencyCode,
         day,
-        this.deps.clock(),
+        createdAt,
         JSON.stringify(result.summary),
         JSON.stringify(result.differences),
       ],
     );
+    const { byKind: _byKind, ...summary } = result.summary;
+    const carried = result.differences.slice(0, RECONCILIATION_DIFFERENCES_IN_EVENT);
+    emit(ReconciliationCompleted, {
+      reportId,
+      agencyCode,
+      day,
+      reconciledAt: createdAt.toISOString(),
+      summary,
+      differences: carried.map((d) => ({
+        kind: d.kind,
+        billCode: d.billCode,
+        number: d.number,
+        ...(d.receiptId ? { receiptId: d.receiptId } : {}),
+        ...(d.financeRef ? { financeRef: d.financeRef } : {}),
+        explanation: d.explanation.slice(0, 1000),
+      })),
+      differencesOmitted: result.differences.length - carried.length,
+    });
   }
 
   /** Finance applied the status (kept on the request row); a refusal is logged for an operator to look at. */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { transactionsWithEvents } from "@piaoju/bus";
-import { type Emit, ReceiptRequested } from "@piaoju/contracts";
+import { type Emit, IssuingPointRegistered, ReceiptRequested } from "@piaoju/contracts";
 import { sm3 } from "@piaoju/gm-crypto";
 import { prismaUnitOfWork, type UnitOfWork } from "@piaoju/persistence";
 import { AppError, type FieldIssue } from "@piaoju/runtime";
@@ -138,7 +138,7 @@ export class IssuanceApp {
     actor: string,
     input: { agencyCode: string; code: string; name: string; enabled: boolean },
   ) {
-    return this.inTransaction(async (tx) => {
+    return this.inTransaction(async (tx, emit) => {
       const key = { agencyCode_code: { agencyCode: input.agencyCode, code: input.code } };
       if (await tx.issuingPoint.findUnique({ where: key })) {
         throw new AppError("conflict", `issuing point ${input.code} already exists for ${input.agencyCode}`, {
@@ -153,6 +153,12 @@ export class IssuanceApp {
         `issuing-point:${input.agencyCode}:${input.code}`,
         input,
       );
+      emit(IssuingPointRegistered, {
+        agencyCode: point.agencyCode,
+        issuingPointCode: point.code,
+        name: point.name,
+        registeredAt: point.createdAt.toISOString(),
+      });
       return pointView(point);
     });
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import {
   type Emit,
+  ReceiptBooked,
   ReceiptIssued,
   ReceiptPaperExchanged,
   ReceiptRedFlushed,
@@ -460,16 +461,18 @@ export class ReceiptLifecycle {
 
   /** 入账/报销 by the payer's organisation: from now on red-flush is refused. */
   async book(actor: string, id: string, input: { bookedBy: string }): Promise<Outcome> {
-    return this.issuance.inTransaction(async (tx) => {
+    return this.issuance.inTransaction(async (tx, emit) => {
       const receipt = await lockReceipt(tx, id);
       if (receipt.status === "BOOKED") return { receipt: receiptView(receipt), changed: false };
       await refuseWhileFlushing(tx, receipt, "booked");
       const status = this.decideFor(receipt, { type: "book" });
+      const bookedAt = this.clock();
       const updated = await tx.receipt.update({
         where: { id },
-        data: { status, bookedAt: this.clock(), bookedBy: input.bookedBy },
+        data: { status, bookedAt, bookedBy: input.bookedBy },
       });
       await audit(tx, actor, "receipt.book", `receipt:${id}`, input);
+      emit(ReceiptBooked, { ...ref(updated), bookedAt: bookedAt.toISOString() });
       return { receipt: receiptView(updated), changed: true };
     });
   }

@@ -426,6 +426,7 @@ export class StockApp {
         endNumber: view.endNumber,
         count: view.count,
         distributedAt: now.toISOString(),
+        distributedBy: by,
       });
       handed.push(view);
     }

@@ -1,0 +1,101 @@
+import type { CatalogEvent } from "@piaoju/contracts";
+import type { SqlExecutor } from "@piaoju/persistence";
+import type { PayerProtection } from "../adapters/payer-protection.ts";
+import { agencyProfileSynced, reconciliationCompleted } from "./projection/finance.ts";
+import {
+  issuingPointRegistered,
+  paperExchanged,
+  receiptBooked,
+  receiptIssued,
+  receiptRedFlushed,
+  receiptRequested,
+  receiptSubmitted,
+  receiptVoided,
+} from "./projection/receipts.ts";
+import {
+  billKindRegistered,
+  numbersRemoved,
+  segmentDistributed,
+  segmentReceived,
+  segmentStocked,
+  writeOffRequested,
+} from "./projection/stock.ts";
+
+/** The event types the read models are built from; the others on the same topics are passed by. */
+export const projectedTypes: ReadonlySet<string> = new Set<CatalogEvent["type"]>([
+  "stock.BillKindRegistered",
+  "stock.SegmentReceived",
+  "stock.SegmentStocked",
+  "stock.SegmentDistributed",
+  "stock.NumbersReturned",
+  "stock.NumbersVoided",
+  "stock.WriteOffRequested",
+  "issuance.ReceiptRequested",
+  "issuance.ReceiptSubmittedForSupervision",
+  "issuance.ReceiptIssued",
+  "issuance.ReceiptRedFlushed",
+  "issuance.ReceiptPaperExchanged",
+  "issuance.ReceiptVoided",
+  "issuance.ReceiptBooked",
+  "issuance.IssuingPointRegistered",
+  "finance.AgencyProfileSynced",
+  "finance.ReconciliationCompleted",
+]);
+
+/**
+ * Applies one event to the read models, inside the caller's transaction (with its inbox claim
+ * and checkpoint). Every case is written to be applied once per event; the inbox sees to that.
+ */
+export async function projectEvent(
+  sql: SqlExecutor,
+  protection: PayerProtection,
+  event: CatalogEvent,
+): Promise<void> {
+  switch (event.type) {
+    case "stock.BillKindRegistered":
+      return billKindRegistered(sql, event.data);
+    case "stock.SegmentReceived":
+      return segmentReceived(sql, event.data);
+    case "stock.SegmentStocked":
+      return segmentStocked(sql, event.data);
+    case "stock.SegmentDistributed":
+      return segmentDistributed(sql, event.data);
+    case "stock.NumbersReturned":
+    case "stock.NumbersVoided":
+      return numbersRemoved(sql, event.data);
+    case "stock.WriteOffRequested":
+      return writeOffRequested(sql, event.data);
+    case "issuance.ReceiptRequested":
+      return receiptRequested(sql, protection, event.data);
+    case "issuance.ReceiptSubmittedForSupervision":
+      return receiptSubmitted(sql, event.data);
+    case "issuance.ReceiptIssued":
+      return receiptIssued(sql, protection, event.data);
+    case "issuance.ReceiptRedFlushed":
+      return receiptRedFlushed(sql, event.data);
+    case "issuance.ReceiptPaperExchanged":
+      return paperExchanged(sql, event.data);
+    case "issuance.ReceiptVoided":
+      return receiptVoided(sql, event.data);
+    case "issuance.ReceiptBooked":
+      return receiptBooked(sql, event.data);
+    case "issuance.IssuingPointRegistered":
+      return issuingPointRegistered(sql, event.data);
+    case "finance.AgencyProfileSynced":
+      return agencyProfileSynced(sql, event.data);
+    case "finance.ReconciliationCompleted":
+      return reconciliationCompleted(sql, event.data);
+    // Not what reports are made of: the signing and supervision steps show in issuance's events.
+    case "finance.SegmentIssued":
+    case "finance.ReceiptSupervised":
+    case "finance.ReceiptSupervisionRejected":
+    case "payment.PaymentCompleted":
+    case "signing.ReceiptSigned":
+    case "signing.ReceiptSigningRefused":
+      return;
+    default: {
+      const unhandled: never = event;
+      throw new Error(`no projection for ${(unhandled as CatalogEvent).type}`);
+    }
+  }
+}

@@ -1,0 +1,230 @@
+import { agencyCode, billCode, billNumber, issuingPointCode } from "@piaoju/contracts";
+import type { FontChoice } from "@piaoju/locale";
+import type { Database } from "@piaoju/persistence";
+import { AppError, authenticateCaller, parseInput, requireAgency } from "@piaoju/runtime";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { TopicLag } from "../app/lag.ts";
+import { reportNames, reports } from "../app/reports/catalog.ts";
+import type { ReportDeps, ReportFilters } from "../app/reports/context.ts";
+import { RECEIPT_STATUSES, searchReceipts } from "../app/reports/search-receipts.ts";
+import { decodeCursor } from "../domain/cursor.ts";
+import { type PeriodChoice, periodDays, resolvePeriod } from "../domain/period.ts";
+import { reportToPdf } from "../export/pdf.ts";
+import { reportToXlsx } from "../export/xlsx.ts";
+
+const day = z.iso.date();
+const clerk = z.string().trim().min(1).max(64);
+const itemCode = z.string().regex(/^[0-9A-Za-z_.-]{1,32}$/, "1-32 letters, digits, _ . or -");
+const fen = z.coerce.number().int().min(-1e13).max(1e13);
+/** The longest period a report covers: three years of business days. */
+const MAX_DAYS = 1100;
+
+const periodShape = {
+  day: day.optional(),
+  month: z
+    .string()
+    .regex(/^\d{4}-(0[1-9]|1[0-2])$/, "a month is YYYY-MM")
+    .optional(),
+  year: z
+    .string()
+    .regex(/^\d{4}$/, "a year is YYYY")
+    .optional(),
+  from: day.optional(),
+  to: day.optional(),
+};
+
+/** Exactly one way of saying the period: day, month, year, or from + to. */
+function periodOf(q: { day?: string; month?: string; year?: string; from?: string; to?: string }) {
+  const given = [q.day, q.month, q.year].filter(Boolean).length + (q.from || q.to ? 1 : 0);
+  const issue = (field: string, message: string) =>
+    AppError.validation([{ field: `query.${field}`, rule: "period", message }]);
+  if (given !== 1)
+    throw issue(
+      "period",
+      "give exactly one of day, month, year, or from and to (business days, Asia/Shanghai)",
+    );
+  if ((q.from && !q.to) || (q.to && !q.from)) throw issue(q.from ? "to" : "from", "from and to go together");
+  const choice: PeriodChoice = q.day
+    ? { day: q.day }
+    : q.month
+      ? { month: q.month }
+      : q.year
+        ? { year: q.year }
+        : { from: q.from!, to: q.to! };
+  const period = resolvePeriod(choice);
+  if (period.from > period.to) throw issue("to", "to must not be before from");
+  if (periodDays(period) > MAX_DAYS) throw issue("to", `a period is at most ${MAX_DAYS} days`);
+  return period;
+}
+
+const filterShape = {
+  agencyCode,
+  ...periodShape,
+  billCode: billCode.optional(),
+  issuingPointCode: issuingPointCode.optional(),
+  itemCode: itemCode.optional(),
+  clerk: clerk.optional(),
+};
+
+const statuses = z
+  .string()
+  .transform((s) => s.split(",").map((x) => x.trim()))
+  .pipe(z.array(z.enum(RECEIPT_STATUSES)).min(1).max(RECEIPT_STATUSES.length));
+
+const searchShape = {
+  numberFrom: billNumber.optional(),
+  numberTo: billNumber.optional(),
+  payerName: z.string().trim().min(1).max(200).optional(),
+  payerCode: z.string().trim().min(1).max(32).optional(),
+  status: statuses.optional(),
+  kind: z.enum(["blue", "red"]).optional(),
+  amountMinFen: fen.optional(),
+  amountMaxFen: fen.optional(),
+  bizSerialNo: z.string().trim().min(1).max(64).optional(),
+};
+
+const reportQuery = z.object({
+  ...filterShape,
+  ...searchShape,
+  granularity: z.enum(["day", "month", "year"]).default("day"),
+  groupBy: z.enum(["none", "point", "billKind", "clerk", "item"]).default("none"),
+  format: z.enum(["json", "xlsx", "pdf"]).default("json"),
+});
+
+const searchQuery = z
+  .object({
+    agencyCode,
+    from: day.optional(),
+    to: day.optional(),
+    billCode: billCode.optional(),
+    issuingPointCode: issuingPointCode.optional(),
+    itemCode: itemCode.optional(),
+    clerk: clerk.optional(),
+    ...searchShape,
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z
+      .string()
+      .max(200)
+      .refine((c) => decodeCursor(c) !== undefined, "not a cursor this search gave")
+      .optional(),
+  })
+  .refine((q) => !q.from || !q.to || q.from <= q.to, { path: ["to"], message: "to must not be before from" })
+  .refine(
+    (q) => q.amountMinFen === undefined || q.amountMaxFen === undefined || q.amountMinFen <= q.amountMaxFen,
+    {
+      path: ["amountMaxFen"],
+      message: "amountMaxFen must not be below amountMinFen",
+    },
+  )
+  .refine((q) => !q.numberFrom || !q.numberTo || q.numberFrom <= q.numberTo, {
+    path: ["numberTo"],
+    message: "numberTo must not be below numberFrom",
+  });
+
+const MEDIA = {
+  xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+  pdf: "application/pdf",
+} as const;
+
+export interface ReportingRoutes {
+  deps: ReportDeps;
+  db: Database;
+  font: () => FontChoice;
+  lag: () => Promise<TopicLag[]>;
+  rebuild: (actor: string) => Promise<{ generation: number }>;
+}
+
+/** Internal API of reporting; the gateway fronts it. Handlers validate, check the data scope and delegate. */
+export function registerReportingRoutes(
+  http: FastifyInstance,
+  r: ReportingRoutes,
+  internalToken: string,
+): void {
+  http.get("/v1/reporting/reports", async (req) => {
+    authenticateCaller(req, internalToken);
+    return {
+      items: [
+        ...Object.entries(reports).map(([name, { title }]) => ({ name, title, available: true })),
+        // Collection reports come with the payment service's events.
+        { name: "collections", title: "缴款收缴情况", available: false },
+      ],
+    };
+  });
+
+  http.get("/v1/reporting/reports/:report", async (req, reply) => {
+    const caller = authenticateCaller(req, internalToken);
+    const { report } = parseInput(z.object({ report: z.enum(reportNames) }), req.params, "params");
+    const q = parseInput(reportQuery, req.query, "query");
+    requireAgency(caller, q.agencyCode);
+    const filters: ReportFilters = {
+      agencyCode: q.agencyCode,
+      period: periodOf(q),
+      billCode: q.billCode,
+      issuingPointCode: q.issuingPointCode,
+      itemCode: q.itemCode,
+      clerk: q.clerk,
+    };
+    const table = await reports[report]!.run(
+      r.deps,
+      filters,
+      {
+        granularity: q.granularity,
+        groupBy: q.groupBy,
+        search: {
+          numberFrom: q.numberFrom,
+          numberTo: q.numberTo,
+          payerName: q.payerName,
+          payerCode: q.payerCode,
+          statuses: q.status,
+          kind: q.kind,
+          amountMinFen: q.amountMinFen,
+          amountMaxFen: q.amountMaxFen,
+          bizSerialNo: q.bizSerialNo,
+        },
+      },
+      caller.actor,
+    );
+    if (q.format === "json") return table;
+    await r.db.query(
+      `INSERT INTO audit_log (actor, action, subject, detail) VALUES ($1, 'report.export', $2, $3::jsonb)`,
+      [
+        caller.actor,
+        `report:${report}`,
+        JSON.stringify({ format: q.format, filters: table.filters, period: table.period }),
+      ],
+    );
+    const bytes = q.format === "xlsx" ? await reportToXlsx(table) : await reportToPdf(table, r.font());
+    const file = `${report}-${q.agencyCode}-${table.period.from}_${table.period.to}.${q.format}`;
+    return reply
+      .type(MEDIA[q.format])
+      .header("content-disposition", `attachment; filename="${file}"`)
+      .header("cache-control", "no-store")
+      .send(bytes);
+  });
+
+  // 开票明细查询 as a paged search (keyset: pass nextCursor back as cursor).
+  http.get("/v1/reporting/receipts", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(searchQuery, req.query, "query");
+    requireAgency(caller, q.agencyCode);
+    const { status, ...rest } = q;
+    return searchReceipts(r.deps, { ...rest, statuses: status });
+  });
+
+  http.get("/v1/reporting/lag", async (req) => {
+    authenticateCaller(req, internalToken);
+    return { topics: await r.lag() };
+  });
+
+  // Empties the read models and replays the topics from the start (platform administrators only).
+  http.post("/v1/reporting/rebuild", async (req, reply) => {
+    const caller = authenticateCaller(req, internalToken);
+    if (caller.agencies !== "*") {
+      throw new AppError("forbidden", "only platform administrators rebuild the read models", {
+        code: "OUT_OF_SCOPE",
+      });
+    }
+    return reply.status(202).send(await r.rebuild(caller.actor));
+  });
+}
