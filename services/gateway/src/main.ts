@@ -1,25 +1,18 @@
 import { fileURLToPath } from "node:url";
 import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
-import { z } from "zod";
 import { Apps } from "./app/apps.ts";
 import { httpUpstream, inProcessUpstream } from "./app/upstream.ts";
+import { config } from "./config.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { registerAppAdminRoutes } from "./http/apps-admin.ts";
 import { businessApi } from "./http/business-api.ts";
-
-const config = z.object({
-  PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
-  /** SM4 key (32 hex digits) sealing app secrets at rest. */
-  PIAOJU_SECRETS_KEY: z.string().regex(/^[0-9a-fA-F]{32}$/, "an SM4 key: 32 hex digits"),
-  /** Cluster: the receipt (issuance) service's address. Embedded: unset, the same process serves it. */
-  PIAOJU_ISSUANCE_URL: z.url().optional(),
-});
 
 /** Composition root of the gateway: business systems' API and their credentials. */
 export const gatewayService: ServiceModule = {
   name: "gateway",
   migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
+  config,
   async start(ctx) {
     const cfg = parseConfig(config, ctx.env);
     const prisma = createPrismaClient(ctx.db, PrismaClient);
