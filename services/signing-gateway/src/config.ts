@@ -45,9 +45,10 @@ export const serviceConfigSchema = z.object({
   PIAOJU_SIGNING_GATEWAY_ATTEMPT_MS: ms
     .default(2_000)
     .meta({ description: "Time for one attempt on one device." }),
-  PIAOJU_SIGNING_GATEWAY_HEALTH_INTERVAL_MS: ms
-    .default(200)
-    .meta({ description: "Health poll period per device." }),
+  PIAOJU_SIGNING_GATEWAY_HEALTH_INTERVAL_MS: ms.default(1_000).meta({
+    description:
+      "Health poll period per device. A failing call counts against the device's breaker at once; the poll finds a device that came back.",
+  }),
   PIAOJU_SIGNING_GATEWAY_BREAKER_FAILURES: ms
     .default(3)
     .meta({ description: "Consecutive device faults that open the device's circuit breaker." }),
@@ -70,25 +71,17 @@ export const serviceConfigSchema = z.object({
     .max(1000)
     .default(64)
     .meta({ description: "Items per SignBatch (at most the devices' max_batch_items)." }),
-  PIAOJU_SIGNING_KEY_ID_PATTERN: z
-    .string()
-    .includes("{agencyCode}")
-    .default("agency-{agencyCode}")
-    .meta({
-      description:
-        "Key id of an agency that PIAOJU_SIGNING_AGENCY_KEYS does not name; {agencyCode} is replaced.",
-    }),
+  PIAOJU_SIGNING_KEY_ID_PATTERN: z.string().includes("{agencyCode}").default("agency-{agencyCode}").meta({
+    description:
+      "Key id of an agency that PIAOJU_SIGNING_AGENCY_KEYS does not name; {agencyCode} is replaced.",
+  }),
   PIAOJU_SIGNING_AGENCY_KEYS: z.string().optional().meta({
     description: "Explicit agency → key id pairs, comma-separated.",
     example: "110101=agency-110101-2026,110102=other",
   }),
-  PIAOJU_SIGNING_LOCAL_DEVICES: ms
-    .max(8)
-    .default(2)
-    .meta({
-      description:
-        "Local software devices the gateway starts when PIAOJU_SIGNING_DEVICES is unset (embedded).",
-    }),
+  PIAOJU_SIGNING_LOCAL_DEVICES: ms.max(8).default(2).meta({
+    description: "Local software devices the gateway starts when PIAOJU_SIGNING_DEVICES is unset (embedded).",
+  }),
   PIAOJU_SIGNING_LOCAL_DEVICE_WORKERS: ms
     .max(64)
     .default(1)
