@@ -15,13 +15,10 @@ export const deviceConfigSchema = z.object({
       description:
         "host:port the device listens on; port 0 takes a free one (printed as SIGNING_DEVICE_LISTENING port=<n>).",
     }),
-  PIAOJU_SIGNING_DEVICE_KEYSTORE_DIR: z
-    .string()
-    .min(1, "the keystore directory is required")
-    .meta({
-      description: "The device's keystore directory (a persistent volume).",
-      example: "/var/lib/piaoju/keystore",
-    }),
+  PIAOJU_SIGNING_DEVICE_KEYSTORE_DIR: z.string().min(1, "the keystore directory is required").meta({
+    description: "The device's keystore directory (a persistent volume).",
+    example: "/var/lib/piaoju/keystore",
+  }),
   PIAOJU_SIGNING_DEVICE_KEYSTORE_KEY: z
     .string({ error: "required: the keystore's SM4 key, 32 hex characters" })
     .regex(/^[0-9a-fA-F]{32}$/, "must be 32 hex characters (a 16-byte SM4 key)")
