@@ -1,10 +1,12 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { AssertionVerifier } from "@piaoju/access";
 import { type Bus, EmbeddedBus, KafkaBus, OutboxRelay, platformMigrationsDir } from "@piaoju/bus";
 import { type Database, ensureDatabase, migrate, openDatabase, pgliteVersion } from "@piaoju/persistence";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { installAssertionVerifier } from "./caller.ts";
 import { parseConfig } from "./config.ts";
 import { registerDeadLetterRoutes } from "./dead-letters.ts";
 import { createHttpApp, type HealthCheck } from "./http.ts";
@@ -54,6 +56,13 @@ const platformConfig = z.object({
     ),
   /** Operators' token for the platform's own admin routes (dead letters); services check it too. */
   PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
+  /**
+   * The gateway's identity-assertion public key (Ed25519, SPKI DER in base64): every service
+   * verifies with it who the person or business system behind a call is (ADR 0012).
+   */
+  PIAOJU_ASSERTION_PUBLIC_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9+/=]{40,200}$/, "an Ed25519 public key: SPKI DER in base64"),
   /** Cluster: PostgreSQL server URL; each service gets database `${prefix}${service}` on it. */
   PIAOJU_DATABASE_URL: z.url().optional(),
   PIAOJU_DATABASE_PREFIX: z
@@ -126,6 +135,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const notStarted = new Set<Database>();
   const readiness: HealthCheck[] = [{ name: "bus", check: () => bus.healthy() }];
   const http = createHttpApp({ logger, ...(telemetry ? { telemetry } : {}), readiness: () => readiness });
+  installAssertionVerifier(http, new AssertionVerifier(config.PIAOJU_ASSERTION_PUBLIC_KEY));
   registerDeadLetterRoutes(http, bus, config.PIAOJU_INTERNAL_TOKEN, logger);
 
   const stopAll = async () => {
