@@ -2,3 +2,4 @@ export * from "./assertion.ts";
 export * from "./permissions.ts";
 export * from "./routes.ts";
 export * from "./scope.ts";
+export * from "./matrix.ts";
