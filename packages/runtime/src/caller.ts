@@ -60,6 +60,13 @@ export function authenticateCaller(req: FastifyRequest, internalToken: string): 
     });
   }
   if ("service" in rule) {
+    // An operator's or a service's call: the token alone. A person never reaches these (the
+    // gateway does not forward to them); a call carrying a person's assertion is refused.
+    if (req.headers[ASSERTION_HEADER] !== undefined) {
+      throw new AppError("forbidden", "an operators' route: the platform's token only, no person", {
+        code: "OPERATORS_ONLY",
+      });
+    }
     const operator = String(req.headers["x-piaoju-operator"] ?? "").trim();
     return {
       actor: /^[\w.@:-]{1,64}$/.test(operator) ? `operator:${operator}` : "operator",

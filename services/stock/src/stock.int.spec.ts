@@ -208,7 +208,8 @@ describe.each(["cluster", "embedded"] as const)("stock service (%s)", (mode) => 
   });
 
   it("dead-letters a finance segment for an unknown bill kind, and takes it in when an operator replays it", async () => {
-    const operator = { "x-piaoju-actor": "ops.wang", "x-piaoju-agencies": "*" };
+    // An operator holds the platform's token and asserts no person.
+    const operator = { "x-piaoju-operator": "ops.wang" };
     const event = createEnvelope(
       SegmentIssued,
       {
