@@ -1,10 +1,12 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { AssertionVerifier } from "@piaoju/access";
 import { type Bus, EmbeddedBus, KafkaBus, OutboxRelay, platformMigrationsDir } from "@piaoju/bus";
 import { type Database, ensureDatabase, migrate, openDatabase, pgliteVersion } from "@piaoju/persistence";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { installAssertionVerifier } from "./caller.ts";
 import { parseConfig, sharedConfig } from "./config.ts";
 import { registerDeadLetterRoutes } from "./dead-letters.ts";
 import { createHttpApp, type HealthCheck } from "./http.ts";
@@ -63,6 +65,13 @@ export const platformConfig = z.object({
       defaultText: "$XDG_CACHE_HOME/piaoju/pglite-<version> (~/.cache when unset)",
     }),
   PIAOJU_INTERNAL_TOKEN: sharedConfig.PIAOJU_INTERNAL_TOKEN,
+  PIAOJU_ASSERTION_PUBLIC_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9+/=]{40,200}$/, "an Ed25519 public key: SPKI DER in base64")
+    .meta({
+      description:
+        "The gateway's identity-assertion public key (Ed25519, SPKI DER in base64): every service verifies with it who the person or business system behind a call is (ADR 0012). Embedded: made once in .data/secrets.",
+    }),
   PIAOJU_DATABASE_URL: z.url().optional().meta({
     description:
       "Cluster: PostgreSQL server URL; each service gets database `${PIAOJU_DATABASE_PREFIX}${service}` on it. Unset: embedded PGlite.",
@@ -147,6 +156,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const notStarted = new Set<Database>();
   const readiness: HealthCheck[] = [{ name: "bus", check: () => bus.healthy() }];
   const http = createHttpApp({ logger, ...(telemetry ? { telemetry } : {}), readiness: () => readiness });
+  installAssertionVerifier(http, new AssertionVerifier(config.PIAOJU_ASSERTION_PUBLIC_KEY));
   registerDeadLetterRoutes(http, bus, config.PIAOJU_INTERNAL_TOKEN, logger);
 
   const stopAll = async () => {
