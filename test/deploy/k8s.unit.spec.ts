@@ -18,7 +18,7 @@ import {
 
 /** Services deployed by the runner: every folder of services/ but the runner, the peer and the device. */
 const services = readdirSync(join(repoRoot, "services")).filter(
-  (s) => !["runner", "finance-simulator", "signing-device"].includes(s),
+  (s) => !["runner", "finance-simulator", "channel-simulator", "signing-device"].includes(s),
 );
 const overlays = ["dev", "production"] as const;
 const rendered = Object.fromEntries(overlays.map((o) => [o, render(`k8s/overlays/${o}`)])) as Record<

@@ -54,6 +54,7 @@ export {
   verify,
   verifyDigest,
 } from "./signature.ts";
+export { sealSm4, unsealSm4 } from "./seal.ts";
 export { createHmacSm3, createSm3, hmacSm3, sm3 } from "./sm3.ts";
 export type { Sm4Padding } from "./sm4.ts";
 export {

@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 /** How the gateway reaches the services behind it, as a caller with a data scope. */
 export interface Upstream {
   request(
-    method: "GET" | "POST",
+    method: "GET" | "POST" | "PUT",
     path: string,
     caller: { actor: string; agencies: string },
     body?: unknown,
