@@ -187,6 +187,8 @@ describe("payment to receipt, pushed back (cluster)", () => {
         await until(async () => (await signed("GET", `/api/v1/payments/${id}`)).body.status === "PAID");
         if (mode === "drop") await alipay.sim.renotify(orderId); // it comes after all, late
         await alipay.sim.idle();
+        // Every notify, however it came, was answered "success" (taken) and changed nothing more.
+        expect(alipay.sim.trade(orderId)?.notifiesTaken).toBeGreaterThanOrEqual(mode === "duplicate" ? 3 : 1);
       } finally {
         alipay.sim.faults.notify = "deliver";
       }
