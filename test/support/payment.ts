@@ -97,3 +97,24 @@ export async function until<T>(probe: () => Promise<T | undefined> | T | undefin
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * Finance's non-tax system as the payment service's peer: the finance simulator on a fresh test
+ * database, with the agency registered and its HMAC-SM3 secret, as PIAOJU_NONTAX_* take them.
+ */
+export async function startNontaxPeer(agencyCode: string, regionCode = "230100") {
+  const { createTestDatabase } = await import("@piaoju/persistence/testing");
+  const { startFinanceSimulator } = await import("@piaoju/finance-simulator");
+  const database = await createTestDatabase({ prefix: "nontax" });
+  const sim = await startFinanceSimulator({ databaseUrl: database.url });
+  const secret = `nontax-${agencyCode}-${"x".repeat(24)}`;
+  await sim.admin.registerAgency(agencyCode, { name: `执收单位 ${agencyCode}`, secret, regionCode });
+  return {
+    sim,
+    env: { PIAOJU_NONTAX_URL: sim.url, PIAOJU_NONTAX_AGENCY_SECRETS: `${agencyCode}=${secret}` },
+    async stop() {
+      await sim.close();
+      await database.drop();
+    },
+  };
+}

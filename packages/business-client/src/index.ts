@@ -50,7 +50,7 @@ export interface SigningOverride {
 }
 
 export type BusinessCall = (
-  method: "GET" | "POST",
+  method: "GET" | "POST" | "PUT",
   pathWithQuery: string,
   body?: unknown,
   override?: SigningOverride,

@@ -12,6 +12,25 @@ export const paymentConfig = z.object({
     .string()
     .regex(/^\d{6}$/, "6 digits")
     .default("230100"),
+  /** Finance's non-tax system (its agency API); unset: the service makes notices and codes itself. */
+  PIAOJU_NONTAX_URL: z.url().optional(),
+  /** code=secret pairs, comma-separated: each agency's HMAC-SM3 secret with the non-tax system. */
+  PIAOJU_NONTAX_AGENCY_SECRETS: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^[0-9A-Za-z]{1,32}=.{16,}$/, "each entry is <agencyCode>=<secret of 16+ characters>"),
+      ),
+    ),
   /** How long after opening an order the settler first asks the channel, if no notify came. */
   PIAOJU_PAYMENT_FIRST_QUERY_MS: z.coerce.number().int().min(50).default(30_000),
   /** How often the settler and the callback sender look for due work. */

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
 import { AlipayChannel } from "./adapters/alipay/alipay-channel.ts";
 import type { PaymentChannel } from "./adapters/channel.ts";
+import { HttpNontaxIssuer } from "./adapters/nontax.ts";
 import { sendDueCallbacks } from "./app/callbacks.ts";
 import { makeContext } from "./app/context.ts";
 import { settleDueOrders } from "./app/settler.ts";
@@ -32,6 +33,17 @@ export const paymentService: ServiceModule = {
       published: svc.outbox.wake,
       sealKey: Buffer.from(cfg.PIAOJU_SECRETS_KEY, "hex"),
       codeRule: { region: cfg.PIAOJU_PAYMENT_REGION, check: "iso7064-mod11-10" },
+      noticeIssuer: cfg.PIAOJU_NONTAX_URL
+        ? new HttpNontaxIssuer(
+            cfg.PIAOJU_NONTAX_URL,
+            new Map(
+              cfg.PIAOJU_NONTAX_AGENCY_SECRETS.map((pair) => {
+                const at = pair.indexOf("=");
+                return [pair.slice(0, at), pair.slice(at + 1)] as const;
+              }),
+            ),
+          )
+        : undefined,
       channels,
       publicUrl,
       firstQueryAfterMs: cfg.PIAOJU_PAYMENT_FIRST_QUERY_MS,

@@ -3,6 +3,7 @@ import type { Emit } from "@piaoju/contracts";
 import { sealSm4, unsealSm4 } from "@piaoju/gm-crypto";
 import type { Database, SqlExecutor, UnitOfWork } from "@piaoju/persistence";
 import type { ChannelAccount, PaymentChannel } from "../adapters/channel.ts";
+import type { NoticeIssuer } from "../adapters/nontax.ts";
 import type { PaymentCodeRule } from "../domain/payment-code.ts";
 
 export type Tx = SqlExecutor;
@@ -16,6 +17,8 @@ export interface PaymentContext {
   /** SM4 key sealing payers, channel keys and callback secrets at rest. */
   sealKey: Buffer;
   codeRule: PaymentCodeRule;
+  /** Finance's non-tax system, when configured: it makes the notices and codes (else codeRule here). */
+  noticeIssuer?: NoticeIssuer | undefined;
   channels: ReadonlyMap<string, PaymentChannel>;
   /** Where channels send their notifies, and the cashier's QR URLs point: the platform's public address. */
   publicUrl: () => string;

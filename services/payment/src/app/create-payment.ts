@@ -46,6 +46,22 @@ export async function createPayment(
       },
     ]);
   }
+  // The non-tax system makes the notice first (it is idempotent by serial, so a retry after a lost
+  // answer gets the same code); a request we already hold never reaches it again.
+  let issued: { noticeNo: string; paymentCode: string } | undefined;
+  if (ctx.noticeIssuer) {
+    const [held] = await ctx.db.query<{ id: string }>(
+      "SELECT id FROM payment WHERE agency_code = $1 AND biz_serial_no = $2",
+      [input.agencyCode, input.bizSerialNo],
+    );
+    if (!held) {
+      issued = await ctx.noticeIssuer.issue(input.agencyCode, {
+        bizSerialNo: input.bizSerialNo,
+        payerName: input.payer.name,
+        items: input.items.map((i) => ({ itemCode: i.itemCode, amountFen: i.amountFen })),
+      });
+    }
+  }
   return ctx.inTransaction(async (tx, emit) => {
     // Serialises requests under one serial, so two concurrent retries make one notice.
     await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
@@ -66,9 +82,14 @@ export async function createPayment(
       return { created: false, payment: viewOf(ctx, existing) };
     }
     const now = ctx.clock();
-    const paymentCode = await nextPaymentCode(ctx, tx, now);
+    if (ctx.noticeIssuer && !issued) {
+      throw new AppError("conflict", `payment ${input.bizSerialNo} is being created; try again`, {
+        code: "PAYMENT_IN_PROGRESS",
+      });
+    }
+    const paymentCode = issued?.paymentCode ?? (await nextPaymentCode(ctx, tx, now));
     const id = randomUUID();
-    const noticeNo = `N${paymentCode}`;
+    const noticeNo = issued?.noticeNo ?? `N${paymentCode}`;
     const [row] = await tx.query<PaymentRow>(
       `INSERT INTO payment (id, agency_code, biz_serial_no, request_sm3, notice_no, payment_code, decision_no,
          payer_sealed, items, principal_fen, fine_fen, deadline, surcharge_item_code, issuing_point_code, bill_code,
