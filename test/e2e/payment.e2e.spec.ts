@@ -210,6 +210,37 @@ describe("payment to receipt, pushed back (cluster)", () => {
     },
   );
 
+  it("refuses a payment call signed with another secret, or at an issuing point the app may not use", async () => {
+    const forged = await signed(
+      "POST",
+      "/api/v1/payments",
+      { bizSerialNo: "JJ-FORGED", issuingPointCode: "JJ-01" },
+      { secret: "not-the-app-secret-at-all" },
+    );
+    expect(forged.status).toBe(401);
+    const elsewhere = await signed("POST", "/api/v1/payments", {
+      bizSerialNo: "JJ-ELSEWHERE",
+      payer: { type: 1, code: "11010519491231002X", name: "张三" },
+      items: [{ itemCode: "FK01", quantity: "1", amountFen: 20000 }],
+      issuingPointCode: "JJ-99",
+      billCode: BILL,
+    });
+    expect(elsewhere.status).toBe(403);
+    expect(elsewhere.body.code).toBe("ISSUING_POINT_NOT_ALLOWED");
+    const bad = await signed("POST", "/api/v1/payments", {
+      bizSerialNo: "JJ-BAD",
+      payer: { type: 1, code: "11010519491231002X", name: "张三" },
+      items: [{ itemCode: "FK01", quantity: "1", amountFen: "200" }],
+      issuingPointCode: "JJ-01",
+      billCode: BILL,
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body.issues)).toContain("body.items.0.amountFen");
+    for (const serial of ["JJ-FORGED", "JJ-ELSEWHERE", "JJ-BAD"]) {
+      expect((await signed("GET", `/api/v1/payments?bizSerialNo=${serial}`)).body.items).toEqual([]);
+    }
+  });
+
   it("completed no payment twice across every case", async () => {
     await new Promise((r) => setTimeout(r, 500));
     const completed = payments.filter((e) => e.type === "payment.PaymentCompleted");
