@@ -104,13 +104,16 @@ export async function until<T>(probe: () => Promise<T | undefined> | T | undefin
  */
 export async function startNontaxPeer(agencyCode: string, regionCode = "230100") {
   const { createTestDatabase } = await import("@piaoju/persistence/testing");
-  const { startFinanceSimulator } = await import("@piaoju/finance-simulator");
+  const { startFinanceSimulator, createAgencyClient } = await import("@piaoju/finance-simulator");
   const database = await createTestDatabase({ prefix: "nontax" });
   const sim = await startFinanceSimulator({ databaseUrl: database.url });
   const secret = `nontax-${agencyCode}-${"x".repeat(24)}`;
   await sim.admin.registerAgency(agencyCode, { name: `执收单位 ${agencyCode}`, secret, regionCode });
+  const client = createAgencyClient({ url: sim.url, agencyCode, secret });
   return {
     sim,
+    /** The notice as the non-tax system holds it (status, paid result). */
+    notice: async (paymentCode: string) => (await client.get(`/fin/v1/nontax/notices/${paymentCode}`)).body,
     env: { PIAOJU_NONTAX_URL: sim.url, PIAOJU_NONTAX_AGENCY_SECRETS: `${agencyCode}=${secret}` },
     async stop() {
       await sim.close();

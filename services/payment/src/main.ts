@@ -5,6 +5,7 @@ import type { PaymentChannel } from "./adapters/channel.ts";
 import { HttpNontaxIssuer } from "./adapters/nontax.ts";
 import { sendDueCallbacks } from "./app/callbacks.ts";
 import { makeContext } from "./app/context.ts";
+import { sendDueNontaxReports } from "./app/nontax-reports.ts";
 import { settleDueOrders } from "./app/settler.ts";
 import { paymentConfig } from "./config.ts";
 import { consumeIssuanceEvents } from "./consumers/receipts.ts";
@@ -65,6 +66,7 @@ export const paymentService: ServiceModule = {
         try {
           await settleDueOrders(ctx);
           await sendDueCallbacks(ctx, policy);
+          await sendDueNontaxReports(ctx, policy);
         } catch (error) {
           svc.logger.warn({ err: error }, "payment: background round failed");
         }

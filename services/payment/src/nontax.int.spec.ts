@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startNontaxPeer } from "../../../test/support/payment.ts";
+import { type AlipayRig, startAlipayRig, startNontaxPeer, until } from "../../../test/support/payment.ts";
 import { isValidPaymentCode } from "./domain/payment-code.ts";
 import { paymentService } from "./main.ts";
 
@@ -14,20 +14,38 @@ const AGENCY = "230105";
 describe("payment notices from the non-tax system (embedded)", () => {
   let t: TestPlatform;
   let peer: Awaited<ReturnType<typeof startNontaxPeer>>;
+  let alipay: AlipayRig;
 
   beforeAll(async () => {
     peer = await startNontaxPeer(AGENCY, "230100");
+    alipay = await startAlipayRig();
     t = await startTestPlatform({
       mode: "embedded",
       services: [paymentService],
       kafkaBrokers: inject("kafkaBrokers"),
       caller: { "x-piaoju-actor": "app:police", "x-piaoju-agencies": AGENCY },
-      env: { PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"), ...peer.env },
+      env: {
+        PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
+        PIAOJU_PAYMENT_POLL_MS: "100",
+        PIAOJU_PAYMENT_CALLBACK_BACKOFF_MS: "100",
+        ...peer.env,
+      },
     });
+    const account = await t.call(
+      "PUT",
+      "/v1/payment/channel-accounts/alipay",
+      { agencyCode: AGENCY, ...alipay.account },
+      {
+        "x-piaoju-actor": "ops.li",
+        "x-piaoju-agencies": AGENCY,
+      },
+    );
+    expect(account.status).toBe(200);
   });
   afterAll(async () => {
     await t?.stop();
     await peer?.stop();
+    await alipay?.sim.close();
   });
 
   const request = (bizSerialNo: string, agencyCode = AGENCY) => ({
@@ -63,5 +81,29 @@ describe("payment notices from the non-tax system (embedded)", () => {
       "x-piaoju-agencies": "230199",
     });
     expect(found.body.items).toEqual([]);
+  });
+
+  it("reports the payment to the non-tax system once it is paid (缴款结果反馈)", async () => {
+    const created = await t.call("POST", "/v1/payments", request("NT-3"));
+    expect(created.status).toBe(201);
+    const code = String(created.body.paymentCode);
+    expect((await peer.notice(code)).status).toBe("ISSUED");
+    const order = await t.call("POST", `/v1/payments/${String(created.body.id)}/orders`, {
+      channel: "alipay",
+      scene: "qr",
+      expectedAmountFen: 20000,
+    });
+    expect(order.status, JSON.stringify(order.body)).toBe(201);
+    const paid = await alipay.sim.pay(String(order.body.orderId));
+    const notice = await until(async () => {
+      const n = await peer.notice(code);
+      return n.status === "PAID" ? n : undefined;
+    });
+    expect(notice.paid).toMatchObject({
+      paidFen: 20000,
+      surchargeFen: 0,
+      channel: "alipay",
+      channelTradeNo: paid.tradeNo,
+    });
   });
 });

@@ -18,6 +18,19 @@ export interface NoticeIssuer {
       items: Array<{ itemCode: string; amountFen: number }>;
     },
   ): Promise<{ noticeNo: string; paymentCode: string }>;
+  /**
+   * Tells the non-tax system the notice was paid (缴款结果). "refused": it said no (an amount or
+   * a second payment it does not accept) and a person must look; an outage throws (retried).
+   */
+  reportPaid(agencyCode: string, paymentCode: string, result: PaidResult): Promise<"taken" | "refused">;
+}
+
+export interface PaidResult {
+  paidFen: number;
+  surchargeFen: number;
+  paidAt: string;
+  channel: string;
+  channelTradeNo: string;
 }
 
 /**
@@ -33,22 +46,18 @@ export class HttpNontaxIssuer implements NoticeIssuer {
     private readonly timeoutMs = 10_000,
   ) {}
 
-  async issue(
+  private async call(
     agencyCode: string,
-    request: {
-      bizSerialNo: string;
-      payerName: string;
-      items: Array<{ itemCode: string; amountFen: number }>;
-    },
-  ): Promise<{ noticeNo: string; paymentCode: string }> {
+    path: string,
+    payload: unknown,
+  ): Promise<{ status: number; answer: Record<string, unknown> }> {
     const secret = this.secrets.get(agencyCode);
     if (!secret) {
       throw new AppError("conflict", `agency ${agencyCode} has no secret with the non-tax system`, {
         code: "NONTAX_NOT_CONFIGURED",
       });
     }
-    const path = "/fin/v1/nontax/notices";
-    const body = Buffer.from(JSON.stringify(request));
+    const body = Buffer.from(JSON.stringify(payload));
     const timestamp = String(Date.now());
     const nonce = randomUUID().replaceAll("-", "");
     let res: Response;
@@ -77,25 +86,46 @@ export class HttpNontaxIssuer implements NoticeIssuer {
         cause: error,
       });
     }
-    const answer = (await res.json().catch(() => ({}))) as {
-      paymentCode?: string;
-      noticeNo?: string;
-      code?: string;
-    };
+    const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
     if (res.status >= 500) {
       throw new AppError("unavailable", `the non-tax system answered ${res.status}`, {
         code: "NONTAX_UNAVAILABLE",
       });
     }
-    if (res.status !== 200 && res.status !== 201) {
-      throw new AppError("conflict", `the non-tax system refused the notice: ${answer.code ?? res.status}`, {
-        code: "NONTAX_REFUSED",
-      });
+    return { status: res.status, answer };
+  }
+
+  async reportPaid(
+    agencyCode: string,
+    paymentCode: string,
+    result: PaidResult,
+  ): Promise<"taken" | "refused"> {
+    const { status } = await this.call(agencyCode, `/fin/v1/nontax/notices/${paymentCode}/payment`, result);
+    return status === 200 ? "taken" : "refused";
+  }
+
+  async issue(
+    agencyCode: string,
+    request: {
+      bizSerialNo: string;
+      payerName: string;
+      items: Array<{ itemCode: string; amountFen: number }>;
+    },
+  ): Promise<{ noticeNo: string; paymentCode: string }> {
+    const { status, answer } = await this.call(agencyCode, "/fin/v1/nontax/notices", request);
+    if (status !== 200 && status !== 201) {
+      throw new AppError(
+        "conflict",
+        `the non-tax system refused the notice: ${String(answer.code ?? status)}`,
+        {
+          code: "NONTAX_REFUSED",
+        },
+      );
     }
     if (
       typeof answer.paymentCode !== "string" ||
       !isValidPaymentCode(answer.paymentCode) ||
-      !answer.noticeNo
+      typeof answer.noticeNo !== "string"
     ) {
       throw new AppError("unavailable", "the non-tax system answered a payment code that does not validate", {
         code: "NONTAX_BAD_CODE",

@@ -3,6 +3,7 @@ import { businessDay } from "@piaoju/locale";
 import { type ChannelOutcome, decideSettlement, type Settlement } from "../domain/payment.ts";
 import { enqueueCallback } from "./callbacks.ts";
 import { audit, type PaymentContext, type Tx, unsealJson } from "./context.ts";
+import { enqueueNontaxReport } from "./nontax-reports.ts";
 import { lockOrder, lockPayment, type OrderRow, orderState, type PaymentRow, paymentState } from "./rows.ts";
 
 export type SettleSource = "notify" | "query" | "close";
@@ -154,6 +155,19 @@ async function complete(
       businessDay: businessDay(paid.paidAt),
     },
   });
+  await enqueueNontaxReport(
+    ctx,
+    tx,
+    payment,
+    {
+      paidFen: paid.amountFen,
+      surchargeFen,
+      paidAt: paid.paidAt.toISOString(),
+      channel: order.channel,
+      channelTradeNo: paid.channelTradeNo,
+    },
+    now,
+  );
   await enqueueCallback(tx, payment, "payment.paid", now, {
     paymentCode: payment.payment_code,
     paidFen: paid.amountFen,
