@@ -43,6 +43,7 @@ export {
   parseSignedData,
   verifySignedData,
 } from "./pkcs7.ts";
+export { sealSm4, unsealSm4 } from "./seal.ts";
 export type { DigestSignOptions, SignOptions, VerifyOptions } from "./signature.ts";
 export {
   computeDigest,
@@ -54,7 +55,6 @@ export {
   verify,
   verifyDigest,
 } from "./signature.ts";
-export { sealSm4, unsealSm4 } from "./seal.ts";
 export { createHmacSm3, createSm3, hmacSm3, sm3 } from "./sm3.ts";
 export type { Sm4Padding } from "./sm4.ts";
 export {

@@ -291,7 +291,7 @@ export async function startAlipaySimulator(
           }),
         };
       case "alipay.trade.refund": {
-        if (!t || t.status !== "TRADE_SUCCESS") return { json: notExist(method) };
+        if (t?.status !== "TRADE_SUCCESS") return { json: notExist(method) };
         const requestNo = biz.out_request_no ?? t.outTradeNo;
         const again = t.refunds.get(requestNo);
         if (!again) {
