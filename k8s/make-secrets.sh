@@ -5,7 +5,7 @@
 #   k8s/make-secrets.sh                      then   kubectl apply -k k8s/overlays/<dev|production>
 set -euo pipefail
 ns=${NAMESPACE:-piaoju}
-services=(stock issuance gateway finance-exchange delivery signing-gateway reporting)
+services=(stock issuance gateway finance-exchange delivery signing-gateway reporting payment)
 
 kubectl get namespace "$ns" >/dev/null 2>&1 || kubectl create namespace "$ns" >/dev/null
 secret() { # name key=value…

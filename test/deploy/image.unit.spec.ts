@@ -99,6 +99,7 @@ describe("the build context (.dockerignore)", () => {
       /^(k8s|docs|\.ci)\//,
       /^deploy\/kafka\//,
       /^services\/finance-simulator\/(?!package\.json$)/,
+      /^services\/channel-simulator\/(?!package\.json$)/,
       /(^|\/)(biome\.json|vitest\.config\.ts|turbo\.json|tsconfig(\.base)?\.json|\.dependency-cruiser\.cjs)$/,
       /(^|\/)bench\.ts$/,
     ];
@@ -155,6 +156,7 @@ describe("the build context (.dockerignore)", () => {
       "deploy/kafka/run/broker.json",
       "deploy/image/Dockerfile",
       "services/finance-simulator/src/main.ts",
+      "services/channel-simulator/src/alipay.ts",
       "k8s/base/stock.yaml",
       "docs/ARCHITECTURE.md",
       ".git/config",

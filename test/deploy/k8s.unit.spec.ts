@@ -18,7 +18,7 @@ import {
 
 /** Services deployed by the runner: every folder of services/ but the runner, the peer and the device. */
 const services = readdirSync(join(repoRoot, "services")).filter(
-  (s) => !["runner", "finance-simulator", "signing-device"].includes(s),
+  (s) => !["runner", "finance-simulator", "channel-simulator", "signing-device"].includes(s),
 );
 const overlays = ["dev", "production"] as const;
 const rendered = Object.fromEntries(overlays.map((o) => [o, render(`k8s/overlays/${o}`)])) as Record<
@@ -84,12 +84,17 @@ describe.each(overlays)("k8s/overlays/%s", (overlay) => {
     );
   });
 
-  it("routes /api and /admin to the gateway and /h5 to delivery, and nothing else from outside", () => {
+  it("routes /api and /admin to the gateway, /h5 to delivery, channels' notifies to payment, and nothing else from outside", () => {
     const ingress = find(objects, "Ingress", "piaoju") as K8sObject;
     const paths = (
       ingress.spec.rules[0].http.paths as Array<{ path: string; backend: { service: { name: string } } }>
     ).map((p) => `${p.path} → ${p.backend.service.name}`);
-    expect(paths).toEqual(["/api → gateway", "/admin → gateway", "/h5 → delivery"]);
+    expect(paths).toEqual([
+      "/api → gateway",
+      "/admin → gateway",
+      "/h5 → delivery",
+      "/v1/payment/notify → payment",
+    ]);
     if (overlay === "production")
       expect(ingress.spec.tls).toEqual([{ hosts: ["piaoju.example.invalid"], secretName: "piaoju-tls" }]);
   });
@@ -192,12 +197,14 @@ describe.each(overlays)("k8s/overlays/%s", (overlay) => {
       ...services.filter((s) => s !== "signing-gateway" && s !== "gateway").map((s) => `gateway → ${s}:8080`),
       "ingress-controller → gateway:8080",
       "ingress-controller → delivery:8080",
+      "ingress-controller → payment:8080",
       "signing-gateway → signing-device-a:50051",
       "signing-gateway → signing-device-b:50051",
       "kafka → kafka:9092",
       "kafka → kafka:9093",
       "database-roles → postgres:5432",
       "finance-exchange → internet:443",
+      "payment → internet:443",
       ...[25, 443, 465, 587].map((p) => `delivery → internet:${p}`),
     ];
     expect(reachable.sort()).toEqual([...new Set(expected)].sort());

@@ -12,6 +12,7 @@ import { deliveryService } from "@piaoju/delivery";
 import { financeExchangeService } from "@piaoju/finance-exchange";
 import { gatewayService } from "@piaoju/gateway";
 import { issuanceService } from "@piaoju/issuance";
+import { paymentService } from "@piaoju/payment";
 import { reportingService } from "@piaoju/reporting";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { stockService } from "@piaoju/stock";
@@ -62,6 +63,7 @@ describe("authorisation matrix", () => {
         financeExchangeService,
         deliveryService,
         reportingService,
+        paymentService,
       ],
       kafkaBrokers: inject("kafkaBrokers"),
       env: { PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"), PIAOJU_CONSOLE_SECURE_COOKIES: "false" },

@@ -74,6 +74,18 @@ export const INTERNAL_ROUTES: Readonly<Record<string, RouteRule>> = {
   "GET /v1/reporting/receipts": { permission: "report.read" },
   "GET /v1/reporting/lag": { permission: "report.read" },
   "POST /v1/reporting/rebuild": { permission: "report.rebuild" },
+  // payment
+  "POST /v1/payments": { permission: "payment.collect" },
+  "GET /v1/payments": { permission: "payment.read" },
+  "GET /v1/payments/by-code/:paymentCode": { permission: "payment.read" },
+  "GET /v1/payments/:id": { permission: "payment.read" },
+  "GET /v1/payments/:id/qr-url": { permission: "payment.read" },
+  "GET /v1/payments/:id/orders": { permission: "payment.read" },
+  "POST /v1/payments/:id/orders": { permission: "payment.collect" },
+  "POST /v1/payments/:id/close": { permission: "payment.collect" },
+  "POST /v1/payments/:id/callbacks/re-push": { permission: "payment.callbacks" },
+  "PUT /v1/payment/callback-targets/:appId": { permission: "payment.callbacks" },
+  "PUT /v1/payment/channel-accounts/:channel": { permission: "payment.channels" },
   // gateway: business systems' credentials
   "POST /v1/gateway/apps": { permission: "app.manage" },
   "GET /v1/gateway/apps": { permission: "app.read" },

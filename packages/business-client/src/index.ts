@@ -50,7 +50,7 @@ export interface SigningOverride {
 }
 
 export type BusinessCall = (
-  method: "GET" | "POST",
+  method: "GET" | "POST" | "PUT",
   pathWithQuery: string,
   body?: unknown,
   override?: SigningOverride,
@@ -85,4 +85,29 @@ export function businessClient(options: BusinessClientOptions): BusinessCall {
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
+}
+
+/**
+ * How Piaoju signs what it pushes to a business system (delivery's receipts, payment results);
+ * the receiving side checks it the same way:
+ *
+ *   string to sign = "POST" "\n" TIMESTAMP "\n" DELIVERY_ID "\n" hex(SM3(body))
+ *   signature      = hex(HMAC-SM3(secret, string to sign))
+ *
+ * sent as X-Piaoju-Timestamp (Unix ms), X-Piaoju-Delivery (the same on every try, so the
+ * receiver drops duplicates by it) and X-Piaoju-Signature.
+ */
+export function callbackStringToSign(timestamp: string, deliveryId: string, body: Uint8Array): string {
+  return ["POST", timestamp, deliveryId, sm3(body).toString("hex")].join("\n");
+}
+
+export function signCallback(
+  secret: string,
+  timestamp: string,
+  deliveryId: string,
+  body: Uint8Array,
+): string {
+  return hmacSm3(Buffer.from(secret, "utf8"), callbackStringToSign(timestamp, deliveryId, body)).toString(
+    "hex",
+  );
 }

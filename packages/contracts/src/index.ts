@@ -22,7 +22,17 @@ export {
   ReceiptVoided,
   receiptLineSchema,
 } from "./events/issuance.ts";
-export { PaymentCompleted, payerSchema, paymentItemSchema } from "./events/payment.ts";
+export {
+  NoticeCreated,
+  PaymentAnomalyRecorded,
+  PaymentClosed,
+  PaymentCompleted,
+  PaymentOrderOpened,
+  payerSchema,
+  paymentCode,
+  paymentItemSchema,
+  settlementSchema,
+} from "./events/payment.ts";
 export { ReceiptSigned, ReceiptSigningRefused } from "./events/signing.ts";
 export {
   BillKindRegistered,

@@ -43,6 +43,7 @@ export {
   parseSignedData,
   verifySignedData,
 } from "./pkcs7.ts";
+export { sealSm4, unsealSm4 } from "./seal.ts";
 export type { DigestSignOptions, SignOptions, VerifyOptions } from "./signature.ts";
 export {
   computeDigest,

@@ -88,6 +88,11 @@ export const sharedConfig = {
         "SM4 key (32 hex digits) sealing personal data and credentials at rest (payer data, app secrets, webhook secrets, pick-up tokens). Embedded: made once and kept in .data/secrets.",
       secret: true,
     }),
+  PIAOJU_PUBLIC_URL: z.url().optional().meta({
+    description:
+      "The platform's public address: pick-up links in messages (H5), channels' notify URLs and the cashier's QR URLs start with it.",
+    example: "https://piaoju.example.gov.cn",
+  }),
   PIAOJU_CJK_FONT: z.string().optional().meta({
     description:
       "Path of a CJK font for PDFs (receipts, report exports). Default: the Debian font the install brings (fonts-wqy-microhei).",

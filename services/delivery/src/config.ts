@@ -25,10 +25,7 @@ export const config = z.object({
     description: "Bearer token for the SMS gateway, when it asks for one.",
     secret: true,
   }),
-  PIAOJU_PUBLIC_URL: z.url().optional().meta({
-    description: "The platform's public address, for the pick-up links in messages (H5).",
-    example: "https://piaoju.example.gov.cn",
-  }),
+  PIAOJU_PUBLIC_URL: sharedConfig.PIAOJU_PUBLIC_URL,
   PIAOJU_DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6).meta({
     description: "Attempts per delivery (e-mail, SMS, webhook) before it is marked failed.",
   }),

@@ -509,3 +509,48 @@ export type AuditReportRequest = z.infer<typeof auditReportRequest>;
 export type AuditReportResponse = z.infer<typeof auditReportResponse>;
 export type VerifyResponse = z.infer<typeof verifyResponse>;
 export type ReceiptState = z.infer<typeof receiptState>;
+
+// ---- 非税收入收缴 (non-tax collection): payment notices and their payment codes ----
+
+/** POST /fin/v1/nontax/notices: make a payment notice (缴款书) and its payment code. */
+export const nontaxNoticeRequest = z.object({
+  bizSerialNo: z.string().min(1).max(64),
+  payerName: z.string().min(1).max(200),
+  items: z
+    .array(z.object({ itemCode: z.string().min(1).max(32), amountFen: z.number().int().positive() }))
+    .min(1)
+    .max(100),
+});
+export type NontaxNoticeRequest = z.infer<typeof nontaxNoticeRequest>;
+
+/** POST /fin/v1/nontax/notices/:paymentCode/payment: the notice was paid (缴款结果). */
+export const nontaxPaymentRequest = z.object({
+  paidFen: z.number().int().positive(),
+  surchargeFen: z.number().int().nonnegative(),
+  paidAt: z.iso.datetime({ offset: true }),
+  channel: z.string().min(1).max(32),
+  channelTradeNo: z.string().min(1).max(64),
+});
+export type NontaxPaymentRequest = z.infer<typeof nontaxPaymentRequest>;
+
+export const nontaxNotice = z.object({
+  paymentCode: z.string().regex(/^\d{20}$/),
+  agencyCode: z.string(),
+  bizSerialNo: z.string(),
+  noticeNo: z.string(),
+  payerName: z.string(),
+  items: z.array(z.object({ itemCode: z.string(), amountFen: z.number().int() })),
+  principalFen: z.number().int(),
+  status: z.enum(["ISSUED", "PAID", "VOIDED"]),
+  createdAt: z.string(),
+  paid: z
+    .object({
+      at: z.string(),
+      paidFen: z.number().int(),
+      surchargeFen: z.number().int(),
+      channel: z.string(),
+      channelTradeNo: z.string(),
+    })
+    .optional(),
+});
+export type NontaxNotice = z.infer<typeof nontaxNotice>;

@@ -18,6 +18,11 @@ export const config = z.object({
       "Cluster: the receipt (issuance) service's address, where the business API forwards. Embedded: unset, the same process serves it.",
     example: "http://issuance:8080",
   }),
+  PIAOJU_PAYMENT_URL: z.url().optional().meta({
+    description:
+      "Cluster: the payment service's address, where the payment business API forwards. Embedded: unset, the same process serves it.",
+    example: "http://payment:8080",
+  }),
   PIAOJU_UPSTREAM_URLS: z
     .string()
     .regex(/^([a-z-]+=[^,\s]+)(,[a-z-]+=[^,\s]+)*$/, "name=url pairs separated by commas")
@@ -27,13 +32,9 @@ export const config = z.object({
         "Cluster: the other services' addresses for the console's calls, as name=url pairs separated by commas (stock, issuance, delivery, finance-exchange, reporting). Embedded: unset.",
       example: "stock=http://stock:8080,issuance=http://issuance:8080",
     }),
-  PIAOJU_CONSOLE_SECURE_COOKIES: z
-    .enum(["true", "false"])
-    .default("true")
-    .meta({
-      description:
-        'Console cookies only over HTTPS ("true"; "false" for plain-HTTP development on loopback).',
-    }),
+  PIAOJU_CONSOLE_SECURE_COOKIES: z.enum(["true", "false"]).default("true").meta({
+    description: 'Console cookies only over HTTPS ("true"; "false" for plain-HTTP development on loopback).',
+  }),
   PIAOJU_SESSION_IDLE_MINUTES: z.coerce
     .number()
     .int()

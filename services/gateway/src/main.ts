@@ -12,6 +12,7 @@ import { registerAppAdminRoutes } from "./http/apps-admin.ts";
 import { businessApi } from "./http/business-api.ts";
 import { registerConsoleRoutes } from "./http/console.ts";
 import { registerOperatorRoutes } from "./http/operator.ts";
+import { paymentApi } from "./http/payment-api.ts";
 
 /** Which service owns an internal path. */
 const OWNERS: Array<[string, string]> = [
@@ -21,6 +22,7 @@ const OWNERS: Array<[string, string]> = [
   ["/v1/delivery/", "delivery"],
   ["/v1/finance-exchange/", "finance-exchange"],
   ["/v1/reporting/", "reporting"],
+  ["/v1/payments", "payment"],
 ];
 
 /** Composition root of the gateway: business systems' API and credentials, people's identity and the console API. */
@@ -51,6 +53,9 @@ export const gatewayService: ServiceModule = {
     if (cfg.PIAOJU_ISSUANCE_URL && !remote.has("issuance")) {
       remote.set("issuance", httpUpstream(cfg.PIAOJU_ISSUANCE_URL, cfg.PIAOJU_INTERNAL_TOKEN, signer));
     }
+    if (cfg.PIAOJU_PAYMENT_URL && !remote.has("payment")) {
+      remote.set("payment", httpUpstream(cfg.PIAOJU_PAYMENT_URL, cfg.PIAOJU_INTERNAL_TOKEN, signer));
+    }
     const upstreamFor = (path: string): Upstream => {
       const owner = OWNERS.find(([prefix]) => path.startsWith(prefix))?.[1];
       return (owner && remote.get(owner)) || local;
@@ -66,6 +71,7 @@ export const gatewayService: ServiceModule = {
       sessionSeconds: cfg.PIAOJU_SESSION_HOURS * 3600,
     });
     await ctx.http.register(businessApi, { apps, upstream: upstreamFor("/v1/receipts") });
+    await ctx.http.register(paymentApi, { apps, upstream: upstreamFor("/v1/payments") });
 
     if (cfg.PIAOJU_CONSOLE_BOOTSTRAP === "print") {
       const made = await identity.bootstrap({ actor: "platform:first-start", address: "local" });

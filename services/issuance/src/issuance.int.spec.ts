@@ -371,6 +371,7 @@ describe.each(["cluster", "embedded"] as const)("issuance service (%s)", (mode) 
         totalFen: 12000,
         issuingPointCode: "WIN-01",
         billCode: BILL,
+        source: "business-system",
       },
       { producer: "payment" },
     );

@@ -2,6 +2,7 @@ import { deliveryService } from "@piaoju/delivery";
 import { financeExchangeService } from "@piaoju/finance-exchange";
 import { gatewayService } from "@piaoju/gateway";
 import { issuanceService } from "@piaoju/issuance";
+import { paymentService } from "@piaoju/payment";
 import { reportingService } from "@piaoju/reporting";
 import type { ServiceModule } from "@piaoju/runtime";
 import { signingGatewayService } from "@piaoju/signing-gateway";
@@ -16,4 +17,5 @@ export const services: readonly ServiceModule[] = [
   deliveryService,
   signingGatewayService,
   reportingService,
+  paymentService,
 ];

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineEvent } from "../event.ts";
+import { defineEvent, olderVersion } from "../event.ts";
 import { topics } from "../topics.ts";
 import { agencyCode, billCode, isoTime } from "./common.ts";
 import { issuingPointCode } from "./stock.ts";
@@ -28,6 +28,49 @@ export const paymentItemSchema = z.object({
   amountFen: z.number().int().nonnegative(),
 });
 
+/** 缴款识别码: the notice's 20-digit payment code (structure per finance region, last digit a check digit). */
+export const paymentCode = z.string().regex(/^\d{20}$/, "a payment code is 20 digits");
+
+/** The channels money comes through. */
+export const paymentChannel = z.string().min(1).max(32);
+
+/**
+ * What a payment taken by the payment service carries for issuance, the channel's statement
+ * match (reconciliation) and a refund by the original route: which order (our out_trade_no),
+ * the channel's trade number, the merchant account at the channel, the amount the channel
+ * reported and the fine / surcharge (加处罚款) split of it.
+ */
+export const settlementSchema = z.object({
+  noticeNo: z.string().min(1).max(64),
+  paymentCode,
+  decisionNo: z.string().max(64).optional(),
+  orderId: z.string().min(1).max(64),
+  channelTradeNo: z.string().min(1).max(64),
+  channelAccount: z.string().min(1).max(64),
+  paidFen: z.number().int().nonnegative(),
+  fineFen: z.number().int().nonnegative(),
+  surchargeFen: z.number().int().nonnegative(),
+  /** The Asia/Shanghai business day the channel booked it on (its statement's day). */
+  businessDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+});
+
+const paymentCompletedV1 = z.object({
+  paymentId: z.string().min(1).max(64),
+  agencyCode,
+  bizSerialNo: z.string().min(1).max(64),
+  paidAt: isoTime,
+  /** The channel the money came through: "alipay", "wechat", "unionpay", "counter", … */
+  channel: paymentChannel,
+  payer: payerSchema,
+  items: z.array(paymentItemSchema).min(1).max(100),
+  totalFen: z.number().int().nonnegative(),
+  issuingPointCode,
+  billCode,
+  /** The person or system that took the payment, recorded as the receipt's handling person. */
+  handlingPerson: z.string().min(1).max(64).optional(),
+  remark: z.string().max(500).optional(),
+});
+
 /**
  * 即缴即开: a business system (or the payment platform) received a payment and wants the
  * receipt issued for it. Publish it to `piaoju.payment.events`, keyed by the payment.
@@ -41,28 +84,114 @@ export const paymentItemSchema = z.object({
  * - `issuingPointCode` (开票点) and `billCode` (票据代码) choose the numbers the receipt takes.
  * - The receipt's outcome comes back as `issuance.ReceiptRequested` (then signing, then
  *   finance), on `piaoju.issuance.events`, with the same `agencyCode` and `bizSerialNo`.
+ *
+ * v2 says who took the payment (`source`) and, for the payment service's own, the settlement
+ * (order, channel trade number, split): what reconciliation and refunds need. A v1 event (a
+ * business system that took the money itself) reads as source "business-system" without one.
  */
 export const PaymentCompleted = defineEvent({
   type: "payment.PaymentCompleted",
+  topic: topics.payment,
+  version: 2,
+  schema: paymentCompletedV1
+    .extend({
+      source: z.enum(["platform", "business-system"]),
+      settlement: settlementSchema.optional(),
+    })
+    .refine((d) => d.source !== "platform" || d.settlement !== undefined, {
+      message: "a payment the platform took carries its settlement",
+      path: ["settlement"],
+    }),
+  partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
+  olderVersions: [olderVersion(1, paymentCompletedV1, (d) => ({ ...d, source: "business-system" }))],
+});
+
+/**
+ * A payment notice (非税收入一般缴款书) was made for a business system's request: its payment
+ * code (缴款识别码), the fine and the deadline after which the surcharge (加处罚款) runs.
+ */
+export const NoticeCreated = defineEvent({
+  type: "payment.NoticeCreated",
   topic: topics.payment,
   version: 1,
   schema: z.object({
     paymentId: z.string().min(1).max(64),
     agencyCode,
     bizSerialNo: z.string().min(1).max(64),
-    paidAt: isoTime,
-    /** The channel the money came through: "alipay", "wechat", "unionpay", "counter", … */
-    channel: z.string().min(1).max(32),
-    payer: payerSchema,
-    items: z.array(paymentItemSchema).min(1).max(100),
-    totalFen: z.number().int().nonnegative(),
-    issuingPointCode,
-    billCode,
-    /** The person or system that took the payment, recorded as the receipt's handling person. */
-    handlingPerson: z.string().min(1).max(64).optional(),
-    remark: z.string().max(500).optional(),
+    noticeNo: z.string().min(1).max(64),
+    paymentCode,
+    decisionNo: z.string().max(64).optional(),
+    /** The principal (the fine or fees), integer fen. */
+    principalFen: z.number().int().nonnegative(),
+    /** The last day (Asia/Shanghai) to pay without surcharge; none: no surcharge applies. */
+    deadline: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/)
+      .optional(),
+    createdAt: isoTime,
+    requestedBy: z.string().min(1).max(64),
   }),
   partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
 });
 
-export const paymentEvents = { PaymentCompleted } as const;
+/** A channel attempt was opened (the payment is 缴款中, PAYING): the amount due fixed for it. */
+export const PaymentOrderOpened = defineEvent({
+  type: "payment.PaymentOrderOpened",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    paymentId: z.string().min(1).max(64),
+    agencyCode,
+    orderId: z.string().min(1).max(64),
+    channel: paymentChannel,
+    amountFen: z.number().int().nonnegative(),
+    expiresAt: isoTime,
+    openedAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
+});
+
+/** The payment was closed unpaid (by the business system, or its notice expired). */
+export const PaymentClosed = defineEvent({
+  type: "payment.PaymentClosed",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    paymentId: z.string().min(1).max(64),
+    agencyCode,
+    bizSerialNo: z.string().min(1).max(64),
+    reason: z.string().min(1).max(200),
+    closedAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
+});
+
+/**
+ * A channel took money for a payment that was already paid by another order (the payer paid
+ * twice), or took an amount that is not the order's: never a second completion; the money is
+ * held for a refund by the original route (重复缴款自动退付, the next issue's work).
+ */
+export const PaymentAnomalyRecorded = defineEvent({
+  type: "payment.PaymentAnomalyRecorded",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    paymentId: z.string().min(1).max(64),
+    agencyCode,
+    orderId: z.string().min(1).max(64),
+    channel: paymentChannel,
+    channelTradeNo: z.string().min(1).max(64),
+    kind: z.enum(["DUPLICATE_PAYMENT", "AMOUNT_MISMATCH", "PAID_AFTER_CLOSE"]),
+    amountFen: z.number().int().nonnegative(),
+    recordedAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
+});
+
+export const paymentEvents = {
+  PaymentCompleted,
+  NoticeCreated,
+  PaymentOrderOpened,
+  PaymentClosed,
+  PaymentAnomalyRecorded,
+} as const;

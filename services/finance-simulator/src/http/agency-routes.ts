@@ -5,6 +5,8 @@ import {
   auditReportRequest,
   baseDataQuery,
   clientId,
+  nontaxNoticeRequest,
+  nontaxPaymentRequest,
   segmentsQuery,
   statusUpdateRequest,
   stockApplicationRequest,
@@ -14,6 +16,7 @@ import {
 } from "../api.ts";
 import { agencySecret, readBaseData } from "../app/base-data.ts";
 import type { SimContext } from "../app/context.ts";
+import { createNotice, readNotice, recordNoticePayment } from "../app/nontax.ts";
 import { applyStatusUpdates, getAuditReport, receiveAuditReport, verifyReceipt } from "../app/receipts.ts";
 import { applyForStock, listSegments, readApplication } from "../app/stock.ts";
 import { listSupervised, superviseBatch } from "../app/supervision.ts";
@@ -106,6 +109,34 @@ export function agencyRoutes(app: FastifyInstance, ctx: SimContext): void {
     const agencyCode = await agencyOf(req);
     const { reportId } = parseInput(z.object({ reportId: clientId }), req.params, "params");
     return getAuditReport(ctx, agencyCode, reportId);
+  });
+
+  app.post("/fin/v1/nontax/notices", async (req, reply) => {
+    const agencyCode = await agencyOf(req);
+    const input = parseInput(nontaxNoticeRequest, req.body, "body");
+    const { created, notice } = await createNotice(ctx, agencyCode, input);
+    return reply.status(created ? 201 : 200).send(notice);
+  });
+
+  app.get("/fin/v1/nontax/notices/:paymentCode", async (req) => {
+    const agencyCode = await agencyOf(req);
+    const { paymentCode } = parseInput(
+      z.object({ paymentCode: z.string().regex(/^\d{20}$/) }),
+      req.params,
+      "params",
+    );
+    return readNotice(ctx, agencyCode, paymentCode);
+  });
+
+  app.post("/fin/v1/nontax/notices/:paymentCode/payment", async (req) => {
+    const agencyCode = await agencyOf(req);
+    const { paymentCode } = parseInput(
+      z.object({ paymentCode: z.string().regex(/^\d{20}$/) }),
+      req.params,
+      "params",
+    );
+    const input = parseInput(nontaxPaymentRequest, req.body, "body");
+    return recordNoticePayment(ctx, agencyCode, paymentCode, input);
   });
 
   app.get("/fin/v1/public/verify", async (req) =>

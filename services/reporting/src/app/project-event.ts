@@ -90,6 +90,10 @@ export async function projectEvent(
     case "finance.ReceiptSupervised":
     case "finance.ReceiptSupervisionRejected":
     case "payment.PaymentCompleted":
+    case "payment.NoticeCreated":
+    case "payment.PaymentOrderOpened":
+    case "payment.PaymentClosed":
+    case "payment.PaymentAnomalyRecorded":
     case "signing.ReceiptSigned":
     case "signing.ReceiptSigningRefused":
       return;

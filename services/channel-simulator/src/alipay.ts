@@ -1,0 +1,447 @@
+import { createSign, createVerify, generateKeyPairSync, randomBytes } from "node:crypto";
+import Fastify, { type FastifyInstance } from "fastify";
+
+/**
+ * Alipay's open platform (支付宝开放平台, OpenAPI 2.0 gateway) as a peer on loopback, speaking the
+ * protocol the official SDK speaks: common parameters in the query string, `biz_content` in the
+ * form body, the request's RSA2 signature (SHA256withRSA over the sorted `key=value&…` of every
+ * parameter but `sign`) checked with the app's public key; answers
+ * `{"<method>_response": {...}, "sign": "..."}` signed over the inner object's exact text with
+ * Alipay's key; asynchronous notifies as form POSTs signed over the sorted parameters without
+ * `sign` and `sign_type`, retried until the merchant answers the literal `success`.
+ * Trades live in memory. Faults for tests: drop, duplicate or delay notifies, stall the gateway.
+ */
+export type NotifyMode = "deliver" | "drop" | "duplicate" | "delay";
+
+export interface AlipayTrade {
+  appId: string;
+  outTradeNo: string;
+  tradeNo: string;
+  totalAmount: string;
+  subject: string;
+  notifyUrl: string | undefined;
+  returnUrl: string | undefined;
+  /** CREATED: precreated, not scanned yet (Alipay's query says TRADE_NOT_EXIST). */
+  status: "CREATED" | "WAIT_BUYER_PAY" | "TRADE_SUCCESS" | "TRADE_CLOSED";
+  timeExpire: Date | undefined;
+  createdAt: Date;
+  paidAt: Date | undefined;
+  refunds: Map<string, string>;
+  notifiesSent: number;
+  notifiesTaken: number;
+}
+
+export interface AlipaySimulator {
+  readonly url: string;
+  readonly gatewayUrl: string;
+  /** Alipay's public key (PEM): the merchant verifies answers and notifies with it. */
+  readonly alipayPublicKey: string;
+  registerApp(appId: string, appPublicKeyPem: string): void;
+  trade(outTradeNo: string): AlipayTrade | undefined;
+  /** The payer scans the QR code (or opens the H5 page) and pays. Refused once closed or expired. */
+  pay(outTradeNo: string): Promise<AlipayTrade>;
+  /** Money taken even though the merchant closed the trade a moment before (the race a close can lose). */
+  payDespiteClose(outTradeNo: string): Promise<AlipayTrade>;
+  /** Sends the trade's notify again now, as Alipay's retries would. */
+  renotify(outTradeNo: string): Promise<void>;
+  faults: { notify: NotifyMode; notifyDelayMs: number; stallMs: number; stallMethods: Set<string> };
+  /** Requests the gateway refused for a bad signature. */
+  readonly badSignatures: number;
+  /** Waits until every notify in flight has been answered or given up. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const RESPONSE_KEYS: Record<string, string> = {};
+const responseKey = (method: string) => (RESPONSE_KEYS[method] ??= `${method.replaceAll(".", "_")}_response`);
+
+export async function startAlipaySimulator(
+  options: { notifyRetryMs?: readonly number[]; host?: string } = {},
+): Promise<AlipaySimulator> {
+  const retries = options.notifyRetryMs ?? [200, 400, 800, 1600];
+  const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const alipayPrivate = keys.privateKey;
+  const alipayPublicKey = keys.publicKey.export({ type: "spki", format: "pem" }).toString();
+  const apps = new Map<string, string>();
+  const trades = new Map<string, AlipayTrade>();
+  const inFlight = new Set<Promise<void>>();
+  let badSignatures = 0;
+  let tradeSeq = 0;
+  const faults = {
+    notify: "deliver" as NotifyMode,
+    notifyDelayMs: 1000,
+    stallMs: 0,
+    stallMethods: new Set<string>(),
+  };
+
+  const signText = (text: string) =>
+    createSign("RSA-SHA256").update(text, "utf8").sign(alipayPrivate, "base64");
+  const sortedContent = (params: Record<string, string>, leave: readonly string[]) =>
+    Object.keys(params)
+      .filter((k) => !leave.includes(k) && params[k] !== undefined && params[k] !== "")
+      .sort()
+      .map((k) => `${k}=${params[k]}`)
+      .join("&");
+
+  const answer = (method: string, inner: Record<string, unknown>) => {
+    const text = JSON.stringify(inner);
+    return `{"${responseKey(method)}":${text},"sign":"${signText(text)}"}`;
+  };
+  const error = (method: string, code: string, msg: string, subCode: string, subMsg: string) =>
+    answer(method, { code, msg, sub_code: subCode, sub_msg: subMsg });
+  const notExist = (method: string) =>
+    error(method, "40004", "Business Failed", "ACQ.TRADE_NOT_EXIST", "交易不存在");
+
+  const shanghai = (at: Date) =>
+    new Date(at.getTime() + 8 * 3_600_000).toISOString().slice(0, 19).replace("T", " ");
+  const parseShanghai = (text: string | undefined) =>
+    text ? new Date(`${text.replace(" ", "T")}+08:00`) : undefined;
+
+  function verifyRequest(params: Record<string, string>): boolean {
+    const appKey = apps.get(params.app_id ?? "");
+    if (!appKey || !params.sign) return false;
+    return createVerify("RSA-SHA256")
+      .update(sortedContent(params, ["sign"]), "utf8")
+      .verify(appKey, params.sign, "base64");
+  }
+
+  function notifyParams(t: AlipayTrade): Record<string, string> {
+    const params: Record<string, string> = {
+      notify_time: shanghai(new Date()),
+      notify_type: "trade_status_sync",
+      notify_id: randomBytes(16).toString("hex"),
+      app_id: t.appId,
+      charset: "utf-8",
+      version: "1.0",
+      sign_type: "RSA2",
+      trade_no: t.tradeNo,
+      out_trade_no: t.outTradeNo,
+      trade_status: t.status,
+      total_amount: t.totalAmount,
+      receipt_amount: t.totalAmount,
+      buyer_pay_amount: t.totalAmount,
+      subject: t.subject,
+      gmt_create: shanghai(t.createdAt),
+      ...(t.paidAt ? { gmt_payment: shanghai(t.paidAt) } : {}),
+      buyer_logon_id: "138****8000",
+    };
+    params.sign = signText(sortedContent(params, ["sign", "sign_type"]));
+    return params;
+  }
+
+  /** One notify's life: tries until "success", on Alipay's schedule (scaled down for tests). */
+  function sendNotify(t: AlipayTrade, delayMs = 0): void {
+    if (!t.notifyUrl) return;
+    const url = t.notifyUrl;
+    const run = (async () => {
+      if (delayMs > 0) await sleep(delayMs);
+      for (let attempt = 0; attempt <= retries.length; attempt++) {
+        if (attempt > 0) await sleep(retries[attempt - 1] ?? 1000);
+        t.notifiesSent++;
+        try {
+          const res = await fetch(url, {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8" },
+            body: new URLSearchParams(notifyParams(t)).toString(),
+            signal: AbortSignal.timeout(5_000),
+          });
+          if ((await res.text()).trim() === "success") {
+            t.notifiesTaken++;
+            return;
+          }
+        } catch {
+          // retried
+        }
+      }
+    })();
+    inFlight.add(run);
+    void run.finally(() => inFlight.delete(run));
+  }
+
+  function notifyPaid(t: AlipayTrade): void {
+    switch (faults.notify) {
+      case "drop":
+        return;
+      case "duplicate":
+        sendNotify(t);
+        sendNotify(t);
+        sendNotify(t, 300);
+        return;
+      case "delay":
+        sendNotify(t, faults.notifyDelayMs);
+        return;
+      default:
+        sendNotify(t);
+    }
+  }
+
+  function createTrade(
+    params: Record<string, string>,
+    biz: Record<string, string>,
+    status: AlipayTrade["status"],
+  ) {
+    const existing = trades.get(biz.out_trade_no ?? "");
+    if (existing) return existing;
+    const t: AlipayTrade = {
+      appId: params.app_id ?? "",
+      outTradeNo: biz.out_trade_no ?? "",
+      tradeNo: `${new Date().toISOString().slice(0, 10).replaceAll("-", "")}22001${String(++tradeSeq).padStart(10, "0")}`,
+      totalAmount: biz.total_amount ?? "0.00",
+      subject: biz.subject ?? "",
+      notifyUrl: params.notify_url,
+      returnUrl: params.return_url,
+      status,
+      timeExpire: parseShanghai(biz.time_expire),
+      createdAt: new Date(),
+      paidAt: undefined,
+      refunds: new Map(),
+      notifiesSent: 0,
+      notifiesTaken: 0,
+    };
+    trades.set(t.outTradeNo, t);
+    return t;
+  }
+
+  function payable(t: AlipayTrade): string | undefined {
+    if (t.status === "TRADE_SUCCESS") return "already paid";
+    if (t.status === "TRADE_CLOSED") return "trade closed";
+    if (t.timeExpire && t.timeExpire.getTime() <= Date.now()) return "trade expired";
+    return undefined;
+  }
+
+  function settle(t: AlipayTrade): AlipayTrade {
+    t.status = "TRADE_SUCCESS";
+    t.paidAt = new Date();
+    notifyPaid(t);
+    return t;
+  }
+
+  const app: FastifyInstance = Fastify({ logger: false });
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+  );
+
+  const gateway = async (params: Record<string, string>): Promise<{ page?: string; json?: string }> => {
+    const method = params.method ?? "";
+    if (faults.stallMs > 0 && (faults.stallMethods.size === 0 || faults.stallMethods.has(method))) {
+      await sleep(faults.stallMs);
+    }
+    if (!verifyRequest(params)) {
+      badSignatures++;
+      return { json: error(method, "40002", "Invalid Arguments", "isv.invalid-signature", "验签出错") };
+    }
+    let biz: Record<string, string>;
+    try {
+      biz = JSON.parse(params.biz_content ?? "{}") as Record<string, string>;
+    } catch {
+      return { json: error(method, "40002", "Invalid Arguments", "isv.invalid-parameter", "biz_content") };
+    }
+    const t = trades.get(biz.out_trade_no ?? "");
+    switch (method) {
+      case "alipay.trade.precreate": {
+        if (!/^\d{1,12}\.\d{2}$/.test(biz.total_amount ?? "")) {
+          return { json: error(method, "40004", "Business Failed", "ACQ.INVALID_PARAMETER", "total_amount") };
+        }
+        const trade = createTrade(params, biz, "CREATED");
+        return {
+          json: answer(method, {
+            code: "10000",
+            msg: "Success",
+            out_trade_no: trade.outTradeNo,
+            qr_code: `${sim.url}/qr/${trade.outTradeNo}`,
+          }),
+        };
+      }
+      case "alipay.trade.wap.pay": {
+        const trade = createTrade(params, biz, "WAIT_BUYER_PAY");
+        return { page: payPage(trade) };
+      }
+      case "alipay.trade.query":
+        if (!t || t.status === "CREATED") return { json: notExist(method) };
+        return {
+          json: answer(method, {
+            code: "10000",
+            msg: "Success",
+            trade_no: t.tradeNo,
+            out_trade_no: t.outTradeNo,
+            trade_status: t.status,
+            total_amount: t.totalAmount,
+            buyer_logon_id: "138****8000",
+            ...(t.paidAt ? { send_pay_date: shanghai(t.paidAt) } : {}),
+          }),
+        };
+      case "alipay.trade.close":
+        if (!t) return { json: notExist(method) };
+        if (t.status === "TRADE_SUCCESS") {
+          return {
+            json: error(method, "40004", "Business Failed", "ACQ.TRADE_STATUS_ERROR", "交易状态不合法"),
+          };
+        }
+        if (t.status === "CREATED") {
+          t.status = "TRADE_CLOSED";
+          return { json: notExist(method) };
+        }
+        t.status = "TRADE_CLOSED";
+        return {
+          json: answer(method, {
+            code: "10000",
+            msg: "Success",
+            trade_no: t.tradeNo,
+            out_trade_no: t.outTradeNo,
+          }),
+        };
+      case "alipay.trade.refund": {
+        if (t?.status !== "TRADE_SUCCESS") return { json: notExist(method) };
+        const requestNo = biz.out_request_no ?? t.outTradeNo;
+        const again = t.refunds.get(requestNo);
+        if (!again) {
+          const refunded = [...t.refunds.values()].reduce((s, v) => s + toFen(v), 0);
+          if (refunded + toFen(biz.refund_amount ?? "0") > toFen(t.totalAmount)) {
+            return {
+              json: error(
+                method,
+                "40004",
+                "Business Failed",
+                "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
+                "退款金额超限",
+              ),
+            };
+          }
+          t.refunds.set(requestNo, biz.refund_amount ?? "0");
+        }
+        return {
+          json: answer(method, {
+            code: "10000",
+            msg: "Success",
+            trade_no: t.tradeNo,
+            out_trade_no: t.outTradeNo,
+            refund_fee: t.refunds.get(requestNo),
+            fund_change: again ? "N" : "Y",
+          }),
+        };
+      }
+      case "alipay.data.dataservice.bill.downloadurl.query":
+        return {
+          json: answer(method, {
+            code: "10000",
+            msg: "Success",
+            bill_download_url: `${sim.url}/bills/${params.app_id}/${biz.bill_type}/${biz.bill_date}.csv.zip`,
+          }),
+        };
+      default:
+        return { json: error(method, "40004", "Business Failed", "isv.invalid-method", "不存在的方法名") };
+    }
+  };
+
+  const handle = async (
+    params: Record<string, string>,
+    reply: { type: (t: string) => { send: (b: string) => unknown } },
+  ) => {
+    const out = await gateway(params);
+    if (out.page) return reply.type("text/html; charset=utf-8").send(out.page);
+    return reply.type("application/json; charset=utf-8").send(out.json ?? "{}");
+  };
+  app.post("/gateway.do", async (req, reply) =>
+    handle(
+      { ...(req.query as Record<string, string>), ...((req.body as Record<string, string>) ?? {}) },
+      reply,
+    ),
+  );
+  app.get("/gateway.do", async (req, reply) => handle(req.query as Record<string, string>, reply));
+
+  // The payer's side: the H5 pay page's button, and a QR code's target.
+  app.post("/sim/pay/:outTradeNo", async (req, reply) => {
+    const { outTradeNo } = req.params as { outTradeNo: string };
+    try {
+      const t = await sim.pay(outTradeNo);
+      if (t.returnUrl) {
+        const ret: Record<string, string> = {
+          app_id: t.appId,
+          out_trade_no: t.outTradeNo,
+          trade_no: t.tradeNo,
+          total_amount: t.totalAmount,
+          method: "alipay.trade.wap.pay.return",
+          timestamp: shanghai(new Date()),
+          charset: "utf-8",
+          sign_type: "RSA2",
+        };
+        ret.sign = signText(sortedContent(ret, ["sign", "sign_type"]));
+        return reply.redirect(
+          `${t.returnUrl}${t.returnUrl.includes("?") ? "&" : "?"}${new URLSearchParams(ret)}`,
+        );
+      }
+      return reply.type("text/html; charset=utf-8").send("<!doctype html><p id=result>支付成功</p>");
+    } catch (e) {
+      return reply
+        .status(409)
+        .type("text/html; charset=utf-8")
+        .send(`<!doctype html><p id=result>${String((e as Error).message)}</p>`);
+    }
+  });
+  app.get("/qr/:outTradeNo", async (req, reply) => {
+    const t = trades.get((req.params as { outTradeNo: string }).outTradeNo);
+    if (!t) return reply.status(404).send("no such trade");
+    return reply.type("text/html; charset=utf-8").send(payPage(t));
+  });
+
+  function payPage(t: AlipayTrade): string {
+    return `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>支付宝 收银台（模拟）</title>
+<h1>支付宝（模拟）</h1><p id="subject">${escapeHtml(t.subject)}</p><p id="amount">￥${escapeHtml(t.totalAmount)}</p>
+<form method="post" action="/sim/pay/${encodeURIComponent(t.outTradeNo)}"><button id="pay" type="submit">确认付款</button></form></html>`;
+  }
+
+  await app.listen({ host: options.host ?? "127.0.0.1", port: 0 });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const url = `http://127.0.0.1:${port}`;
+
+  const sim: AlipaySimulator = {
+    url,
+    gatewayUrl: `${url}/gateway.do`,
+    alipayPublicKey,
+    faults,
+    get badSignatures() {
+      return badSignatures;
+    },
+    registerApp(appId, pem) {
+      apps.set(appId, pem);
+    },
+    trade: (no) => trades.get(no),
+    async pay(no) {
+      const t = trades.get(no);
+      if (!t) throw new Error(`no trade ${no}`);
+      const refused = payable(t);
+      if (refused) throw new Error(refused);
+      return settle(t);
+    },
+    async payDespiteClose(no) {
+      const t = trades.get(no);
+      if (!t) throw new Error(`no trade ${no}`);
+      return settle(t);
+    },
+    async renotify(no) {
+      const t = trades.get(no);
+      if (t) sendNotify(t);
+    },
+    async idle() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+    async close() {
+      await app.close();
+    },
+  };
+  return sim;
+}
+
+function toFen(yuan: string): number {
+  const [y, f = ""] = yuan.split(".");
+  return Number(y) * 100 + Number(f.padEnd(2, "0").slice(0, 2));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,97 @@
+import type { ChannelOutcome } from "../domain/payment.ts";
+
+/**
+ * One interface for every payment channel (Alipay now; WeChat Pay, UnionPay and the bank counter
+ * next): what the payment service asks of a channel, in its own words. An adapter speaks the
+ * channel's protocol with the agency's merchant account (keys unsealed only in memory) and turns
+ * each answer into a ChannelOutcome; a timeout or an outage throws ChannelUnavailableError and the
+ * order stays as it was, to be settled by query (ADR 0013).
+ */
+export interface ChannelAccount {
+  /** The merchant's id at the channel (Alipay app_id, WeChat mchid, UnionPay merId). */
+  accountId: string;
+  /** The channel-specific configuration (keys, gateway address), as unsealed from channel_account. */
+  config: Record<string, string>;
+}
+
+export type PayScene = "qr" | "wap";
+
+export interface OpenOrder {
+  orderId: string;
+  amountFen: number;
+  subject: string;
+  scene: PayScene;
+  /** The order may not be paid after this instant (the amount due may change at midnight). */
+  expiresAt: Date;
+  notifyUrl: string;
+  returnUrl?: string | undefined;
+}
+
+/** A notify whose signature checked out, reduced to what the service needs. */
+export interface VerifiedNotify {
+  accountId: string;
+  orderId: string;
+  outcome: ChannelOutcome;
+}
+
+export interface RefundRequest {
+  orderId: string;
+  refundId: string;
+  amountFen: number;
+  reason: string;
+}
+
+export interface PaymentChannel {
+  readonly name: string;
+  /** Opens the order at the channel: the QR code's text (qr) or the H5 pay page's URL (wap). */
+  openOrder(account: ChannelAccount, order: OpenOrder): Promise<{ payTarget: string }>;
+  /** The channel's word on an order now; "unknown" when it has never seen it (not scanned yet). */
+  query(account: ChannelAccount, orderId: string): Promise<ChannelOutcome>;
+  /** Closes the order at the channel; "paid" when the payer got there first (then query settles it). */
+  close(account: ChannelAccount, orderId: string): Promise<"closed" | "paid">;
+  /** Which account a notify claims to come for (unverified: only to find the key to verify with). */
+  notifyAccountId(form: Record<string, string>): string | undefined;
+  /** Verifies a notify with the channel's public key; undefined when the signature does not hold. */
+  verifyNotify(account: ChannelAccount, form: Record<string, string>): VerifiedNotify | undefined;
+  /** What the channel wants to read back when a notify was taken (or not). */
+  readonly notifyAnswer: { taken: string; refused: string };
+  /** Refund by the original route (退付): the next issue uses it. */
+  refund(
+    account: ChannelAccount,
+    request: RefundRequest,
+  ): Promise<{ accepted: boolean; channelRefundNo?: string }>;
+  /** The day's statement (对账单) as a download URL (the next issue's reconciliation). */
+  statementUrl(account: ChannelAccount, businessDay: string): Promise<string>;
+}
+
+/** The channel did not answer (timeout, 5xx, refused connection): nothing is known, ask again later. */
+export class ChannelUnavailableError extends Error {
+  constructor(channel: string, cause: unknown) {
+    super(`${channel} did not answer`, { cause });
+    this.name = "ChannelUnavailableError";
+  }
+}
+
+/** The channel answered with a refusal (bad request, account disabled): worth a person's look. */
+export class ChannelRefusedError extends Error {
+  constructor(
+    channel: string,
+    readonly channelCode: string,
+    message: string,
+  ) {
+    super(`${channel} refused: ${channelCode} ${message}`);
+    this.name = "ChannelRefusedError";
+  }
+}
+
+/** Integer fen to the channel's yuan string with two decimals ("206.00"), never through a float. */
+export function fenToYuanString(fen: number): string {
+  return `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, "0")}`;
+}
+
+/** A yuan string ("206", "206.5", "206.00") to integer fen; NaN for anything else. */
+export function yuanStringToFen(yuan: string): number {
+  const m = /^(\d{1,12})(?:\.(\d{1,2}))?$/.exec(yuan.trim());
+  if (!m) return Number.NaN;
+  return Number(m[1]) * 100 + Number((m[2] ?? "").padEnd(2, "0"));
+}

@@ -1,0 +1,136 @@
+import { randomUUID } from "node:crypto";
+import { signRequest } from "@piaoju/business-client";
+import { AppError } from "@piaoju/runtime";
+import { isValidPaymentCode } from "../domain/payment-code.ts";
+
+/**
+ * Who makes payment notices and their codes. In production that is finance's non-tax system
+ * (非税收入收缴系统): the seed has the payment platform "call the non-tax system to make the
+ * 非税一般缴款书 and its 缴款识别码". Without one configured (development), the payment service
+ * makes them itself under the region's rule (src/domain/payment-code.ts).
+ */
+export interface NoticeIssuer {
+  issue(
+    agencyCode: string,
+    request: {
+      bizSerialNo: string;
+      payerName: string;
+      items: Array<{ itemCode: string; amountFen: number }>;
+    },
+  ): Promise<{ noticeNo: string; paymentCode: string }>;
+  /**
+   * Tells the non-tax system the notice was paid (缴款结果). "refused": it said no (an amount or
+   * a second payment it does not accept) and a person must look; an outage throws (retried).
+   */
+  reportPaid(agencyCode: string, paymentCode: string, result: PaidResult): Promise<"taken" | "refused">;
+}
+
+export interface PaidResult {
+  paidFen: number;
+  surchargeFen: number;
+  paidAt: string;
+  channel: string;
+  channelTradeNo: string;
+}
+
+/**
+ * The non-tax system over HTTP (the finance simulator's `/fin/v1/nontax/*` in tests), each call
+ * signed HMAC-SM3 with the agency's secret (X-Fin-Agency, -Timestamp, -Nonce, -Signature over
+ * METHOD, path, time, nonce and the body's SM3). Idempotent there by the agency's serial, so a
+ * retry after a lost answer gets the same code.
+ */
+export class HttpNontaxIssuer implements NoticeIssuer {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly secrets: ReadonlyMap<string, string>,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  private async call(
+    agencyCode: string,
+    path: string,
+    payload: unknown,
+  ): Promise<{ status: number; answer: Record<string, unknown> }> {
+    const secret = this.secrets.get(agencyCode);
+    if (!secret) {
+      throw new AppError("conflict", `agency ${agencyCode} has no secret with the non-tax system`, {
+        code: "NONTAX_NOT_CONFIGURED",
+      });
+    }
+    const body = Buffer.from(JSON.stringify(payload));
+    const timestamp = String(Date.now());
+    const nonce = randomUUID().replaceAll("-", "");
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.baseUrl), {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-fin-agency": agencyCode,
+          "x-fin-timestamp": timestamp,
+          "x-fin-nonce": nonce,
+          "x-fin-signature": signRequest(secret, {
+            method: "POST",
+            pathWithQuery: path,
+            timestamp,
+            nonce,
+            body,
+          }),
+        },
+        body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw new AppError("unavailable", "the non-tax system did not answer", {
+        code: "NONTAX_UNAVAILABLE",
+        cause: error,
+      });
+    }
+    const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (res.status >= 500) {
+      throw new AppError("unavailable", `the non-tax system answered ${res.status}`, {
+        code: "NONTAX_UNAVAILABLE",
+      });
+    }
+    return { status: res.status, answer };
+  }
+
+  async reportPaid(
+    agencyCode: string,
+    paymentCode: string,
+    result: PaidResult,
+  ): Promise<"taken" | "refused"> {
+    const { status } = await this.call(agencyCode, `/fin/v1/nontax/notices/${paymentCode}/payment`, result);
+    return status === 200 ? "taken" : "refused";
+  }
+
+  async issue(
+    agencyCode: string,
+    request: {
+      bizSerialNo: string;
+      payerName: string;
+      items: Array<{ itemCode: string; amountFen: number }>;
+    },
+  ): Promise<{ noticeNo: string; paymentCode: string }> {
+    const { status, answer } = await this.call(agencyCode, "/fin/v1/nontax/notices", request);
+    if (status !== 200 && status !== 201) {
+      throw new AppError(
+        "conflict",
+        `the non-tax system refused the notice: ${String(answer.code ?? status)}`,
+        {
+          code: "NONTAX_REFUSED",
+        },
+      );
+    }
+    if (
+      typeof answer.paymentCode !== "string" ||
+      !isValidPaymentCode(answer.paymentCode) ||
+      typeof answer.noticeNo !== "string"
+    ) {
+      throw new AppError("unavailable", "the non-tax system answered a payment code that does not validate", {
+        code: "NONTAX_BAD_CODE",
+      });
+    }
+    return { noticeNo: answer.noticeNo, paymentCode: answer.paymentCode };
+  }
+}

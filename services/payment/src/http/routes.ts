@@ -1,0 +1,223 @@
+import {
+  agencyCode,
+  billCode,
+  issuingPointCode,
+  payerSchema,
+  paymentCode,
+  paymentItemSchema,
+} from "@piaoju/contracts";
+import { AppError, authenticateCaller, type Caller, parseInput, requireAgency } from "@piaoju/runtime";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { setChannelAccount } from "../app/accounts.ts";
+import { rePushCallbacks, setCallbackTarget } from "../app/callbacks.ts";
+import { closePayment } from "../app/close-payment.ts";
+import type { PaymentContext } from "../app/context.ts";
+import { createPayment } from "../app/create-payment.ts";
+import { takeNotify } from "../app/notify.ts";
+import { openOrder, orderView } from "../app/open-order.ts";
+import type { OrderRow, PaymentRow } from "../app/rows.ts";
+import { viewOf } from "../app/views.ts";
+import { isValidPaymentCode } from "../domain/payment-code.ts";
+
+const day = z.iso.date();
+const serial = z.string().trim().min(1).max(64);
+const paymentId = z.object({ id: z.uuid() });
+
+const createBody = z.object({
+  agencyCode,
+  bizSerialNo: serial,
+  decisionNo: z.string().trim().min(1).max(64).optional(),
+  payer: payerSchema,
+  items: z.array(paymentItemSchema).min(1).max(100),
+  surcharge: z
+    .object({
+      fineItemCode: z.string().min(1).max(32).describe("the item the surcharge runs on (the fine)"),
+      deadline: day.describe("the last day to pay without surcharge (Asia/Shanghai)"),
+      itemCode: z.string().min(1).max(32).describe("the income item the surcharge is receipted under"),
+    })
+    .optional(),
+  issuingPointCode,
+  billCode,
+  remark: z.string().max(500).optional(),
+});
+
+/** Internal API of the payment service; the gateway fronts the business systems' part of it. */
+export function registerPaymentRoutes(
+  http: FastifyInstance,
+  ctx: PaymentContext,
+  internalToken: string,
+): void {
+  const caller = (req: Parameters<typeof authenticateCaller>[0]) => authenticateCaller(req, internalToken);
+  const load = async (c: Caller, id: string): Promise<PaymentRow> => {
+    const [row] = await ctx.db.query<PaymentRow>("SELECT * FROM payment WHERE id = $1", [id]);
+    if (!row) throw new AppError("not_found", `no payment ${id}`, { code: "PAYMENT_NOT_FOUND" });
+    requireAgency(c, row.agency_code);
+    return row;
+  };
+
+  http.post("/v1/payments", async (req, reply) => {
+    const c = caller(req);
+    const body = parseInput(createBody, req.body, "body");
+    requireAgency(c, body.agencyCode);
+    const { created, payment } = await createPayment(ctx, c.actor, body);
+    return reply.status(created ? 201 : 200).send(payment);
+  });
+
+  http.get("/v1/payments", async (req) => {
+    const c = caller(req);
+    const q = parseInput(z.object({ agencyCode, bizSerialNo: serial }), req.query, "query");
+    requireAgency(c, q.agencyCode);
+    const rows = await ctx.db.query<PaymentRow>(
+      "SELECT * FROM payment WHERE agency_code = $1 AND biz_serial_no = $2",
+      [q.agencyCode, q.bizSerialNo],
+    );
+    return { items: rows.map((r) => viewOf(ctx, r)) };
+  });
+
+  http.get("/v1/payments/by-code/:paymentCode", async (req) => {
+    const c = caller(req);
+    const { paymentCode: code } = parseInput(z.object({ paymentCode }), req.params, "params");
+    if (!isValidPaymentCode(code)) {
+      throw AppError.validation([
+        {
+          field: "params.paymentCode",
+          rule: "check_digit",
+          message: "the payment code's check digit is wrong",
+        },
+      ]);
+    }
+    const [row] = await ctx.db.query<PaymentRow>("SELECT * FROM payment WHERE payment_code = $1", [code]);
+    if (!row) throw new AppError("not_found", `no payment with code ${code}`, { code: "PAYMENT_NOT_FOUND" });
+    requireAgency(c, row.agency_code);
+    return viewOf(ctx, row);
+  });
+
+  http.get("/v1/payments/:id", async (req) => {
+    const c = caller(req);
+    const { id } = parseInput(paymentId, req.params, "params");
+    return viewOf(ctx, await load(c, id));
+  });
+
+  http.get("/v1/payments/:id/qr-url", async (req) => {
+    const c = caller(req);
+    const { id } = parseInput(paymentId, req.params, "params");
+    const view = viewOf(ctx, await load(c, id));
+    return {
+      paymentId: view.id,
+      paymentCode: view.paymentCode,
+      qrUrl: view.qrUrl,
+      amountDue: view.amountDue,
+    };
+  });
+
+  http.get("/v1/payments/:id/orders", async (req) => {
+    const c = caller(req);
+    const { id } = parseInput(paymentId, req.params, "params");
+    await load(c, id);
+    const rows = await ctx.db.query<OrderRow>(
+      "SELECT * FROM payment_order WHERE payment_id = $1 ORDER BY opened_at",
+      [id],
+    );
+    return { items: rows.map(orderView) };
+  });
+
+  http.post("/v1/payments/:id/orders", async (req, reply) => {
+    const c = caller(req);
+    const { id } = parseInput(paymentId, req.params, "params");
+    const body = parseInput(
+      z.object({
+        channel: z.string().min(1).max(32),
+        scene: z.enum(["qr", "wap"]),
+        expectedAmountFen: z.number().int().nonnegative(),
+        returnUrl: z.url().optional(),
+      }),
+      req.body,
+      "body",
+    );
+    await load(c, id);
+    return reply.status(201).send(await openOrder(ctx, c.actor, id, body));
+  });
+
+  http.post("/v1/payments/:id/close", async (req) => {
+    const c = caller(req);
+    const { id } = parseInput(paymentId, req.params, "params");
+    const body = parseInput(z.object({ reason: z.string().trim().min(1).max(200) }), req.body, "body");
+    await load(c, id);
+    return closePayment(ctx, c.actor, id, body.reason);
+  });
+
+  http.post("/v1/payments/:id/callbacks/re-push", async (req) => {
+    const c = caller(req);
+    const { id } = parseInput(paymentId, req.params, "params");
+    await load(c, id);
+    return { queued: await rePushCallbacks(ctx, c.actor, id) };
+  });
+
+  http.put("/v1/payment/callback-targets/:appId", async (req) => {
+    const c = caller(req);
+    const { appId } = parseInput(
+      z.object({ appId: z.string().regex(/^[\w.-]{1,64}$/) }),
+      req.params,
+      "params",
+    );
+    const body = parseInput(
+      z.object({ agencyCode, url: z.url(), secret: z.string().min(16).max(128) }),
+      req.body,
+      "body",
+    );
+    requireAgency(c, body.agencyCode);
+    // A business system sets its own target only.
+    if (c.actor.startsWith("app:") && c.actor !== `app:${appId}`) {
+      throw new AppError("forbidden", `${c.actor} may not set another app's callback target`, {
+        code: "NOT_YOUR_APP",
+      });
+    }
+    await setCallbackTarget(ctx, c.actor, { ...body, appId });
+    return { agencyCode: body.agencyCode, appId, url: body.url };
+  });
+
+  http.put("/v1/payment/channel-accounts/:channel", async (req) => {
+    const c = caller(req);
+    const { channel } = parseInput(z.object({ channel: z.string().min(1).max(32) }), req.params, "params");
+    if (!ctx.channels.has(channel)) {
+      throw AppError.validation([
+        { field: "params.channel", rule: "enum", message: `no channel ${channel}` },
+      ]);
+    }
+    if (c.actor.startsWith("app:")) {
+      throw new AppError("forbidden", "a business system does not set channel accounts", {
+        code: "FORBIDDEN",
+      });
+    }
+    const body = parseInput(
+      z.object({
+        agencyCode,
+        accountId: z.string().min(1).max(64),
+        config: z.record(z.string().regex(/^[A-Za-z]\w{0,31}$/), z.string().max(8192)),
+      }),
+      req.body,
+      "body",
+    );
+    requireAgency(c, body.agencyCode);
+    return setChannelAccount(ctx, c.actor, { ...body, channel });
+  });
+
+  // Channels' notifies: no internal token (the channel calls from outside), the signature is the
+  // authentication. Form-encoded bodies are parsed in this scope only.
+  void http.register(async (scope) => {
+    scope.addContentTypeParser(
+      "application/x-www-form-urlencoded",
+      { parseAs: "string" },
+      (_req, body, done) => {
+        done(null, Object.fromEntries(new URLSearchParams(String(body))));
+      },
+    );
+    scope.post("/v1/payment/notify/:channel", async (req, reply) => {
+      const { channel } = parseInput(z.object({ channel: z.string().min(1).max(32) }), req.params, "params");
+      const form = (req.body ?? {}) as Record<string, string>;
+      const result = await takeNotify(ctx, channel, typeof form === "object" ? form : {});
+      return reply.status(200).type("text/plain").send(result.answer);
+    });
+  });
+}

@@ -1,0 +1,89 @@
+import { fileURLToPath } from "node:url";
+import { parseConfig, type ServiceModule } from "@piaoju/runtime";
+import { AlipayChannel } from "./adapters/alipay/alipay-channel.ts";
+import type { PaymentChannel } from "./adapters/channel.ts";
+import { HttpNontaxIssuer } from "./adapters/nontax.ts";
+import { sendDueCallbacks } from "./app/callbacks.ts";
+import { makeContext } from "./app/context.ts";
+import { sendDueNontaxReports } from "./app/nontax-reports.ts";
+import { settleDueOrders } from "./app/settler.ts";
+import { paymentConfig } from "./config.ts";
+import { consumeIssuanceEvents } from "./consumers/receipts.ts";
+import { registerPaymentRoutes } from "./http/routes.ts";
+
+/** Composition root of the payment service (缴款): notices, orders, channels, callbacks. */
+export const paymentService: ServiceModule = {
+  name: "payment",
+  migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
+  config: paymentConfig,
+  async start(svc) {
+    const cfg = parseConfig(paymentConfig, svc.env);
+    const alipay = new AlipayChannel({ timeoutMs: cfg.PIAOJU_PAYMENT_CHANNEL_TIMEOUT_MS });
+    const channels = new Map<string, PaymentChannel>([[alipay.name, alipay]]);
+    // Unset (development, tests): the platform's own address, once its server listens.
+    const configured = cfg.PIAOJU_PUBLIC_URL?.replace(/\/$/, "");
+    const publicUrl = () => {
+      if (configured) return configured;
+      const address = svc.http.server.address();
+      return typeof address === "object" && address
+        ? `http://127.0.0.1:${address.port}`
+        : "http://127.0.0.1:8080";
+    };
+    const ctx = makeContext({
+      db: svc.db,
+      clock: () => new Date(),
+      published: svc.outbox.wake,
+      sealKey: Buffer.from(cfg.PIAOJU_SECRETS_KEY, "hex"),
+      codeRule: { region: cfg.PIAOJU_PAYMENT_REGION, check: "iso7064-mod11-10" },
+      noticeIssuer: cfg.PIAOJU_NONTAX_URL
+        ? new HttpNontaxIssuer(
+            cfg.PIAOJU_NONTAX_URL,
+            new Map(
+              cfg.PIAOJU_NONTAX_AGENCY_SECRETS.map((pair) => {
+                const at = pair.indexOf("=");
+                return [pair.slice(0, at), pair.slice(at + 1)] as const;
+              }),
+            ),
+          )
+        : undefined,
+      channels,
+      publicUrl,
+      firstQueryAfterMs: cfg.PIAOJU_PAYMENT_FIRST_QUERY_MS,
+      orderTtlMs: cfg.PIAOJU_PAYMENT_ORDER_TTL_MS,
+    });
+    registerPaymentRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
+    const receipts = await consumeIssuanceEvents(ctx, svc.bus, publicUrl);
+    const policy = {
+      maxAttempts: cfg.PIAOJU_PAYMENT_CALLBACK_ATTEMPTS,
+      baseDelayMs: cfg.PIAOJU_PAYMENT_CALLBACK_BACKOFF_MS,
+      maxDelayMs: 3_600_000,
+      timeoutMs: 10_000,
+    };
+    // Background work in rounds; a round never overlaps the previous one.
+    let stopped = false;
+    let round: Promise<void> = Promise.resolve();
+    const tick = () => {
+      round = (async () => {
+        try {
+          await settleDueOrders(ctx);
+          await sendDueCallbacks(ctx, policy);
+          await sendDueNontaxReports(ctx, policy);
+        } catch (error) {
+          svc.logger.warn({ err: error }, "payment: background round failed");
+        }
+      })();
+      void round.then(() => {
+        if (!stopped) timer = setTimeout(tick, cfg.PIAOJU_PAYMENT_POLL_MS).unref();
+      });
+    };
+    let timer = setTimeout(tick, cfg.PIAOJU_PAYMENT_POLL_MS).unref();
+    return {
+      async stop() {
+        stopped = true;
+        clearTimeout(timer);
+        await round;
+        await receipts.stop();
+      },
+    };
+  },
+};

@@ -1,0 +1,123 @@
+// The payment service's test harness: the Alipay simulator (its peer) with a merchant app whose
+// RSA keys are made here, at test time, and a business system's callback receiver that checks
+// every push's signature. It lives in test/support because it puts a service and a peer together.
+import { generateKeyPairSync, timingSafeEqual } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import { callbackStringToSign } from "@piaoju/business-client";
+import { type AlipaySimulator, startAlipaySimulator } from "@piaoju/channel-simulator";
+import { hmacSm3 } from "@piaoju/gm-crypto";
+
+export interface AlipayRig {
+  sim: AlipaySimulator;
+  /** The agency's merchant account, as PUT /v1/payment/channel-accounts/alipay takes it. */
+  account: { accountId: string; config: { privateKey: string; alipayPublicKey: string; gateway: string } };
+  /** The merchant's private key, to prove it never shows in logs or answers. */
+  privateKey: string;
+}
+
+export async function startAlipayRig(appId = "2021004100000001"): Promise<AlipayRig> {
+  const sim = await startAlipaySimulator({ notifyRetryMs: [150, 300, 600, 1200] });
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  sim.registerApp(appId, publicKey.export({ type: "spki", format: "pem" }).toString());
+  const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  return {
+    sim,
+    privateKey: pem,
+    account: {
+      accountId: appId,
+      config: { privateKey: pem, alipayPublicKey: sim.alipayPublicKey, gateway: sim.gatewayUrl },
+    },
+  };
+}
+
+export interface Pushed {
+  deliveryId: string;
+  body: Record<string, unknown>;
+}
+
+/**
+ * A business system's end of the result callbacks: verifies X-Piaoju-Signature with the shared
+ * secret (a push that does not verify is answered 401 and not recorded), answers 503 to the first
+ * `failFirst` pushes so retries show, and keeps one entry per delivery id (duplicates dropped).
+ */
+export async function startCallbackReceiver(secret: string, failFirst = 0) {
+  const received = new Map<string, Pushed>();
+  let tries = 0;
+  let badSignatures = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      tries++;
+      const body = Buffer.concat(chunks);
+      const timestamp = String(req.headers["x-piaoju-timestamp"] ?? "");
+      const deliveryId = String(req.headers["x-piaoju-delivery"] ?? "");
+      const presented = Buffer.from(String(req.headers["x-piaoju-signature"] ?? ""), "hex");
+      const expected = hmacSm3(Buffer.from(secret), callbackStringToSign(timestamp, deliveryId, body));
+      if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
+        badSignatures++;
+        res.writeHead(401).end();
+        return;
+      }
+      if (tries <= failFirst) {
+        res.writeHead(503).end();
+        return;
+      }
+      received.set(deliveryId, {
+        deliveryId,
+        body: JSON.parse(body.toString("utf8")) as Record<string, unknown>,
+      });
+      res.writeHead(200).end("ok");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/piaoju/payment-results`,
+    received,
+    get tries() {
+      return tries;
+    },
+    get badSignatures() {
+      return badSignatures;
+    },
+    find: (event: string, paymentId: string) =>
+      [...received.values()].find((p) => p.body.event === event && p.body.paymentId === paymentId),
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export async function until<T>(probe: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Finance's non-tax system as the payment service's peer: the finance simulator on a fresh test
+ * database, with the agency registered and its HMAC-SM3 secret, as PIAOJU_NONTAX_* take them.
+ */
+export async function startNontaxPeer(agencyCode: string, regionCode = "230100") {
+  const { createTestDatabase } = await import("@piaoju/persistence/testing");
+  const { startFinanceSimulator, createAgencyClient } = await import("@piaoju/finance-simulator");
+  const database = await createTestDatabase({ prefix: "nontax" });
+  const sim = await startFinanceSimulator({ databaseUrl: database.url });
+  const secret = `nontax-${agencyCode}-${"x".repeat(24)}`;
+  await sim.admin.registerAgency(agencyCode, { name: `执收单位 ${agencyCode}`, secret, regionCode });
+  const client = createAgencyClient({ url: sim.url, agencyCode, secret });
+  return {
+    sim,
+    /** The notice as the non-tax system holds it (status, paid result). */
+    notice: async (paymentCode: string) => (await client.get(`/fin/v1/nontax/notices/${paymentCode}`)).body,
+    env: { PIAOJU_NONTAX_URL: sim.url, PIAOJU_NONTAX_AGENCY_SECRETS: `${agencyCode}=${secret}` },
+    async stop() {
+      await sim.close();
+      await database.drop();
+    },
+  };
+}
