@@ -1,6 +1,7 @@
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
 import { z } from "zod";
+import { installBodyReader } from "./body.ts";
 import { AppError, issuesFromZod, problemOf } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { Telemetry } from "./telemetry.ts";
@@ -22,12 +23,15 @@ export function createHttpApp(options: {
   telemetry?: Telemetry;
   readiness: () => readonly HealthCheck[];
   bodyLimit?: number;
+  /** How deep a JSON body may nest (default 32). */
+  maxJsonDepth?: number;
 }): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1_048_576,
     requestIdHeader: false,
   });
+  installBodyReader(app, options.maxJsonDepth === undefined ? {} : { maxJsonDepth: options.maxJsonDepth });
 
   app.addHook("onRequest", (req, reply, done) => {
     const parent = propagation.extract(context.active(), req.headers);
@@ -130,13 +134,42 @@ function toAppError(error: unknown): AppError | undefined {
       code: "ALREADY_EXISTS",
     });
   }
-  // Fastify's own 4xx (malformed JSON, body too large, wrong content type).
+  // Fastify's own 4xx (body too large, wrong content type, bad content length), each naming its field.
   if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
     const kind = e.statusCode === 404 ? "not_found" : "validation";
-    return new AppError(kind, e.message ?? "bad request", { code: e.code ?? "BAD_REQUEST" });
+    const field = FASTIFY_FIELDS[e.code ?? ""];
+    return new AppError(kind, e.message ?? "bad request", {
+      code: e.code ?? "BAD_REQUEST",
+      issues: [field ?? { field: "(request)", rule: "request", message: e.message ?? "bad request" }],
+    });
   }
   return undefined;
 }
+
+/** The field each of Fastify's own refusals is about. */
+const FASTIFY_FIELDS: Record<string, { field: string; rule: string; message: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    field: "header.content-type",
+    rule: "media_type",
+    message: "this route takes application/json (UTF-8) only",
+  },
+  FST_ERR_CTP_INVALID_TYPE: {
+    field: "header.content-type",
+    rule: "media_type",
+    message: "the content type is not a valid media type",
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    field: "body",
+    rule: "max_bytes",
+    message: "the body is larger than allowed",
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    field: "header.content-length",
+    rule: "content_length",
+    message: "content-length does not match the body",
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { field: "body", rule: "json", message: "the JSON body is empty" },
+};
 
 /** Validates one part of a request; the error names each field with its place (body.payer.name). */
 export function parseInput<S extends z.ZodType>(
