@@ -1,5 +1,5 @@
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import { installBodyReader } from "./body.ts";
 import { AppError, issuesFromZod, problemOf } from "./errors.ts";
@@ -30,6 +30,26 @@ export function createHttpApp(options: {
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1_048_576,
     requestIdHeader: false,
+    // The router's own refusals (a path that does not decode, a parameter past maxParamLength)
+    // come before any hook: they too are problem documents naming what was wrong.
+    frameworkErrors: (error, _req, reply) => {
+      const code = (error as { code?: string }).code ?? "BAD_REQUEST";
+      const status = code === "FST_ERR_MAX_PARAM_LENGTH" ? 414 : 400;
+      const problem = problemOf(
+        new AppError("validation", error.message, {
+          code,
+          issues: [
+            {
+              field: "path",
+              rule: code === "FST_ERR_MAX_PARAM_LENGTH" ? "max_length" : "url_encoding",
+              message: error.message,
+            },
+          ],
+        }),
+      );
+      problem.status = status;
+      void (reply as unknown as FastifyReply).status(status).type("application/problem+json").send(problem);
+    },
   });
   installBodyReader(app, options.maxJsonDepth === undefined ? {} : { maxJsonDepth: options.maxJsonDepth });
 
@@ -177,7 +197,22 @@ export function parseInput<S extends z.ZodType>(
   value: unknown,
   place: "body" | "query" | "params",
 ): z.infer<S> {
-  const parsed = schema.safeParse(value ?? {});
+  // A body's fields are the command's: one the route does not know is refused (400 naming it),
+  // never dropped silently, so a caller learns that the field it meant to set is not theirs.
+  const parsed = ((place === "body" ? strictBody(schema) : schema) as S).safeParse(value ?? {});
   if (!parsed.success) throw AppError.validation(issuesFromZod(parsed.error, place));
   return parsed.data;
+}
+
+const strictBodies = new WeakMap<z.ZodType, z.ZodType>();
+
+/** The body schema with unknown top-level fields refused (a catch-all the route chose is kept). */
+function strictBody(schema: z.ZodType): z.ZodType {
+  let strict = strictBodies.get(schema);
+  if (!strict) {
+    strict =
+      schema instanceof z.ZodObject && schema._zod.def.catchall === undefined ? schema.strict() : schema;
+    strictBodies.set(schema, strict);
+  }
+  return strict;
 }
