@@ -22,7 +22,6 @@ import { stockService } from "@piaoju/stock";
 import fc from "fast-check";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { z } from "zod";
 import { prepareAgency } from "../support/agency.ts";
 
 /**
@@ -53,7 +52,7 @@ interface Route {
   query?: Record<string, string>;
   body?: Record<string, unknown>;
   /** The route's shared schema: the example must satisfy it, so mutations start from a valid request. */
-  schema?: z.ZodType;
+  schema?: { safeParse(value: unknown): { success: boolean } };
   /** The example is not a valid request (it would need a whole signed receipt): refusals need not name the mutated field. */
   invalidExample?: boolean;
   /** Server of the route: the platform (default) or the finance simulator. */
@@ -975,15 +974,17 @@ function applyMutation(
       break;
     }
     case "unknown": {
-      const extra = [
-        ["source", "online"],
-        ["status", "ISSUED"],
-        ["agencyCode", "440301"],
-        ["__proto__", { admin: true }],
-        ["constructor", { prototype: 1 }],
-        ["createdBy", "root"],
-      ][m.variant % 6]!;
-      if (extra[0] in (body as object)) return undefined;
+      const extra = (
+        [
+          ["source", "online"],
+          ["status", "ISSUED"],
+          ["agencyCode", "440301"],
+          ["__proto__", { admin: true }],
+          ["constructor", { prototype: 1 }],
+          ["createdBy", "root"],
+        ] as Array<[string, unknown]>
+      )[m.variant % 6]!;
+      if (Object.hasOwn(body as object, extra[0])) return undefined;
       raw = `${JSON.stringify(body).slice(0, -1)},${JSON.stringify(extra[0])}:${JSON.stringify(extra[1])}}`;
       field = String(extra[0]);
       break;
