@@ -14,6 +14,7 @@ import {
 } from "@piaoju/finance-simulator/api";
 import { gatewayService } from "@piaoju/gateway";
 import { issuanceService } from "@piaoju/issuance";
+import { parseXml } from "@piaoju/issuance/testing/xml";
 import { createTestDatabase, type TestDatabase } from "@piaoju/persistence/testing";
 import { reportingService } from "@piaoju/reporting";
 import type { ServiceModule } from "@piaoju/runtime";
@@ -833,6 +834,21 @@ describe("generated bad input changes nothing and never breaks a service (cluste
     expect(stats.server5xx).toBe(0);
     expect(changed.map((k) => `${k}: ${before[k]} → ${after[k]}`)).toEqual([]);
     expect(stats.refused4xx).toBeGreaterThan(stats.sent / 2);
+    // Every document issuance holds is well-formed XML to a conforming parser.
+    const ids = (await t.platform.databases.get("issuance")!.query("SELECT id FROM receipt")) as Array<{
+      id: string;
+    }>;
+    expect(ids.length).toBeGreaterThan(0);
+    for (const { id } of ids) {
+      const res = await fetch(`${t.platform.url}/v1/receipts/${id}/document`, {
+        headers: {
+          authorization: `Bearer ${t.env.PIAOJU_INTERNAL_TOKEN}`,
+          "x-piaoju-actor": "zhang.san",
+          "x-piaoju-agencies": AGENCY,
+        },
+      });
+      expect(parseXml(Buffer.from(await res.arrayBuffer())).error).toBeUndefined();
+    }
   }, 300_000);
 });
 

@@ -13,6 +13,7 @@ import {
   startIssuance,
   waitFor,
 } from "./testing/harness.ts";
+import { parseXml } from "./testing/xml.ts";
 
 /**
  * The issuance service through the whole frame, over real HTTP: in cluster mode on the
@@ -139,6 +140,7 @@ describe.each(["cluster", "embedded"] as const)("issuance service (%s)", (mode) 
     });
     const bytes = Buffer.from(await doc.arrayBuffer());
     expect(sm3(bytes).toString("hex")).toBe(res.body.documentSm3);
+    expect(parseXml(bytes).error).toBeUndefined();
     const xml = bytes.toString("utf8");
     expect(xml).toContain("<EInvoiceNumber>0000001001</EInvoiceNumber>");
     expect(xml).toContain(`<RandomNumber>${String(res.body.checkCode)}</RandomNumber>`);
