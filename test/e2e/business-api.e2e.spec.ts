@@ -120,4 +120,107 @@ describe.each(["cluster", "embedded"] as const)("business API end to end (%s)", 
       expect.arrayContaining(["/api/v1/receipts", "/api/v1/receipts/verify", "/api/v1/receipts/{id}"]),
     );
   });
+
+  /** What a refused call must not change: the numbers each issuing point has left. */
+  const numbersLeft = async () =>
+    JSON.stringify((await t.call("GET", `/v1/issuance/number-runs?agencyCode=${AGENCY}`)).body);
+  const fieldsOf = (body: Record<string, unknown>) =>
+    ((body.issues ?? []) as Array<{ field: string }>).map((i) => i.field);
+
+  it("refuses deep JSON before any recursive work (400 naming the body), signed or not", async () => {
+    const before = await numbersLeft();
+    for (const depth of [33, 5_000, 20_000]) {
+      const deep = `{"issuingPointCode":"WIN-01","x":${"[".repeat(depth)}${"]".repeat(depth)}}`;
+      const res = await signed("POST", "/api/v1/receipts", undefined, { rawBody: deep });
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(res.body.issues).toEqual([expect.objectContaining({ field: "body", rule: "max_depth" })]);
+      const unsigned = await fetch(`${t.platform.url}/api/v1/receipts`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: deep,
+      });
+      expect(unsigned.status).toBe(401);
+    }
+    expect(await numbersLeft()).toBe(before);
+  });
+
+  it("signs and checks the exact bytes: another content type is 415 before authentication, altered bytes 401", async () => {
+    const body = JSON.stringify(issue("CRJ-2026-000100"));
+    for (const contentType of ["text/plain", "application/x-www-form-urlencoded", "application/xml"]) {
+      // Signed over the bytes, and (the old hole) signed over an empty body: both refused.
+      const overBytes = await signed("POST", "/api/v1/receipts", undefined, { rawBody: body, contentType });
+      expect(overBytes.status).toBe(415);
+      expect(fieldsOf(overBytes.body)).toEqual(["header.content-type"]);
+      const overNothing = await signed("POST", "/api/v1/receipts", undefined, { rawBody: "", contentType });
+      expect([400, 415]).toContain(overNothing.status);
+    }
+    // The signature covers the bytes as sent: the same JSON with other spacing is another request.
+    const spaced = await signed("POST", "/api/v1/receipts", undefined, { rawBody: ` ${body}` });
+    expect(spaced.status).toBe(201);
+    const res = await fetch(`${t.platform.url}/api/v1/receipts`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-piaoju-app-id": app.appId },
+      body: "{}",
+    });
+    expect(res.status).toBe(401);
+  });
+
+  it("refuses fields a caller must not set and unknown fields (400 naming each); provenance is the platform's", async () => {
+    const before = await numbersLeft();
+    for (const [extra, field] of [
+      [{ source: "online" }, "body.source"],
+      [{ agencyCode: "440301" }, "body.agencyCode"],
+      [{ status: "ISSUED" }, "body.status"],
+    ] as const) {
+      const res = await signed("POST", "/api/v1/receipts", { ...issue("CRJ-2026-000200"), ...extra });
+      expect(res.status).toBe(400);
+      expect(fieldsOf(res.body)).toEqual([field]);
+    }
+    const payer = { ...issue("x").payer, source: "online" };
+    const nested = await signed("POST", "/api/v1/receipts", { ...issue("CRJ-2026-000200"), payer });
+    expect(fieldsOf(nested.body)).toEqual(["body.payer.source"]);
+    expect(await numbersLeft()).toBe(before);
+    // A business system's receipt is 接口开具, whatever it sends.
+    const made = await signed("POST", "/api/v1/receipts", issue("CRJ-2026-000201"));
+    expect(made.body.source).toBe("API");
+    const dup = await signed("POST", "/api/v1/receipts", undefined, {
+      rawBody: JSON.stringify(issue("CRJ-2026-000202")).replace('"payMode":', '"payMode":"cash","payMode":'),
+    });
+    expect(dup.status).toBe(400);
+    expect(dup.body.issues).toEqual([
+      expect.objectContaining({ field: "body.payMode", rule: "duplicate_field" }),
+    ]);
+  });
+
+  it("applies the shared field rules at the gateway: text, phone, serial case, and a 409 that names no number", async () => {
+    const before = await numbersLeft();
+    const base = issue("CRJ-2026-000300");
+    for (const [body, field] of [
+      [{ ...base, payer: { ...base.payer, name: "张\u0000三" } }, "body.payer.name"],
+      [{ ...base, payer: { ...base.payer, name: "张\ud800三" } }, "body.payer.name"],
+      [{ ...base, remark: "\u001b[31m" }, "body.remark"],
+      [{ ...base, handlingPerson: "a\uffff" }, "body.handlingPerson"],
+      [{ ...base, payer: { ...base.payer, phone: "-----" } }, "body.payer.phone"],
+      [{ ...base, payer: { ...base.payer, phone: "     " } }, "body.payer.phone"],
+      [{ ...base, payer: { ...base.payer, code: "11010519491231002Y" } }, "body.payer.code"],
+    ] as const) {
+      const res = await signed("POST", "/api/v1/receipts", body);
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(fieldsOf(res.body)).toContain(field);
+    }
+    const q = await signed("GET", "/api/v1/receipts?bizSerialNo=a%00b");
+    expect(q.status).toBe(400);
+    expect(fieldsOf(q.body)).toEqual(["query.bizSerialNo"]);
+    expect(await numbersLeft()).toBe(before);
+
+    const first = await signed("POST", "/api/v1/receipts", issue("crj-2026-000301"));
+    expect(first.status).toBe(201);
+    expect(first.body.bizSerialNo).toBe("CRJ-2026-000301");
+    const upper = await signed("POST", "/api/v1/receipts", issue("CRJ-2026-000301"));
+    expect(upper.status).toBe(200);
+    expect(upper.body.id).toBe(first.body.id);
+    const reused = await signed("POST", "/api/v1/receipts", { ...issue("Crj-2026-000301"), remark: "other" });
+    expect(reused.status).toBe(409);
+    expect(String(reused.body.detail)).not.toContain(String(first.body.number));
+  });
 });

@@ -200,7 +200,8 @@ describe("payment to receipt, pushed back (cluster)", () => {
       const status = await signed("GET", `/api/v1/receipts/${String(receipt.receiptId)}/status`);
       expect(status.body.status).toBe("ISSUED");
       expect(police.find("payment.paid", id)?.body).toMatchObject({
-        bizSerialNo: serial,
+        // Serials are kept in capitals, as issuance keeps them (packages/contracts' rule).
+        bizSerialNo: serial.toUpperCase(),
         paidFen: due.totalFen,
       });
       const found = await signed("GET", `/api/v1/receipts?bizSerialNo=${serial}`);

@@ -204,7 +204,6 @@ describe.each(
         items: lines,
         totalFen: lines.reduce((n, l) => n + l.amountFen, 0),
         handlingPerson: pick(CLERKS),
-        source: "online",
       });
       receiptIds.push(String(r.id));
       const fate = random();

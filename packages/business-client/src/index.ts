@@ -47,6 +47,10 @@ export interface SigningOverride {
   timestamp?: number;
   nonce?: string;
   appId?: string;
+  /** Send (and sign) exactly these bytes instead of the body's JSON. */
+  rawBody?: Uint8Array | string;
+  /** Send this content type instead of application/json. */
+  contentType?: string;
 }
 
 export type BusinessCall = (
@@ -62,7 +66,13 @@ export type BusinessCall = (
  */
 export function businessClient(options: BusinessClientOptions): BusinessCall {
   return async (method, pathWithQuery, body, override = {}) => {
-    const raw = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body));
+    const raw =
+      override.rawBody !== undefined
+        ? Buffer.from(override.rawBody)
+        : body === undefined
+          ? Buffer.alloc(0)
+          : Buffer.from(JSON.stringify(body));
+    const sendsBody = body !== undefined || override.rawBody !== undefined;
     const timestamp = String(override.timestamp ?? Date.now());
     const nonce = override.nonce ?? randomUUID().replaceAll("-", "");
     const signature = signRequest(override.secret ?? options.appSecret, {
@@ -79,9 +89,9 @@ export function businessClient(options: BusinessClientOptions): BusinessCall {
         "x-piaoju-timestamp": timestamp,
         "x-piaoju-nonce": nonce,
         "x-piaoju-signature": signature,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(sendsBody ? { "content-type": override.contentType ?? "application/json" } : {}),
       },
-      ...(body === undefined ? {} : { body: raw }),
+      ...(sendsBody ? { body: raw } : {}),
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };

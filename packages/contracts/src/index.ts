@@ -1,3 +1,4 @@
+export * as receiptApi from "./api/receipts.ts";
 export * from "./catalog.ts";
 export * from "./envelope.ts";
 export * from "./event.ts";
@@ -44,4 +45,5 @@ export {
   SegmentStocked,
   WriteOffRequested,
 } from "./events/stock.ts";
+export * from "./fields/index.ts";
 export * from "./topics.ts";

@@ -47,11 +47,26 @@ export class AppError extends Error {
 }
 
 export function issuesFromZod(error: z.ZodError, prefix = ""): FieldIssue[] {
-  return error.issues.map((issue) => ({
-    field: [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || "(body)",
-    rule: issue.code,
-    message: issue.message,
-  }));
+  const fieldOf = (path: readonly PropertyKey[]) =>
+    [prefix, ...path.map(String)].filter(Boolean).join(".") || "(body)";
+  return error.issues.flatMap((issue) => {
+    // A field the schema does not know: each is named, so a caller sees what to take out.
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => ({
+        field: fieldOf([...issue.path, key]),
+        rule: "unknown_field",
+        message: "this field is not part of the request (or is set by the platform)",
+      }));
+    }
+    const rule = (issue as { params?: { rule?: unknown } }).params?.rule;
+    return [
+      {
+        field: fieldOf(issue.path),
+        rule: typeof rule === "string" ? rule : issue.code,
+        message: issue.message,
+      },
+    ];
+  });
 }
 
 export const httpStatusOf: Record<ErrorKind, number> = {

@@ -1,6 +1,12 @@
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
 import { z } from "zod";
+import { installBodyReader } from "./body.ts";
 import { AppError, issuesFromZod, problemOf } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { Telemetry } from "./telemetry.ts";
@@ -22,12 +28,35 @@ export function createHttpApp(options: {
   telemetry?: Telemetry;
   readiness: () => readonly HealthCheck[];
   bodyLimit?: number;
+  /** How deep a JSON body may nest (default 32). */
+  maxJsonDepth?: number;
 }): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1_048_576,
     requestIdHeader: false,
+    // The router's own refusals (a path that does not decode, a parameter past maxParamLength)
+    // come before any hook: they too are problem documents naming what was wrong.
+    frameworkErrors: (error, _req, reply) => {
+      const code = (error as { code?: string }).code ?? "BAD_REQUEST";
+      const status = code === "FST_ERR_MAX_PARAM_LENGTH" ? 414 : 400;
+      const problem = problemOf(
+        new AppError("validation", error.message, {
+          code,
+          issues: [
+            {
+              field: "path",
+              rule: code === "FST_ERR_MAX_PARAM_LENGTH" ? "max_length" : "url_encoding",
+              message: error.message,
+            },
+          ],
+        }),
+      );
+      problem.status = status;
+      void (reply as unknown as FastifyReply).status(status).type("application/problem+json").send(problem);
+    },
   });
+  installBodyReader(app, options.maxJsonDepth === undefined ? {} : { maxJsonDepth: options.maxJsonDepth });
 
   app.addHook("onRequest", (req, reply, done) => {
     const parent = propagation.extract(context.active(), req.headers);
@@ -130,13 +159,42 @@ function toAppError(error: unknown): AppError | undefined {
       code: "ALREADY_EXISTS",
     });
   }
-  // Fastify's own 4xx (malformed JSON, body too large, wrong content type).
+  // Fastify's own 4xx (body too large, wrong content type, bad content length), each naming its field.
   if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
     const kind = e.statusCode === 404 ? "not_found" : "validation";
-    return new AppError(kind, e.message ?? "bad request", { code: e.code ?? "BAD_REQUEST" });
+    const field = FASTIFY_FIELDS[e.code ?? ""];
+    return new AppError(kind, e.message ?? "bad request", {
+      code: e.code ?? "BAD_REQUEST",
+      issues: [field ?? { field: "(request)", rule: "request", message: e.message ?? "bad request" }],
+    });
   }
   return undefined;
 }
+
+/** The field each of Fastify's own refusals is about. */
+const FASTIFY_FIELDS: Record<string, { field: string; rule: string; message: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    field: "header.content-type",
+    rule: "media_type",
+    message: "this route takes application/json (UTF-8) only",
+  },
+  FST_ERR_CTP_INVALID_TYPE: {
+    field: "header.content-type",
+    rule: "media_type",
+    message: "the content type is not a valid media type",
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    field: "body",
+    rule: "max_bytes",
+    message: "the body is larger than allowed",
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    field: "header.content-length",
+    rule: "content_length",
+    message: "content-length does not match the body",
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { field: "body", rule: "json", message: "the JSON body is empty" },
+};
 
 /** Validates one part of a request; the error names each field with its place (body.payer.name). */
 export function parseInput<S extends z.ZodType>(
@@ -144,7 +202,22 @@ export function parseInput<S extends z.ZodType>(
   value: unknown,
   place: "body" | "query" | "params",
 ): z.infer<S> {
-  const parsed = schema.safeParse(value ?? {});
+  // A body's fields are the command's: one the route does not know is refused (400 naming it),
+  // never dropped silently, so a caller learns that the field it meant to set is not theirs.
+  const parsed = ((place === "body" ? strictBody(schema) : schema) as S).safeParse(value ?? {});
   if (!parsed.success) throw AppError.validation(issuesFromZod(parsed.error, place));
   return parsed.data;
+}
+
+const strictBodies = new WeakMap<z.ZodType, z.ZodType>();
+
+/** The body schema with unknown top-level fields refused (a catch-all the route chose is kept). */
+function strictBody(schema: z.ZodType): z.ZodType {
+  let strict = strictBodies.get(schema);
+  if (!strict) {
+    strict =
+      schema instanceof z.ZodObject && schema._zod.def.catchall === undefined ? schema.strict() : schema;
+    strictBodies.set(schema, strict);
+  }
+  return strict;
 }

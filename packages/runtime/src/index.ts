@@ -1,3 +1,4 @@
+export * from "./body.ts";
 export * from "./caller.ts";
 export * from "./config.ts";
 export * from "./errors.ts";

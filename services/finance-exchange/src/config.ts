@@ -24,13 +24,10 @@ const pemOrPath = (what: string, secret = false) =>
 export const config = z
   .object({
     PIAOJU_INTERNAL_TOKEN: sharedConfig.PIAOJU_INTERNAL_TOKEN,
-    FINANCE_TRANSPORT: z
-      .enum(["http", "ferry"])
-      .default("http")
-      .meta({
-        description:
-          '"http": direct HTTP(S) to finance; "ferry": signed files through the boundary platform (网闸).',
-      }),
+    FINANCE_TRANSPORT: z.enum(["http", "ferry"]).default("http").meta({
+      description:
+        '"http": direct HTTP(S) to finance; "ferry": signed files through the boundary platform (网闸).',
+    }),
     FINANCE_URL: z.url().optional().meta({
       description:
         "Finance's agency API. Absent (a first embedded start without the simulator): receipts queue durably until it is set.",
@@ -56,12 +53,9 @@ export const config = z
     FINANCE_FERRY_CERT: pemOrPath("this end's certificate"),
     FINANCE_FERRY_PEER_CERT: pemOrPath("finance's certificate, which its files must be signed with"),
     FINANCE_FERRY_TRUSTED_CA: pemOrPath("the CA the certificates must chain to"),
-    FINANCE_PKCS7_PROFILE: z
-      .enum(["default", "gmssl", "gmt0010"])
-      .default("default")
-      .meta({
-        description: "PKCS#7 identifiers finance's side reads (docs/adr/0007): default, gmssl or gmt0010.",
-      }),
+    FINANCE_PKCS7_PROFILE: z.enum(["default", "gmssl", "gmt0010"]).default("default").meta({
+      description: "PKCS#7 identifiers finance's side reads (docs/adr/0007): default, gmssl or gmt0010.",
+    }),
     FINANCE_CERTIFICATE_SM3: z
       .string()
       .regex(/^[0-9a-f]{64}$/)

@@ -1,3 +1,4 @@
+import { text } from "@piaoju/contracts";
 /**
  * The finance e-receipt platform simulator's HTTP API, as zod schemas: the one source of truth
  * for the routes in README.md. A client (the finance-exchange daemon) may copy these shapes; the
@@ -21,16 +22,16 @@ import { z } from "zod";
 // Shared shapes
 
 /** 票据代码: 8 digits (province 2, category 2, kind 2, year 2). */
-export const billCode = z.string().regex(/^\d{8}$/, "a bill code is 8 digits");
+export const billCode = text().regex(/^\d{8}$/, "a bill code is 8 digits");
 /** 票据号码: 10 digits. */
-export const billNumber = z.string().regex(/^\d{10}$/, "a bill number is 10 digits");
-export const agencyCode = z.string().regex(/^[0-9A-Za-z]{1,32}$/, "an agency code is 1-32 letters or digits");
-export const checkCode = z.string().regex(/^\d{6}$/, "a check code is 6 digits");
+export const billNumber = text().regex(/^\d{10}$/, "a bill number is 10 digits");
+export const agencyCode = text().regex(/^[0-9A-Za-z]{1,32}$/, "an agency code is 1-32 letters or digits");
+export const checkCode = text().regex(/^\d{6}$/, "a check code is 6 digits");
 export const isoTime = z.iso.datetime({ offset: true });
 export const isoDate = z.iso.date();
-export const sm3Hex = z.string().regex(/^[0-9a-f]{64}$/, "an SM3 digest is 64 lower-case hex digits");
+export const sm3Hex = text().regex(/^[0-9a-f]{64}$/, "an SM3 digest is 64 lower-case hex digits");
 /** A client-chosen idempotency id: letters, digits, `_`, `-`, `.`, `:`. */
-export const clientId = z.string().regex(/^[\w.:-]{1,64}$/, "1-64 letters, digits, _ - . or :");
+export const clientId = text().regex(/^[\w.:-]{1,64}$/, "1-64 letters, digits, _ - . or :");
 export const numberRange = z
   .object({ startNumber: billNumber, endNumber: billNumber })
   .refine((r) => r.startNumber <= r.endNumber, {
@@ -40,7 +41,7 @@ export const numberRange = z
 
 /** Paging for every list: `cursor` is opaque (the previous page's `nextCursor`); null = last page. */
 export const pageQuery = z.object({
-  cursor: z.string().max(200).optional(),
+  cursor: text().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
@@ -96,17 +97,17 @@ export const baseDataQuery = z.object({
 });
 export const billKindItem = z.object({
   billCode,
-  name: z.string(),
+  name: text(),
   enabled: z.boolean(),
   version: z.number().int(),
   updatedAt: isoTime,
 });
 export const incomeItem = z.object({
-  itemCode: z.string(),
-  name: z.string(),
+  itemCode: text(),
+  name: text(),
   /** The bill kind the item is charged on, when it is tied to one. */
   billCode: billCode.nullable(),
-  unit: z.string().nullable(),
+  unit: text().nullable(),
   /** 收费标准 in fen, when the item has one. */
   standardFen: z.number().int().nullable(),
   enabled: z.boolean(),
@@ -114,16 +115,16 @@ export const incomeItem = z.object({
   updatedAt: isoTime,
 });
 export const regionItem = z.object({
-  regionCode: z.string(),
-  name: z.string(),
+  regionCode: text(),
+  name: text(),
   enabled: z.boolean(),
   version: z.number().int(),
   updatedAt: isoTime,
 });
 export const agencyInfo = z.object({
   agencyCode,
-  name: z.string(),
-  regionCode: z.string().nullable(),
+  name: text(),
+  regionCode: text().nullable(),
   version: z.number().int(),
   updatedAt: isoTime,
 });
@@ -146,14 +147,14 @@ export const stockApplicationRequest = z.object({
   applicationId: clientId,
   billCode,
   quantity: z.number().int().min(1).max(1_000_000),
-  applicant: z.string().max(100).optional(),
-  reason: z.string().max(500).optional(),
+  applicant: text().max(100).optional(),
+  reason: text().max(500).optional(),
 });
 export const applicationStatus = z.enum(["PENDING", "APPROVED", "REJECTED"]);
 export const segment = z.object({
   /** Finance's id of the segment (finance.SegmentIssued.financeRef). */
-  financeRef: z.string(),
-  applicationId: z.string().nullable(),
+  financeRef: text(),
+  applicationId: text().nullable(),
   agencyCode,
   billCode,
   startNumber: billNumber,
@@ -163,14 +164,14 @@ export const segment = z.object({
   seq: z.number().int(),
 });
 export const stockApplicationResponse = z.object({
-  applicationId: z.string(),
-  financeRef: z.string(),
+  applicationId: text(),
+  financeRef: text(),
   agencyCode,
   billCode,
   quantity: z.number().int(),
   status: applicationStatus,
   /** Why finance refused, when REJECTED. */
-  decisionReason: z.string().nullable(),
+  decisionReason: text().nullable(),
   createdAt: isoTime,
   decidedAt: isoTime.nullable(),
   /** The numbers issued for it (one segment today), when APPROVED. */
@@ -196,7 +197,7 @@ export const supervisionReceipt = z.object({
   kind: receiptKind,
   /** For a red receipt: the blue receipt it red-flushes. */
   originalReceiptId: z.uuid().optional(),
-  issuingPointCode: z.string().max(64).optional(),
+  issuingPointCode: text().max(64).optional(),
   /** Integer fen; negative for a red receipt. */
   totalFen: z.number().int(),
   issuedAt: isoTime,
@@ -236,7 +237,7 @@ export const supervisedResult = z.object({
   /** Finance's detached PKCS#7 SignedData (DER, base64) over the same document bytes. */
   financeSignature: z.base64(),
   financeCertificateSm3: sm3Hex,
-  financeRef: z.string(),
+  financeRef: text(),
   supervisedAt: isoTime,
 });
 export const rejectedResult = z.object({
@@ -245,7 +246,7 @@ export const rejectedResult = z.object({
   number: billNumber,
   status: z.literal("REJECTED"),
   code: rejectionCode,
-  reason: z.string(),
+  reason: text(),
   rejectedAt: isoTime,
 });
 export const supervisionResult = z.discriminatedUnion("status", [supervisedResult, rejectedResult]);
@@ -256,7 +257,7 @@ export const supervisionResult = z.discriminatedUnion("status", [supervisedResul
  * DUPLICATE_NUMBER and the stored result is unchanged.
  */
 export const supervisionBatchResponse = z.object({
-  batchId: z.string(),
+  batchId: text(),
   results: z.array(supervisionResult),
 });
 
@@ -286,7 +287,7 @@ export const supervisedReceipt = z.object({
   totalFen: z.number().int(),
   issuedAt: isoTime,
   supervisedAt: isoTime,
-  financeRef: z.string(),
+  financeRef: text(),
   document: z.base64(),
   documentSm3: sm3Hex,
   agencySignature: z.base64(),
@@ -296,7 +297,7 @@ export const supervisedReceipt = z.object({
 });
 export const supervisedReceiptsResponse = z.object({
   items: z.array(supervisedReceipt),
-  nextCursor: z.string().nullable(),
+  nextCursor: text().nullable(),
 });
 
 // -------------------------------------------------------------------------------------------------
@@ -310,17 +311,17 @@ export const statusUpdate = z.object({
   /** RED_FLUSHED (冲红), EXCHANGED (换开纸质), VOIDED (作废). */
   status: z.enum(["RED_FLUSHED", "EXCHANGED", "VOIDED"]),
   at: isoTime,
-  reason: z.string().max(500).optional(),
+  reason: text().max(500).optional(),
 });
 export const statusUpdateRequest = z.object({ updates: z.array(statusUpdate).min(1).max(500) });
 export const statusUpdateResult = z.object({
-  updateId: z.string(),
+  updateId: text(),
   billCode,
   number: billNumber,
   /** APPLIED (also when repeated); REFUSED with a code: NOT_FOUND, NOT_SUPERVISED, CONFLICT, BOOKED. */
   outcome: z.enum(["APPLIED", "REFUSED"]),
-  code: z.string().nullable(),
-  reason: z.string().nullable(),
+  code: text().nullable(),
+  reason: text().nullable(),
   state: receiptState.nullable(),
 });
 export const statusUpdateResponse = z.object({ results: z.array(statusUpdateResult) });
@@ -347,10 +348,10 @@ export const auditFinding = z.object({
    * (a number in two lists), VOIDED_BUT_SUPERVISED (reported voided/destroyed, yet supervised and not voided). */
   code: z.enum(["NOT_ISSUED", "NOT_SUPERVISED", "UNREPORTED", "DOUBLE_REPORTED", "VOIDED_BUT_SUPERVISED"]),
   number: billNumber,
-  message: z.string(),
+  message: text(),
 });
 export const auditReportResponse = z.object({
-  reportId: z.string(),
+  reportId: text(),
   agencyCode,
   billCode,
   periodStart: isoDate,
@@ -372,7 +373,7 @@ export const verifyResponse = z.object({
   billCode,
   number: billNumber,
   agencyCode,
-  agencyName: z.string(),
+  agencyName: text(),
   totalFen: z.number().int(),
   issuedAt: isoTime,
   supervisedAt: isoTime,
@@ -385,11 +386,11 @@ export const verifyResponse = z.object({
 });
 /** GET /fin/v1/public/certificates: finance's signing certificate (also usable to encrypt to finance) and CA. */
 export const certificatesResponse = z.object({
-  financeCertificatePem: z.string(),
+  financeCertificatePem: text(),
   financeCertificateSm3: sm3Hex,
-  caCertificatePem: z.string(),
+  caCertificatePem: text(),
   /** Every CA whose agency certificates finance accepts (its own first). */
-  trustedAgencyCaPems: z.array(z.string()),
+  trustedAgencyCaPems: z.array(text()),
 });
 
 // -------------------------------------------------------------------------------------------------
@@ -397,23 +398,23 @@ export const certificatesResponse = z.object({
 
 /** PUT /admin/v1/agencies/:agencyCode: create or update an agency (and its HMAC secret). */
 export const agencyUpsert = z.object({
-  name: z.string().min(1).max(200),
-  regionCode: z.string().max(32).optional(),
+  name: text().min(1).max(200),
+  regionCode: text().max(32).optional(),
   /** The agency's HMAC-SM3 secret (16-128 characters); omit on update to keep it. */
-  secret: z.string().min(16).max(128).optional(),
+  secret: text().min(16).max(128).optional(),
 });
 /** PUT /admin/v1/agencies/:agencyCode/base-data: upsert items (each one bumps the version). */
 export const baseDataUpsert = z.object({
   billKinds: z
-    .array(z.object({ billCode, name: z.string().min(1).max(200), enabled: z.boolean().default(true) }))
+    .array(z.object({ billCode, name: text().min(1).max(200), enabled: z.boolean().default(true) }))
     .default([]),
   incomeItems: z
     .array(
       z.object({
-        itemCode: z.string().regex(/^[\w.-]{1,32}$/),
-        name: z.string().min(1).max(200),
+        itemCode: text().regex(/^[\w.-]{1,32}$/),
+        name: text().min(1).max(200),
         billCode: billCode.optional(),
-        unit: z.string().max(32).optional(),
+        unit: text().max(32).optional(),
         standardFen: z.number().int().optional(),
         enabled: z.boolean().default(true),
       }),
@@ -422,8 +423,8 @@ export const baseDataUpsert = z.object({
   regions: z
     .array(
       z.object({
-        regionCode: z.string().regex(/^[\w.-]{1,32}$/),
-        name: z.string().min(1).max(200),
+        regionCode: text().regex(/^[\w.-]{1,32}$/),
+        name: text().min(1).max(200),
         enabled: z.boolean().default(true),
       }),
     )
@@ -435,12 +436,12 @@ export const baseDataUpsert = z.object({
  * issues the certificate, subject CN=<name> OU=<agencyCode>, and returns it).
  */
 export const certificateBind = z.union([
-  z.object({ certificatePem: z.string().min(100) }),
-  z.object({ publicKeyPem: z.string().min(50), commonName: z.string().min(1).max(64).optional() }),
+  z.object({ certificatePem: text().min(100) }),
+  z.object({ publicKeyPem: text().min(50), commonName: text().min(1).max(64).optional() }),
 ]);
 export const certificateBound = z.object({
   agencyCode,
-  certificatePem: z.string(),
+  certificatePem: text(),
   fingerprintSm3: sm3Hex,
   notAfter: isoTime,
 });
@@ -448,7 +449,7 @@ export const certificateBound = z.object({
 export const certificateRevoked = z.object({ agencyCode, fingerprintSm3: sm3Hex, revokedAt: isoTime });
 /** POST /admin/v1/stock-applications/:financeRef/approve ({} or { quantity }) and .../reject ({ reason }). */
 export const approveRequest = z.object({ quantity: z.number().int().min(1).max(1_000_000).optional() });
-export const rejectRequest = z.object({ reason: z.string().min(1).max(500) });
+export const rejectRequest = z.object({ reason: text().min(1).max(500) });
 /** PUT /admin/v1/settings: switch auto-approval of stock applications at run time. */
 export const settings = z.object({ autoApprove: z.boolean() });
 /** POST /admin/v1/receipts/booked: the payer's unit booked (入账) the receipt. */

@@ -12,7 +12,7 @@ import { type ReceiptCryptoRunner, workerCrypto } from "./app/crypto-pool.ts";
 import { loadOrCreateIdentity } from "./app/identity.ts";
 import { type AdminClient, type AgencyClient, createAdminClient, createAgencyClient } from "./client.ts";
 import { adminRoutes } from "./http/admin-routes.ts";
-import { agencyRoutes, keepRawJson } from "./http/agency-routes.ts";
+import { agencyRoutes } from "./http/agency-routes.ts";
 import { FaultSwitch, installFaults } from "./http/faults.ts";
 
 export * from "./api.ts";
@@ -124,7 +124,6 @@ export async function startFinanceSimulator(
     const faults = new FaultSwitch();
     const agencyApp = createHttpApp({ logger, readiness, bodyLimit: 64 * 1024 * 1024 });
     apps.push(agencyApp);
-    keepRawJson(agencyApp);
     installFaults(agencyApp, faults, stats);
     agencyRoutes(agencyApp, ctx);
     await agencyApp.listen({ host, port: options.port ?? 0 });

@@ -14,6 +14,7 @@ import {
   startIssuance,
   waitFor,
 } from "./testing/harness.ts";
+import { parseXml } from "./testing/xml.ts";
 
 /**
  * The issuance service through the whole frame, over real HTTP: in cluster mode on the
@@ -122,7 +123,8 @@ describe.each(["cluster", "embedded"] as const)("issuance service (%s)", (mode) 
       billCode: BILL,
       number: "0000001001",
       status: "REQUESTED",
-      source: "API",
+      // A person (the clerk) asked: 在线开具. Provenance is read from the caller, never the body.
+      source: "ONLINE",
       totalFen: 27050,
       payer: { type: 1, code: "11010519491231002X", name: "张三" },
     });
@@ -142,6 +144,7 @@ describe.each(["cluster", "embedded"] as const)("issuance service (%s)", (mode) 
     });
     const bytes = Buffer.from(await doc.arrayBuffer());
     expect(sm3(bytes).toString("hex")).toBe(res.body.documentSm3);
+    expect(parseXml(bytes).error).toBeUndefined();
     const xml = bytes.toString("utf8");
     expect(xml).toContain("<EInvoiceNumber>0000001001</EInvoiceNumber>");
     expect(xml).toContain(`<RandomNumber>${String(res.body.checkCode)}</RandomNumber>`);
@@ -179,6 +182,18 @@ describe.each(["cluster", "embedded"] as const)("issuance service (%s)", (mode) 
     expect(res.status).toBe(409);
     expect(res.body.code).toBe("BIZ_SERIAL_REUSED");
     expect(res.body.detail).toContain("BIZ-0001");
+    // The receipt that holds the serial may be another issuing point's: its number is not told.
+    expect(res.body.detail).not.toMatch(/\d{10}/);
+    expect(await receiptCount()).toBe(1);
+  });
+
+  it("does not tell serial numbers apart by case: a retry in other case is the same receipt", async () => {
+    const first = await h.call("POST", "/v1/receipts", issueBody("BIZ-0001"));
+    const lower = await h.call("POST", "/v1/receipts", issueBody("biz-0001"));
+    expect(lower.status).toBe(200);
+    expect(lower.body.id).toBe(first.body.id);
+    const found = await h.call("GET", `/v1/receipts?agencyCode=${AGENCY}&bizSerialNo=Biz-0001`);
+    expect((found.body.items as Array<{ id: string }>).map((r) => r.id)).toEqual([first.body.id]);
     expect(await receiptCount()).toBe(1);
   });
 
@@ -278,7 +293,29 @@ describe.each(["cluster", "embedded"] as const)("issuance service (%s)", (mode) 
       [{ ...body, handlingPerson: "" }, "body.handlingPerson"],
       [{ ...body, checker: "" }, "body.checker"],
       [{ ...body, source: "fax" }, "body.source"],
+      // Provenance is the platform's: a body cannot claim 在线开具 (or anything else it does not know).
+      [{ ...body, source: "online" }, "body.source"],
+      [{ ...body, status: "ISSUED" }, "body.status"],
+      [{ ...body, payer: { ...payer, phone: "-----" } }, "body.payer.phone"],
+      [{ ...body, payer: { ...payer, phone: "     " } }, "body.payer.phone"],
+      [{ ...body, payer: { ...payer, name: "-----" } }, "body.payer.name"],
     ];
+    // Text the database or an XML document cannot hold, in every stored text field: 400 naming it.
+    const textFields: Array<[string, (v: string) => Record<string, unknown>]> = [
+      ["body.payer.name", (v) => ({ ...body, payer: { ...payer, name: `张${v}三` } })],
+      ["body.payer.account", (v) => ({ ...body, payer: { ...payer, account: `62${v}1` } })],
+      ["body.payer.bank", (v) => ({ ...body, payer: { ...payer, bank: `银行${v}` } })],
+      ["body.payMode", (v) => ({ ...body, payMode: `wechat${v}` })],
+      ["body.remark", (v) => ({ ...body, remark: `r${v}` })],
+      ["body.handlingPerson", (v) => ({ ...body, handlingPerson: `li${v}si` })],
+      ["body.checker", (v) => ({ ...body, checker: `wang${v}` })],
+      ["body.items.0.itemCode", (v) => ({ ...body, items: [{ ...item, itemCode: `00${v}1` }] })],
+    ];
+    for (const [field, make] of textFields) {
+      for (const bad of ["\u0000", "\u0001", "\u001b", "\ufffe", "\uffff", "\ud800", "\udfff"]) {
+        cases.push([make(bad), field]);
+      }
+    }
     for (const [bad, field] of cases) await expectRefused(bad, field);
     const malformed = await fetch(`${h.platform.url}/v1/receipts`, {
       method: "POST",

@@ -82,7 +82,7 @@ export function readDocumentFields(xml: string): DocumentFields {
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
 
 function unescapeXml(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|apos);/g, (_, name: string) => ENTITIES[name]!);
+  return text.replace(/&(amp|lt|gt|quot|apos|#13);/g, (_, name: string) => ENTITIES[name] ?? "\r");
 }
 
 /** Shows the start and end of an ID number or phone, masking the middle (for pages and PDFs seen by others). */

@@ -1,6 +1,6 @@
 import { randomInt, timingSafeEqual } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
-import { billCode, billNumber } from "@piaoju/contracts";
+import { billCode, billNumber, bizSerialNo, text } from "@piaoju/contracts";
 import type { Certificate } from "@piaoju/gm-crypto";
 import { fenToChineseUpper, fenToFigures } from "@piaoju/locale";
 import { AppError, parseInput } from "@piaoju/runtime";
@@ -33,34 +33,33 @@ const TOKEN_TTL_MS = 15 * 60_000;
 const CODE_TTL_MS = 5 * 60_000;
 const CODE_MAX_FAILURES = 5;
 
-const phone = z
-  .string()
+const phone = text()
   .trim()
   .regex(/^(\+?86)?1\d{10}$/, "a mainland mobile number");
 const findBody = z.discriminatedUnion("method", [
   z.object({
     method: z.literal("serial"),
-    bizSerialNo: z.string().trim().min(1).max(64),
-    name: z.string().trim().min(1).max(200),
-    agencyCode: z.string().max(32).optional(),
+    bizSerialNo,
+    name: text().trim().min(1).max(200),
+    agencyCode: text().max(32).optional(),
   }),
   z.object({
     method: z.literal("check"),
     billCode,
     number: billNumber,
-    checkCode: z.string().regex(/^\d{6}$/, "6 digits"),
-    agencyCode: z.string().max(32).optional(),
+    checkCode: text().regex(/^\d{6}$/, "6 digits"),
+    agencyCode: text().max(32).optional(),
   }),
   z.object({
     method: z.literal("qr"),
-    qr: z.string().min(1).max(500),
-    agencyCode: z.string().max(32).optional(),
+    qr: text().min(1).max(500),
+    agencyCode: text().max(32).optional(),
   }),
   z.object({
     method: z.literal("phone"),
     phone,
-    code: z.string().regex(/^\d{6}$/, "6 digits"),
-    agencyCode: z.string().max(32).optional(),
+    code: text().regex(/^\d{6}$/, "6 digits"),
+    agencyCode: text().max(32).optional(),
   }),
 ]);
 
@@ -135,7 +134,7 @@ export async function registerPickup(http: FastifyInstance, d: H5Deps): Promise<
     );
 
     scope.post("/h5/api/verify", async (req) => {
-      const body = parseInput(z.object({ token: z.string().min(1).max(100) }), req.body, "body");
+      const body = parseInput(z.object({ token: text().min(1).max(100) }), req.body, "body");
       const row = await rowOfToken(d, body.token);
       const result = verifyReceipt(row, d.trusted, row.supervisedAt);
       const view = d.receipts.view(row);
@@ -143,7 +142,7 @@ export async function registerPickup(http: FastifyInstance, d: H5Deps): Promise<
     });
 
     scope.get("/h5/api/receipts/:token/pdf", async (req, reply) => {
-      const { token } = parseInput(z.object({ token: z.string().min(1).max(100) }), req.params, "params");
+      const { token } = parseInput(z.object({ token: text().min(1).max(100) }), req.params, "params");
       const row = await rowOfToken(d, token);
       const pdf = await d.render(d.receipts.view(row));
       return reply

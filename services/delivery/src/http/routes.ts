@@ -1,4 +1,4 @@
-import { agencyCode } from "@piaoju/contracts";
+import { agencyCode, text } from "@piaoju/contracts";
 import { AppError, authenticateCaller, parseInput, requireAgency } from "@piaoju/runtime";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
@@ -64,7 +64,7 @@ export function registerDeliveryRoutes(
         webhook: z
           .object({
             url: z.url({ protocol: /^https?$/ }),
-            secret: z.string().min(32, "at least 32 characters").max(256),
+            secret: text().min(32, "at least 32 characters").max(256),
           })
           .nullable(),
       }),

@@ -1,4 +1,4 @@
-import { agencyCode, billCode, numberRange, sm3Hex } from "@piaoju/contracts";
+import { agencyCode, billCode, numberRange, sm3Hex, text } from "@piaoju/contracts";
 import { AppError, authenticateCaller, parseInput, requireAgency } from "@piaoju/runtime";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
@@ -22,7 +22,7 @@ export function registerExchangeRoutes(
 
   http.get(`${prefix}/base-data`, async (req) => {
     const caller = authenticateCaller(req, internalToken);
-    const q = parseInput(z.object({ agencyCode, kind: z.string().max(32).optional() }), req.query, "query");
+    const q = parseInput(z.object({ agencyCode, kind: text().max(32).optional() }), req.query, "query");
     requireAgency(caller, q.agencyCode);
     return { items: await admin.listBaseData(q.agencyCode, q.kind) };
   });

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { text } from "@piaoju/contracts";
 import { AppError, parseInput } from "@piaoju/runtime";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -23,7 +24,7 @@ import type { FaultSwitch } from "./faults.ts";
 
 const agencyParams = z.object({ agencyCode });
 const refParams = z.object({
-  financeRef: z.string().regex(/^APP-[0-9a-f-]{36}$/, "a finance application reference"),
+  financeRef: text().regex(/^APP-[0-9a-f-]{36}$/, "a finance application reference"),
 });
 
 /** The admin API, on its own listener: the test harness's and operator's controls. */

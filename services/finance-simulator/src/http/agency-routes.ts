@@ -1,4 +1,4 @@
-import { AppError, parseInput } from "@piaoju/runtime";
+import { parseInput, signedJsonBody } from "@piaoju/runtime";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import {
@@ -22,23 +22,14 @@ import { applyForStock, listSegments, readApplication } from "../app/stock.ts";
 import { listSupervised, superviseBatch } from "../app/supervision.ts";
 import { authenticateAgency, NonceMemory } from "./auth.ts";
 
-/** Keeps the raw body: the agency's signature covers the bytes as sent. */
-export function keepRawJson(app: FastifyInstance): void {
-  app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body, done) => {
-    const raw = body as Buffer;
-    req.rawBody = raw;
-    if (raw.length === 0) return done(null, undefined);
-    try {
-      done(null, JSON.parse(raw.toString("utf8")));
-    } catch {
-      done(new AppError("validation", "the body is not valid JSON", { code: "MALFORMED_JSON" }), undefined);
-    }
-  });
-}
-
 /** The agency API (signed) and the public verification API, on the agency listener. */
 export function agencyRoutes(app: FastifyInstance, ctx: SimContext): void {
+  // Signed routes: a body is read only once the agency's signature over its bytes held.
+  app.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/fin/v1/") && !route.url.startsWith("/fin/v1/public/")) {
+      route.config = { ...route.config, signedBody: true };
+    }
+  });
   const nonces = new NonceMemory();
   const agencyOf = (req: FastifyRequest) =>
     authenticateAgency(req, (code) => agencySecret(ctx, code), nonces);
@@ -51,7 +42,7 @@ export function agencyRoutes(app: FastifyInstance, ctx: SimContext): void {
 
   app.post("/fin/v1/stock-applications", async (req, reply) => {
     const agencyCode = await agencyOf(req);
-    const input = parseInput(stockApplicationRequest, req.body, "body");
+    const input = parseInput(stockApplicationRequest, signedJsonBody(req), "body");
     const { created, application } = await applyForStock(ctx, agencyCode, input);
     return reply.status(created ? 201 : 200).send(application);
   });
@@ -70,7 +61,7 @@ export function agencyRoutes(app: FastifyInstance, ctx: SimContext): void {
 
   app.post("/fin/v1/supervision/batches", async (req) => {
     const agencyCode = await agencyOf(req);
-    const { batchId, receipts } = parseInput(supervisionBatchRequest, req.body, "body");
+    const { batchId, receipts } = parseInput(supervisionBatchRequest, signedJsonBody(req), "body");
     const results = await superviseBatch(ctx, agencyCode, batchId, receipts);
     const rejected = results.filter((r) => r.status === "REJECTED");
     // What an agency's tester looks for first: which receipts finance refused, and why.
@@ -94,13 +85,13 @@ export function agencyRoutes(app: FastifyInstance, ctx: SimContext): void {
 
   app.post("/fin/v1/receipt-status", async (req) => {
     const agencyCode = await agencyOf(req);
-    const { updates } = parseInput(statusUpdateRequest, req.body, "body");
+    const { updates } = parseInput(statusUpdateRequest, signedJsonBody(req), "body");
     return { results: await applyStatusUpdates(ctx, agencyCode, updates) };
   });
 
   app.post("/fin/v1/audit-reports", async (req, reply) => {
     const agencyCode = await agencyOf(req);
-    const report = parseInput(auditReportRequest, req.body, "body");
+    const report = parseInput(auditReportRequest, signedJsonBody(req), "body");
     const { created, response } = await receiveAuditReport(ctx, agencyCode, report);
     return reply.status(created ? 201 : 200).send(response);
   });
@@ -113,7 +104,7 @@ export function agencyRoutes(app: FastifyInstance, ctx: SimContext): void {
 
   app.post("/fin/v1/nontax/notices", async (req, reply) => {
     const agencyCode = await agencyOf(req);
-    const input = parseInput(nontaxNoticeRequest, req.body, "body");
+    const input = parseInput(nontaxNoticeRequest, signedJsonBody(req), "body");
     const { created, notice } = await createNotice(ctx, agencyCode, input);
     return reply.status(created ? 201 : 200).send(notice);
   });
@@ -135,7 +126,7 @@ export function agencyRoutes(app: FastifyInstance, ctx: SimContext): void {
       req.params,
       "params",
     );
-    const input = parseInput(nontaxPaymentRequest, req.body, "body");
+    const input = parseInput(nontaxPaymentRequest, signedJsonBody(req), "body");
     return recordNoticePayment(ctx, agencyCode, paymentCode, input);
   });
 

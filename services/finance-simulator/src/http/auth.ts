@@ -3,12 +3,6 @@ import { AppError } from "@piaoju/runtime";
 import type { FastifyRequest } from "fastify";
 import { authHeaders, SIGNATURE_WINDOW_MS, signFinanceRequest } from "../api.ts";
 
-declare module "fastify" {
-  interface FastifyRequest {
-    rawBody?: Buffer;
-  }
-}
-
 /** Nonces seen within the signature window (and a margin), per agency: a replayed request is refused. */
 export class NonceMemory {
   readonly #seen = new Map<string, number>();

@@ -1,4 +1,4 @@
-import { agencyCode, issuingPointCode } from "@piaoju/contracts";
+import { agencyCode, issuingPointCode, text } from "@piaoju/contracts";
 import { AppError, authenticateCaller, parseInput, requireAgency } from "@piaoju/runtime";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
@@ -10,7 +10,7 @@ export function registerAppAdminRoutes(http: FastifyInstance, apps: Apps, intern
     const caller = authenticateCaller(req, internalToken);
     const body = parseInput(
       z.object({
-        name: z.string().trim().min(1).max(100),
+        name: text().trim().min(1).max(100),
         agencyCode,
         issuingPoints: z.array(issuingPointCode).min(1).max(500),
       }),
@@ -34,7 +34,7 @@ export function registerAppAdminRoutes(http: FastifyInstance, apps: Apps, intern
 
   http.post("/v1/gateway/apps/:appId/disable", async (req) => {
     const caller = authenticateCaller(req, internalToken);
-    const { appId } = parseInput(z.object({ appId: z.string().min(4).max(64) }), req.params, "params");
+    const { appId } = parseInput(z.object({ appId: text().min(4).max(64) }), req.params, "params");
     const app = await apps.find(appId);
     if (!app) throw new AppError("not_found", `app ${appId} does not exist`, { code: "APP_UNKNOWN" });
     requireAgency(caller, app.agencyCode);

@@ -1,8 +1,8 @@
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import type { AssertedIdentity, Permission } from "@piaoju/access";
-import { payerSchema, paymentItemSchema } from "@piaoju/contracts";
-import { AppError, parseInput } from "@piaoju/runtime";
+import { billCode, billNumber, bizSerialNo, receiptApi, text } from "@piaoju/contracts";
+import { AppError, parseInput, signedJsonBody } from "@piaoju/runtime";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { jsonSchemaTransform } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -18,52 +18,27 @@ const APP_PERMISSIONS: readonly Permission[] = [
   "receipt.book",
 ];
 
-declare module "fastify" {
-  interface FastifyRequest {
-    rawBody?: Buffer;
-  }
-}
-
 const problem = z
   .object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string(), code: z.string() })
   .describe("RFC 9457 problem details; `issues` names each field and rule that was broken");
 
-const issueBody = z
-  .object({
-    issuingPointCode: z.string().describe("开票点: one of the issuing points the app may use"),
-    billCode: z.string().describe("票据代码, 8 digits"),
-    bizSerialNo: z.string().describe("业务流水号: the idempotency key — a retry returns the first receipt"),
-    payer: payerSchema,
-    items: z.array(paymentItemSchema).describe("收入项目 lines; amounts in integer fen"),
-    totalFen: z.number().int().describe("total in integer fen; must equal the sum of the items"),
-    payMode: z.string().optional(),
-    remark: z.string().optional(),
-    handlingPerson: z.string().describe("开票人"),
-    checker: z.string().optional().describe("复核人"),
-  })
-  .describe("A receipt to issue for a payment. The agency is the app's own.");
-
-const receiptId = z.object({ id: z.uuid().describe("the receipt's id, as issuing returned it") });
-
-const redFlushBody = z
-  .object({
-    reason: z
-      .string()
-      .describe(
-        "why (退费原因), 1-500 characters; a retry with the same reason returns the same red receipt",
-      ),
-    handlingPerson: z.string().describe("开票人 of the red receipt, 1-64 characters"),
-  })
-  .describe("Red-flush (冲红) the whole receipt: a red receipt with negative amounts is issued for it.");
-
-const paperExchangeBody = z
-  .object({
-    paperBillCode: z.string().describe("the paper receipt's 票据代码, 8 digits"),
-    paperNumber: z.string().describe("the paper receipt's 票据号码, 10 digits"),
-  })
-  .describe(
-    "换开: the e-receipt was exchanged for this paper receipt; it no longer serves for reimbursement.",
-  );
+// The bodies are the receipt API's, written once in packages/contracts and used by the receipt service too.
+const issueBody = receiptApi.issueReceiptBody.describe(
+  "A receipt to issue for a payment. The agency is the app's own.",
+);
+const receiptId = z.strictObject({ id: z.uuid().describe("the receipt's id, as issuing returned it") });
+const redFlushBody = receiptApi.redFlushBody.describe(
+  "Red-flush (冲红) the whole receipt: a red receipt with negative amounts is issued for it. A retry with the same reason returns the same red receipt.",
+);
+const paperExchangeBody = receiptApi.paperExchangeBody.describe(
+  "换开: the e-receipt was exchanged for this paper receipt (票据代码 8 digits, 票据号码 10 digits); it no longer serves for reimbursement.",
+);
+const serialQuery = z.object({ bizSerialNo });
+const verifyQuery = z.object({
+  billCode,
+  number: billNumber,
+  checkCode: text().regex(/^\d{6}$/, "6 digits"),
+});
 
 const receiptStatus = z
   .object({
@@ -123,18 +98,14 @@ export async function businessApi(
   await api.register(fastifySwaggerUi, { routePrefix: "/api/docs" });
   api.get("/api/openapi.json", { schema: { hide: true } }, async () => api.swagger());
 
-  // The signature covers the body's bytes as sent, so keep them.
-  api.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body, done) => {
-    const raw = body as Buffer;
-    req.rawBody = raw;
-    if (raw.length === 0) return done(null, undefined);
-    try {
-      done(null, JSON.parse(raw.toString("utf8")));
-    } catch {
-      done(new AppError("validation", "the body is not valid JSON", { code: "MALFORMED_JSON" }), undefined);
-    }
+  // Every business route is signed: its body is read only after the signature holds.
+  api.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/api/v1/")) route.config = { ...route.config, signedBody: true };
   });
-  // Schemas here document the API; the receipt service validates and names the fields.
+  // The signature covers the body's bytes as sent: the platform's one body reader (packages/runtime)
+  // keeps them on req.rawBody, refuses any other content type with 415, and bounds size and depth.
+  // Schemas here document the API; each handler validates after authenticating (parseInput names
+  // the fields), so an unauthenticated caller's body is never read past the size limit.
   api.setValidatorCompiler(() => (data) => ({ value: data }));
   // Responses are the receipt service's, relayed as they are.
   api.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -145,6 +116,9 @@ export async function businessApi(
       pathWithQuery: req.url,
       body: req.rawBody ?? Buffer.alloc(0),
     });
+  /** The body, read and validated only once the signature over its bytes held. */
+  const bodyOf = <S extends z.ZodType>(req: FastifyRequest, schema: S): z.infer<S> =>
+    parseInput(schema, signedJsonBody(req), "body");
   // A business system is asserted with the scope it is registered for: its agency and its issuing
   // points, on reads as on writes (issue 9 class 6).
   const caller = (app: CallingApp): AssertedIdentity => ({
@@ -177,19 +151,17 @@ export async function businessApi(
     },
     async (req, reply) => {
       const app = await authenticate(req);
-      const body = (req.body ?? {}) as Record<string, unknown>;
-      const point = typeof body.issuingPointCode === "string" ? body.issuingPointCode : undefined;
-      if (point !== undefined && !app.issuingPoints.has(point)) {
-        throw new AppError("forbidden", `app ${app.appId} may not issue at issuing point ${point}`, {
-          code: "ISSUING_POINT_NOT_ALLOWED",
-        });
+      const body = bodyOf(req, issueBody);
+      if (!app.issuingPoints.has(body.issuingPointCode)) {
+        throw new AppError(
+          "forbidden",
+          `app ${app.appId} may not issue at issuing point ${body.issuingPointCode}`,
+          { code: "ISSUING_POINT_NOT_ALLOWED" },
+        );
       }
       return relay(
         reply,
-        await deps.upstream.request("POST", "/v1/receipts", caller(app), {
-          ...body,
-          agencyCode: app.agencyCode,
-        }),
+        await deps.upstream.request("POST", "/v1/receipts", caller(app), issueCommand(app, body)),
       );
     },
   );
@@ -199,13 +171,13 @@ export async function businessApi(
     {
       schema: {
         summary: "Find the receipt of a business serial number",
-        querystring: z.object({ bizSerialNo: z.string() }),
+        querystring: serialQuery,
       },
     },
     async (req, reply) => {
       const app = await authenticate(req);
-      const { bizSerialNo } = z.object({ bizSerialNo: z.string().min(1).max(64) }).parse(req.query);
-      const query = new URLSearchParams({ agencyCode: app.agencyCode, bizSerialNo });
+      const q = parseInput(serialQuery, req.query, "query");
+      const query = new URLSearchParams({ agencyCode: app.agencyCode, bizSerialNo: q.bizSerialNo });
       return relay(reply, await deps.upstream.request("GET", `/v1/receipts?${query}`, caller(app)));
     },
   );
@@ -215,14 +187,12 @@ export async function businessApi(
     {
       schema: {
         summary: "Verify a receipt by bill code, number and check code (status only)",
-        querystring: z.object({ billCode: z.string(), number: z.string(), checkCode: z.string() }),
+        querystring: verifyQuery,
       },
     },
     async (req, reply) => {
       const app = await authenticate(req);
-      const q = z
-        .object({ billCode: z.string(), number: z.string(), checkCode: z.string() })
-        .parse(req.query);
+      const q = parseInput(verifyQuery, req.query, "query");
       return relay(
         reply,
         await deps.upstream.request("GET", `/v1/receipts/verify?${new URLSearchParams(q)}`, caller(app)),
@@ -232,10 +202,10 @@ export async function businessApi(
 
   api.get(
     "/api/v1/receipts/:id",
-    { schema: { summary: "A receipt and its status", params: z.object({ id: z.uuid() }) } },
+    { schema: { summary: "A receipt and its status", params: receiptId } },
     async (req, reply) => {
       const app = await authenticate(req);
-      const { id } = z.object({ id: z.uuid() }).parse(req.params);
+      const { id } = parseInput(receiptId, req.params, "params");
       return relay(reply, await deps.upstream.request("GET", `/v1/receipts/${id}`, caller(app)));
     },
   );
@@ -255,14 +225,19 @@ export async function businessApi(
     }
     return undefined;
   };
-  const actOn = (action: string) => async (req: FastifyRequest, reply: FastifyReply) => {
+  /**
+   * The command is built from the validated body (the schema is strict: every field it has is
+   * the command's), never the caller's object passed on.
+   */
+  const actOn = (action: string, schema: z.ZodType) => async (req: FastifyRequest, reply: FastifyReply) => {
     const app = await authenticate(req);
     const { id } = parseInput(receiptId, req.params, "params");
+    const command = bodyOf(req, schema);
     const refused = await atAppPoint(app, id);
     if (refused) return relay(reply, refused);
     return relay(
       reply,
-      await deps.upstream.request("POST", `/v1/receipts/${id}/${action}`, caller(app), req.body ?? {}),
+      await deps.upstream.request("POST", `/v1/receipts/${id}/${action}`, caller(app), command),
     );
   };
 
@@ -306,7 +281,7 @@ export async function businessApi(
         },
       },
     },
-    actOn("red-flush"),
+    actOn("red-flush", receiptApi.redFlushBody),
   );
 
   api.post(
@@ -329,7 +304,7 @@ export async function businessApi(
         },
       },
     },
-    actOn("paper-exchange"),
+    actOn("paper-exchange", receiptApi.paperExchangeBody),
   );
 
   api.post(
@@ -338,7 +313,7 @@ export async function businessApi(
       schema: {
         summary: "The paper receipt was taken back: the e-receipt is valid again",
         params: receiptId,
-        body: z.object({ reason: z.string().describe("1-500 characters") }),
+        body: receiptApi.paperReturnBody.describe("why, 1-500 characters"),
         response: {
           200: z.object({}).passthrough(),
           400: problem,
@@ -349,7 +324,7 @@ export async function businessApi(
         },
       },
     },
-    actOn("paper-return"),
+    actOn("paper-return", receiptApi.paperReturnBody),
   );
 
   api.post(
@@ -359,9 +334,7 @@ export async function businessApi(
         summary:
           "Record that the payer's organisation booked the receipt (入账/报销); red-flush is refused after",
         params: receiptId,
-        body: z.object({
-          bookedBy: z.string().describe("the organisation that booked it, 1-200 characters"),
-        }),
+        body: receiptApi.bookBody.describe("bookedBy: the organisation that booked it, 1-200 characters"),
         response: {
           200: z.object({}).passthrough(),
           400: problem,
@@ -372,6 +345,35 @@ export async function businessApi(
         },
       },
     },
-    actOn("book"),
+    actOn("book", receiptApi.bookBody),
   );
+}
+
+/**
+ * The business API's issue request as the receipt service's command: each field named, the
+ * agency the app's own. Provenance (接口开具) is the platform's: the receipt service reads it
+ * from the caller (an app), and no field of the body can say otherwise.
+ */
+function issueCommand(app: CallingApp, b: receiptApi.IssueReceiptBody): receiptApi.IssueReceiptCommand {
+  return {
+    agencyCode: app.agencyCode,
+    issuingPointCode: b.issuingPointCode,
+    billCode: b.billCode,
+    bizSerialNo: b.bizSerialNo,
+    payer: {
+      type: b.payer.type,
+      code: b.payer.code,
+      name: b.payer.name,
+      ...(b.payer.account === undefined ? {} : { account: b.payer.account }),
+      ...(b.payer.bank === undefined ? {} : { bank: b.payer.bank }),
+      ...(b.payer.phone === undefined ? {} : { phone: b.payer.phone }),
+      ...(b.payer.email === undefined ? {} : { email: b.payer.email }),
+    },
+    items: b.items.map((i) => ({ itemCode: i.itemCode, quantity: i.quantity, amountFen: i.amountFen })),
+    totalFen: b.totalFen,
+    ...(b.payMode === undefined ? {} : { payMode: b.payMode }),
+    ...(b.remark === undefined ? {} : { remark: b.remark }),
+    handlingPerson: b.handlingPerson,
+    ...(b.checker === undefined ? {} : { checker: b.checker }),
+  };
 }

@@ -1,5 +1,5 @@
 import type { AssertedIdentity, Permission } from "@piaoju/access";
-import { AppError, parseInput } from "@piaoju/runtime";
+import { AppError, parseInput, signedJsonBody } from "@piaoju/runtime";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Apps, CallingApp } from "../app/apps.ts";
@@ -23,16 +23,11 @@ export async function paymentApi(
   api: FastifyInstance,
   deps: { apps: Apps; upstream: Upstream },
 ): Promise<void> {
-  // The signature covers the body's bytes as sent, so keep them (this plugin's scope only).
-  api.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body, done) => {
-    const raw = body as Buffer;
-    req.rawBody = raw;
-    if (raw.length === 0) return done(null, undefined);
-    try {
-      done(null, JSON.parse(raw.toString("utf8")));
-    } catch {
-      done(new AppError("validation", "the body is not valid JSON", { code: "MALFORMED_JSON" }), undefined);
-    }
+  // Every payment route is signed: the platform's one body reader keeps the bytes on req.rawBody
+  // (refusing other content types, bounding size and depth) and the body is read only after the
+  // signature over them holds (ADR 0014).
+  api.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/api/v1/payments")) route.config = { ...route.config, signedBody: true };
   });
 
   const authenticate = (req: FastifyRequest): Promise<CallingApp> =>
@@ -60,7 +55,7 @@ export async function paymentApi(
 
   api.post("/api/v1/payments", async (req, reply) => {
     const app = await authenticate(req);
-    const body = (req.body ?? {}) as Record<string, unknown>;
+    const body = (signedJsonBody(req) ?? {}) as Record<string, unknown>;
     const point = typeof body.issuingPointCode === "string" ? body.issuingPointCode : undefined;
     if (point !== undefined && !app.issuingPoints.has(point)) {
       throw new AppError("forbidden", `app ${app.appId} may not take payments at issuing point ${point}`, {
@@ -104,7 +99,7 @@ export async function paymentApi(
     const { id } = parseInput(paymentId, req.params, "params");
     return relay(
       reply,
-      await deps.upstream.request("POST", `/v1/payments/${id}/close`, caller(app), req.body ?? {}),
+      await deps.upstream.request("POST", `/v1/payments/${id}/close`, caller(app), signedJsonBody(req) ?? {}),
     );
   });
 
@@ -126,7 +121,7 @@ export async function paymentApi(
         `/v1/payment/callback-targets/${encodeURIComponent(app.appId)}`,
         caller(app),
         {
-          ...((req.body ?? {}) as Record<string, unknown>),
+          ...((signedJsonBody(req) ?? {}) as Record<string, unknown>),
           agencyCode: app.agencyCode,
         },
       ),

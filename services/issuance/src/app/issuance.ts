@@ -9,7 +9,7 @@ import { buildReceiptDocument, shanghaiDateTime } from "../domain/document.ts";
 import { allowedCommands, type ReceiptStatus } from "../domain/lifecycle.ts";
 import type { ReceiptLine } from "../domain/red-flush.ts";
 import { checkAgainstReference, type IncomeItem } from "../domain/reference.ts";
-import { canonicalRequest, checkIssueRequest, type IssueRequest } from "../domain/request.ts";
+import { canonicalRequest, type IssueRequest } from "../domain/request.ts";
 import type { Prisma, PrismaClient, Receipt } from "../generated/prisma/client.ts";
 
 export type Tx = Prisma.TransactionClient;
@@ -310,7 +310,6 @@ export class IssuanceApp {
     source: ReceiptSource,
     request: IssueRequest,
   ): Promise<IssueOutcome> {
-    refuse(checkIssueRequest(request));
     const requestSm3 = fingerprint(request);
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`receipt:${request.agencyCode}:${request.bizSerialNo}`}, 0))`;
     const existing = await tx.receipt.findUnique({
@@ -467,7 +466,8 @@ function sameOrRefuse(existing: Receipt, requestSm3: string): ReceiptView {
   if (existing.requestSm3 === requestSm3) return receiptView(existing);
   throw new AppError(
     "conflict",
-    `business serial number ${existing.bizSerialNo} already has receipt ${existing.billCode}/${formatNumber(existing.number)} for a different request`,
+    // Which receipt holds the serial is not said: it may be another issuing point's, outside the caller's.
+    `business serial number ${existing.bizSerialNo} was used for a different request`,
     { code: "BIZ_SERIAL_REUSED" },
   );
 }

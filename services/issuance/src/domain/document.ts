@@ -1,5 +1,6 @@
+import { type PayerType, STORABLE_TEXT_RULE, unstorableCharacter } from "@piaoju/contracts";
+import { AppError } from "@piaoju/runtime/errors";
 import { fenToYuan, normalizeQuantity } from "./money.ts";
-import type { PayerType } from "./payer.ts";
 
 export interface DocumentItem {
   code: string;
@@ -112,6 +113,15 @@ function el(name: string, content: string): string {
 }
 
 function text(name: string, value: string): string {
+  const bad = unstorableCharacter(value);
+  if (bad) {
+    // The API's text rule refuses these first; the builder refuses too, so no path can ever
+    // produce a document that is not well-formed XML.
+    throw new AppError("validation", `${name} contains ${bad.codePoint}, which XML 1.0 cannot hold`, {
+      code: "UNSTORABLE_TEXT",
+      issues: [{ field: `document.${name}`, rule: STORABLE_TEXT_RULE, message: `contains ${bad.codePoint}` }],
+    });
+  }
   return el(name, escapeXml(value));
 }
 
@@ -125,10 +135,13 @@ const ESCAPES: Record<string, string> = {
   ">": "&gt;",
   '"': "&quot;",
   "'": "&apos;",
+  // A parser turns a literal CR (and CR LF) into LF; as a reference it reads back as it was.
+  "\r": "&#13;",
 };
 
+/** Escapes markup and CR; the text must already hold only XML 1.0 characters (`text` checks). */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+  return text.replace(/[&<>"'\r]/g, (c) => ESCAPES[c]!);
 }
 
 function reverse(text: string): string {

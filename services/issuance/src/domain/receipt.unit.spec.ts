@@ -1,10 +1,17 @@
 import { createHash } from "node:crypto";
+import { issuesFromZod } from "@piaoju/runtime/errors";
 import { describe, expect, it } from "vitest";
 import { deriveCheckCode } from "./check-code.ts";
 import { buildReceiptDocument, type ReceiptDocumentInput, shanghaiDateTime } from "./document.ts";
 import { amountForStandard, fenToYuan, normalizeQuantity } from "./money.ts";
 import { checkAgainstReference, type IncomeItem } from "./reference.ts";
-import { canonicalRequest, checkIssueRequest, type IssueRequest, issueRequestShape } from "./request.ts";
+import { canonicalRequest, type IssueRequest, issueRequestShape } from "./request.ts";
+
+/** The rules across fields are the shared schema's (packages/contracts). */
+function checkIssueRequest(r: IssueRequest) {
+  const parsed = issueRequestShape.safeParse(r);
+  return parsed.success ? [] : issuesFromZod(parsed.error);
+}
 
 const request: IssueRequest = issueRequestShape.parse({
   agencyCode: "110101",

@@ -1,5 +1,14 @@
 import { maskIdentifier } from "@piaoju/access";
-import { agencyCode, billCode, billNumber, issuingPointCode } from "@piaoju/contracts";
+import {
+  agencyCode,
+  billCode,
+  billNumber,
+  issuingPointCode,
+  receiptApi,
+  referenceCode,
+  singleLine,
+  text,
+} from "@piaoju/contracts";
 import {
   AppError,
   authenticateCaller,
@@ -33,8 +42,6 @@ export function receiptFor(caller: Caller, r: Receipt): Receipt {
   return { ...r, payer: { ...r.payer, code: maskIdentifier(r.payer.code) } };
 }
 
-const referenceCode = z.string().regex(/^[0-9A-Za-z_.-]{1,32}$/, "1-32 letters, digits, _ . or -");
-
 /** Internal API of the issuance service; the gateway fronts it. Handlers validate and delegate. */
 export function registerIssuanceRoutes(
   http: FastifyInstance,
@@ -46,11 +53,11 @@ export function registerIssuanceRoutes(
   http.post("/v1/issuance/items", async (req, reply) => {
     const caller = authenticateCaller(req, internalToken);
     const body = parseInput(
-      z.object({
+      z.strictObject({
         agencyCode,
         code: referenceCode,
-        name: z.string().trim().min(1).max(100),
-        unit: z.string().trim().min(1).max(16),
+        name: singleLine(100),
+        unit: singleLine(16),
         standardFen: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullable(),
         enabled: z.boolean().default(true),
       }),
@@ -72,10 +79,10 @@ export function registerIssuanceRoutes(
   http.post("/v1/issuance/issuing-points", async (req, reply) => {
     const caller = authenticateCaller(req, internalToken);
     const body = parseInput(
-      z.object({
+      z.strictObject({
         agencyCode,
         code: issuingPointCode,
-        name: z.string().trim().min(1).max(100),
+        name: singleLine(100),
         enabled: z.boolean().default(true),
       }),
       req.body,
@@ -119,21 +126,16 @@ export function registerIssuanceRoutes(
   // 开具: 201 with a new receipt, 200 with the receipt a retry of the same request already has.
   http.post("/v1/receipts", async (req, reply) => {
     const caller = authenticateCaller(req, internalToken);
-    const body = parseInput(
-      issueRequestShape.extend({
-        /** api: a business system (接口开具); online: a clerk at the web console (在线开具). */
-        source: z.enum(["api", "online"]).default("api"),
-      }),
-      req.body,
-      "body",
-    );
+    const request = parseInput(issueRequestShape, req.body, "body");
     requireInScope(
       caller,
-      { agencyCode: body.agencyCode, issuingPointCode: body.issuingPointCode, createdBy: caller.actor },
-      `issuing point ${body.issuingPointCode}`,
+      { agencyCode: request.agencyCode, issuingPointCode: request.issuingPointCode, createdBy: caller.actor },
+      `issuing point ${request.issuingPointCode}`,
     );
-    const { source, ...request } = body;
-    const outcome = await app.issue(caller.actor, source === "online" ? "ONLINE" : "API", request);
+    // Provenance is the platform's, never the body's: a business system's call comes through the
+    // gateway as its app (接口开具); a person's is 在线开具.
+    const source = caller.kind === "app" ? "API" : "ONLINE";
+    const outcome = await app.issue(caller.actor, source, request);
     // A retry finds the receipt its first request made: it is the caller's only if in scope.
     requireInScope(caller, scopeOf(outcome.receipt), `receipt ${outcome.receipt.id}`);
     return reply.status(outcome.created ? 201 : 200).send(receiptFor(caller, outcome.receipt));
@@ -143,7 +145,7 @@ export function registerIssuanceRoutes(
   http.get("/v1/receipts/verify", async (req) => {
     authenticateCaller(req, internalToken);
     const q = parseInput(
-      z.object({ billCode, number: billNumber, checkCode: z.string().regex(/^\d{6}$/, "6 digits") }),
+      z.strictObject({ billCode, number: billNumber, checkCode: text().regex(/^\d{6}$/, "6 digits") }),
       req.query,
       "query",
     );
@@ -182,9 +184,6 @@ export function registerIssuanceRoutes(
 
   registerLifecycleRoutes(http, app, lifecycle, internalToken);
 }
-
-const reason = z.string().trim().min(1, "a reason is required").max(500);
-const person = z.string().trim().min(1).max(64);
 
 /** A status in a few fields: what a business system polls after issuing or red-flushing. */
 function statusOf(r: Awaited<ReturnType<IssuanceApp["findReceipt"]>> & object) {
@@ -229,40 +228,32 @@ function registerLifecycleRoutes(
 
   http.post("/v1/receipts/:id/red-flush", async (req, reply) => {
     const { caller, receipt } = await receiptInScope(req);
-    const body = parseInput(z.object({ reason, handlingPerson: person }).strict(), req.body, "body");
+    const body = parseInput(receiptApi.redFlushBody, req.body, "body");
     const outcome = await lifecycle.redFlush(caller.actor, receipt.id, body);
     return reply.status(outcome.changed ? 201 : 200).send(receiptFor(caller, outcome.receipt));
   });
 
   http.post("/v1/receipts/:id/paper-exchange", async (req) => {
     const { caller, receipt } = await receiptInScope(req);
-    const body = parseInput(
-      z.object({ paperBillCode: billCode, paperNumber: billNumber }).strict(),
-      req.body,
-      "body",
-    );
+    const body = parseInput(receiptApi.paperExchangeBody, req.body, "body");
     return receiptFor(caller, (await lifecycle.exchangeForPaper(caller.actor, receipt.id, body)).receipt);
   });
 
   http.post("/v1/receipts/:id/paper-return", async (req) => {
     const { caller, receipt } = await receiptInScope(req);
-    const body = parseInput(z.object({ reason }).strict(), req.body, "body");
+    const body = parseInput(receiptApi.paperReturnBody, req.body, "body");
     return receiptFor(caller, (await lifecycle.returnPaper(caller.actor, receipt.id, body)).receipt);
   });
 
   http.post("/v1/receipts/:id/book", async (req) => {
     const { caller, receipt } = await receiptInScope(req);
-    const body = parseInput(
-      z.object({ bookedBy: z.string().trim().min(1).max(200) }).strict(),
-      req.body,
-      "body",
-    );
+    const body = parseInput(receiptApi.bookBody, req.body, "body");
     return receiptFor(caller, (await lifecycle.book(caller.actor, receipt.id, body)).receipt);
   });
 
   http.post("/v1/receipts/:id/void", async (req) => {
     const { caller, receipt } = await receiptInScope(req);
-    const body = parseInput(z.object({ reason }).strict(), req.body, "body");
+    const body = parseInput(receiptApi.voidBody, req.body, "body");
     return receiptFor(caller, (await lifecycle.void(caller.actor, receipt.id, body)).receipt);
   });
 }

@@ -1,6 +1,7 @@
 import {
   agencyCode,
   billCode,
+  bizSerialNo,
   issuingPointCode,
   payerSchema,
   paymentCode,
@@ -21,7 +22,9 @@ import { viewOf } from "../app/views.ts";
 import { isValidPaymentCode } from "../domain/payment-code.ts";
 
 const day = z.iso.date();
-const serial = z.string().trim().min(1).max(64);
+// The shared rule (packages/contracts): serials are kept in capitals, as issuance keeps them, so a
+// payment and its receipt meet under the same serial.
+const serial = bizSerialNo;
 const paymentId = z.object({ id: z.uuid() });
 
 const createBody = z.object({

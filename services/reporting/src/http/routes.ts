@@ -1,4 +1,4 @@
-import { agencyCode, billCode, billNumber, issuingPointCode } from "@piaoju/contracts";
+import { agencyCode, billCode, billNumber, bizSerialNo, issuingPointCode, text } from "@piaoju/contracts";
 import type { FontChoice } from "@piaoju/locale";
 import type { Database } from "@piaoju/persistence";
 import { AppError, authenticateCaller, parseInput, requireAgency } from "@piaoju/runtime";
@@ -14,8 +14,8 @@ import { reportToPdf } from "../export/pdf.ts";
 import { reportToXlsx } from "../export/xlsx.ts";
 
 const day = z.iso.date();
-const clerk = z.string().trim().min(1).max(64);
-const itemCode = z.string().regex(/^[0-9A-Za-z_.-]{1,32}$/, "1-32 letters, digits, _ . or -");
+const clerk = text().trim().min(1).max(64);
+const itemCode = text().regex(/^[0-9A-Za-z_.-]{1,32}$/, "1-32 letters, digits, _ . or -");
 const fen = z.coerce.number().int().min(-1e13).max(1e13);
 /** The longest period a report covers: three years of business days. */
 const MAX_DAYS = 1100;
@@ -75,13 +75,13 @@ const statuses = z
 const searchShape = {
   numberFrom: billNumber.optional(),
   numberTo: billNumber.optional(),
-  payerName: z.string().trim().min(1).max(200).optional(),
-  payerCode: z.string().trim().min(1).max(32).optional(),
+  payerName: text().trim().min(1).max(200).optional(),
+  payerCode: text().trim().min(1).max(32).optional(),
   status: statuses.optional(),
   kind: z.enum(["blue", "red"]).optional(),
   amountMinFen: fen.optional(),
   amountMaxFen: fen.optional(),
-  bizSerialNo: z.string().trim().min(1).max(64).optional(),
+  bizSerialNo: bizSerialNo.optional(),
 };
 
 const reportQuery = z.object({

@@ -1,11 +1,11 @@
-import { agencyCode, billCode, billNumber, issuingPointCode } from "@piaoju/contracts";
+import { agencyCode, billCode, billNumber, issuingPointCode, text } from "@piaoju/contracts";
 import { AppError, authenticateCaller, parseInput, requireAgency } from "@piaoju/runtime";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { StockApp } from "../app/stock.ts";
 
 const businessDay = z.iso.date();
-const period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "a period is a month, YYYY-MM");
+const period = text().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "a period is a month, YYYY-MM");
 const stockRange = { agencyCode, billCode, startNumber: billNumber, endNumber: billNumber };
 
 /** Internal API of the stock service; the gateway fronts it. Handlers validate and delegate. */
@@ -13,7 +13,7 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
   http.post("/v1/stock/bill-kinds", async (req, reply) => {
     const caller = authenticateCaller(req, internalToken);
     const body = parseInput(
-      z.object({ agencyCode, billCode, name: z.string().trim().min(1).max(100) }),
+      z.object({ agencyCode, billCode, name: text().trim().min(1).max(100) }),
       req.body,
       "body",
     );
@@ -161,7 +161,7 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
   http.post("/v1/stock/voids", async (req, reply) => {
     const caller = authenticateCaller(req, internalToken);
     const body = parseInput(
-      z.object({ ...stockRange, reason: z.string().trim().min(1).max(200) }),
+      z.object({ ...stockRange, reason: text().trim().min(1).max(200) }),
       req.body,
       "body",
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { idCardCheckChar, payerCodeProblem, usccCheckChar } from "./payer.ts";
+import { idCardCheckChar, payerCodeProblem, usccCheckChar } from "./rules.ts";
 
 describe("payer codes", () => {
   it("accepts a person's ID card number whose check character matches (X included)", () => {

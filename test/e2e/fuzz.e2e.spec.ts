@@ -1,0 +1,1056 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { signRequest } from "@piaoju/business-client";
+import { receiptApi } from "@piaoju/contracts";
+import { deliveryService } from "@piaoju/delivery";
+import { financeExchangeService } from "@piaoju/finance-exchange";
+import { type FinanceSimulator, startFinanceSimulator } from "@piaoju/finance-simulator";
+import {
+  auditReportRequest,
+  authHeaders,
+  signFinanceRequest,
+  statusUpdateRequest,
+  stockApplicationRequest,
+  supervisionBatchRequest,
+} from "@piaoju/finance-simulator/api";
+import { gatewayService } from "@piaoju/gateway";
+import { issuanceService } from "@piaoju/issuance";
+import { parseXml } from "@piaoju/issuance/testing/xml";
+import { createTestDatabase, type TestDatabase } from "@piaoju/persistence/testing";
+import { reportingService } from "@piaoju/reporting";
+import type { ServiceModule } from "@piaoju/runtime";
+import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
+import { stockService } from "@piaoju/stock";
+import fc from "fast-check";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { prepareAgency } from "../support/agency.ts";
+
+/**
+ * Generated bad input against every HTTP route of every service: the business API, each
+ * service's internal API, the H5 pick-up API and the finance simulator's agency API. Valid
+ * requests (checked against their zod schema where the route's schema is shared) are mutated
+ * field by field: type, range, encoding (control and non-characters, lone surrogates, bytes that
+ * are not UTF-8), size, depth, duplicate keys, unknown fields; path and query too; each with
+ * and without valid authentication. Every answer must be below 500, every refusal a problem
+ * document (a 400 naming the field), and no table of any service (or of finance) may change.
+ *
+ * Cluster mode (PostgreSQL + the real Kafka broker): the platform starts faster there than six
+ * services on PGlite, and the run itself is bounded (RUNS, seeded) to stay well inside a minute.
+ */
+const AGENCY = "110109";
+const BILL = "11010126";
+const SECRET = "agency-secret-110109-for-fuzzing";
+const SEED = Number(process.env.PIAOJU_FUZZ_SEED ?? 20261202);
+const RUNS = Number(process.env.PIAOJU_FUZZ_RUNS ?? 1000);
+
+type Auth = "internal" | "business" | "finance" | "public";
+interface Route {
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  /** The route as registered (`:id` placeholders). */
+  route: string;
+  auth: Auth;
+  params?: Record<string, string>;
+  query?: Record<string, string>;
+  body?: Record<string, unknown>;
+  /** The route's shared schema: the example must satisfy it, so mutations start from a valid request. */
+  schema?: { safeParse(value: unknown): { success: boolean } };
+  /** The example is not a valid request (it would need a whole signed receipt): refusals need not name the mutated field. */
+  invalidExample?: boolean;
+  /** Server of the route: the platform (default) or the finance simulator. */
+  server?: "platform" | "finance";
+}
+
+describe("generated bad input changes nothing and never breaks a service (cluster)", () => {
+  let t: TestPlatform;
+  let sim: FinanceSimulator;
+  let simDb: TestDatabase;
+  let app: { appId: string; appSecret: string };
+  let receiptId: string;
+  let segmentId: string;
+  const registered = new Set<string>();
+
+  /** Each service records the routes it registers, so the catalog can be held to all of them. */
+  const recording = (s: ServiceModule): ServiceModule => ({
+    ...s,
+    start(ctx) {
+      ctx.http.addHook("onRoute", (r) => {
+        for (const m of [r.method].flat()) if (m !== "HEAD") registered.add(`${m} ${r.url}`);
+      });
+      return s.start(ctx);
+    },
+  });
+
+  beforeAll(async () => {
+    simDb = await createTestDatabase({ prefix: "fuzzsim" });
+    sim = await startFinanceSimulator({
+      databaseUrl: simDb.url,
+      seed: {
+        agencies: [
+          {
+            agencyCode: AGENCY,
+            name: "测试单位",
+            secret: SECRET,
+            baseData: {
+              billKinds: [{ billCode: BILL, name: "非税收入一般缴款书（电子）" }],
+              incomeItems: [
+                { itemCode: "001", name: "护照费", billCode: BILL, unit: "本", standardFen: 12000 },
+              ],
+              regions: [{ regionCode: "110101", name: "东城区" }],
+            },
+          },
+        ],
+      },
+    });
+    t = await startTestPlatform({
+      mode: "cluster",
+      services: [
+        stockService,
+        issuanceService,
+        gatewayService,
+        deliveryService,
+        reportingService,
+        financeExchangeService,
+      ].map(recording),
+      kafkaBrokers: inject("kafkaBrokers"),
+      caller: { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY },
+      env: {
+        PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
+        PIAOJU_H5_RATE_LIMIT: "100000",
+        FINANCE_TRANSPORT: "http",
+        FINANCE_URL: sim.url,
+        FINANCE_AGENCIES: AGENCY,
+        FINANCE_AGENCY_SECRETS: `${AGENCY}=${SECRET}`,
+        FINANCE_CERTIFICATE_SM3: sim.financeCertificate.fingerprintSm3(),
+        FINANCE_BASE_DATA_SYNC_MS: "0",
+        FINANCE_DOWNLOAD_MS: "0",
+        FINANCE_RECONCILE_HOUR: "-1",
+      },
+    });
+    app = await prepareAgency(t, {
+      agency: AGENCY,
+      bill: BILL,
+      startNumber: "0000900001",
+      endNumber: "0000900100",
+      points: [{ code: "WIN-01", name: "一号窗口", rule: { threshold: 5, batchSize: 20 } }],
+      appPoints: ["WIN-01"],
+    });
+    const made = await business("POST", "/api/v1/receipts", JSON.stringify(validIssue("FUZZ-SEED-1")), true);
+    expect(made.status).toBe(201);
+    receiptId = String(made.body.id);
+    const segments = await t.call("GET", `/v1/stock/segments?agencyCode=${AGENCY}`);
+    segmentId = String((segments.body.items as Array<{ id: string }>)[0]!.id);
+  }, 240_000);
+  afterAll(async () => {
+    await t?.stop();
+    await sim?.close();
+    await simDb?.drop();
+  });
+
+  const validIssue = (serial: string) => ({
+    issuingPointCode: "WIN-01",
+    billCode: BILL,
+    bizSerialNo: serial,
+    payer: {
+      type: 1,
+      code: "11010519491231002X",
+      name: "张三",
+      phone: "13800138000",
+      email: "zs@example.test",
+    },
+    items: [{ itemCode: "001", quantity: "1", amountFen: 12000 }],
+    totalFen: 12000,
+    payMode: "wechat",
+    remark: "备注",
+    handlingPerson: "window-01",
+    checker: "王五",
+  });
+
+  async function send(
+    server: "platform" | "finance",
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | Buffer | undefined,
+  ): Promise<{ status: number; type: string; body: Record<string, unknown> }> {
+    const base = server === "finance" ? sim.url : t.platform.url;
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      ...(body === undefined ? {} : { body }),
+    });
+    const text = await res.text();
+    let parsed: Record<string, unknown> = {};
+    try {
+      parsed = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      parsed = { unparsed: text.slice(0, 200) };
+    }
+    return { status: res.status, type: res.headers.get("content-type") ?? "", body: parsed };
+  }
+
+  function business(method: string, path: string, body: string | Buffer | undefined, signed: boolean) {
+    const raw = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
+    const timestamp = String(Date.now());
+    const nonce = randomUUID().replaceAll("-", "");
+    const signature = signRequest(signed ? app.appSecret : "not-the-secret", {
+      method,
+      pathWithQuery: path,
+      timestamp,
+      nonce,
+      body: raw,
+    });
+    return send(
+      "platform",
+      method,
+      path,
+      {
+        "x-piaoju-app-id": app.appId,
+        "x-piaoju-timestamp": timestamp,
+        "x-piaoju-nonce": nonce,
+        "x-piaoju-signature": signature,
+      },
+      body,
+    );
+  }
+
+  function financeCall(method: string, path: string, body: string | Buffer | undefined, signed: boolean) {
+    const raw = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
+    const timestamp = String(Date.now());
+    const nonce = randomUUID().replaceAll("-", "");
+    return send(
+      "finance",
+      method,
+      path,
+      {
+        [authHeaders.agency]: AGENCY,
+        [authHeaders.timestamp]: timestamp,
+        [authHeaders.nonce]: nonce,
+        [authHeaders.signature]: signFinanceRequest(signed ? SECRET : "not-the-secret", {
+          method,
+          pathWithQuery: path,
+          timestamp,
+          nonce,
+          body: raw,
+        }),
+      },
+      body,
+    );
+  }
+
+  /** Every route, with a valid request to start from. */
+  const catalog = (): Route[] => {
+    const a = AGENCY;
+    const id = receiptId;
+    const range = { agencyCode: a, billCode: BILL, startNumber: "0000900090", endNumber: "0000900099" };
+    const day = "2026-03-01";
+    return [
+      // business API (signed)
+      {
+        method: "POST",
+        route: "/api/v1/receipts",
+        auth: "business",
+        body: validIssue("FUZZ-1"),
+        schema: receiptApi.issueReceiptBody,
+      },
+      { method: "GET", route: "/api/v1/receipts", auth: "business", query: { bizSerialNo: "FUZZ-SEED-1" } },
+      {
+        method: "GET",
+        route: "/api/v1/receipts/verify",
+        auth: "business",
+        query: { billCode: BILL, number: "0000900001", checkCode: "123456" },
+      },
+      { method: "GET", route: "/api/v1/receipts/:id", auth: "business", params: { id } },
+      { method: "GET", route: "/api/v1/receipts/:id/status", auth: "business", params: { id } },
+      {
+        method: "POST",
+        route: "/api/v1/receipts/:id/red-flush",
+        auth: "business",
+        params: { id },
+        body: { reason: "退费", handlingPerson: "li.si" },
+        schema: receiptApi.redFlushBody,
+      },
+      {
+        method: "POST",
+        route: "/api/v1/receipts/:id/paper-exchange",
+        auth: "business",
+        params: { id },
+        body: { paperBillCode: BILL, paperNumber: "0000000001" },
+        schema: receiptApi.paperExchangeBody,
+      },
+      {
+        method: "POST",
+        route: "/api/v1/receipts/:id/paper-return",
+        auth: "business",
+        params: { id },
+        body: { reason: "收回" },
+        schema: receiptApi.paperReturnBody,
+      },
+      {
+        method: "POST",
+        route: "/api/v1/receipts/:id/book",
+        auth: "business",
+        params: { id },
+        body: { bookedBy: "某公司" },
+        schema: receiptApi.bookBody,
+      },
+      { method: "GET", route: "/api/openapi.json", auth: "public" },
+      // issuance (internal)
+      {
+        method: "POST",
+        route: "/v1/issuance/items",
+        auth: "internal",
+        body: { agencyCode: a, code: "F01", name: "项目", unit: "件", standardFen: 100, enabled: true },
+      },
+      { method: "GET", route: "/v1/issuance/items", auth: "internal", query: { agencyCode: a } },
+      {
+        method: "POST",
+        route: "/v1/issuance/issuing-points",
+        auth: "internal",
+        body: { agencyCode: a, code: "WIN-09", name: "九号窗口", enabled: true },
+      },
+      { method: "GET", route: "/v1/issuance/issuing-points", auth: "internal", query: { agencyCode: a } },
+      {
+        method: "GET",
+        route: "/v1/issuance/number-runs",
+        auth: "internal",
+        query: { agencyCode: a, issuingPointCode: "WIN-01" },
+      },
+      {
+        method: "POST",
+        route: "/v1/receipts",
+        auth: "internal",
+        body: { agencyCode: a, ...validIssue("FUZZ-2") },
+        schema: receiptApi.issueReceiptCommand,
+      },
+      {
+        method: "GET",
+        route: "/v1/receipts/verify",
+        auth: "internal",
+        query: { billCode: BILL, number: "0000900001", checkCode: "123456" },
+      },
+      {
+        method: "GET",
+        route: "/v1/receipts",
+        auth: "internal",
+        query: { agencyCode: a, bizSerialNo: "FUZZ-SEED-1" },
+      },
+      { method: "GET", route: "/v1/receipts/:id", auth: "internal", params: { id } },
+      { method: "GET", route: "/v1/receipts/:id/document", auth: "internal", params: { id } },
+      { method: "GET", route: "/v1/receipts/:id/status", auth: "internal", params: { id } },
+      {
+        method: "POST",
+        route: "/v1/receipts/:id/red-flush",
+        auth: "internal",
+        params: { id },
+        body: { reason: "退费", handlingPerson: "li.si" },
+        schema: receiptApi.redFlushBody,
+      },
+      {
+        method: "POST",
+        route: "/v1/receipts/:id/paper-exchange",
+        auth: "internal",
+        params: { id },
+        body: { paperBillCode: BILL, paperNumber: "0000000001" },
+        schema: receiptApi.paperExchangeBody,
+      },
+      {
+        method: "POST",
+        route: "/v1/receipts/:id/paper-return",
+        auth: "internal",
+        params: { id },
+        body: { reason: "收回" },
+        schema: receiptApi.paperReturnBody,
+      },
+      {
+        method: "POST",
+        route: "/v1/receipts/:id/book",
+        auth: "internal",
+        params: { id },
+        body: { bookedBy: "某公司" },
+        schema: receiptApi.bookBody,
+      },
+      // void is valid on a REQUESTED receipt: only its mutations are sent, never the example.
+      {
+        method: "POST",
+        route: "/v1/receipts/:id/void",
+        auth: "internal",
+        params: { id },
+        body: { reason: "开错" },
+        schema: receiptApi.voidBody,
+      },
+      // stock (internal)
+      {
+        method: "POST",
+        route: "/v1/stock/bill-kinds",
+        auth: "internal",
+        body: { agencyCode: a, billCode: "11010127", name: "另一种票据" },
+      },
+      { method: "GET", route: "/v1/stock/bill-kinds", auth: "internal", query: { agencyCode: a } },
+      {
+        method: "POST",
+        route: "/v1/stock/segments",
+        auth: "internal",
+        body: { ...range, startNumber: "0000990001", endNumber: "0000990010" },
+      },
+      { method: "GET", route: "/v1/stock/segments", auth: "internal", query: { agencyCode: a } },
+      { method: "GET", route: "/v1/stock/segments/:id", auth: "internal", params: { id: segmentId } },
+      {
+        method: "POST",
+        route: "/v1/stock/segments/:id/confirm",
+        auth: "internal",
+        params: { id: segmentId },
+      },
+      {
+        method: "PUT",
+        route: "/v1/stock/distribution-rules/:agencyCode/:billCode/:issuingPointCode",
+        auth: "internal",
+        params: { agencyCode: a, billCode: BILL, issuingPointCode: "WIN-02" },
+        body: { threshold: 5, batchSize: 10, enabled: true },
+      },
+      { method: "GET", route: "/v1/stock/distribution-rules", auth: "internal", query: { agencyCode: a } },
+      {
+        method: "POST",
+        route: "/v1/stock/distributions",
+        auth: "internal",
+        body: { agencyCode: a, billCode: BILL, issuingPointCode: "WIN-01", count: 5 },
+      },
+      { method: "GET", route: "/v1/stock/distributions", auth: "internal", query: { agencyCode: a } },
+      { method: "GET", route: "/v1/stock/ledger", auth: "internal", query: { agencyCode: a } },
+      { method: "POST", route: "/v1/stock/returns", auth: "internal", body: range },
+      { method: "POST", route: "/v1/stock/voids", auth: "internal", body: { ...range, reason: "损毁" } },
+      { method: "GET", route: "/v1/stock/removals", auth: "internal", query: { agencyCode: a } },
+      {
+        method: "POST",
+        route: "/v1/stock/write-offs",
+        auth: "internal",
+        body: { agencyCode: a, billCode: BILL, period: "2026-02" },
+      },
+      { method: "GET", route: "/v1/stock/write-offs", auth: "internal", query: { agencyCode: a } },
+      // gateway (internal)
+      {
+        method: "POST",
+        route: "/v1/gateway/apps",
+        auth: "internal",
+        body: { name: "另一个系统", agencyCode: a, issuingPoints: ["WIN-01"] },
+      },
+      { method: "GET", route: "/v1/gateway/apps", auth: "internal", query: { agencyCode: a } },
+      {
+        method: "POST",
+        route: "/v1/gateway/apps/:appId/disable",
+        auth: "internal",
+        params: { appId: app.appId },
+      },
+      // delivery (internal and H5)
+      {
+        method: "GET",
+        route: "/v1/delivery/receipts/:receiptId/deliveries",
+        auth: "internal",
+        params: { receiptId: id },
+      },
+      {
+        method: "GET",
+        route: "/v1/delivery/deliveries",
+        auth: "internal",
+        query: { agencyCode: a, status: "PENDING" },
+      },
+      {
+        method: "POST",
+        route: "/v1/delivery/receipts/:receiptId/deliveries/:channel/repush",
+        auth: "internal",
+        params: { receiptId: id, channel: "email" },
+      },
+      {
+        method: "GET",
+        route: "/v1/delivery/agencies/:agencyCode/channels",
+        auth: "internal",
+        params: { agencyCode: a },
+      },
+      {
+        method: "PUT",
+        route: "/v1/delivery/agencies/:agencyCode/channels",
+        auth: "internal",
+        params: { agencyCode: a },
+        body: { email: true, sms: false, webhook: null },
+      },
+      {
+        method: "GET",
+        route: "/v1/delivery/receipts/:receiptId/print",
+        auth: "internal",
+        params: { receiptId: id },
+      },
+      { method: "GET", route: "/h5/pickup", auth: "public" },
+      { method: "GET", route: "/h5/pickup.js", auth: "public" },
+      {
+        method: "POST",
+        route: "/h5/api/find",
+        auth: "public",
+        body: { method: "serial", bizSerialNo: "FUZZ-SEED-1", name: "张三" },
+      },
+      { method: "POST", route: "/h5/api/sms-code", auth: "public", body: { phone: "13800138000" } },
+      { method: "POST", route: "/h5/api/verify", auth: "public", body: { token: "x".repeat(40) } },
+      {
+        method: "GET",
+        route: "/h5/api/receipts/:token/pdf",
+        auth: "public",
+        params: { token: "x".repeat(40) },
+      },
+      // reporting (internal)
+      { method: "GET", route: "/v1/reporting/reports", auth: "internal" },
+      {
+        method: "GET",
+        route: "/v1/reporting/reports/:report",
+        auth: "internal",
+        params: { report: "issued-summary" },
+        query: { agencyCode: a, from: day, to: day },
+      },
+      {
+        method: "GET",
+        route: "/v1/reporting/receipts",
+        auth: "internal",
+        query: { agencyCode: a, bizSerialNo: "FUZZ-SEED-1" },
+      },
+      { method: "GET", route: "/v1/reporting/lag", auth: "internal" },
+      // rebuild changes read models by design (administrators only): only its refusals are sent.
+      { method: "POST", route: "/v1/reporting/rebuild", auth: "internal" },
+      // finance-exchange (internal)
+      {
+        method: "POST",
+        route: "/v1/finance-exchange/base-data/sync",
+        auth: "internal",
+        body: { agencyCode: a },
+      },
+      {
+        method: "GET",
+        route: "/v1/finance-exchange/base-data",
+        auth: "internal",
+        query: { agencyCode: a, kind: "billKinds" },
+      },
+      {
+        method: "POST",
+        route: "/v1/finance-exchange/stock-applications",
+        auth: "internal",
+        body: { agencyCode: a, billCode: BILL, quantity: 10 },
+      },
+      {
+        method: "GET",
+        route: "/v1/finance-exchange/stock-applications/:id",
+        auth: "internal",
+        params: { id: randomUUID() },
+      },
+      {
+        method: "POST",
+        route: "/v1/finance-exchange/reconciliations",
+        auth: "internal",
+        body: { agencyCode: a, day },
+      },
+      {
+        method: "GET",
+        route: "/v1/finance-exchange/reconciliations",
+        auth: "internal",
+        query: { agencyCode: a, day },
+      },
+      {
+        method: "POST",
+        route: "/v1/finance-exchange/audit-reports",
+        auth: "internal",
+        body: { agencyCode: a, billCode: BILL, periodStart: day, periodEnd: day, destroyed: [] },
+      },
+      {
+        method: "GET",
+        route: "/v1/finance-exchange/audit-reports/:id",
+        auth: "internal",
+        params: { id: randomUUID() },
+      },
+      {
+        method: "GET",
+        route: "/v1/finance-exchange/supervision/:receiptId",
+        auth: "internal",
+        params: { receiptId: randomUUID() },
+      },
+      {
+        method: "GET",
+        route: "/v1/finance-exchange/archive/:contentSm3/verification",
+        auth: "internal",
+        params: { contentSm3: "0".repeat(64) },
+      },
+      { method: "GET", route: "/v1/finance-exchange/status", auth: "internal", query: { agencyCode: a } },
+      {
+        method: "GET",
+        route: "/v1/finance-exchange/ferry/rejections",
+        auth: "internal",
+        query: { agencyCode: a },
+      },
+      // the finance simulator's agency API (signed by the agency)
+      {
+        server: "finance",
+        method: "GET",
+        route: "/fin/v1/base-data",
+        auth: "finance",
+        query: { since: "0" },
+      },
+      {
+        server: "finance",
+        method: "POST",
+        route: "/fin/v1/stock-applications",
+        auth: "finance",
+        body: {
+          applicationId: randomUUID(),
+          billCode: BILL,
+          quantity: 10,
+          applicant: "张三",
+          reason: "领用",
+        },
+        schema: stockApplicationRequest,
+      },
+      {
+        server: "finance",
+        method: "GET",
+        route: "/fin/v1/stock-applications/:applicationId",
+        auth: "finance",
+        params: { applicationId: randomUUID() },
+      },
+      {
+        server: "finance",
+        method: "GET",
+        route: "/fin/v1/segments",
+        auth: "finance",
+        query: { since: "0", limit: "10" },
+      },
+      {
+        server: "finance",
+        method: "POST",
+        route: "/fin/v1/supervision/batches",
+        auth: "finance",
+        body: { batchId: randomUUID(), receipts: [{ x: 1 }] },
+        invalidExample: true,
+      },
+      {
+        server: "finance",
+        method: "GET",
+        route: "/fin/v1/supervised-receipts",
+        auth: "finance",
+        query: { date: day, limit: "10" },
+      },
+      {
+        server: "finance",
+        method: "POST",
+        route: "/fin/v1/receipt-status",
+        auth: "finance",
+        body: { updates: [{ x: 1 }] },
+        invalidExample: true,
+      },
+      {
+        server: "finance",
+        method: "POST",
+        route: "/fin/v1/audit-reports",
+        auth: "finance",
+        body: {
+          reportId: randomUUID(),
+          billCode: BILL,
+          periodStart: day,
+          periodEnd: day,
+          used: [],
+          voided: [],
+          destroyed: [],
+        },
+        schema: auditReportRequest,
+      },
+      {
+        server: "finance",
+        method: "GET",
+        route: "/fin/v1/audit-reports/:reportId",
+        auth: "finance",
+        params: { reportId: randomUUID() },
+      },
+      {
+        server: "finance",
+        method: "GET",
+        route: "/fin/v1/public/verify",
+        auth: "public",
+        query: { billCode: BILL, number: "0000900001", checkCode: "123456" },
+      },
+      { server: "finance", method: "GET", route: "/fin/v1/public/certificates", auth: "public" },
+    ];
+  };
+  // Schemas of finance routes whose valid example needs a whole signed receipt: kept for the type check.
+  void supervisionBatchRequest;
+  void statusUpdateRequest;
+
+  /** Row counts of every table of every service (and finance), plus the numbers each point has used. */
+  async function snapshot(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const [service, db] of t.platform.databases) {
+      const tables = (await db.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+      )) as Array<{ table_name: string }>;
+      for (const { table_name } of tables) {
+        // A signed call's nonce is remembered by design (replay protection), even when refused after.
+        if (table_name.includes("nonce") || table_name.startsWith("_prisma")) continue;
+        const [row] = (await db.query(`SELECT count(*)::int AS n FROM "${table_name}"`)) as Array<{
+          n: number;
+        }>;
+        counts[`${service}.${table_name}`] = row!.n;
+      }
+    }
+    const [used] = (await t.platform.databases
+      .get("issuance")!
+      .query("SELECT coalesce(sum(next_number), 0)::text AS n FROM number_run")) as Array<{ n: string }>;
+    counts["issuance.numbers-used"] = Number(used!.n);
+    const client = new pg.Client({ connectionString: simDb.url });
+    await client.connect();
+    try {
+      const tables = await client.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+      );
+      for (const { table_name } of tables.rows as Array<{ table_name: string }>) {
+        if (table_name.includes("nonce") || table_name.startsWith("_prisma")) continue;
+        const r = await client.query(`SELECT count(*)::int AS n FROM "${table_name}"`);
+        counts[`finance.${table_name}`] = (r.rows[0] as { n: number }).n;
+      }
+    } finally {
+      await client.end();
+    }
+    return counts;
+  }
+
+  /** Waits until nothing moves (the setup's events have all been consumed) and returns the counts. */
+  async function settled(): Promise<Record<string, number>> {
+    let last = JSON.stringify(await snapshot());
+    for (let i = 0; i < 60; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const now = await snapshot();
+      if (JSON.stringify(now) === last) return now;
+      last = JSON.stringify(now);
+    }
+    throw new Error("the platform did not settle");
+  }
+
+  it("drives every route with mutated requests: no 5xx, each refusal a problem naming the field, nothing changed", async () => {
+    const routes = catalog();
+    // Every route a service registered is in the catalog (a new route must be added here).
+    const covered = new Set(
+      routes.filter((r) => r.server !== "finance").map((r) => `${r.method} ${r.route}`),
+    );
+    const ignored = new Set([
+      "GET /healthz",
+      "GET /readyz",
+      "GET /metrics",
+      "GET /api/docs",
+      "GET /api/docs/*",
+      "GET /api/docs/static/*",
+      "GET /api/docs/json",
+      "GET /api/docs/yaml",
+      "GET /api/docs/static/index.html",
+      "GET /api/docs/static/swagger-initializer.js",
+    ]);
+    const missing = [...registered].filter(
+      (r) => !covered.has(r) && !ignored.has(r) && !r.startsWith("GET /api/docs"),
+    );
+    expect(missing, "routes the fuzz catalog does not drive").toEqual([]);
+    // Examples with a shared schema are valid: mutations start one field away from a real request.
+    for (const r of routes)
+      if (r.schema && r.body) expect(r.schema.safeParse(r.body).success, r.route).toBe(true);
+
+    const before = await settled();
+    const stats = { sent: 0, ok2xx: 0, refused4xx: 0, server5xx: 0, byStatus: {} as Record<string, number> };
+    const failures: string[] = [];
+
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: routes.length - 1 }),
+        mutationArb,
+        fc.boolean(),
+        async (index, mutation, validAuth) => {
+          const r = routes[index]!;
+          const req = applyMutation(r, mutation, validAuth);
+          if (!req) return;
+          const res =
+            r.auth === "business"
+              ? await business(r.method, req.path, req.body, validAuth)
+              : r.auth === "finance"
+                ? await financeCall(r.method, req.path, req.body, validAuth)
+                : await send(
+                    r.server ?? "platform",
+                    r.method,
+                    req.path,
+                    r.auth === "internal" && validAuth
+                      ? {
+                          authorization: `Bearer ${t.env.PIAOJU_INTERNAL_TOKEN}`,
+                          "x-piaoju-actor": "zhang.san",
+                          "x-piaoju-agencies": AGENCY,
+                        }
+                      : {},
+                    req.body,
+                  );
+          stats.sent++;
+          stats.byStatus[res.status] = (stats.byStatus[res.status] ?? 0) + 1;
+          const what = `${r.method} ${req.path.slice(0, 120)} [${mutation.kind}${req.field ? ` ${req.field}` : ""}] auth=${validAuth} → ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`;
+          if (res.status >= 500) {
+            stats.server5xx++;
+            failures.push(`5xx: ${what}`);
+            return;
+          }
+          if (res.status < 400) {
+            stats.ok2xx++;
+            return;
+          }
+          stats.refused4xx++;
+          const issues = (res.body.issues ?? []) as Array<{ field?: string }>;
+          const problem =
+            res.type.includes("application/problem+json") &&
+            res.body.status === res.status &&
+            typeof res.body.code === "string";
+          if (!problem) failures.push(`not a problem document: ${what}`);
+          if (res.status === 400) {
+            const named =
+              issues.length > 0 &&
+              issues.every((i) => typeof i.field === "string" && i.field.length > 0) &&
+              (!req.field ||
+                r.invalidExample ||
+                issues.some(
+                  (i) =>
+                    i.field === "body" ||
+                    // A path that does not even decode is refused by the router, naming the path.
+                    i.field === "path" ||
+                    i.field!.includes(req.field!) ||
+                    req.field!.includes(i.field!.replace(/^(body|query|params)\.?/, "")),
+                ));
+            if (!named) failures.push(`400 not naming ${req.field ?? "a field"}: ${what}`);
+          }
+        },
+      ),
+      { seed: SEED, numRuns: RUNS, endOnFailure: true },
+    );
+
+    const after = await settled();
+    const changed = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k]);
+    console.log(
+      `fuzz: seed ${SEED}, ${routes.length} routes, requests ${stats.sent}, 2xx ${stats.ok2xx}, 4xx ${stats.refused4xx}, 5xx ${stats.server5xx}, ` +
+        `side effects ${changed.length}, problems ${failures.length}; by status ${JSON.stringify(stats.byStatus)}`,
+    );
+    for (const f of failures.slice(0, 40)) console.log(f.slice(0, 400));
+    for (const k of changed) console.log(`changed: ${k}: ${before[k]} → ${after[k]}`);
+    expect(failures.slice(0, 20)).toEqual([]);
+    expect(stats.server5xx).toBe(0);
+    expect(changed.map((k) => `${k}: ${before[k]} → ${after[k]}`)).toEqual([]);
+    expect(stats.refused4xx).toBeGreaterThan(stats.sent / 2);
+    // Every document issuance holds is well-formed XML to a conforming parser.
+    const ids = (await t.platform.databases.get("issuance")!.query("SELECT id FROM receipt")) as Array<{
+      id: string;
+    }>;
+    expect(ids.length).toBeGreaterThan(0);
+    for (const { id } of ids) {
+      const res = await fetch(`${t.platform.url}/v1/receipts/${id}/document`, {
+        headers: {
+          authorization: `Bearer ${t.env.PIAOJU_INTERNAL_TOKEN}`,
+          "x-piaoju-actor": "zhang.san",
+          "x-piaoju-agencies": AGENCY,
+        },
+      });
+      expect(parseXml(Buffer.from(await res.arrayBuffer())).error).toBeUndefined();
+    }
+  }, 300_000);
+});
+
+// ---- mutations -------------------------------------------------------------------------------
+
+type Mutation =
+  | { kind: "type" | "range" | "encoding" | "size" | "depth"; pick: number; variant: number }
+  | { kind: "duplicate" | "unknown" | "utf8" | "param" | "query"; pick: number; variant: number };
+
+const mutationArb: fc.Arbitrary<Mutation> = fc.record({
+  kind: fc.constantFrom(
+    "type",
+    "range",
+    "encoding",
+    "size",
+    "depth",
+    "duplicate",
+    "unknown",
+    "utf8",
+    "param",
+    "query",
+  ) as fc.Arbitrary<Mutation["kind"]>,
+  pick: fc.nat(),
+  variant: fc.nat(),
+}) as fc.Arbitrary<Mutation>;
+
+/** Characters no text field may hold (JSON escapes, so a lone surrogate survives serialisation). */
+const BAD_TEXT = [
+  "\u0000",
+  "\u0001",
+  "\u0008",
+  "\u000b",
+  "\u001b",
+  "\u001f",
+  "\ufffe",
+  "\uffff",
+  "\ud800",
+  "\udfff",
+  "a\udbff",
+];
+const TYPE_SWAPS: unknown[] = [12345, true, [], {}, ["x"], { x: 1 }, "12345"];
+const RANGES: unknown[] = [-1, 0.5, 1e21, -1e21, Number.MAX_SAFE_INTEGER * 4, -2147483649];
+
+/** Paths to every leaf of a value (objects and arrays walked), e.g. ["payer","name"], ["items",0,"amountFen"]. */
+function leaves(value: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => leaves(v, [...path, i]));
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).flatMap(([k, v]) => leaves(v, [...path, k]));
+  }
+  return [path];
+}
+
+function setAt(value: unknown, path: (string | number)[], leaf: unknown): unknown {
+  if (path.length === 0) return leaf;
+  const [head, ...rest] = path;
+  const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<
+    string | number,
+    unknown
+  >;
+  copy[head!] = setAt(copy[head!], rest, leaf);
+  return copy;
+}
+
+function getAt(value: unknown, path: (string | number)[]): unknown {
+  return path.reduce<unknown>((v, k) => (v as Record<string | number, unknown>)?.[k], value);
+}
+
+/** One mutated request: the path with its query, the body's bytes, and the field it aims at. */
+function applyMutation(
+  r: Route,
+  m: Mutation,
+  validAuth: boolean,
+): { path: string; body: string | Buffer | undefined; field?: string } | undefined {
+  const params = { ...(r.params ?? {}) };
+  const query = { ...(r.query ?? {}) };
+  let body: unknown = r.body;
+  let raw: string | Buffer | undefined;
+  let field: string | undefined;
+  const bodyLeaves = body === undefined ? [] : leaves(body).filter((p) => p.length > 0);
+  const pickLeaf = () => bodyLeaves[m.pick % bodyLeaves.length]!;
+
+  // What a mutation may touch so that the request stays invalid: a route that changes something
+  // is mutated in its body, or in a path parameter it checks; a query it does not read would leave
+  // the request valid (a GET only reads, so anything goes there).
+  const changes = r.method !== "GET";
+  const hasParams = Object.keys(params).length > 0;
+  let kind: Mutation["kind"] = m.kind;
+  if (body === undefined && !["param", "query"].includes(kind)) kind = m.pick % 2 ? "param" : "query";
+  if (changes && kind === "query") kind = "param";
+  if (changes && body === undefined && !hasParams && validAuth && r.auth !== "public") return undefined;
+  switch (kind) {
+    case "type": {
+      const p = pickLeaf();
+      const current = getAt(body, p);
+      const swaps = TYPE_SWAPS.filter((s) => typeof s !== typeof current || Array.isArray(s));
+      body = setAt(body, p, swaps[m.variant % swaps.length]);
+      field = p.join(".");
+      break;
+    }
+    case "range": {
+      const numeric = bodyLeaves.filter((p) => typeof getAt(body, p) === "number");
+      const p = numeric.length ? numeric[m.pick % numeric.length]! : pickLeaf();
+      body = setAt(body, p, RANGES[m.variant % RANGES.length]);
+      field = p.join(".");
+      break;
+    }
+    case "encoding": {
+      const strings = bodyLeaves.filter((p) => typeof getAt(body, p) === "string");
+      if (!strings.length) return undefined;
+      const p = strings[m.pick % strings.length]!;
+      const bad = BAD_TEXT[m.variant % BAD_TEXT.length]!;
+      const s = String(getAt(body, p));
+      body = setAt(body, p, `${s.slice(0, 1)}${bad}${s.slice(1)}`);
+      field = p.join(".");
+      break;
+    }
+    case "size": {
+      const p = pickLeaf();
+      body = setAt(body, p, m.variant % 2 ? "x".repeat(200_000) : Array.from({ length: 20_000 }, () => "x"));
+      field = p.join(".");
+      break;
+    }
+    case "depth": {
+      const p = pickLeaf();
+      const depth = [40, 5_000, 50_000][m.variant % 3]!;
+      const marker = "\u0000DEPTH\u0000";
+      raw = JSON.stringify(setAt(body, p, marker)).replace(
+        JSON.stringify(marker),
+        `${"[".repeat(depth)}${"]".repeat(depth)}`,
+      );
+      break;
+    }
+    case "duplicate": {
+      const keys = Object.keys(body as object);
+      const key = keys[m.pick % keys.length]!;
+      const text = JSON.stringify(body);
+      raw = `{${JSON.stringify(key)}:${JSON.stringify(m.variant % 2 ? "other" : 1)},${text.slice(1)}`;
+      field = key;
+      break;
+    }
+    case "unknown": {
+      const extra = (
+        [
+          ["source", "online"],
+          ["status", "ISSUED"],
+          ["agencyCode", "440301"],
+          ["__proto__", { admin: true }],
+          ["constructor", { prototype: 1 }],
+          ["createdBy", "root"],
+        ] as Array<[string, unknown]>
+      )[m.variant % 6]!;
+      if (Object.hasOwn(body as object, extra[0])) return undefined;
+      raw = `${JSON.stringify(body).slice(0, -1)},${JSON.stringify(extra[0])}:${JSON.stringify(extra[1])}}`;
+      field = String(extra[0]);
+      break;
+    }
+    case "utf8": {
+      const text = Buffer.from(JSON.stringify(body));
+      const bytes = [[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80]][
+        m.variant % 4
+      ]!;
+      const at = text.indexOf(0x22, 1) + 1; // inside the first string
+      raw = Buffer.concat([text.subarray(0, at), Buffer.from(bytes), text.subarray(at)]);
+      break;
+    }
+    case "param": {
+      const names = Object.keys(params);
+      if (!names.length) {
+        if (changes) return validAuth ? undefined : { path: r.route, body: undefined };
+        return applyMutation(r, { ...m, kind: "query" }, validAuth);
+      }
+      const name = names[m.pick % names.length]!;
+      // Each invalid for every parameter (a "-1" would be a valid issuing point code, and a PUT would make it).
+      const values = ["x%00y", "%ED%A0%80", "%FF", "x".repeat(3000), "%E2%80%AE", "a%01b", "%EF%BF%BE"];
+      params[name] = `RAW:${values[m.variant % values.length]}`;
+      field = name;
+      break;
+    }
+    case "query": {
+      const names = Object.keys(query);
+      const values = ["a%00b", "%ED%A0%80", "%FF%FE", "x".repeat(5000), "%01", "%EF%BF%BF"];
+      const value = values[m.variant % values.length]!;
+      if (!names.length) {
+        query.extra = `RAW:${value}`;
+      } else {
+        const name = names[m.pick % names.length]!;
+        if (m.variant % 7 === 6) query[name] = `RAW:${encodeURIComponent(query[name]!)}&${name}=other`;
+        else query[name] = `RAW:${value}`;
+        field = name;
+      }
+      break;
+    }
+  }
+  let path = r.route.replace(/:(\w+)/g, (_, n: string) => {
+    const v = params[n]!;
+    return v.startsWith("RAW:") ? v.slice(4) : encodeURIComponent(v);
+  });
+  const qs = Object.entries(query)
+    .map(([k, v]) => `${k}=${v.startsWith("RAW:") ? v.slice(4) : encodeURIComponent(v)}`)
+    .join("&");
+  if (qs) path += `?${qs}`;
+  if (raw === undefined && body !== undefined && r.method !== "GET") raw = JSON.stringify(body);
+  if (r.method === "GET") raw = undefined;
+  return { path, body: raw, ...(field ? { field } : {}) };
+}
