@@ -24,6 +24,9 @@ hex() { openssl rand -hex "$1"; }
 
 secret piaoju-internal-token token="$(openssl rand -base64 32 | tr -d '\n')"
 secret piaoju-secrets-key key="$(hex 16)"
+# The root of the agencies' check-code secrets (issuance): a receipt's code never changes, so this
+# key rotates only by putting a new one first in the list (key=<new>,<old>), never by replacing it.
+secret piaoju-check-code-key key="$(hex 16)"
 secret piaoju-postgres-admin password="$(hex 24)"
 # A KRaft cluster id: 16 random bytes, base64url without padding (what kafka-storage random-uuid prints).
 secret piaoju-kafka cluster-id="$(openssl rand 16 | base64 | tr '+/' '-_' | tr -d '=\n')"

@@ -60,6 +60,7 @@ describe("backup and restore (cluster, PostgreSQL)", () => {
       publicKey: financeKey.publicKey,
       usage: "sign",
     });
+    const checkCodeKey = "6".repeat(32);
     const secretsKey = "5".repeat(32);
     const gatewayTlsDir = await (await testPki()).tlsDir("signing-gateway");
 
@@ -72,6 +73,7 @@ describe("backup and restore (cluster, PostgreSQL)", () => {
       caller: { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY },
       env: {
         PIAOJU_SECRETS_KEY: secretsKey,
+        PIAOJU_CHECK_CODE_KEY: checkCodeKey,
         PIAOJU_SIGNING_DEVICES: `127.0.0.1:${device.port}`,
         PIAOJU_SIGNING_GATEWAY_LISTEN: "127.0.0.1:0",
         PIAOJU_SIGNING_GATEWAY_TLS_DIR: gatewayTlsDir,

@@ -54,6 +54,8 @@ const platformConfig = z.object({
     ),
   /** Operators' token for the platform's own admin routes (dead letters); services check it too. */
   PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
+  /** When set, /metrics answers only a bearer of this token (else anyone reaching the port: no host, pid or command line in it). */
+  PIAOJU_METRICS_TOKEN: z.string().min(32, "at least 32 characters").optional(),
   /** Cluster: PostgreSQL server URL; each service gets database `${prefix}${service}` on it. */
   PIAOJU_DATABASE_URL: z.url().optional(),
   PIAOJU_DATABASE_PREFIX: z
@@ -125,7 +127,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   /** Opened but whose service has not started yet: closed by hand if start-up fails. */
   const notStarted = new Set<Database>();
   const readiness: HealthCheck[] = [{ name: "bus", check: () => bus.healthy() }];
-  const http = createHttpApp({ logger, ...(telemetry ? { telemetry } : {}), readiness: () => readiness });
+  const http = createHttpApp({
+    logger,
+    ...(telemetry ? { telemetry } : {}),
+    readiness: () => readiness,
+    operatorToken: config.PIAOJU_INTERNAL_TOKEN,
+    ...(config.PIAOJU_METRICS_TOKEN ? { metricsToken: config.PIAOJU_METRICS_TOKEN } : {}),
+  });
   registerDeadLetterRoutes(http, bus, config.PIAOJU_INTERNAL_TOKEN, logger);
 
   const stopAll = async () => {

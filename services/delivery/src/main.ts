@@ -3,6 +3,7 @@ import { Certificate } from "@piaoju/gm-crypto";
 import { loadCjkFont } from "@piaoju/locale";
 import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
+import { KEYRING_PATTERN, Keyring, LEGACY_FORMATS, Sealer } from "@piaoju/sealing";
 import { z } from "zod";
 import { Deliveries } from "./app/deliveries.ts";
 import { Receipts } from "./app/receipts.ts";
@@ -18,7 +19,10 @@ import { cachedRenderer, renderReceiptPdf } from "./render/pdf.ts";
 const config = z.object({
   PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
   /** SM4 key (32 hex digits): payer data, webhook secrets and pick-up tokens at rest. */
-  PIAOJU_SECRETS_KEY: z.string().regex(/^[0-9a-fA-F]{32}$/, "an SM4 key: 32 hex digits"),
+  /** SM4 keys sealing personal data (@piaoju/sealing): 32 hex digits each, current first. */
+  PIAOJU_SECRETS_KEY: z
+    .string()
+    .regex(KEYRING_PATTERN, "SM4 keys: 32 hex digits each, comma-separated, current first"),
   /** E-mail: an SMTP URL (smtp://user:pass@host:587, smtps://…); unset, no e-mail channel. */
   PIAOJU_SMTP_URL: z.url().optional(),
   PIAOJU_MAIL_FROM: z.string().default("Piaoju 电子票据 <receipts@localhost>"),
@@ -48,10 +52,15 @@ export const deliveryService: ServiceModule = {
     const clock = () => new Date();
     const font = loadCjkFont(cfg.PIAOJU_CJK_FONT);
     const render = cachedRenderer((view: ReceiptView) => renderReceiptPdf(view, font), 64);
-    const protector = new Protector(Buffer.from(cfg.PIAOJU_SECRETS_KEY, "hex"));
+    const protector = new Protector(
+      new Sealer(Keyring.parse(cfg.PIAOJU_SECRETS_KEY), { legacy: [LEGACY_FORMATS.gatewayDelivery] }),
+    );
     const mail = cfg.PIAOJU_SMTP_URL ? smtpMailer(cfg.PIAOJU_SMTP_URL, cfg.PIAOJU_MAIL_FROM) : undefined;
     const sms = cfg.PIAOJU_SMS_URL ? httpSmsGateway(cfg.PIAOJU_SMS_URL, cfg.PIAOJU_SMS_TOKEN) : undefined;
     const receipts = new Receipts(prisma, protector, Deliveries.available(mail, sms), clock);
+    const resealed = await receipts.resealStale();
+    if (resealed > 0)
+      ctx.logger.info({ resealed }, "personal data sealed again in the current format and key");
     const deliveries = new Deliveries({
       prisma,
       receipts,
@@ -80,6 +89,7 @@ export const deliveryService: ServiceModule = {
       trusted,
       clock,
       rateLimit: cfg.PIAOJU_H5_RATE_LIMIT,
+      rateLimitDb: ctx.db,
       frameAncestors: cfg.PIAOJU_H5_FRAME_ANCESTORS,
     });
 

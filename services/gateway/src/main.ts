@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
+import { KEYRING_PATTERN, Keyring, LEGACY_FORMATS, Sealer } from "@piaoju/sealing";
 import { z } from "zod";
 import { Apps } from "./app/apps.ts";
 import { httpUpstream, inProcessUpstream } from "./app/upstream.ts";
@@ -10,10 +11,15 @@ import { businessApi } from "./http/business-api.ts";
 
 const config = z.object({
   PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
-  /** SM4 key (32 hex digits) sealing app secrets at rest. */
-  PIAOJU_SECRETS_KEY: z.string().regex(/^[0-9a-fA-F]{32}$/, "an SM4 key: 32 hex digits"),
+  /** SM4 keys (32 hex digits each, current first) sealing app secrets at rest (@piaoju/sealing). */
+  PIAOJU_SECRETS_KEY: z
+    .string()
+    .regex(KEYRING_PATTERN, "SM4 keys: 32 hex digits each, comma-separated, current first"),
   /** Cluster: the receipt (issuance) service's address. Embedded: unset, the same process serves it. */
   PIAOJU_ISSUANCE_URL: z.url().optional(),
+  /** Lookups (verify, by serial, by id, status) a minute from one client address, and from one app. */
+  PIAOJU_LOOKUP_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(60),
+  PIAOJU_LOOKUP_LIMIT_PER_APP: z.coerce.number().int().min(1).default(600),
 });
 
 /** Composition root of the gateway: business systems' API and their credentials. */
@@ -23,12 +29,27 @@ export const gatewayService: ServiceModule = {
   async start(ctx) {
     const cfg = parseConfig(config, ctx.env);
     const prisma = createPrismaClient(ctx.db, PrismaClient);
-    const apps = new Apps(prisma, Buffer.from(cfg.PIAOJU_SECRETS_KEY, "hex"), () => new Date());
+    const sealer = new Sealer(Keyring.parse(cfg.PIAOJU_SECRETS_KEY), {
+      legacy: [LEGACY_FORMATS.gatewayDelivery],
+    });
+    const apps = new Apps(prisma, sealer, () => new Date());
+    const resealed = await apps.resealStale();
+    if (resealed > 0) ctx.logger.info({ resealed }, "app secrets sealed again in the current format and key");
     const upstream = cfg.PIAOJU_ISSUANCE_URL
       ? httpUpstream(cfg.PIAOJU_ISSUANCE_URL, cfg.PIAOJU_INTERNAL_TOKEN)
       : inProcessUpstream(ctx.http, cfg.PIAOJU_INTERNAL_TOKEN);
     registerAppAdminRoutes(ctx.http, apps, cfg.PIAOJU_INTERNAL_TOKEN);
-    await ctx.http.register(businessApi, { apps, upstream });
+    await ctx.http.register(businessApi, {
+      apps,
+      upstream,
+      // Counted in memory embedded; in the service's PostgreSQL in a cluster (every replica, one budget).
+      db: ctx.db,
+      limits: {
+        perAddress: cfg.PIAOJU_LOOKUP_LIMIT_PER_ADDRESS,
+        perCaller: cfg.PIAOJU_LOOKUP_LIMIT_PER_APP,
+        windowMs: 60_000,
+      },
+    });
     const pruning = setInterval(() => {
       apps.pruneNonces().catch((error: unknown) => ctx.logger.warn({ err: error }, "nonce pruning failed"));
     }, 60_000);

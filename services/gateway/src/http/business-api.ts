@@ -1,7 +1,8 @@
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import { payerSchema, paymentItemSchema } from "@piaoju/contracts";
-import { AppError, parseInput } from "@piaoju/runtime";
+import type { Database } from "@piaoju/persistence";
+import { AppError, type LookupLimits, lookupLimiter, parseInput } from "@piaoju/runtime";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { jsonSchemaTransform } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -90,8 +91,10 @@ const receiptStatus = z
  */
 export async function businessApi(
   api: FastifyInstance,
-  deps: { apps: Apps; upstream: Upstream },
+  deps: { apps: Apps; upstream: Upstream; limits: LookupLimits; db?: Database },
 ): Promise<void> {
+  // Lookups (verify by check code above all) answer guesses: limited per address, then per app.
+  const limiter = await lookupLimiter(api, deps.limits, deps.db, "gateway");
   await api.register(fastifySwagger, {
     openapi: {
       info: {
@@ -135,6 +138,12 @@ export async function businessApi(
       pathWithQuery: req.url,
       body: req.rawBody ?? Buffer.alloc(0),
     });
+  const lookup = async (req: FastifyRequest, reply: FastifyReply): Promise<CallingApp> => {
+    await limiter.byAddress(req, reply);
+    const app = await authenticate(req);
+    await limiter.byCaller(req, reply, app.appId);
+    return app;
+  };
   const caller = (app: CallingApp) => ({ actor: `app:${app.appId}`, agencies: app.agencyCode });
   const relay = (reply: FastifyReply, res: { status: number; body: unknown }) =>
     reply
@@ -186,7 +195,7 @@ export async function businessApi(
       },
     },
     async (req, reply) => {
-      const app = await authenticate(req);
+      const app = await lookup(req, reply);
       const { bizSerialNo } = z.object({ bizSerialNo: z.string().min(1).max(64) }).parse(req.query);
       const query = new URLSearchParams({ agencyCode: app.agencyCode, bizSerialNo });
       return relay(reply, await deps.upstream.request("GET", `/v1/receipts?${query}`, caller(app)));
@@ -202,7 +211,7 @@ export async function businessApi(
       },
     },
     async (req, reply) => {
-      const app = await authenticate(req);
+      const app = await lookup(req, reply);
       const q = z
         .object({ billCode: z.string(), number: z.string(), checkCode: z.string() })
         .parse(req.query);
@@ -217,7 +226,7 @@ export async function businessApi(
     "/api/v1/receipts/:id",
     { schema: { summary: "A receipt and its status", params: z.object({ id: z.uuid() }) } },
     async (req, reply) => {
-      const app = await authenticate(req);
+      const app = await lookup(req, reply);
       const { id } = z.object({ id: z.uuid() }).parse(req.params);
       return relay(reply, await deps.upstream.request("GET", `/v1/receipts/${id}`, caller(app)));
     },
@@ -260,7 +269,7 @@ export async function businessApi(
       },
     },
     async (req, reply) => {
-      const app = await authenticate(req);
+      const app = await lookup(req, reply);
       const { id } = parseInput(receiptId, req.params, "params");
       return relay(reply, await deps.upstream.request("GET", `/v1/receipts/${id}/status`, caller(app)));
     },
