@@ -383,11 +383,7 @@ async function main(): Promise<void> {
   const profileArgs = PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const devices: RunningTestDevice[] = await Promise.all(
     [0, 1].map(() =>
-      spawnDevice(
-        keystore,
-        { PIAOJU_SIGNING_DEVICE_WORKERS: WORKERS, PIAOJU_LOG_LEVEL: "warn" },
-        profileArgs,
-      ),
+      spawnDevice(keystore, { PIAOJU_SIGNING_DEVICE_WORKERS: WORKERS, LOG_LEVEL: "warn" }, profileArgs),
     ),
   );
   for (const device of devices) watched.push(device.process.pid ?? -1);

@@ -1,31 +1,19 @@
 import { fileURLToPath } from "node:url";
 import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
-import { KEYRING_PATTERN, Keyring, LEGACY_FORMATS, Sealer } from "@piaoju/sealing";
-import { z } from "zod";
+import { Keyring, LEGACY_FORMATS, Sealer } from "@piaoju/sealing";
 import { Apps } from "./app/apps.ts";
 import { httpUpstream, inProcessUpstream } from "./app/upstream.ts";
+import { config } from "./config.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { registerAppAdminRoutes } from "./http/apps-admin.ts";
 import { businessApi } from "./http/business-api.ts";
-
-const config = z.object({
-  PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
-  /** SM4 keys (32 hex digits each, current first) sealing app secrets at rest (@piaoju/sealing). */
-  PIAOJU_SECRETS_KEY: z
-    .string()
-    .regex(KEYRING_PATTERN, "SM4 keys: 32 hex digits each, comma-separated, current first"),
-  /** Cluster: the receipt (issuance) service's address. Embedded: unset, the same process serves it. */
-  PIAOJU_ISSUANCE_URL: z.url().optional(),
-  /** Lookups (verify, by serial, by id, status) a minute from one client address, and from one app. */
-  PIAOJU_LOOKUP_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(60),
-  PIAOJU_LOOKUP_LIMIT_PER_APP: z.coerce.number().int().min(1).default(600),
-});
 
 /** Composition root of the gateway: business systems' API and their credentials. */
 export const gatewayService: ServiceModule = {
   name: "gateway",
   migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
+  config,
   async start(ctx) {
     const cfg = parseConfig(config, ctx.env);
     const prisma = createPrismaClient(ctx.db, PrismaClient);

@@ -1,11 +1,11 @@
 import { fileURLToPath } from "node:url";
 import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
-import { KEYRING_PATTERN, Keyring, Sealer } from "@piaoju/sealing";
-import { z } from "zod";
+import { Keyring, Sealer } from "@piaoju/sealing";
 import { resealStale, withSealedReceipts } from "./adapters/sealed-receipts.ts";
 import { IssuanceApp } from "./app/issuance.ts";
 import { ReceiptLifecycle } from "./app/lifecycle.ts";
+import { config } from "./config.ts";
 import {
   consumeFinanceEvents,
   consumePaymentEvents,
@@ -15,22 +15,11 @@ import {
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { registerIssuanceRoutes } from "./http/routes.ts";
 
-const config = z.object({
-  PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
-  /** SM4 keys sealing the payer, the request and the document at rest (@piaoju/sealing): current first. */
-  PIAOJU_SECRETS_KEY: z
-    .string()
-    .regex(KEYRING_PATTERN, "SM4 keys: 32 hex digits each, comma-separated, current first"),
-  /** Root keys of the agencies' check-code secrets (32 hex digits each, current first): a root key, backed up apart. */
-  PIAOJU_CHECK_CODE_KEY: z
-    .string()
-    .regex(KEYRING_PATTERN, "32 hex digits each, comma-separated, current first"),
-});
-
 /** Composition root of the issuance service (票据开具). */
 export const issuanceService: ServiceModule = {
   name: "issuance",
   migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
+  config,
   async start(ctx) {
     const { PIAOJU_INTERNAL_TOKEN, PIAOJU_SECRETS_KEY, PIAOJU_CHECK_CODE_KEY } = parseConfig(config, ctx.env);
     const stored = createPrismaClient(ctx.db, PrismaClient);
