@@ -45,6 +45,19 @@ export async function lookupLimiter(
     timeWindow: limits.windowMs,
     ...(store ? { store } : {}),
   });
+  if (store) {
+    // One row per address or caller seen: windows long past are dropped now and then.
+    const pruning = setInterval(
+      () => {
+        store
+          .prune(2 * limits.windowMs)
+          .catch((error: unknown) => scope.log.warn({ err: error }, "rate-limit pruning failed"));
+      },
+      Math.max(limits.windowMs, 60_000),
+    );
+    pruning.unref();
+    scope.addHook("onClose", async () => clearInterval(pruning));
+  }
   const byAddress = scope.createRateLimit({
     max: limits.perAddress,
     timeWindow: limits.windowMs,
