@@ -107,7 +107,7 @@ describe("backup and restore (embedded)", () => {
 async function issuanceReceipts(dataDir: string): Promise<ReceiptRecord[]> {
   const db = await openDatabase({ kind: "pglite", dataDir: join(dataDir, "issuance", "pg") });
   try {
-    return await receiptsOf(db);
+    return await receiptsOf(db, readFileSync(join(dataDir, "secrets", "secrets-key"), "utf8").trim());
   } finally {
     await db.close();
   }
