@@ -27,6 +27,12 @@ secret piaoju-secrets-key key="$(hex 16)"
 # The root of the agencies' check-code secrets (issuance): a receipt's code never changes, so this
 # key rotates only by putting a new one first in the list (key=<new>,<old>), never by replacing it.
 secret piaoju-check-code-key key="$(hex 16)"
+# The gateway signs who a person is for the services (Ed25519, ADR 0012): the private half for the
+# gateway only, the public half for every service. Not a root key: nothing at rest depends on it, so
+# replacing it (delete the secret, run this again, restart) costs only the assertions in flight.
+assertion_der=$(openssl genpkey -algorithm ed25519 -outform DER | base64 | tr -d '\n')
+assertion_pub=$(printf %s "$assertion_der" | base64 -d | openssl pkey -inform DER -pubout -outform DER | base64 | tr -d '\n')
+secret piaoju-assertion-key private="$assertion_der" public="$assertion_pub"
 secret piaoju-postgres-admin password="$(hex 24)"
 # A KRaft cluster id: 16 random bytes, base64url without padding (what kafka-storage random-uuid prints).
 secret piaoju-kafka cluster-id="$(openssl rand 16 | base64 | tr '+/' '-_' | tr -d '=\n')"

@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { KafkaBus } from "@piaoju/bus";
 import { createEnvelope, SegmentDistributed, topics } from "@piaoju/contracts";
 import { createTestDatabase, quoteIdent, withAdmin } from "@piaoju/persistence/testing";
+import { callerHeaders, TEST_ASSERTION_ENV } from "@piaoju/runtime/testing";
 import pg from "pg";
 import { Pool } from "undici";
 import { type KafkaBroker, startKafkaBroker } from "../../deploy/kafka/broker.ts";
@@ -88,6 +89,7 @@ try {
   const env = {
     ...process.env,
     PIAOJU_INTERNAL_TOKEN: TOKEN,
+    ...TEST_ASSERTION_ENV,
     PIAOJU_HTTP_PORT: "0",
     PIAOJU_DATABASE_URL: server.url,
     PIAOJU_DATABASE_PREFIX: prefix,
@@ -118,12 +120,15 @@ try {
   }
   const headers = {
     authorization: `Bearer ${TOKEN}`,
-    "x-piaoju-actor": "bench",
-    "x-piaoju-agencies": AGENCY,
     "content-type": "application/json",
   };
+  // Each request carries the gateway's assertion of who calls, as it would through the gateway.
+  const as = (method: string, path: string) => ({
+    ...headers,
+    ...callerHeaders({ "x-piaoju-actor": "bench", "x-piaoju-agencies": AGENCY }, method, path),
+  });
   const post = (path: string, body: unknown) =>
-    fetch(`${base}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+    fetch(`${base}${path}`, { method: "POST", headers: as("POST", path), body: JSON.stringify(body) });
   // The measured runs use undici's pool directly: fetch costs the load generator about a core
   // at this concurrency, which on two cores would starve the server being measured.
   const client = new Pool(base, { connections: CLIENTS, pipelining: 1 });
@@ -131,7 +136,7 @@ try {
     const res = await client.request({
       method,
       path,
-      headers,
+      headers: as(method, path),
       ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
     });
     await res.body.dump();
@@ -178,7 +183,9 @@ try {
   );
   await probe.close();
   for (;;) {
-    const res = await fetch(`${base}/v1/issuance/number-runs?agencyCode=${AGENCY}`, { headers });
+    const res = await fetch(`${base}/v1/issuance/number-runs?agencyCode=${AGENCY}`, {
+      headers: as("GET", `/v1/issuance/number-runs?agencyCode=${AGENCY}`),
+    });
     if (((await res.json()) as { items: unknown[] }).items.length === POINTS) break;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { generateAssertionKeys } from "@piaoju/access";
 import { createTestDatabase, quoteIdent, type TestDatabase, withAdmin } from "@piaoju/persistence/testing";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { buildContext, stages } from "./image.ts";
@@ -98,6 +99,7 @@ describe("the image's build stage, run without Docker", () => {
         PIAOJU_HTTP_HOST: "127.0.0.1",
         PIAOJU_HTTP_PORT: "0",
         PIAOJU_INTERNAL_TOKEN: "image-test-token-that-is-long-enough-000",
+        PIAOJU_ASSERTION_PUBLIC_KEY: generateAssertionKeys().publicKey,
         PIAOJU_DATABASE_URL: server.url,
         PIAOJU_DATABASE_PREFIX: prefix,
         KAFKA_BROKERS: inject("kafkaBrokers"),

@@ -10,7 +10,7 @@ import { issuanceService } from "@piaoju/issuance";
 import { type Database, databaseUrl, openDatabase } from "@piaoju/persistence";
 import { quoteIdent, withAdmin } from "@piaoju/persistence/testing";
 import { type Platform, startPlatform } from "@piaoju/runtime";
-import { startTestPlatform, TEST_TOKEN } from "@piaoju/runtime/testing";
+import { startTestPlatform, TEST_ASSERTION_ENV, TEST_TOKEN } from "@piaoju/runtime/testing";
 import { testPki } from "@piaoju/service-identity/testing";
 import { signingGatewayService } from "@piaoju/signing-gateway";
 import { stockService } from "@piaoju/stock";
@@ -197,6 +197,7 @@ describe("backup and restore (cluster, PostgreSQL)", () => {
         ...restoredEnv,
         PIAOJU_KAFKA_NAMESPACE: `${env.PIAOJU_KAFKA_NAMESPACE}-restored`,
         PIAOJU_INTERNAL_TOKEN: TEST_TOKEN,
+        ...TEST_ASSERTION_ENV,
         PIAOJU_SIGNING_DEVICES: `127.0.0.1:${restoredDevice.port}`,
       },
     });

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { callerHeaders, signerOf } from "@piaoju/runtime/testing";
 import { afterAll, describe, expect, it } from "vitest";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -24,14 +25,27 @@ describe("embedded platform", () => {
     const first = await startEmbedded(dataDir);
     console.log(`embedded platform ready in ${first.readyMs} ms (process start to ready)`);
     const token = (await readFile(join(dataDir, "secrets", "internal-token"), "utf8")).trim();
-    const headers = {
+    // A person of agency 110101 as the gateway asserts one, signed with the installation's own key.
+    const signer = await signerOf(dataDir);
+    const headers = (method: string, path: string) => ({
       authorization: `Bearer ${token}`,
-      "x-piaoju-actor": "zhang.san",
-      "x-piaoju-agencies": "110101",
       "content-type": "application/json",
-    };
+      ...callerHeaders(
+        { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": "110101" },
+        method,
+        path,
+        signer,
+      ),
+    });
     const post = (path: string, body: unknown) =>
-      fetch(`${first.url}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+      fetch(`${first.url}${path}`, {
+        method: "POST",
+        headers: headers("POST", path),
+        body: JSON.stringify(body),
+      });
+    // The first start made the first administrators and printed each one-time password once.
+    expect(first.output()).toMatch(/sysadmin\s+system-admin\s+\S{18}/);
+    expect(first.output()).toMatch(/auditor\s+auditor\s+\S{18}/);
     expect(
       (await post("/v1/stock/bill-kinds", { agencyCode: "110101", billCode: "11010126", name: "缴款书" }))
         .status,
@@ -52,7 +66,10 @@ describe("embedded platform", () => {
     expect(first.output()).toContain("stopping: closing intake, draining consumers, flushing the outbox");
 
     const second = await startEmbedded(dataDir);
-    const res = await fetch(`${second.url}/v1/stock/segments?agencyCode=110101`, { headers });
+    expect(second.output()).not.toContain("one-time password");
+    const res = await fetch(`${second.url}/v1/stock/segments?agencyCode=110101`, {
+      headers: headers("GET", "/v1/stock/segments?agencyCode=110101"),
+    });
     const items = ((await res.json()) as { items: Array<{ id: string; status: string }> }).items;
     expect(items).toEqual([expect.objectContaining({ id: segment.id, status: "STOCKED" })]);
     expect(await (await fetch(`${second.url}/readyz`)).json()).toMatchObject({ status: "ready" });

@@ -13,7 +13,7 @@ import {
 import { issuanceService } from "@piaoju/issuance";
 import { businessDay, lastDayOfMonth } from "@piaoju/locale";
 import { reportingService } from "@piaoju/reporting";
-import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
+import { callerHeaders, startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { stockService } from "@piaoju/stock";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { succeeding } from "../support/agency.ts";
@@ -564,8 +564,11 @@ describe.each(
           {
             headers: {
               authorization: `Bearer ${"t".repeat(40)}`,
-              "x-piaoju-actor": "zhang.san",
-              "x-piaoju-agencies": AGENCY,
+              ...callerHeaders(
+                { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY },
+                "GET",
+                `${t.platform.url}/v1/reporting/reports/${name}?agencyCode=${AGENCY}&month=${month}&format=${format}`,
+              ),
             },
           },
         );
@@ -604,8 +607,11 @@ describe.each(
             {
               headers: {
                 authorization: `Bearer ${"t".repeat(40)}`,
-                "x-piaoju-actor": "zhang.san",
-                "x-piaoju-agencies": AGENCY,
+                ...callerHeaders(
+                  { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY },
+                  "GET",
+                  `${t.platform.url}/v1/reporting/reports/${name}?agencyCode=${AGENCY}&month=${month}&format=${format}${options[name] ?? ""}`,
+                ),
               },
             },
           );

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { callerHeaders, signerOf } from "@piaoju/runtime/testing";
 import { afterAll, describe, expect, it } from "vitest";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -67,13 +68,19 @@ describe("./piaoju start", () => {
 
       // The platform still serves, and says the same as the demo.
       const token = (await readFile(join(dataDir, "secrets", "internal-token"), "utf8")).trim();
-      const headers = {
-        authorization: `Bearer ${token}`,
-        "x-piaoju-actor": "e2e.checker",
-        "x-piaoju-agencies": "110101",
-      };
+      const signer = await signerOf(dataDir);
       const get = async (path: string) => {
-        const res = await fetch(`${url}${path}`, { headers });
+        const res = await fetch(`${url}${path}`, {
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...callerHeaders(
+              { "x-piaoju-actor": "e2e.checker", "x-piaoju-agencies": "110101" },
+              "GET",
+              path,
+              signer,
+            ),
+          },
+        });
         return { status: res.status, body: (await res.json()) as Record<string, unknown> };
       };
       const found = await get(`/v1/receipts?agencyCode=110101&bizSerialNo=${serial}`);

@@ -62,7 +62,7 @@ export interface ReceiptRecord {
 
 /**
  * Issuance's receipts, in number order, their documents opened with the secrets key (issuance
- * keeps them sealed: docs/adr/0012), as an operator holding the key would read a restored database.
+ * keeps them sealed: docs/adr/0013), as an operator holding the key would read a restored database.
  */
 export async function receiptsOf(db: SqlExecutor, secretsKey: string): Promise<ReceiptRecord[]> {
   const sealer = new Sealer(Keyring.parse(secretsKey));

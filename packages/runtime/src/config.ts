@@ -89,7 +89,7 @@ export const sharedConfig = {
     )
     .meta({
       description:
-        "SM4 keys (32 hex digits each, comma-separated, current first) sealing personal data and credentials at rest (@piaoju/sealing, docs/adr/0012: payer data, documents, app secrets, webhook secrets, pick-up tokens). To rotate, put the new key first; each service seals stale values again on start, then the old key can go. A root key: never in a backup. Embedded: made once and kept in .data/secrets.",
+        "SM4 keys (32 hex digits each, comma-separated, current first) sealing personal data and credentials at rest (@piaoju/sealing, docs/adr/0013: payer data, documents, app secrets, webhook secrets, pick-up tokens). To rotate, put the new key first; each service seals stale values again on start, then the old key can go. A root key: never in a backup. Embedded: made once and kept in .data/secrets.",
       secret: true,
     }),
   PIAOJU_CJK_FONT: z.string().optional().meta({

@@ -20,7 +20,7 @@ export function registerDeadLetterRoutes(
   logger: Logger,
 ): void {
   const operatorOnly = (caller: ReturnType<typeof authenticateCaller>) => {
-    if (caller.agencies !== "*") {
+    if (caller.kind !== "service") {
       throw new AppError("forbidden", "dead letters span agencies: platform operators only", {
         code: "OPERATORS_ONLY",
       });

@@ -1,10 +1,12 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { AssertionVerifier } from "@piaoju/access";
 import { type Bus, EmbeddedBus, KafkaBus, OutboxRelay, platformMigrationsDir } from "@piaoju/bus";
 import { type Database, ensureDatabase, migrate, openDatabase, pgliteVersion } from "@piaoju/persistence";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { installAssertionVerifier } from "./caller.ts";
 import { parseConfig, sharedConfig } from "./config.ts";
 import { registerDeadLetterRoutes } from "./dead-letters.ts";
 import { createHttpApp, type HealthCheck } from "./http.ts";
@@ -68,6 +70,13 @@ export const platformConfig = z.object({
       "When set, /metrics answers only a bearer of this token (a Prometheus with credentials). Unset: anyone reaching the port, and the metrics carry no host name, pid or command line.",
     secret: true,
   }),
+  PIAOJU_ASSERTION_PUBLIC_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9+/=]{40,200}$/, "an Ed25519 public key: SPKI DER in base64")
+    .meta({
+      description:
+        "The gateway's identity-assertion public key (Ed25519, SPKI DER in base64): every service verifies with it who the person or business system behind a call is (ADR 0012). Embedded: made once in .data/secrets.",
+    }),
   PIAOJU_DATABASE_URL: z.url().optional().meta({
     description:
       "Cluster: PostgreSQL server URL; each service gets database `${PIAOJU_DATABASE_PREFIX}${service}` on it. Unset: embedded PGlite.",
@@ -158,6 +167,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     operatorToken: config.PIAOJU_INTERNAL_TOKEN,
     ...(config.PIAOJU_METRICS_TOKEN ? { metricsToken: config.PIAOJU_METRICS_TOKEN } : {}),
   });
+  installAssertionVerifier(http, new AssertionVerifier(config.PIAOJU_ASSERTION_PUBLIC_KEY));
   registerDeadLetterRoutes(http, bus, config.PIAOJU_INTERNAL_TOKEN, logger);
 
   const stopAll = async () => {

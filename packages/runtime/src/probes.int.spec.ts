@@ -3,6 +3,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Platform, startPlatform } from "./platform.ts";
+import { TEST_ASSERTION_ENV } from "./testing.ts";
 
 const TOKEN = "o".repeat(40);
 const METRICS_TOKEN = "m".repeat(40);
@@ -21,6 +22,7 @@ describe("what the platform's probes and metrics tell", () => {
       mode: "embedded",
       services: [],
       env: {
+        ...TEST_ASSERTION_ENV,
         PIAOJU_INTERNAL_TOKEN: TOKEN,
         PIAOJU_HTTP_PORT: "0",
         PIAOJU_DATA_DIR: dataDir,
@@ -74,6 +76,7 @@ describe("metrics behind a token", () => {
       services: [],
       // Telemetry is per process: the first platform of this file has it; this one's /metrics is checked for its guard.
       env: {
+        ...TEST_ASSERTION_ENV,
         PIAOJU_INTERNAL_TOKEN: TOKEN,
         PIAOJU_METRICS_TOKEN: METRICS_TOKEN,
         PIAOJU_HTTP_PORT: "0",

@@ -1,13 +1,57 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { ASSERTION_HEADER, type AssertedIdentity, AssertionSigner } from "@piaoju/access";
+import { allPowerful, TEST_ASSERTION_KEYS, testSigner } from "@piaoju/access/testing";
 import { type Bus, KafkaBus } from "@piaoju/bus";
 import { createTestDatabase, quoteIdent, withAdmin } from "@piaoju/persistence/testing";
 import { type Platform, type ServiceModule, startPlatform } from "./platform.ts";
 
 export const TEST_TOKEN = "t".repeat(40);
+export { TEST_ASSERTION_KEYS };
+/** The environment a process a test spawns needs to verify (and, as the gateway, sign) the test's assertions. */
+export const TEST_ASSERTION_ENV = {
+  PIAOJU_ASSERTION_PUBLIC_KEY: TEST_ASSERTION_KEYS.publicKey,
+  PIAOJU_ASSERTION_KEY: TEST_ASSERTION_KEYS.privateKey,
+};
+
+/**
+ * Who a test call is made as: an identity the gateway would assert (signed here with the test
+ * key), or the short form `{ "x-piaoju-actor": name, "x-piaoju-agencies": code | "*" }`, which
+ * becomes an identity with every permission over that agency (tests of a service's mechanics).
+ * Other headers pass through as they are.
+ */
+export type TestCaller = Record<string, string> | AssertedIdentity;
+
+const signer = testSigner();
+
+/** A platform started as `piaoju start` makes its own assertion key: tests sign with it from the data folder. */
+export async function signerOf(dataDir: string): Promise<AssertionSigner> {
+  return new AssertionSigner((await readFile(join(dataDir, "secrets", "assertion-key"), "utf8")).trim());
+}
+
+/** The headers of a call as `who`, through the gateway: the platform's token and a signed assertion. */
+export function callerHeaders(
+  who: TestCaller,
+  method: string,
+  url: string,
+  by: AssertionSigner = signer,
+): Record<string, string> {
+  const target = new URL(url, "http://platform.invalid");
+  const htu = `${target.pathname}${target.search}`;
+  if ("grants" in who) {
+    return { [ASSERTION_HEADER]: by.sign(who as AssertedIdentity, { method, url: htu }) };
+  }
+  const { "x-piaoju-actor": actor, "x-piaoju-agencies": agencies, ...rest } = who as Record<string, string>;
+  if (actor === undefined) return rest;
+  const identity = allPowerful(
+    actor,
+    agencies === undefined || agencies === "*" ? "*" : agencies.split(",")[0]!.trim(),
+  );
+  return { ...rest, [ASSERTION_HEADER]: by.sign(identity, { method, url: htu }) };
+}
 
 export interface TestResponse {
   status: number;
@@ -25,7 +69,7 @@ export interface TestPlatform {
   /** The environment the platform was started with (database server and prefix, Kafka namespace…). */
   env: Readonly<Record<string, string>>;
   /** Calls the platform's HTTP API with the internal token and the default caller headers (or these). */
-  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<TestResponse>;
+  call(method: string, path: string, body?: unknown, headers?: TestCaller): Promise<TestResponse>;
   stop(): Promise<void>;
 }
 
@@ -38,13 +82,15 @@ export async function startTestPlatform(options: {
   mode: "cluster" | "embedded";
   services: readonly ServiceModule[];
   kafkaBrokers: string;
-  caller?: Record<string, string>;
+  caller?: TestCaller;
   env?: Record<string, string>;
   spanExporter?: SpanExporter;
 }): Promise<TestPlatform> {
   const dataDir = await mkdtemp(join(tmpdir(), "piaoju-test-"));
   const env: Record<string, string> = {
     PIAOJU_INTERNAL_TOKEN: TEST_TOKEN,
+    PIAOJU_ASSERTION_PUBLIC_KEY: TEST_ASSERTION_KEYS.publicKey,
+    PIAOJU_ASSERTION_KEY: TEST_ASSERTION_KEYS.privateKey,
     PIAOJU_HTTP_PORT: "0",
     PIAOJU_DATA_DIR: dataDir,
     LOG_LEVEL: "warn",
@@ -84,7 +130,7 @@ export async function startTestPlatform(options: {
           log: () => () => {},
         })
       : platform.bus;
-  const caller = options.caller ?? { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": "*" };
+  const caller: TestCaller = options.caller ?? { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": "*" };
   return {
     platform,
     probe,
@@ -95,7 +141,7 @@ export async function startTestPlatform(options: {
         headers: {
           authorization: `Bearer ${env.PIAOJU_INTERNAL_TOKEN}`,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
-          ...headers,
+          ...callerHeaders(headers, method, path),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });

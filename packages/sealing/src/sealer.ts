@@ -10,7 +10,7 @@ import {
 import type { Keyring, RootKey } from "./keyring.ts";
 
 /**
- * The one sealed format (v1), documented in docs/adr/0012-sealing-format-and-key-rotation.md:
+ * The one sealed format (v1), documented in docs/adr/0013-sealing-format-and-key-rotation.md:
  *
  *   offset 0   "PJSL"       magic (4 bytes)
  *          4   0x01         version

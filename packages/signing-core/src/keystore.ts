@@ -6,7 +6,7 @@ import { Keyring, LEGACY_FORMATS, SealError, Sealer } from "@piaoju/sealing";
 /**
  * The keystore: a directory with, per key,
  *
- *   <keyId>.key      the PKCS#8 DER, sealed in the platform's one format (@piaoju/sealing, docs/adr/0012)
+ *   <keyId>.key      the PKCS#8 DER, sealed in the platform's one format (@piaoju/sealing, docs/adr/0013)
  *                    under the keystore key, in the context "keystore/<keyId>": a file renamed to another
  *                    key id does not open. Files of the format before it ("PJKS" ‖ 0x01 ‖ IV ‖ ciphertext ‖
  *                    tag, LEGACY_FORMATS.keystore) still open, and keys written from now on are in v1.

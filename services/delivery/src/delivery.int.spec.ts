@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { topics } from "@piaoju/contracts";
-import { startTestPlatform, TEST_TOKEN, type TestPlatform } from "@piaoju/runtime/testing";
+import { callerHeaders, startTestPlatform, TEST_TOKEN, type TestPlatform } from "@piaoju/runtime/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { signWebhook } from "./domain/webhook-signature.ts";
 import { deliveryService } from "./main.ts";
@@ -217,8 +217,11 @@ describe("delivery of an issued receipt", () => {
       fetch(`${t.platform.url}/v1/delivery/receipts/${receipt}/print`, {
         headers: {
           authorization: `Bearer ${TEST_TOKEN}`,
-          "x-piaoju-actor": "li.si",
-          "x-piaoju-agencies": AGENCY,
+          ...callerHeaders(
+            { "x-piaoju-actor": "li.si", "x-piaoju-agencies": AGENCY },
+            "GET",
+            `${t.platform.url}/v1/delivery/receipts/${receipt}/print`,
+          ),
         },
       });
     const [a, b] = await Promise.all([print(), print()]);
@@ -232,8 +235,11 @@ describe("delivery of an issued receipt", () => {
     const outside = await fetch(`${t.platform.url}/v1/delivery/receipts/${receipt}/print`, {
       headers: {
         authorization: `Bearer ${TEST_TOKEN}`,
-        "x-piaoju-actor": "li.si",
-        "x-piaoju-agencies": "999",
+        ...callerHeaders(
+          { "x-piaoju-actor": "li.si", "x-piaoju-agencies": "999" },
+          "GET",
+          `${t.platform.url}/v1/delivery/receipts/${receipt}/print`,
+        ),
       },
     });
     expect(outside.status).toBe(403);

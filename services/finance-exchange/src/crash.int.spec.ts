@@ -7,7 +7,7 @@ import { type Bus, KafkaBus } from "@piaoju/bus";
 import { createEnvelope, type Envelope, ReceiptSubmittedForSupervision, topics } from "@piaoju/contracts";
 import { Certificate, createSignedData, Sm2PrivateKey, sm3 } from "@piaoju/gm-crypto";
 import { createTestDatabase, quoteIdent, type TestDatabase, withAdmin } from "@piaoju/persistence/testing";
-import { TEST_TOKEN } from "@piaoju/runtime/testing";
+import { callerHeaders, TEST_ASSERTION_ENV, TEST_TOKEN } from "@piaoju/runtime/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   AGENCY,
@@ -67,6 +67,7 @@ describe("finance-exchange killed mid-exchange", () => {
     env = {
       ...(process.env as Record<string, string>),
       PIAOJU_INTERNAL_TOKEN: TEST_TOKEN,
+      ...TEST_ASSERTION_ENV,
       PIAOJU_HTTP_PORT: "0",
       PIAOJU_DATABASE_URL: server.url,
       PIAOJU_DATABASE_PREFIX: prefix,
@@ -164,8 +165,11 @@ describe("finance-exchange killed mid-exchange", () => {
         method,
         headers: {
           authorization: `Bearer ${TEST_TOKEN}`,
-          "x-piaoju-actor": "zhang.san",
-          "x-piaoju-agencies": "*",
+          ...callerHeaders(
+            { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": "*" },
+            method,
+            `${daemon.url}${path}`,
+          ),
           ...(body ? { "content-type": "application/json" } : {}),
         },
         ...(body ? { body: JSON.stringify(body) } : {}),

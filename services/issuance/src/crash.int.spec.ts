@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { KafkaBus } from "@piaoju/bus";
 import { type Database, openDatabase } from "@piaoju/persistence";
 import { createTestDatabase, quoteIdent, withAdmin } from "@piaoju/persistence/testing";
+import { TEST_ASSERTION_ENV } from "@piaoju/runtime/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   AGENCY,
@@ -54,6 +55,7 @@ describe("issuance killed mid-load (cluster: PostgreSQL + Kafka, a real process)
     dataDir = await mkdtemp(join(tmpdir(), "piaoju-issuance-crash-"));
     env = {
       PIAOJU_INTERNAL_TOKEN: TOKEN,
+      ...TEST_ASSERTION_ENV,
       PIAOJU_HTTP_PORT: "0",
       PIAOJU_DATA_DIR: dataDir,
       PIAOJU_DATABASE_URL: server.url,

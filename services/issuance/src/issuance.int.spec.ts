@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createEnvelope, type Envelope, PaymentCompleted, topics } from "@piaoju/contracts";
 import { sm3 } from "@piaoju/gm-crypto";
+import { callerHeaders } from "@piaoju/runtime/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   AGENCY,
@@ -133,8 +134,11 @@ describe.each(["cluster", "embedded"] as const)("issuance service (%s)", (mode) 
     const doc = await fetch(`${h.platform.url}/v1/receipts/${id}/document`, {
       headers: {
         authorization: `Bearer ${"t".repeat(40)}`,
-        "x-piaoju-actor": "a",
-        "x-piaoju-agencies": AGENCY,
+        ...callerHeaders(
+          { "x-piaoju-actor": "a", "x-piaoju-agencies": AGENCY },
+          "GET",
+          `${h.platform.url}/v1/receipts/${id}/document`,
+        ),
       },
     });
     const bytes = Buffer.from(await doc.arrayBuffer());
@@ -282,8 +286,11 @@ describe.each(["cluster", "embedded"] as const)("issuance service (%s)", (mode) 
       headers: {
         authorization: `Bearer ${"t".repeat(40)}`,
         "content-type": "application/json",
-        "x-piaoju-actor": "a",
-        "x-piaoju-agencies": AGENCY,
+        ...callerHeaders(
+          { "x-piaoju-actor": "a", "x-piaoju-agencies": AGENCY },
+          "POST",
+          `${h.platform.url}/v1/receipts`,
+        ),
       },
       body: "{not json",
     });

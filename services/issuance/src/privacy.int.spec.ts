@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createPrismaClient } from "@piaoju/persistence";
-import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
+import { callerHeaders, startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { Keyring, keyIdOf, Sealer } from "@piaoju/sealing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { resealStale } from "./adapters/sealed-receipts.ts";
@@ -115,7 +115,10 @@ describe("issuance keeps the payer sealed at rest and check codes keyed (embedde
     const got = await t.call("GET", `/v1/receipts/${id}`);
     expect(got.body.payer).toEqual({ type: 1, code: PAYER.code, name: PAYER.name });
     const doc = await fetch(`${t.platform.url}/v1/receipts/${id}/document`, {
-      headers: { authorization: `Bearer ${TOKEN}`, ...CLERK },
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        ...callerHeaders(CLERK, "GET", `/v1/receipts/${id}/document`),
+      },
     });
     expect(await doc.text()).toContain(PAYER.name);
   });
@@ -127,7 +130,10 @@ describe("issuance keeps the payer sealed at rest and check codes keyed (embedde
     const xml = Buffer.from(
       await (
         await fetch(`${t.platform.url}/v1/receipts/${id}/document`, {
-          headers: { authorization: `Bearer ${TOKEN}`, ...CLERK },
+          headers: {
+            authorization: `Bearer ${TOKEN}`,
+            ...callerHeaders(CLERK, "GET", `/v1/receipts/${id}/document`),
+          },
         })
       ).arrayBuffer(),
     );
@@ -151,7 +157,10 @@ describe("issuance keeps the payer sealed at rest and check codes keyed (embedde
     const doc = Buffer.from(
       await (
         await fetch(`${t.platform.url}/v1/receipts/${id}/document`, {
-          headers: { authorization: `Bearer ${TOKEN}`, ...CLERK },
+          headers: {
+            authorization: `Bearer ${TOKEN}`,
+            ...callerHeaders(CLERK, "GET", `/v1/receipts/${id}/document`),
+          },
         })
       ).arrayBuffer(),
     );

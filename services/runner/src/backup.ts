@@ -41,7 +41,7 @@ export type RootKeyName = keyof typeof ROOT_KEYS;
 /** Where the embedded platform keeps things (relative to the data folder). */
 const EMBEDDED_KEYSTORE = "signing-gateway/keystore";
 /** Made again on start (embedded) or held in the cluster's secrets: not backed up. */
-const NOT_BACKED_UP = ["secrets/service-ca", "secrets/tls"];
+const NOT_BACKED_UP = ["secrets/service-ca", "secrets/tls", "secrets/assertion-key"];
 
 export interface ManifestFile {
   path: string;

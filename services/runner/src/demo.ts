@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { ASSERTION_HEADER, type AssertedIdentity, AssertionSigner, BUILT_IN_ROLES } from "@piaoju/access";
 import { businessClient } from "@piaoju/business-client";
 
 /**
@@ -49,7 +50,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const base = options.url.replace(/\/$/, "");
   const print = options.print ?? ((line: string) => console.log(line));
   const finance = options.finance ?? true;
-  const token = (await readFile(join(resolve(options.dataDir), "secrets", "internal-token"), "utf8")).trim();
+  const secrets = join(resolve(options.dataDir), "secrets");
+  const token = (await readFile(join(secrets, "internal-token"), "utf8")).trim();
+  // The demo plays a person of the agency (a ticket manager who also sets the agency up). It runs on
+  // the host that holds the gateway's assertion key, so it asserts that person the way the gateway
+  // would for a signed-in user with these two roles.
+  const signer = new AssertionSigner((await readFile(join(secrets, "assertion-key"), "utf8")).trim());
+  const demoManager: AssertedIdentity = {
+    actor: "demo.manager",
+    kind: "person",
+    agency: AGENCY,
+    grants: (["system-admin", "ticket-manager"] as const).map((r) => ({
+      permissions: BUILT_IN_ROLES[r].permissions,
+      scope: "agency" as const,
+    })),
+  };
 
   async function manager(
     method: string,
@@ -60,8 +75,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       method,
       headers: {
         authorization: `Bearer ${token}`,
-        "x-piaoju-actor": "demo.manager",
-        "x-piaoju-agencies": AGENCY,
+        [ASSERTION_HEADER]: signer.sign(demoManager, { method, url: path }),
         ...(body === undefined ? {} : { "content-type": "application/json" }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),

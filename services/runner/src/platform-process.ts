@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { generateAssertionKeys, publicKeyOf } from "@piaoju/access";
 import { type ServiceModule, startPlatform } from "@piaoju/runtime";
 import { DemoFailed, runDemo } from "./demo.ts";
 import { type DevFinance, startDevFinance } from "./finance-simulator.ts";
@@ -41,6 +42,18 @@ export async function runPlatformProcess(options: PlatformProcessOptions): Promi
       randomBytes(16).toString("hex"),
     );
     env.PIAOJU_SIGNING_DEV_PROVISION ??= "true";
+    // The gateway signs who a person is for the services with this (Ed25519); the services verify
+    // with its public half (ADR 0012). Made again if missing: nothing at rest depends on it.
+    env.PIAOJU_ASSERTION_KEY ??= await embeddedSecret(
+      dataDir,
+      "assertion-key",
+      () => generateAssertionKeys().privateKey,
+    );
+    env.PIAOJU_ASSERTION_PUBLIC_KEY ??= publicKeyOf(env.PIAOJU_ASSERTION_KEY);
+    // The first start creates the first administrators and prints their one-time passwords once;
+    // the console is served over plain HTTP on loopback here, so its cookies cannot be Secure-only.
+    env.PIAOJU_CONSOLE_BOOTSTRAP ??= "print";
+    env.PIAOJU_CONSOLE_SECURE_COOKIES ??= "false";
   }
 
   const { withFinanceSimulator, withDemo } = options;
@@ -69,7 +82,7 @@ export async function runPlatformProcess(options: PlatformProcessOptions): Promi
     [
       "",
       `Piaoju is running (${mode}, ready in ${Date.now() - started} ms): ${chosen.map((s) => s.name).join(", ")}`,
-      `  API      ${platform.url}/v1/...`,
+      `  API      ${platform.url}/v1/...   console API ${platform.url}/api/console/login`,
       `  health   ${platform.url}/healthz   ${platform.url}/readyz   ${platform.url}/metrics`,
       ...(mode === "embedded"
         ? [

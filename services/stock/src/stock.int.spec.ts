@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Bus } from "@piaoju/bus";
 import { createEnvelope, type Envelope, ReceiptRequested, SegmentIssued, topics } from "@piaoju/contracts";
 import type { Platform } from "@piaoju/runtime";
-import { startTestPlatform, TEST_TOKEN, type TestPlatform } from "@piaoju/runtime/testing";
+import { callerHeaders, startTestPlatform, TEST_TOKEN, type TestPlatform } from "@piaoju/runtime/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { stockService } from "./main.ts";
 
@@ -98,8 +98,11 @@ describe.each(["cluster", "embedded"] as const)("stock service (%s)", (mode) => 
       headers: {
         authorization: `Bearer ${TEST_TOKEN}`,
         "content-type": "application/json",
-        "x-piaoju-actor": "a",
-        "x-piaoju-agencies": AGENCY,
+        ...callerHeaders(
+          { "x-piaoju-actor": "a", "x-piaoju-agencies": AGENCY },
+          "POST",
+          `${platform.url}/v1/stock/segments`,
+        ),
       },
       body: "{not json",
     });
@@ -111,14 +114,20 @@ describe.each(["cluster", "embedded"] as const)("stock service (%s)", (mode) => 
     const stranger = await fetch(`${platform.url}/v1/stock/segments?agencyCode=${AGENCY}`, {
       headers: {
         authorization: `Bearer ${"x".repeat(40)}`,
-        "x-piaoju-actor": "li.si",
-        "x-piaoju-agencies": AGENCY,
+        ...callerHeaders(
+          { "x-piaoju-actor": "li.si", "x-piaoju-agencies": AGENCY },
+          "GET",
+          `${platform.url}/v1/stock/segments?agencyCode=${AGENCY}`,
+        ),
       },
     });
     expect(stranger.status).toBe(401);
     const other = await call("GET", `/v1/stock/segments?agencyCode=${AGENCY}`, undefined, {
-      "x-piaoju-actor": "li.si",
-      "x-piaoju-agencies": "440301",
+      ...callerHeaders(
+        { "x-piaoju-actor": "li.si", "x-piaoju-agencies": "440301" },
+        "GET",
+        `${platform.url}/v1/stock/segments?agencyCode=${AGENCY}`,
+      ),
     });
     expect(other.status).toBe(403);
     expect(other.body.code).toBe("OUT_OF_SCOPE");
@@ -199,7 +208,8 @@ describe.each(["cluster", "embedded"] as const)("stock service (%s)", (mode) => 
   });
 
   it("dead-letters a finance segment for an unknown bill kind, and takes it in when an operator replays it", async () => {
-    const operator = { "x-piaoju-actor": "ops.wang", "x-piaoju-agencies": "*" };
+    // An operator holds the platform's token and asserts no person.
+    const operator = { "x-piaoju-operator": "ops.wang" };
     const event = createEnvelope(
       SegmentIssued,
       {

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { type Envelope, topics } from "@piaoju/contracts";
 import type { Platform } from "@piaoju/runtime";
-import { startTestPlatform, TEST_TOKEN, type TestPlatform } from "@piaoju/runtime/testing";
+import { callerHeaders, startTestPlatform, TEST_TOKEN, type TestPlatform } from "@piaoju/runtime/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { stockService } from "./main.ts";
 
@@ -43,8 +43,11 @@ describe("traces cross HTTP, the outbox and Kafka", () => {
       method: "POST",
       headers: {
         authorization: `Bearer ${TEST_TOKEN}`,
-        "x-piaoju-actor": "zhang.san",
-        "x-piaoju-agencies": agency,
+        ...callerHeaders(
+          { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": agency },
+          "POST",
+          `${platform.url}/v1/stock/bill-kinds`,
+        ),
         "content-type": "application/json",
         traceparent: `00-${traceId}-${parentSpan}-01`,
       },

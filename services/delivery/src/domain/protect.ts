@@ -4,7 +4,7 @@ import type { Sealer } from "@piaoju/sealing";
 
 /**
  * Personal data at rest and in links, through the platform's one sealing format
- * (@piaoju/sealing, docs/adr/0012) under the secrets key list:
+ * (@piaoju/sealing, docs/adr/0013) under the secrets key list:
  * - sealed: the payer (name, code, contacts), the receipt document (it names the payer) and
  *   webhook secrets, each bound to its row (the context names the receipt or agency);
  * - digests: HMAC-SM3 of a normalized value, to find a payer's receipts by name or phone

@@ -5,7 +5,7 @@ import { identityContext } from "./identity.ts";
 
 /**
  * Seals again, in the current format and under the current key, every value sealed before
- * @piaoju/sealing (docs/adr/0012) or under a key since rotated: finance's private keys and the
+ * @piaoju/sealing (docs/adr/0013) or under a key since rotated: finance's private keys and the
  * agencies' secrets. Run on start, before anything reads them; returns how many it sealed again.
  */
 export async function resealStale(db: Database, sealer: Sealer): Promise<number> {

@@ -117,7 +117,7 @@ export class Apps {
 
   /**
    * Seals again every secret not in the current format under the current key: the secrets of a
-   * data folder made before the shared format (docs/adr/0012), or under a key since rotated.
+   * data folder made before the shared format (docs/adr/0013), or under a key since rotated.
    * Run on start; returns how many it sealed again.
    */
   async resealStale(): Promise<number> {

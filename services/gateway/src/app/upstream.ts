@@ -1,44 +1,78 @@
 import { context, propagation } from "@opentelemetry/api";
+import { ASSERTION_HEADER, type AssertedIdentity, type AssertionSigner } from "@piaoju/access";
 import { AppError } from "@piaoju/runtime";
 import type { FastifyInstance } from "fastify";
 
-/** How the gateway reaches the services behind it, as a caller with a data scope. */
+/**
+ * How the gateway reaches the services behind it: with the platform's token (the gateway is a
+ * service) and, signed, the person or business system it authenticated and their grants.
+ */
 export interface Upstream {
   request(
-    method: "GET" | "POST",
+    method: "GET" | "POST" | "PUT",
     path: string,
-    caller: { actor: string; agencies: string },
+    caller: AssertedIdentity,
     body?: unknown,
-  ): Promise<{ status: number; body: unknown }>;
+  ): Promise<UpstreamAnswer>;
+}
+
+export interface UpstreamAnswer {
+  status: number;
+  /** Parsed, when the answer is JSON. */
+  body: unknown;
+  contentType?: string;
+  raw?: Buffer;
+  headers?: Partial<Record<"content-disposition" | "cache-control", string>>;
 }
 
 /** Embedded: the services share this process's HTTP server; calls go in without a socket. */
-export function inProcessUpstream(http: FastifyInstance, token: string): Upstream {
+export function inProcessUpstream(http: FastifyInstance, token: string, signer: AssertionSigner): Upstream {
   return {
     async request(method, path, caller, body) {
       const res = await http.inject({
         method,
         url: path,
-        headers: headersFor(token, caller, body),
+        headers: headersFor(token, signer, method, path, caller, body),
         ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
       });
-      return { status: res.statusCode, body: res.json() };
+      const contentType = String(res.headers["content-type"] ?? "");
+      const raw = res.rawPayload;
+      return {
+        status: res.statusCode,
+        body: contentType.includes("json") ? res.json() : undefined,
+        contentType,
+        raw,
+        headers: pick((h) => res.headers[h]),
+      };
     },
   };
 }
 
 /** Cluster: the service's own address (a Kubernetes Service), with a deadline. */
-export function httpUpstream(baseUrl: string, token: string, timeoutMs = 10_000): Upstream {
+export function httpUpstream(
+  baseUrl: string,
+  token: string,
+  signer: AssertionSigner,
+  timeoutMs = 10_000,
+): Upstream {
   return {
     async request(method, path, caller, body) {
       try {
         const res = await fetch(new URL(path, baseUrl), {
           method,
-          headers: headersFor(token, caller, body),
+          headers: headersFor(token, signer, method, path, caller, body),
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           signal: AbortSignal.timeout(timeoutMs),
         });
-        return { status: res.status, body: await res.json() };
+        const contentType = res.headers.get("content-type") ?? "";
+        const raw = Buffer.from(await res.arrayBuffer());
+        return {
+          status: res.status,
+          body: contentType.includes("json") ? JSON.parse(raw.toString("utf8")) : undefined,
+          contentType,
+          raw,
+          headers: pick((h) => res.headers.get(h) ?? undefined),
+        };
       } catch (error) {
         throw new AppError("unavailable", "the receipt service did not answer in time", {
           code: "UPSTREAM_UNAVAILABLE",
@@ -49,19 +83,31 @@ export function httpUpstream(baseUrl: string, token: string, timeoutMs = 10_000)
   };
 }
 
-/** The internal token, the caller's scope, and the active trace (so the hop joins the trace). */
+/** The internal token, the signed assertion of who calls, and the active trace (so the hop joins the trace). */
 function headersFor(
   token: string,
-  caller: { actor: string; agencies: string },
+  signer: AssertionSigner,
+  method: string,
+  path: string,
+  caller: AssertedIdentity,
   body: unknown,
 ): Record<string, string> {
   const trace: Record<string, string> = {};
   propagation.inject(context.active(), trace);
+  const target = new URL(path, "http://upstream.invalid");
   return {
     ...trace,
     authorization: `Bearer ${token}`,
-    "x-piaoju-actor": caller.actor,
-    "x-piaoju-agencies": caller.agencies,
+    [ASSERTION_HEADER]: signer.sign(caller, { method, url: `${target.pathname}${target.search}` }),
     ...(body === undefined ? {} : { "content-type": "application/json" }),
   };
+}
+
+function pick(get: (name: string) => unknown): UpstreamAnswer["headers"] {
+  const out: NonNullable<UpstreamAnswer["headers"]> = {};
+  for (const h of ["content-disposition", "cache-control"] as const) {
+    const v = get(h);
+    if (typeof v === "string") out[h] = v;
+  }
+  return out;
 }

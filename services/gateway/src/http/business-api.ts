@@ -1,5 +1,6 @@
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
+import type { AssertedIdentity, Permission } from "@piaoju/access";
 import { payerSchema, paymentItemSchema } from "@piaoju/contracts";
 import type { Database } from "@piaoju/persistence";
 import { AppError, type LookupLimits, lookupLimiter, parseInput } from "@piaoju/runtime";
@@ -8,6 +9,15 @@ import { jsonSchemaTransform } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Apps, CallingApp } from "../app/apps.ts";
 import type { Upstream } from "../app/upstream.ts";
+
+/** What a business system may do through the business API (its data scope: its issuing points). */
+const APP_PERMISSIONS: readonly Permission[] = [
+  "receipt.issue",
+  "receipt.read",
+  "receipt.redFlush",
+  "receipt.paperExchange",
+  "receipt.book",
+];
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -144,7 +154,14 @@ export async function businessApi(
     await limiter.byCaller(req, reply, app.appId);
     return app;
   };
-  const caller = (app: CallingApp) => ({ actor: `app:${app.appId}`, agencies: app.agencyCode });
+  // A business system is asserted with the scope it is registered for: its agency and its issuing
+  // points, on reads as on writes (issue 9 class 6).
+  const caller = (app: CallingApp): AssertedIdentity => ({
+    actor: `app:${app.appId}`,
+    kind: "app",
+    agency: app.agencyCode,
+    grants: [{ permissions: APP_PERMISSIONS, scope: "points", issuingPoints: [...app.issuingPoints] }],
+  });
   const relay = (reply: FastifyReply, res: { status: number; body: unknown }) =>
     reply
       .status(res.status)

@@ -2,7 +2,7 @@ import type { Sealer } from "@piaoju/sealing";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 
 /**
- * Personal data of a receipt sealed at rest (@piaoju/sealing, docs/adr/0012): the payer's code
+ * Personal data of a receipt sealed at rest (@piaoju/sealing, docs/adr/0013): the payer's code
  * (ID number, credit code) and name, the request as accepted (it holds the payer's phone and
  * e-mail), and the XML document (it names the payer). One place does it, as a Prisma query
  * extension on the receipt model: writes seal those fields, reads open them, so the use cases

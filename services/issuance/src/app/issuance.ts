@@ -75,6 +75,8 @@ export interface ReceiptView {
   booked?: { at: string; by: string };
   /** What can be done with it now (for clients deciding which buttons to show). */
   allowedCommands: string[];
+  /** The clerk or business system that issued it (the "own receipts" data scope). */
+  createdBy: string;
 }
 
 export interface IssueOutcome {
@@ -524,6 +526,7 @@ export function receiptView(r: Receipt): ReceiptView {
     agencyCode: r.agencyCode,
     bizSerialNo: r.bizSerialNo,
     issuingPointCode: r.issuingPointCode,
+    createdBy: r.createdBy,
     billCode: r.billCode,
     number: formatNumber(r.number),
     checkCode: r.checkCode,

@@ -1,10 +1,37 @@
+import { maskIdentifier } from "@piaoju/access";
 import { agencyCode, billCode, billNumber, issuingPointCode } from "@piaoju/contracts";
-import { AppError, authenticateCaller, parseInput, requireAgency } from "@piaoju/runtime";
+import {
+  AppError,
+  authenticateCaller,
+  type Caller,
+  inScope,
+  parseInput,
+  requireAgency,
+  requireInScope,
+} from "@piaoju/runtime";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { IssuanceApp } from "../app/issuance.ts";
 import type { ReceiptLifecycle } from "../app/lifecycle.ts";
 import { bizSerialNo, issueRequestShape } from "../domain/request.ts";
+
+type Receipt = NonNullable<Awaited<ReturnType<IssuanceApp["findReceipt"]>>>;
+
+/** A receipt as a thing in a data scope: its agency, its issuing point, who issued it. */
+const scopeOf = (r: Receipt) => ({
+  agencyCode: r.agencyCode,
+  issuingPointCode: r.issuingPointCode,
+  createdBy: r.createdBy,
+});
+
+/**
+ * What the caller gets of a receipt: a business system sent the payer's identifier itself and
+ * does not need it back in full (issue 9 class 6); people in scope see it (they check it at the window).
+ */
+export function receiptFor(caller: Caller, r: Receipt): Receipt {
+  if (caller.kind === "person") return r;
+  return { ...r, payer: { ...r.payer, code: maskIdentifier(r.payer.code) } };
+}
 
 const referenceCode = z.string().regex(/^[0-9A-Za-z_.-]{1,32}$/, "1-32 letters, digits, _ . or -");
 
@@ -74,7 +101,19 @@ export function registerIssuanceRoutes(
       "query",
     );
     requireAgency(caller, q.agencyCode);
-    return { items: await app.numberRuns(q) };
+    if (q.issuingPointCode) {
+      requireInScope(
+        caller,
+        { agencyCode: q.agencyCode, issuingPointCode: q.issuingPointCode },
+        `issuing point ${q.issuingPointCode}`,
+      );
+    }
+    const runs = await app.numberRuns(q);
+    return {
+      items: runs.filter((r) =>
+        inScope(caller, { agencyCode: r.agencyCode, issuingPointCode: r.issuingPointCode }),
+      ),
+    };
   });
 
   // 开具: 201 with a new receipt, 200 with the receipt a retry of the same request already has.
@@ -88,10 +127,16 @@ export function registerIssuanceRoutes(
       req.body,
       "body",
     );
-    requireAgency(caller, body.agencyCode);
+    requireInScope(
+      caller,
+      { agencyCode: body.agencyCode, issuingPointCode: body.issuingPointCode, createdBy: caller.actor },
+      `issuing point ${body.issuingPointCode}`,
+    );
     const { source, ...request } = body;
     const outcome = await app.issue(caller.actor, source === "online" ? "ONLINE" : "API", request);
-    return reply.status(outcome.created ? 201 : 200).send(outcome.receipt);
+    // A retry finds the receipt its first request made: it is the caller's only if in scope.
+    requireInScope(caller, scopeOf(outcome.receipt), `receipt ${outcome.receipt.id}`);
+    return reply.status(outcome.created ? 201 : 200).send(receiptFor(caller, outcome.receipt));
   });
 
   // 查验: status only; declared before /:id so "verify" is never read as an id.
@@ -110,7 +155,8 @@ export function registerIssuanceRoutes(
     const q = parseInput(z.object({ agencyCode, bizSerialNo }), req.query, "query");
     requireAgency(caller, q.agencyCode);
     const receipt = await app.findBySerial(q.agencyCode, q.bizSerialNo);
-    return { items: receipt ? [receipt] : [] };
+    // Out of scope reads as not there: an app of another point learns nothing of it.
+    return { items: receipt && inScope(caller, scopeOf(receipt)) ? [receiptFor(caller, receipt)] : [] };
   });
 
   http.get("/v1/receipts/:id", async (req) => {
@@ -119,8 +165,8 @@ export function registerIssuanceRoutes(
     const receipt = await app.findReceipt(id);
     if (!receipt)
       throw new AppError("not_found", `receipt ${id} does not exist`, { code: "RECEIPT_UNKNOWN" });
-    requireAgency(caller, receipt.agencyCode);
-    return receipt;
+    requireInScope(caller, scopeOf(receipt), `receipt ${id}`);
+    return receiptFor(caller, receipt);
   });
 
   // The unsigned XML document, byte for byte as stored (its SM3 is the receipt's documentSm3).
@@ -129,7 +175,8 @@ export function registerIssuanceRoutes(
     const { id } = parseInput(z.object({ id: z.uuid() }), req.params, "params");
     const found = await app.document(id);
     if (!found) throw new AppError("not_found", `receipt ${id} does not exist`, { code: "RECEIPT_UNKNOWN" });
-    requireAgency(caller, found.agencyCode);
+    const receipt = await app.findReceipt(id);
+    requireInScope(caller, receipt ? scopeOf(receipt) : { agencyCode: found.agencyCode }, `receipt ${id}`);
     return reply.type("application/xml; charset=utf-8").send(found.document);
   });
 
@@ -174,7 +221,7 @@ function registerLifecycleRoutes(
     const receipt = await app.findReceipt(id);
     if (!receipt)
       throw new AppError("not_found", `receipt ${id} does not exist`, { code: "RECEIPT_UNKNOWN" });
-    requireAgency(caller, receipt.agencyCode);
+    requireInScope(caller, scopeOf(receipt), `receipt ${id}`);
     return { caller, receipt };
   };
 
@@ -184,7 +231,7 @@ function registerLifecycleRoutes(
     const { caller, receipt } = await receiptInScope(req);
     const body = parseInput(z.object({ reason, handlingPerson: person }).strict(), req.body, "body");
     const outcome = await lifecycle.redFlush(caller.actor, receipt.id, body);
-    return reply.status(outcome.changed ? 201 : 200).send(outcome.receipt);
+    return reply.status(outcome.changed ? 201 : 200).send(receiptFor(caller, outcome.receipt));
   });
 
   http.post("/v1/receipts/:id/paper-exchange", async (req) => {
@@ -194,13 +241,13 @@ function registerLifecycleRoutes(
       req.body,
       "body",
     );
-    return (await lifecycle.exchangeForPaper(caller.actor, receipt.id, body)).receipt;
+    return receiptFor(caller, (await lifecycle.exchangeForPaper(caller.actor, receipt.id, body)).receipt);
   });
 
   http.post("/v1/receipts/:id/paper-return", async (req) => {
     const { caller, receipt } = await receiptInScope(req);
     const body = parseInput(z.object({ reason }).strict(), req.body, "body");
-    return (await lifecycle.returnPaper(caller.actor, receipt.id, body)).receipt;
+    return receiptFor(caller, (await lifecycle.returnPaper(caller.actor, receipt.id, body)).receipt);
   });
 
   http.post("/v1/receipts/:id/book", async (req) => {
@@ -210,12 +257,12 @@ function registerLifecycleRoutes(
       req.body,
       "body",
     );
-    return (await lifecycle.book(caller.actor, receipt.id, body)).receipt;
+    return receiptFor(caller, (await lifecycle.book(caller.actor, receipt.id, body)).receipt);
   });
 
   http.post("/v1/receipts/:id/void", async (req) => {
     const { caller, receipt } = await receiptInScope(req);
     const body = parseInput(z.object({ reason }).strict(), req.body, "body");
-    return (await lifecycle.void(caller.actor, receipt.id, body)).receipt;
+    return receiptFor(caller, (await lifecycle.void(caller.actor, receipt.id, body)).receipt);
   });
 }

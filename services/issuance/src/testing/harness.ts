@@ -3,7 +3,7 @@ import type { Bus } from "@piaoju/bus";
 import { createEnvelope, type Envelope, SegmentDistributed, topics } from "@piaoju/contracts";
 import type { Database } from "@piaoju/persistence";
 import type { Platform } from "@piaoju/runtime";
-import { startTestPlatform } from "@piaoju/runtime/testing";
+import { callerHeaders, startTestPlatform, type TestCaller } from "@piaoju/runtime/testing";
 import { issuanceService } from "../main.ts";
 
 export const TOKEN = "t".repeat(40);
@@ -27,14 +27,14 @@ export async function call(
   method: string,
   path: string,
   body?: unknown,
-  headers: Record<string, string> = CLERK,
+  headers: TestCaller = CLERK,
 ): Promise<Response> {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
     headers: {
       authorization: `Bearer ${TOKEN}`,
       ...(body === undefined ? {} : { "content-type": "application/json" }),
-      ...headers,
+      ...callerHeaders(headers, method, path),
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });

@@ -2,7 +2,7 @@ import { type Keyring, LEGACY_FORMATS, normalizeForLookup, Sealer } from "@piaoj
 
 /**
  * The payer's identity in the read model, through the platform's one sealing format
- * (@piaoju/sealing, docs/adr/0012) under the secrets key list: the name and ID number are
+ * (@piaoju/sealing, docs/adr/0013) under the secrets key list: the name and ID number are
  * sealed together for the people in the agency's scope who read a report, and findable only
  * by keyed hash (HMAC-SM3 of the normalised value; the same digests as before the shared
  * format), never stored in clear or as a plain hash. Rows sealed before it still open; a

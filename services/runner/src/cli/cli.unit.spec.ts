@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 // The CLI as a person meets it: generated help, plain errors with usage exit codes, and honest
-// "not yet available" for the commands still being built. (No platform is started here.)
+// "not yet available" for commands still being built (none today). (No platform is started here.)
 const repoRoot = fileURLToPath(new URL("../../../..", import.meta.url));
 const commandFiles = readdirSync(fileURLToPath(new URL("./commands/", import.meta.url))).filter(
   (f) => f.endsWith(".ts") && !f.includes(".spec."),
@@ -60,13 +60,18 @@ describe("piaoju", () => {
     for (const run of [command, option, service]) expect(run.err).not.toMatch(/^\s+at /m);
   }, 120_000);
 
-  it("says plainly that admin is not yet available (exit code 3), doing nothing", () => {
-    for (const name of ["admin"]) {
-      const run = piaoju(name, "--anything");
-      expect(run.code).toBe(3);
-      expect(run.err).toContain(`${name} is not yet available`);
-      expect(run.out).toBe("");
-    }
+  it("admin: creates accounts and verifies the audit log through a running gateway, refusing plainly without one", () => {
+    const help = piaoju("admin", "create", "--help");
+    expect(help.code).toBe(0);
+    expect(help.out).toContain("--agency <code>");
+    expect(help.out).toContain("system-admin");
+    const missing = piaoju("admin", "create", "li.si", "--role", "clerk");
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain("required option '--agency <code>' not specified");
+    const noToken = piaoju("admin", "audit", "verify", "--token-file", "/nonexistent/token");
+    expect(noToken.code).toBe(2);
+    expect(noToken.err).toContain("no internal token");
+    expect(noToken.out).toBe("");
   }, 120_000);
 
   it("fails a command in one plain line, without a stack trace", () => {

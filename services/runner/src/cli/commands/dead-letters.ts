@@ -70,8 +70,8 @@ async function call(opts: Options, group: string, method: "GET" | "POST", ids: s
   const path = `${opts.url}/v1/admin/dead-letters/${encodeURIComponent(group)}`;
   const headers = {
     authorization: `Bearer ${token}`,
-    "x-piaoju-actor": opts.actor,
-    "x-piaoju-agencies": "*",
+    // The token makes this an operator's call; the name goes into the log line of a replay.
+    "x-piaoju-operator": opts.actor,
     "content-type": "application/json",
   };
   const res =

@@ -1,0 +1,97 @@
+import type { BuiltInRole } from "./permissions.ts";
+
+/**
+ * The authorisation matrix, written out: for every route, the built-in roles allowed (every
+ * other role is refused with 403). Kept by hand beside the permissions, not computed from them, so
+ * a change to a role or a route shows here in review; `matrix.int.spec.ts` in the gateway runs
+ * every route with every built-in role, through the gateway and straight at the services, and
+ * asserts this table. Service routes (operators' token only) allow no person: "".
+ */
+export const AUTHORISATION_MATRIX: Readonly<Record<string, string>> = {
+  "POST /v1/stock/bill-kinds": "system-admin",
+  "GET /v1/stock/bill-kinds": "system-admin ticket-manager clerk finance-liaison",
+  "POST /v1/stock/segments": "ticket-manager",
+  "GET /v1/stock/segments": "ticket-manager finance-liaison",
+  "GET /v1/stock/segments/:id": "ticket-manager finance-liaison",
+  "POST /v1/stock/segments/:id/confirm": "ticket-manager",
+  "PUT /v1/stock/distribution-rules/:agencyCode/:billCode/:issuingPointCode": "ticket-manager",
+  "GET /v1/stock/distribution-rules": "ticket-manager finance-liaison",
+  "POST /v1/stock/distributions": "ticket-manager",
+  "GET /v1/stock/distributions": "ticket-manager finance-liaison",
+  "GET /v1/stock/ledger": "ticket-manager finance-liaison",
+  "POST /v1/stock/returns": "ticket-manager",
+  "POST /v1/stock/voids": "ticket-manager",
+  "POST /v1/stock/write-offs": "ticket-manager",
+  "GET /v1/stock/removals": "ticket-manager finance-liaison",
+  "GET /v1/stock/write-offs": "ticket-manager finance-liaison",
+  "POST /v1/issuance/items": "system-admin",
+  "GET /v1/issuance/items": "system-admin ticket-manager clerk finance-liaison",
+  "POST /v1/issuance/issuing-points": "system-admin",
+  "GET /v1/issuance/issuing-points": "system-admin ticket-manager clerk finance-liaison",
+  "GET /v1/issuance/number-runs": "ticket-manager finance-liaison",
+  "POST /v1/receipts": "clerk",
+  "GET /v1/receipts/verify": "system-admin security-admin auditor ticket-manager clerk finance-liaison",
+  "GET /v1/receipts": "ticket-manager clerk finance-liaison",
+  "GET /v1/receipts/:id": "ticket-manager clerk finance-liaison",
+  "GET /v1/receipts/:id/document": "ticket-manager clerk finance-liaison",
+  "GET /v1/receipts/:id/status": "ticket-manager clerk finance-liaison",
+  "POST /v1/receipts/:id/red-flush": "clerk",
+  "POST /v1/receipts/:id/paper-exchange": "clerk",
+  "POST /v1/receipts/:id/paper-return": "clerk",
+  "POST /v1/receipts/:id/book": "finance-liaison",
+  "POST /v1/receipts/:id/void": "clerk",
+  "GET /v1/delivery/receipts/:receiptId/deliveries": "system-admin clerk",
+  "GET /v1/delivery/deliveries": "system-admin clerk",
+  "POST /v1/delivery/receipts/:receiptId/deliveries/:channel/repush": "clerk",
+  "GET /v1/delivery/agencies/:agencyCode/channels": "system-admin clerk",
+  "PUT /v1/delivery/agencies/:agencyCode/channels": "system-admin",
+  "GET /v1/delivery/receipts/:receiptId/print": "ticket-manager clerk finance-liaison",
+  "POST /v1/finance-exchange/base-data/sync": "system-admin",
+  "GET /v1/finance-exchange/base-data": "system-admin ticket-manager clerk finance-liaison",
+  "POST /v1/finance-exchange/stock-applications": "ticket-manager",
+  "GET /v1/finance-exchange/stock-applications/:id": "ticket-manager finance-liaison",
+  "POST /v1/finance-exchange/reconciliations": "finance-liaison",
+  "GET /v1/finance-exchange/reconciliations": "ticket-manager finance-liaison",
+  "POST /v1/finance-exchange/audit-reports": "finance-liaison",
+  "GET /v1/finance-exchange/audit-reports/:id": "ticket-manager finance-liaison",
+  "GET /v1/finance-exchange/supervision/:receiptId": "ticket-manager finance-liaison",
+  "GET /v1/finance-exchange/archive/:contentSm3/verification": "ticket-manager finance-liaison",
+  "GET /v1/finance-exchange/status": "ticket-manager finance-liaison",
+  "GET /v1/finance-exchange/ferry/rejections": "ticket-manager finance-liaison",
+  "GET /v1/reporting/reports": "ticket-manager finance-liaison",
+  "GET /v1/reporting/reports/:report": "ticket-manager finance-liaison",
+  "GET /v1/reporting/receipts": "ticket-manager finance-liaison",
+  "GET /v1/reporting/lag": "ticket-manager finance-liaison",
+  "POST /v1/reporting/rebuild": "system-admin",
+  "POST /v1/gateway/apps": "system-admin",
+  "GET /v1/gateway/apps": "system-admin",
+  "POST /v1/gateway/apps/:appId/disable": "system-admin",
+  "GET /v1/admin/dead-letters/:group": "",
+  "POST /v1/admin/dead-letters/:group/replay": "",
+  "POST /v1/admin/users": "",
+  "GET /v1/admin/audit/verification": "",
+  "GET /api/console/me": "system-admin security-admin auditor ticket-manager clerk finance-liaison",
+  "POST /api/console/logout": "system-admin security-admin auditor ticket-manager clerk finance-liaison",
+  "POST /api/console/password": "system-admin security-admin auditor ticket-manager clerk finance-liaison",
+  "POST /api/console/totp/enroll": "system-admin security-admin auditor ticket-manager clerk finance-liaison",
+  "POST /api/console/totp/confirm":
+    "system-admin security-admin auditor ticket-manager clerk finance-liaison",
+  "GET /api/console/users": "system-admin security-admin",
+  "POST /api/console/users": "system-admin",
+  "POST /api/console/users/:id/disable": "system-admin",
+  "POST /api/console/users/:id/enable": "system-admin",
+  "POST /api/console/users/:id/reset-password": "system-admin",
+  "POST /api/console/users/:id/revoke-sessions": "system-admin",
+  "PUT /api/console/users/:id/grants": "security-admin",
+  "GET /api/console/roles": "system-admin security-admin",
+  "PUT /api/console/roles/:name": "security-admin",
+  "GET /api/console/permissions": "system-admin security-admin",
+  "GET /api/console/audit": "auditor",
+  "GET /api/console/audit/export": "auditor",
+};
+
+export function allowedRoles(route: string): BuiltInRole[] {
+  const row = AUTHORISATION_MATRIX[route];
+  if (row === undefined) throw new Error(`${route} is not in the authorisation matrix`);
+  return row.split(" ").filter(Boolean) as BuiltInRole[];
+}

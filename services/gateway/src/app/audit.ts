@@ -1,0 +1,113 @@
+import { type AuditRecord, chainHash, GENESIS_HASH, verifyChain } from "../domain/audit-chain.ts";
+import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
+
+type Tx = Prisma.TransactionClient;
+
+export interface AuditInput {
+  actor: string;
+  address: string;
+  action: string;
+  subject: string;
+  outcome: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+const AUDIT_LOCK = 0x70696a61; // one chain: appends take this transaction-scoped advisory lock in turn
+
+/** The audit log (日志管理): appended in the same transaction as the change it records. */
+export class AuditLog {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly clock: () => Date,
+  ) {}
+
+  append(entry: AuditInput): Promise<void> {
+    return this.prisma.$transaction((tx) => this.appendIn(tx, entry));
+  }
+
+  async appendIn(tx: Tx, entry: AuditInput): Promise<void> {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_LOCK})`;
+    const last = await tx.auditEntry.findFirst({
+      orderBy: { seq: "desc" },
+      select: { seq: true, hash: true },
+    });
+    const record: AuditRecord = {
+      seq: (last?.seq ?? 0n) + 1n,
+      at: this.clock(),
+      actor: entry.actor,
+      address: entry.address,
+      action: entry.action,
+      subject: entry.subject,
+      outcome: entry.outcome,
+      before: jsonOrNull(entry.before),
+      after: jsonOrNull(entry.after),
+    };
+    const prevHash = last?.hash ?? GENESIS_HASH;
+    await tx.auditEntry.create({
+      data: {
+        ...record,
+        before: record.before === null ? undefined : (record.before as Prisma.InputJsonValue),
+        after: record.after === null ? undefined : (record.after as Prisma.InputJsonValue),
+        prevHash,
+        hash: chainHash(prevHash, record),
+      },
+    });
+  }
+
+  async list(filter: {
+    from?: Date | undefined;
+    to?: Date | undefined;
+    actor?: string | undefined;
+    action?: string | undefined;
+    afterSeq?: bigint | undefined;
+    limit: number;
+  }) {
+    const rows = await this.prisma.auditEntry.findMany({
+      where: {
+        ...(filter.from || filter.to
+          ? { at: { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lt: filter.to } : {}) } }
+          : {}),
+        ...(filter.actor ? { actor: filter.actor } : {}),
+        ...(filter.action ? { action: { startsWith: filter.action } } : {}),
+        ...(filter.afterSeq !== undefined ? { seq: { gt: filter.afterSeq } } : {}),
+      },
+      orderBy: { seq: "asc" },
+      take: filter.limit,
+    });
+    return rows.map((r) => ({
+      seq: r.seq.toString(),
+      at: r.at.toISOString(),
+      actor: r.actor,
+      address: r.address,
+      action: r.action,
+      subject: r.subject,
+      outcome: r.outcome,
+      before: r.before,
+      after: r.after,
+      hash: r.hash,
+    }));
+  }
+
+  /** Walks the whole chain in pages; the first break (a changed, removed or inserted row) is reported. */
+  async verify(): Promise<{ entries: number; lastHash: string; broken?: { seq: string; reason: string } }> {
+    let start = { seq: 0n, hash: GENESIS_HASH };
+    let entries = 0;
+    for (;;) {
+      const page = await this.prisma.auditEntry.findMany({
+        where: { seq: { gt: start.seq } },
+        orderBy: { seq: "asc" },
+        take: 1000,
+      });
+      if (page.length === 0) return { entries, lastHash: start.hash };
+      const result = verifyChain(page, start);
+      entries += result.checked;
+      if (result.broken) return { entries, lastHash: result.lastHash, broken: result.broken };
+      start = { seq: result.lastSeq, hash: result.lastHash };
+    }
+  }
+}
+
+function jsonOrNull(value: unknown): unknown {
+  return value === undefined ? null : JSON.parse(JSON.stringify(value));
+}

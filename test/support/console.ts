@@ -1,0 +1,98 @@
+import { BUILT_IN_ROLES, type BuiltInRole } from "@piaoju/access";
+import type { TestPlatform } from "@piaoju/runtime/testing";
+import { generate } from "otplib";
+
+export interface ConsoleAnswer {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown> & { code?: string; issues?: Array<{ field: string; message: string }> };
+  text: string;
+}
+
+/**
+ * A person at the console, as a browser would be: a cookie jar (httpOnly session, readable CSRF
+ * cookie), the CSRF token echoed on every change. Talks to the gateway's /api/console and
+ * /api/internal over real HTTP.
+ */
+export class ConsoleSession {
+  readonly cookies = new Map<string, string>();
+  constructor(private readonly baseUrl: string) {}
+
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { csrf?: boolean } = {},
+  ): Promise<ConsoleAnswer> {
+    const csrf = this.cookies.get("piaoju_csrf");
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: {
+        ...(this.cookies.size
+          ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("; ") }
+          : {}),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(csrf && options.csrf !== false && method !== "GET" ? { "x-csrf-token": csrf } : {}),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = line.split(";");
+      const [name, value] = (pair ?? "").split("=") as [string, string];
+      if (attrs.some((a) => /max-age=0$/i.test(a.trim()))) this.cookies.delete(name);
+      else this.cookies.set(name, decodeURIComponent(value));
+    }
+    const text = await res.text();
+    let parsed: ConsoleAnswer["body"] = {};
+    try {
+      parsed = JSON.parse(text) as ConsoleAnswer["body"];
+    } catch {}
+    return { status: res.status, headers: res.headers, body: parsed, text };
+  }
+
+  login(username: string, password: string, totp?: string) {
+    return this.request("POST", "/api/console/login", { username, password, ...(totp ? { totp } : {}) });
+  }
+}
+
+/** An account made by the operator's route (as `piaoju admin create` does): its one-time password. */
+export async function createAccount(
+  t: TestPlatform,
+  input: { username: string; agencyCode: string; roles: string[]; issuingPoints?: string[]; scope?: string },
+): Promise<string> {
+  const res = await t.call("POST", "/v1/admin/users", input, { "x-piaoju-operator": "test.ops" });
+  if (res.status !== 201)
+    throw new Error(`create ${input.username}: ${res.status} ${JSON.stringify(res.body)}`);
+  return String(res.body.oneTimePassword);
+}
+
+export const GOOD_PASSWORD = "Correct-Horse-42-battery";
+
+/**
+ * A person signed in and past the first steps: one-time password changed and, for administrator
+ * roles, an authenticator set up (its codes computed here as the person's phone would).
+ */
+export async function signedInAs(
+  t: TestPlatform,
+  input: { username: string; agencyCode: string; roles: BuiltInRole[]; issuingPoints?: string[] },
+): Promise<{ session: ConsoleSession; totpSecret?: string }> {
+  const otp = await createAccount(t, input);
+  const session = new ConsoleSession(t.platform.url);
+  const first = await session.login(input.username, otp);
+  if (first.status !== 200) throw new Error(`login ${input.username}: ${first.status} ${first.text}`);
+  const changed = await session.request("POST", "/api/console/password", {
+    currentPassword: otp,
+    newPassword: GOOD_PASSWORD,
+  });
+  if (changed.status !== 200)
+    throw new Error(`password ${input.username}: ${changed.status} ${changed.text}`);
+  if (!input.roles.some((r) => BUILT_IN_ROLES[r].administrator)) return { session };
+  const enrolled = await session.request("POST", "/api/console/totp/enroll", {});
+  const secret = String(enrolled.body.secret);
+  const confirmed = await session.request("POST", "/api/console/totp/confirm", {
+    code: await generate({ secret }),
+  });
+  if (confirmed.status !== 200)
+    throw new Error(`totp ${input.username}: ${confirmed.status} ${confirmed.text}`);
+  return { session, totpSecret: secret };
+}
