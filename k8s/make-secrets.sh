@@ -24,6 +24,9 @@ hex() { openssl rand -hex "$1"; }
 
 secret piaoju-internal-token token="$(openssl rand -base64 32 | tr -d '\n')"
 secret piaoju-secrets-key key="$(hex 16)"
+# The root of the agencies' check-code secrets (issuance): a receipt's code never changes, so this
+# key rotates only by putting a new one first in the list (key=<new>,<old>), never by replacing it.
+secret piaoju-check-code-key key="$(hex 16)"
 # The gateway signs who a person is for the services (Ed25519, ADR 0012): the private half for the
 # gateway only, the public half for every service. Not a root key: nothing at rest depends on it, so
 # replacing it (delete the secret, run this again, restart) costs only the assertions in flight.

@@ -24,6 +24,7 @@ import {
   resolvePeriod,
   searchReceipts,
 } from "@piaoju/reporting/testing";
+import { Keyring } from "@piaoju/sealing";
 
 const { values } = parseArgs({
   options: {
@@ -47,7 +48,7 @@ const BILL = "11010126";
 const POINTS = Array.from({ length: 20 }, (_, i) => `WIN-${String(i + 1).padStart(2, "0")}`);
 const CLERKS = Array.from({ length: 40 }, (_, i) => `clerk.${i + 1}`);
 const YEAR = 2026;
-const protection = new PayerProtection(Buffer.alloc(16, 7));
+const protection = new PayerProtection(new Keyring(Buffer.alloc(16, 7)));
 
 /** The events of receipt i: spread over the year, 2 % voided before supervision, 3 % red-flushed. */
 function eventsOf(i: number): CatalogEvent[] {

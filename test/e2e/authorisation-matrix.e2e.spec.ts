@@ -66,7 +66,11 @@ describe("authorisation matrix", () => {
         paymentService,
       ],
       kafkaBrokers: inject("kafkaBrokers"),
-      env: { PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"), PIAOJU_CONSOLE_SECURE_COOKIES: "false" },
+      env: {
+        PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
+        PIAOJU_CHECK_CODE_KEY: randomBytes(16).toString("hex"),
+        PIAOJU_CONSOLE_SECURE_COOKIES: "false",
+      },
     });
     for (const role of builtInRoleNames) {
       const { session } = await signedInAs(t, {

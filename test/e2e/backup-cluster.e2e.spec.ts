@@ -60,6 +60,7 @@ describe("backup and restore (cluster, PostgreSQL)", () => {
       publicKey: financeKey.publicKey,
       usage: "sign",
     });
+    const checkCodeKey = "6".repeat(32);
     const secretsKey = "5".repeat(32);
     const gatewayTlsDir = await (await testPki()).tlsDir("signing-gateway");
 
@@ -72,6 +73,7 @@ describe("backup and restore (cluster, PostgreSQL)", () => {
       caller: { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY },
       env: {
         PIAOJU_SECRETS_KEY: secretsKey,
+        PIAOJU_CHECK_CODE_KEY: checkCodeKey,
         PIAOJU_SIGNING_DEVICES: `127.0.0.1:${device.port}`,
         PIAOJU_SIGNING_GATEWAY_LISTEN: "127.0.0.1:0",
         PIAOJU_SIGNING_GATEWAY_TLS_DIR: gatewayTlsDir,
@@ -125,11 +127,11 @@ describe("backup and restore (cluster, PostgreSQL)", () => {
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       const id = String(res.body.id);
       await statusOf(db, id, "AGENCY_SIGNED");
-      await publish((await receiptsOf(db)).find((r) => r.id === id) as ReceiptRecord);
+      await publish((await receiptsOf(db, secretsKey)).find((r) => r.id === id) as ReceiptRecord);
       await statusOf(db, id, "ISSUED");
     };
     for (let i = 1; i <= 3; i++) await issueAndSupervise(t.platform, issuance, `CRJ-BK-${i}`, supervise);
-    const before = await receiptsOf(issuance);
+    const before = await receiptsOf(issuance, secretsKey);
     expect(before.map((r) => r.status)).toEqual(["ISSUED", "ISSUED", "ISSUED"]);
     const numbers = async (db: Database) => db.query("SELECT * FROM number_run ORDER BY 1");
     const numbersBefore = await numbers(issuance);
@@ -169,7 +171,7 @@ describe("backup and restore (cluster, PostgreSQL)", () => {
       url: databaseUrl(serverUrl, "restored_issuance"),
     });
     cleanups.push(() => restoredIssuance.close());
-    const after = await receiptsOf(restoredIssuance);
+    const after = await receiptsOf(restoredIssuance, secretsKey);
     expect(after).toEqual(before);
     expect(await numbers(restoredIssuance)).toEqual(numbersBefore);
     const certificates = signingCertificates(restoredKeystore, {
@@ -209,7 +211,7 @@ describe("backup and restore (cluster, PostgreSQL)", () => {
     cleanups.push(() => probe.close());
     const restoredDb = restored.databases.get("issuance") as Database;
     await issueAndSupervise(restored, restoredDb, "CRJ-BK-4", superviseWith(probe, financeKey, financeCert));
-    const later = await receiptsOf(restoredDb);
+    const later = await receiptsOf(restoredDb, secretsKey);
     expect(later.slice(0, 3)).toEqual(before);
     const next = later[3] as ReceiptRecord;
     expect(Number(next.number.split("-")[1])).toBe(Number(before[2]?.number.split("-")[1]) + 1);

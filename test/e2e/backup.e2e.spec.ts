@@ -57,7 +57,7 @@ describe("backup and restore (embedded)", () => {
 
     // What the operator kept offline.
     const offline = temp("offline-keys");
-    for (const name of ["signing-keystore-key", "secrets-key"])
+    for (const name of ["signing-keystore-key", "secrets-key", "check-code-key"])
       copyFileSync(join(original, "secrets", name), join(offline, name));
 
     const restored = join(temp("restored"), "data");
@@ -66,6 +66,7 @@ describe("backup and restore (embedded)", () => {
     expect(withoutKeys.out).toContain("is needed (it is never in a backup)");
     const wrongKeys = temp("wrong-keys");
     copyFileSync(join(offline, "secrets-key"), join(wrongKeys, "secrets-key"));
+    copyFileSync(join(offline, "check-code-key"), join(wrongKeys, "check-code-key"));
     writeFileSync(join(wrongKeys, "signing-keystore-key"), `${"0".repeat(32)}\n`);
     const wrong = await piaojuBackupCli(["restore", backup, "--keys", wrongKeys], {
       PIAOJU_DATA_DIR: restored,
@@ -106,7 +107,7 @@ describe("backup and restore (embedded)", () => {
 async function issuanceReceipts(dataDir: string): Promise<ReceiptRecord[]> {
   const db = await openDatabase({ kind: "pglite", dataDir: join(dataDir, "issuance", "pg") });
   try {
-    return await receiptsOf(db);
+    return await receiptsOf(db, readFileSync(join(dataDir, "secrets", "secrets-key"), "utf8").trim());
   } finally {
     await db.close();
   }

@@ -25,7 +25,12 @@ describe.each(["cluster", "embedded"] as const)("business API end to end (%s)", 
       services: [stockService, issuanceService, gatewayService],
       kafkaBrokers: inject("kafkaBrokers"),
       caller: { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY },
-      env: { PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex") },
+      env: {
+        PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
+        PIAOJU_CHECK_CODE_KEY: randomBytes(16).toString("hex"),
+        PIAOJU_LOOKUP_LIMIT_PER_APP: "20",
+        PIAOJU_LOOKUP_LIMIT_PER_ADDRESS: "45",
+      },
     });
     app = await prepareAgency(t, {
       agency: AGENCY,
@@ -99,10 +104,58 @@ describe.each(["cluster", "embedded"] as const)("business API end to end (%s)", 
     );
     const replay = await signed("GET", "/api/v1/receipts?bizSerialNo=x", undefined, { nonce });
     expect(replay).toMatchObject({ status: 401, body: { code: "REPLAYED_NONCE" } });
-    expect(
-      (await signed("GET", "/api/v1/receipts?bizSerialNo=x", undefined, { appId: "app_unknown00" })).body
-        .code,
-    ).toBe("APP_UNKNOWN");
+    // An unknown app id is answered exactly as a wrong secret: nothing tells which app ids exist.
+    const strip = (r: { status: number; body: Record<string, unknown> }) => {
+      const { traceId: _t, ...body } = r.body;
+      return { status: r.status, body };
+    };
+    const wrongSecret = await signed("GET", "/api/v1/receipts?bizSerialNo=x", undefined, { secret: "wrong" });
+    const unknownApp = await signed("GET", "/api/v1/receipts?bizSerialNo=x", undefined, {
+      appId: "app_unknown00",
+    });
+    expect(strip(unknownApp)).toEqual(strip(wrongSecret));
+    expect(unknownApp.body.code).toBe("BAD_SIGNATURE");
+  });
+
+  it("limits lookups per app and per client address (429 with Retry-After), counting refused guesses too", async () => {
+    // The limits this platform runs with (env below): 20 lookups a minute per app, 45 per address.
+    const fresh = async () => {
+      const res = await t.call("POST", "/v1/gateway/apps", {
+        name: "limits",
+        agencyCode: AGENCY,
+        issuingPoints: ["WIN-01"],
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return { appId: res.body.appId as string, appSecret: res.body.appSecret as string };
+    };
+    const guess = (as: { appId: string; appSecret: string }, code: string) =>
+      businessClient({ baseUrl: t.platform.url, ...as })(
+        "GET",
+        `/api/v1/receipts/verify?billCode=${BILL}&number=0000100001&checkCode=${code}`,
+      );
+    const untilRefused = async (as: { appId: string; appSecret: string }) => {
+      for (let i = 0; i < 60; i++) {
+        const res = await guess(as, String(100000 + i));
+        if (res.status === 429) return { answered: i, res };
+        expect(res.status).toBe(404); // a wrong guess, answered like an unknown number
+      }
+      throw new Error("never limited");
+    };
+    const byApp = await untilRefused(await fresh());
+    expect(byApp.answered).toBe(20);
+    expect(byApp.res.body).toMatchObject({ status: 429, code: "RATE_LIMITED" });
+    expect(String(byApp.res.body.detail)).toContain("app");
+    // Another app from the same address gets what is left of the address's budget, then 429 too.
+    const byAddress = await untilRefused(await fresh());
+    expect(byAddress.answered).toBeLessThan(20);
+    expect(String(byAddress.res.body.detail)).toContain("address");
+    // Unsigned guesses are counted (and refused) before authentication.
+    const unsigned = await fetch(
+      `${t.platform.url}/api/v1/receipts/verify?billCode=${BILL}&number=1&checkCode=1`,
+    );
+    expect(unsigned.status).toBe(429);
+    expect(Number(unsigned.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(unsigned.headers.get("content-type")).toContain("application/problem+json");
   });
 
   it("keeps an app to its own issuing points, and passes the receipt service's field errors through", async () => {

@@ -48,6 +48,7 @@ describe("an issued receipt reaches the payer (cluster)", () => {
       caller: { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY },
       env: {
         PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
+        PIAOJU_CHECK_CODE_KEY: randomBytes(16).toString("hex"),
         PIAOJU_SMTP_URL: smtp.url,
         PIAOJU_DELIVERY_POLL_MS: "100",
       },

@@ -28,7 +28,11 @@ describe.each(["cluster", "embedded"] as const)("people (%s)", (mode) => {
       services: [issuanceService, gatewayService],
       kafkaBrokers: inject("kafkaBrokers"),
       caller: { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY },
-      env: { PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"), PIAOJU_CONSOLE_SECURE_COOKIES: "false" },
+      env: {
+        PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
+        PIAOJU_CHECK_CODE_KEY: randomBytes(16).toString("hex"),
+        PIAOJU_CONSOLE_SECURE_COOKIES: "false",
+      },
     });
     await seedReferenceData((m, p, b) => t.call(m, p, b));
     await distribute(t.probe, [distribution("WIN-01", 1001, 100), distribution("WIN-02", 2001, 100)]);

@@ -30,7 +30,10 @@ describe("receipt lifecycle on the business API (cluster)", () => {
       services: [stockService, issuanceService, gatewayService],
       kafkaBrokers: inject("kafkaBrokers"),
       caller: { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY },
-      env: { PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex") },
+      env: {
+        PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
+        PIAOJU_CHECK_CODE_KEY: randomBytes(16).toString("hex"),
+      },
     });
     app = await prepareAgency(t, {
       agency: AGENCY,

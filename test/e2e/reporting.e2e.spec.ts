@@ -86,6 +86,7 @@ describe.each(
       caller: { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": "*" },
       env: {
         PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
+        PIAOJU_CHECK_CODE_KEY: randomBytes(16).toString("hex"),
         PIAOJU_REPORTING_GENERATION_POLL_MS: "200",
       },
     });

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Certificate, sm3, verifySignedData } from "@piaoju/gm-crypto";
 import type { SqlExecutor } from "@piaoju/persistence";
+import { Keyring, Sealer } from "@piaoju/sealing";
 
 /** Test support for backup and restore: the command as an operator runs it, and what a restore must keep. */
 
@@ -59,8 +60,12 @@ export interface ReceiptRecord {
   signingKeyId: string | null;
 }
 
-/** Issuance's receipts, in number order, as stored. */
-export async function receiptsOf(db: SqlExecutor): Promise<ReceiptRecord[]> {
+/**
+ * Issuance's receipts, in number order, their documents opened with the secrets key (issuance
+ * keeps them sealed: docs/adr/0015), as an operator holding the key would read a restored database.
+ */
+export async function receiptsOf(db: SqlExecutor, secretsKey: string): Promise<ReceiptRecord[]> {
+  const sealer = new Sealer(Keyring.parse(secretsKey));
   const rows = await db.query<Record<string, unknown>>(
     `SELECT id::text, bill_code || '-' || lpad(number::text, 10, '0') AS number, status::text, document_sm3,
             document, agency_signature, finance_signature, signing_key_id
@@ -71,7 +76,7 @@ export async function receiptsOf(db: SqlExecutor): Promise<ReceiptRecord[]> {
     number: String(r.number),
     status: String(r.status),
     documentSm3: String(r.document_sm3),
-    document: Buffer.from(r.document as Uint8Array),
+    document: sealer.unseal(`issuance/receipt/${String(r.id)}/document`, r.document as Uint8Array),
     agencySignature: r.agency_signature ? Buffer.from(r.agency_signature as Uint8Array) : null,
     financeSignature: r.finance_signature ? Buffer.from(r.finance_signature as Uint8Array) : null,
     signingKeyId: r.signing_key_id === null ? null : String(r.signing_key_id),

@@ -82,10 +82,14 @@ export const sharedConfig = {
   }),
   PIAOJU_SECRETS_KEY: z
     .string()
-    .regex(/^[0-9a-fA-F]{32}$/, "an SM4 key: 32 hex digits")
+    // @piaoju/sealing's KEYRING_PATTERN: one key, or several while rotating.
+    .regex(
+      /^[0-9a-fA-F]{32}(,[0-9a-fA-F]{32})*$/,
+      "SM4 keys: 32 hex digits each, comma-separated, current first",
+    )
     .meta({
       description:
-        "SM4 key (32 hex digits) sealing personal data and credentials at rest (payer data, app secrets, webhook secrets, pick-up tokens). Embedded: made once and kept in .data/secrets.",
+        "SM4 keys (32 hex digits each, comma-separated, current first) sealing personal data and credentials at rest (@piaoju/sealing, docs/adr/0015: payer data, documents, app secrets, webhook secrets, pick-up tokens). To rotate, put the new key first; each service seals stale values again on start, then the old key can go. A root key: never in a backup. Embedded: made once and kept in .data/secrets.",
       secret: true,
     }),
   PIAOJU_PUBLIC_URL: z.url().optional().meta({

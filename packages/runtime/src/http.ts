@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import Fastify, {
   type FastifyBaseLogger,
@@ -30,6 +31,10 @@ export function createHttpApp(options: {
   bodyLimit?: number;
   /** How deep a JSON body may nest (default 32). */
   maxJsonDepth?: number;
+  /** Operators' bearer token: with it, /readyz names each check; without, ready or not ready only. */
+  operatorToken?: string;
+  /** When set, /metrics answers only with this bearer token (a Prometheus with credentials). */
+  metricsToken?: string;
 }): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
@@ -112,23 +117,46 @@ export function createHttpApp(options: {
   });
 
   app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async (_req, reply) => {
+  // Probes tell anyone ready or not; which database or bus is down is for operators only.
+  app.get("/readyz", async (req, reply) => {
     const results = await Promise.all(
       options.readiness().map(async (c) => [c.name, await c.check().catch(() => false)] as const),
     );
     const ready = results.every(([, ok]) => ok);
-    return reply
-      .status(ready ? 200 : 503)
-      .send({ status: ready ? "ready" : "not ready", checks: Object.fromEntries(results) });
+    const status = ready ? "ready" : "not ready";
+    reply.status(ready ? 200 : 503).header("cache-control", "no-store");
+    return bearerIs(req, options.operatorToken)
+      ? reply.send({ status, checks: Object.fromEntries(results) })
+      : reply.send({ status });
   });
   if (options.telemetry) {
     const telemetry = options.telemetry;
     app.get("/metrics", (req, reply) => {
+      if (options.metricsToken !== undefined && !bearerIs(req, options.metricsToken)) {
+        return reply
+          .status(401)
+          .type("application/problem+json")
+          .send(
+            problemOf(
+              new AppError("unauthenticated", "metrics need the metrics token", { code: "UNAUTHENTICATED" }),
+            ),
+          );
+      }
       reply.hijack();
       telemetry.metricsHandler(req.raw, reply.raw);
     });
   }
   return app;
+}
+
+/** Whether the request carries `authorization: Bearer <token>` (compared in constant time). */
+function bearerIs(req: FastifyRequest, token: string | undefined): boolean {
+  if (!token) return false;
+  const header = req.headers.authorization;
+  if (typeof header !== "string" || !header.startsWith("Bearer ")) return false;
+  const presented = Buffer.from(header.slice("Bearer ".length));
+  const expected = Buffer.from(token);
+  return presented.length === expected.length && timingSafeEqual(presented, expected);
 }
 
 function toAppError(error: unknown): AppError | undefined {

@@ -6,4 +6,5 @@ export * from "./grpc.ts";
 export * from "./http.ts";
 export * from "./logger.ts";
 export * from "./platform.ts";
+export * from "./rate-limit.ts";
 export * from "./telemetry.ts";

@@ -65,6 +65,11 @@ export const platformConfig = z.object({
       defaultText: "$XDG_CACHE_HOME/piaoju/pglite-<version> (~/.cache when unset)",
     }),
   PIAOJU_INTERNAL_TOKEN: sharedConfig.PIAOJU_INTERNAL_TOKEN,
+  PIAOJU_METRICS_TOKEN: z.string().min(32, "at least 32 characters").optional().meta({
+    description:
+      "When set, /metrics answers only a bearer of this token (a Prometheus with credentials). Unset: anyone reaching the port, and the metrics carry no host name, pid or command line.",
+    secret: true,
+  }),
   PIAOJU_ASSERTION_PUBLIC_KEY: z
     .string()
     .regex(/^[A-Za-z0-9+/=]{40,200}$/, "an Ed25519 public key: SPKI DER in base64")
@@ -155,7 +160,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   /** Opened but whose service has not started yet: closed by hand if start-up fails. */
   const notStarted = new Set<Database>();
   const readiness: HealthCheck[] = [{ name: "bus", check: () => bus.healthy() }];
-  const http = createHttpApp({ logger, ...(telemetry ? { telemetry } : {}), readiness: () => readiness });
+  const http = createHttpApp({
+    logger,
+    ...(telemetry ? { telemetry } : {}),
+    readiness: () => readiness,
+    operatorToken: config.PIAOJU_INTERNAL_TOKEN,
+    ...(config.PIAOJU_METRICS_TOKEN ? { metricsToken: config.PIAOJU_METRICS_TOKEN } : {}),
+  });
   installAssertionVerifier(http, new AssertionVerifier(config.PIAOJU_ASSERTION_PUBLIC_KEY));
   registerDeadLetterRoutes(http, bus, config.PIAOJU_INTERNAL_TOKEN, logger);
 

@@ -45,6 +45,10 @@ export function startTelemetry(options: {
       [ATTR_SERVICE_VERSION]: options.version ?? "0.1.0",
     }),
     metricReaders: [prometheus],
+    // No host, process or OS detectors: /metrics (target_info) would show the host name, the pid and
+    // the command line to whoever reaches it (issue 9, class 10). Service name and version suffice.
+    autoDetectResources: false,
+    resourceDetectors: [],
     spanProcessors,
     // The platform propagates context itself; no monkey-patching of modules.
     instrumentations: [],

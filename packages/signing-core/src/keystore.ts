@@ -1,33 +1,20 @@
-import { timingSafeEqual } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  Certificate,
-  generateSm4Iv,
-  hmacSm3,
-  type Sm2PrivateKey,
-  sm4CbcDecrypt,
-  sm4CbcEncrypt,
-} from "@piaoju/gm-crypto";
+import { Certificate, type Sm2PrivateKey } from "@piaoju/gm-crypto";
+import { Keyring, LEGACY_FORMATS, SealError, Sealer } from "@piaoju/sealing";
 
 /**
  * The keystore: a directory with, per key,
  *
- *   <keyId>.key      "PJKS" ‖ 0x01 ‖ IV (16) ‖ SM4-CBC(PKCS#8 DER, PKCS#7 padding) ‖ tag (32)
- *                    tag = HMAC-SM3(macKey, "PJKS" ‖ 0x01 ‖ keyId ‖ 0x00 ‖ IV ‖ ciphertext)
+ *   <keyId>.key      the PKCS#8 DER, sealed in the platform's one format (@piaoju/sealing, docs/adr/0015)
+ *                    under the keystore key, in the context "keystore/<keyId>": a file renamed to another
+ *                    key id does not open. Files of the format before it ("PJKS" ‖ 0x01 ‖ IV ‖ ciphertext ‖
+ *                    tag, LEGACY_FORMATS.keystore) still open, and keys written from now on are in v1.
  *   <keyId>.crt.pem  its certificate chain, PEM, leaf first (optional: a key may have none yet)
  *
- * encKey = HMAC-SM3(K, "piaoju-keystore/v1/enc")[0..16), macKey = HMAC-SM3(K, "piaoju-keystore/v1/mac"),
- * K = the 16-byte keystore key from configuration. Encrypt-then-MAC (SM4-GCM is not in Node 20's
- * OpenSSL); the key id is under the tag, so a file renamed to another key id is refused too.
+ * Given a Keyring (current first), files open under any of its keys and new ones seal under the current.
  * `dev-ca/` beside them holds the dev CA of `keystore-cli init` and is never loaded as a signing key.
  */
-
-const MAGIC = Buffer.from("PJKS", "ascii");
-const VERSION = 1;
-const HEADER = MAGIC.length + 1;
-const IV_LENGTH = 16;
-const TAG_LENGTH = 32;
 
 export const KEY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -35,53 +22,40 @@ export class KeystoreError extends Error {
   override readonly name = "KeystoreError";
 }
 
-function subKeys(master: Uint8Array): { enc: Buffer; mac: Buffer } {
-  if (master.length !== 16) throw new KeystoreError("the keystore key must be 16 bytes (32 hex characters)");
-  return {
-    enc: hmacSm3(master, "piaoju-keystore/v1/enc").subarray(0, 16),
-    mac: hmacSm3(master, "piaoju-keystore/v1/mac"),
-  };
-}
+/** The keystore key (16 bytes) or key list (current first). */
+export type KeystoreKey = Uint8Array | Keyring;
 
-function tagOf(mac: Buffer, keyId: string, iv: Uint8Array, ciphertext: Uint8Array): Buffer {
-  return hmacSm3(
-    mac,
-    Buffer.concat([
-      MAGIC,
-      Buffer.from([VERSION]),
-      Buffer.from(keyId, "utf8"),
-      Buffer.from([0]),
-      iv,
-      ciphertext,
-    ]),
-  );
+function sealerOf(master: KeystoreKey): Sealer {
+  if (master instanceof Keyring) return new Sealer(master, { legacy: [LEGACY_FORMATS.keystore] });
+  if (master.length !== 16) throw new KeystoreError("the keystore key must be 16 bytes (32 hex characters)");
+  return new Sealer(new Keyring(master), { legacy: [LEGACY_FORMATS.keystore] });
 }
 
 /** The bytes of `<keyId>.key` for a private key. */
-export function sealPrivateKey(keyId: string, key: Sm2PrivateKey, master: Uint8Array): Buffer {
-  const { enc, mac } = subKeys(master);
-  const iv = generateSm4Iv();
-  const ciphertext = sm4CbcEncrypt(enc, iv, key.toDer());
-  return Buffer.concat([MAGIC, Buffer.from([VERSION]), iv, ciphertext, tagOf(mac, keyId, iv, ciphertext)]);
+export function sealPrivateKey(keyId: string, key: Sm2PrivateKey, master: KeystoreKey): Buffer {
+  return sealerOf(master).seal(`keystore/${keyId}`, key.toDer());
 }
 
 /** PKCS#8 DER from the bytes of `<keyId>.key`; KeystoreError when the file is not intact. */
-export function openPrivateKey(keyId: string, file: Uint8Array, master: Uint8Array): Buffer {
-  const { enc, mac } = subKeys(master);
-  const bytes = Buffer.from(file);
-  if (bytes.length < HEADER + IV_LENGTH + 16 + TAG_LENGTH || !bytes.subarray(0, 4).equals(MAGIC)) {
+export function openPrivateKey(keyId: string, file: Uint8Array, master: KeystoreKey): Buffer {
+  const sealer = sealerOf(master);
+  if (file.length < 5 + 16 + 16 + 32) {
     throw new KeystoreError(`${keyId}.key is not a Piaoju keystore file (bad header or truncated)`);
   }
-  if (bytes[4] !== VERSION) throw new KeystoreError(`${keyId}.key has unknown format version ${bytes[4]}`);
-  const iv = bytes.subarray(HEADER, HEADER + IV_LENGTH);
-  const ciphertext = bytes.subarray(HEADER + IV_LENGTH, bytes.length - TAG_LENGTH);
-  const tag = bytes.subarray(bytes.length - TAG_LENGTH);
-  if (!timingSafeEqual(tag, tagOf(mac, keyId, iv, ciphertext))) {
+  try {
+    return sealer.unseal(`keystore/${keyId}`, file);
+  } catch (error) {
+    if (!(error instanceof SealError)) throw error;
     throw new KeystoreError(
       `${keyId}.key failed its integrity check: it was modified, truncated, renamed, or sealed with another keystore key`,
     );
   }
-  return sm4CbcDecrypt(enc, iv, ciphertext);
+}
+
+/** Whether `<keyId>.key` is sealed in the current format under the current key (else: reseal it). */
+export function isCurrentSeal(file: Uint8Array, master: KeystoreKey): boolean {
+  const info = sealerOf(master).inspect(file);
+  return info.format === "v1" && info.current;
 }
 
 export function keyFilePath(dir: string, keyId: string): string {

@@ -3,6 +3,7 @@ import { Certificate } from "@piaoju/gm-crypto";
 import { loadCjkFont } from "@piaoju/locale";
 import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
+import { Keyring, LEGACY_FORMATS, Sealer } from "@piaoju/sealing";
 import { Deliveries } from "./app/deliveries.ts";
 import { Receipts } from "./app/receipts.ts";
 import { config } from "./config.ts";
@@ -26,10 +27,15 @@ export const deliveryService: ServiceModule = {
     const clock = () => new Date();
     const font = loadCjkFont(cfg.PIAOJU_CJK_FONT);
     const render = cachedRenderer((view: ReceiptView) => renderReceiptPdf(view, font), 64);
-    const protector = new Protector(Buffer.from(cfg.PIAOJU_SECRETS_KEY, "hex"));
+    const protector = new Protector(
+      new Sealer(Keyring.parse(cfg.PIAOJU_SECRETS_KEY), { legacy: [LEGACY_FORMATS.gatewayDelivery] }),
+    );
     const mail = cfg.PIAOJU_SMTP_URL ? smtpMailer(cfg.PIAOJU_SMTP_URL, cfg.PIAOJU_MAIL_FROM) : undefined;
     const sms = cfg.PIAOJU_SMS_URL ? httpSmsGateway(cfg.PIAOJU_SMS_URL, cfg.PIAOJU_SMS_TOKEN) : undefined;
     const receipts = new Receipts(prisma, protector, Deliveries.available(mail, sms), clock);
+    const resealed = await receipts.resealStale();
+    if (resealed > 0)
+      ctx.logger.info({ resealed }, "personal data sealed again in the current format and key");
     const deliveries = new Deliveries({
       prisma,
       receipts,
@@ -58,6 +64,7 @@ export const deliveryService: ServiceModule = {
       trusted,
       clock,
       rateLimit: cfg.PIAOJU_H5_RATE_LIMIT,
+      rateLimitDb: ctx.db,
       frameAncestors: cfg.PIAOJU_H5_FRAME_ANCESTORS,
     });
 

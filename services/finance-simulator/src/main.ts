@@ -21,7 +21,10 @@ const env = z
     FINSIM_ADMIN_TOKEN: z.string().min(16).optional(),
     FINSIM_MASTER_KEY: z
       .string()
-      .regex(/^[0-9a-fA-F]{32}$/, "32 hex digits")
+      .regex(
+        /^[0-9a-fA-F]{32}(,[0-9a-fA-F]{32})*$/,
+        "32 hex digits (several comma-separated, current first, while rotating)",
+      )
       .optional(),
     FINSIM_AUTO_APPROVE: z.enum(["true", "false"]).default("true"),
     FINSIM_FIRST_NUMBER: z.coerce.number().int().min(1).default(1),

@@ -1,6 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateSm4Iv, hmacSm3, sm4CbcEncrypt } from "@piaoju/gm-crypto";
+import { openDatabase } from "@piaoju/persistence";
+import { keyIdOf } from "@piaoju/sealing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BaseDataResponse } from "./api.ts";
 import { startFinanceSimulator } from "./simulator.ts";
@@ -45,4 +48,44 @@ describe("finance simulator on PGlite", () => {
       startFinanceSimulator({ dataDir, masterKey: "ffeeddccbbaa99887766554433221100", cryptoWorkers: 0 }),
     ).rejects.toThrow(/master key/);
   }, 120_000);
+
+  it("opens secrets sealed in the format before @piaoju/sealing, and seals them again (rotating the key too)", async () => {
+    // Put the agency's secret back in the old layout: iv ‖ SM4-CBC(master) ‖ HMAC-SM3(master).
+    const master = Buffer.from(MASTER_KEY, "hex");
+    const iv = generateSm4Iv();
+    const body = Buffer.concat([iv, sm4CbcEncrypt(master, iv, Buffer.from("tianjin-secret-00001"))]);
+    const db = await openDatabase({ kind: "pglite", dataDir });
+    await db.query("UPDATE agency SET secret_enc = $1 WHERE agency_code = '120101'", [
+      Buffer.concat([body, hmacSm3(master, body)]),
+    ]);
+    await db.close();
+
+    const NEW_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    const rotated = await startFinanceSimulator({
+      dataDir,
+      masterKey: `${NEW_KEY},${MASTER_KEY}`,
+      cryptoWorkers: 0,
+    });
+    await rotated.close();
+    const reopened = await openDatabase({ kind: "pglite", dataDir });
+    const rows = await reopened.query<{ sealed: Uint8Array }>(
+      "SELECT secret_enc AS sealed FROM agency UNION ALL SELECT private_key_enc FROM identity",
+    );
+    await reopened.close();
+    expect(rows.length).toBe(3);
+    for (const r of rows) {
+      expect(Buffer.from(r.sealed).subarray(0, 5)).toEqual(Buffer.from("PJSL\x01", "latin1"));
+      expect(Buffer.from(r.sealed).subarray(5, 9).toString("hex")).toBe(keyIdOf(Buffer.from(NEW_KEY, "hex")));
+    }
+    // Sealed again under the new key: the old one is no longer needed.
+    const after = await startFinanceSimulator({ dataDir, masterKey: NEW_KEY, cryptoWorkers: 0 });
+    try {
+      const base = await after
+        .agency("120101", "tianjin-secret-00001")
+        .get<BaseDataResponse>("/fin/v1/base-data");
+      expect(base.status).toBe(200);
+    } finally {
+      await after.close();
+    }
+  }, 180_000);
 });

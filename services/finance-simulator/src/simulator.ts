@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { Certificate, type DevCa } from "@piaoju/gm-crypto";
 import { type Database, migrate, openDatabase } from "@piaoju/persistence";
 import { createHttpApp, createLogger } from "@piaoju/runtime";
+import { KEYRING_PATTERN, Keyring, LEGACY_FORMATS, SealError, Sealer } from "@piaoju/sealing";
 import type { FastifyInstance } from "fastify";
 import type { z } from "zod";
 import { type agencyUpsert, type baseDataUpsert, type Faults, faults as faultsSchema } from "./api.ts";
@@ -10,6 +11,7 @@ import { bindCertificate, upsertAgency, upsertBaseData } from "./app/base-data.t
 import type { SimContext, Stats } from "./app/context.ts";
 import { type ReceiptCryptoRunner, workerCrypto } from "./app/crypto-pool.ts";
 import { loadOrCreateIdentity } from "./app/identity.ts";
+import { resealStale } from "./app/reseal.ts";
 import { type AdminClient, type AgencyClient, createAdminClient, createAgencyClient } from "./client.ts";
 import { adminRoutes } from "./http/admin-routes.ts";
 import { agencyRoutes } from "./http/agency-routes.ts";
@@ -84,8 +86,12 @@ export async function startFinanceSimulator(
 ): Promise<FinanceSimulator> {
   const host = options.host ?? "127.0.0.1";
   const logger = createLogger({ name: "finance-simulator", level: options.logLevel ?? "warn" });
-  const masterKey = Buffer.from(options.masterKey ?? randomBytes(16).toString("hex"), "hex");
-  if (masterKey.length !== 16) throw new Error("masterKey must be 32 hex digits (an SM4 key)");
+  const masterKey = options.masterKey ?? randomBytes(16).toString("hex");
+  if (!KEYRING_PATTERN.test(masterKey))
+    throw new Error(
+      "masterKey must be 32 hex digits (an SM4 key), or several comma-separated, current first",
+    );
+  const sealer = new Sealer(Keyring.parse(masterKey), { legacy: [LEGACY_FORMATS.financeSimulator] });
   const adminToken = options.adminToken ?? randomBytes(16).toString("hex");
   if (adminToken.length < 16) throw new Error("adminToken must be at least 16 characters");
 
@@ -96,7 +102,15 @@ export async function startFinanceSimulator(
   let crypto: ReceiptCryptoRunner | undefined;
   try {
     await migrate(db, MIGRATIONS_DIR, { log: (msg) => logger.info(msg) });
-    const identity = await loadOrCreateIdentity(db, masterKey);
+    const resealed = await resealStale(db, sealer).catch((error: unknown) => {
+      throw error instanceof SealError
+        ? new Error("cannot open the stored secrets: is this the master key the database was made with?", {
+            cause: error,
+          })
+        : error;
+    });
+    if (resealed > 0) logger.info({ resealed }, "sealed values sealed again in the current format and key");
+    const identity = await loadOrCreateIdentity(db, sealer);
     const stats: Stats = { resubmissions: 0, faultErrors: 0, faultLostReplies: 0, faultUnavailable: 0 };
     const trustedAgencyCas = [
       identity.ca.certificate,
@@ -108,7 +122,7 @@ export async function startFinanceSimulator(
     );
     const ctx: SimContext = {
       db,
-      masterKey,
+      sealer,
       identity,
       trustedAgencyCas,
       autoApprove: options.autoApprove ?? true,

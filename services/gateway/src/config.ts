@@ -23,6 +23,13 @@ export const config = z.object({
       "Cluster: the payment service's address, where the payment business API forwards. Embedded: unset, the same process serves it.",
     example: "http://payment:8080",
   }),
+  PIAOJU_LOOKUP_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(60).meta({
+    description:
+      "Business API lookups (verify, by serial, by id, status) a minute from one client address, counted before authentication (refused guesses too).",
+  }),
+  PIAOJU_LOOKUP_LIMIT_PER_APP: z.coerce.number().int().min(1).default(600).meta({
+    description: "Business API lookups a minute by one app, whatever its addresses.",
+  }),
   PIAOJU_UPSTREAM_URLS: z
     .string()
     .regex(/^([a-z-]+=[^,\s]+)(,[a-z-]+=[^,\s]+)*$/, "name=url pairs separated by commas")

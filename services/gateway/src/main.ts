@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { AssertionSigner } from "@piaoju/access";
 import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
+import { Keyring, LEGACY_FORMATS, Sealer } from "@piaoju/sealing";
 import { Apps } from "./app/apps.ts";
 import { AuditLog } from "./app/audit.ts";
 import { Identity } from "./app/identity.ts";
@@ -34,11 +35,15 @@ export const gatewayService: ServiceModule = {
     const cfg = parseConfig(config, ctx.env);
     const prisma = createPrismaClient(ctx.db, PrismaClient);
     const clock = () => new Date();
-    const secretsKey = Buffer.from(cfg.PIAOJU_SECRETS_KEY, "hex");
+    const sealer = new Sealer(Keyring.parse(cfg.PIAOJU_SECRETS_KEY), {
+      legacy: [LEGACY_FORMATS.gatewayDelivery],
+    });
     const signer = new AssertionSigner(cfg.PIAOJU_ASSERTION_KEY);
-    const apps = new Apps(prisma, secretsKey, clock);
+    const apps = new Apps(prisma, sealer, clock);
+    const resealed = await apps.resealStale();
+    if (resealed > 0) ctx.logger.info({ resealed }, "app secrets sealed again in the current format and key");
     const audit = new AuditLog(prisma, clock);
-    const identity = new Identity(prisma, secretsKey, audit, clock, {
+    const identity = new Identity(prisma, sealer, audit, clock, {
       idleMs: cfg.PIAOJU_SESSION_IDLE_MINUTES * 60_000,
       absoluteMs: cfg.PIAOJU_SESSION_HOURS * 3_600_000,
     });
@@ -70,7 +75,17 @@ export const gatewayService: ServiceModule = {
       secureCookies: cfg.PIAOJU_CONSOLE_SECURE_COOKIES === "true",
       sessionSeconds: cfg.PIAOJU_SESSION_HOURS * 3600,
     });
-    await ctx.http.register(businessApi, { apps, upstream: upstreamFor("/v1/receipts") });
+    await ctx.http.register(businessApi, {
+      apps,
+      upstream: upstreamFor("/v1/receipts"),
+      // Counted in memory embedded; in the service's PostgreSQL in a cluster (every replica, one budget).
+      db: ctx.db,
+      limits: {
+        perAddress: cfg.PIAOJU_LOOKUP_LIMIT_PER_ADDRESS,
+        perCaller: cfg.PIAOJU_LOOKUP_LIMIT_PER_APP,
+        windowMs: 60_000,
+      },
+    });
     await ctx.http.register(paymentApi, { apps, upstream: upstreamFor("/v1/payments") });
 
     if (cfg.PIAOJU_CONSOLE_BOOTSTRAP === "print") {

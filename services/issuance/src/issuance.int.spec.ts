@@ -12,6 +12,7 @@ import {
   issueBody,
   seedReferenceData,
   startIssuance,
+  TOKEN,
   waitFor,
 } from "./testing/harness.ts";
 import { parseXml } from "./testing/xml.ts";
@@ -438,8 +439,12 @@ describe.each(["cluster", "embedded"] as const)("issuance service (%s)", (mode) 
     expect(aboutPayment().map((e) => e.type)).toEqual(["issuance.ReceiptRequested"]);
   });
 
-  it("reports ready with its database and bus", async () => {
+  it("reports ready to anyone, and its database and bus to an operator only", async () => {
     const res = await fetch(`${h.platform.url}/readyz`);
-    expect(await res.json()).toEqual({ status: "ready", checks: { bus: true, "issuance.db": true } });
+    expect(await res.json()).toEqual({ status: "ready" });
+    const operator = await fetch(`${h.platform.url}/readyz`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(await operator.json()).toEqual({ status: "ready", checks: { bus: true, "issuance.db": true } });
   });
 });

@@ -1,6 +1,8 @@
 import { fileURLToPath } from "node:url";
 import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
+import { Keyring, Sealer } from "@piaoju/sealing";
+import { resealStale, withSealedReceipts } from "./adapters/sealed-receipts.ts";
 import { IssuanceApp } from "./app/issuance.ts";
 import { ReceiptLifecycle } from "./app/lifecycle.ts";
 import { config } from "./config.ts";
@@ -19,10 +21,16 @@ export const issuanceService: ServiceModule = {
   migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
   config,
   async start(ctx) {
-    const { PIAOJU_INTERNAL_TOKEN } = parseConfig(config, ctx.env);
-    const prisma = createPrismaClient(ctx.db, PrismaClient);
+    const { PIAOJU_INTERNAL_TOKEN, PIAOJU_SECRETS_KEY, PIAOJU_CHECK_CODE_KEY } = parseConfig(config, ctx.env);
+    const stored = createPrismaClient(ctx.db, PrismaClient);
+    const sealer = new Sealer(Keyring.parse(PIAOJU_SECRETS_KEY));
+    const resealed = await resealStale(stored, sealer);
+    if (resealed > 0)
+      ctx.logger.info({ resealed }, "receipts' personal data sealed again in the current format and key");
+    const prisma = withSealedReceipts(stored, sealer);
     const clock = () => new Date();
-    const app = new IssuanceApp({ prisma, published: ctx.outbox.wake, clock });
+    const checkCodeKeys = Keyring.parse(PIAOJU_CHECK_CODE_KEY);
+    const app = new IssuanceApp({ prisma, published: ctx.outbox.wake, clock, checkCodeKeys });
     const lifecycle = new ReceiptLifecycle(app, clock, (message, detail) => ctx.logger.warn(detail, message));
     registerIssuanceRoutes(ctx.http, app, lifecycle, PIAOJU_INTERNAL_TOKEN);
     const wiring = { bus: ctx.bus, prisma, app, lifecycle, clock, published: ctx.outbox.wake };

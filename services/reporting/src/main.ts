@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { loadCjkFont } from "@piaoju/locale";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
+import { Keyring } from "@piaoju/sealing";
 import { PayerProtection } from "./adapters/payer-protection.ts";
 import { cachedLag, projectionLag } from "./app/lag.ts";
 import { observeLag } from "./app/metrics.ts";
@@ -17,7 +18,7 @@ export const reportingService: ServiceModule = {
   async start(ctx) {
     const cfg = parseConfig(reportingConfig, ctx.env);
     const clock = () => new Date();
-    const protection = new PayerProtection(Buffer.from(cfg.PIAOJU_SECRETS_KEY, "hex"));
+    const protection = new PayerProtection(Keyring.parse(cfg.PIAOJU_SECRETS_KEY));
     let font: ReturnType<typeof loadCjkFont> | undefined;
     const projection = await startProjection({
       bus: ctx.bus,

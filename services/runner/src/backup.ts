@@ -19,9 +19,9 @@ import { KeystoreError, openPrivateKey } from "@piaoju/signing-core";
  * A backup holds every service's database, each as its own consistent copy (embedded: PGlite's
  * dump of its data folder, taken with the platform stopped; cluster: pg_dump, with the services
  * stopped unless --online), the signing keystore (sealed: its keys stay encrypted), and the
- * secrets, except the two root keys, which never go into a backup and which the operator keeps
- * offline: the keystore key (opens every private key) and the secrets key (opens every sealed
- * field). Without them a backup gives away no key and no sealed field; restore asks for them and
+ * secrets, except the root keys, which never go into a backup and which the operator keeps
+ * offline: the keystore key (opens every private key), the secrets key (opens every sealed
+ * field) and the check-code key (makes every agency's check-code secret). Without them a backup gives away no key and no sealed field; restore asks for them and
  * checks them against the fingerprints the backup recorded. Service TLS identities are not kept:
  * embedded mode makes them again on start, a cluster has them in its secrets.
  *
@@ -34,6 +34,8 @@ export const FORMAT = "piaoju-backup/1";
 export const ROOT_KEYS = {
   "signing-keystore-key": "PIAOJU_SIGNING_KEYSTORE_KEY",
   "secrets-key": "PIAOJU_SECRETS_KEY",
+  /** Makes every agency's check-code secret: lost, no new receipt's code can be made under it again. */
+  "check-code-key": "PIAOJU_CHECK_CODE_KEY",
 } as const;
 export type RootKeyName = keyof typeof ROOT_KEYS;
 /** Where the embedded platform keeps things (relative to the data folder). */

@@ -33,6 +33,9 @@ export async function runPlatformProcess(options: PlatformProcessOptions): Promi
     env.PIAOJU_SECRETS_KEY ??= await embeddedSecret(dataDir, "secrets-key", () =>
       randomBytes(16).toString("hex"),
     );
+    env.PIAOJU_CHECK_CODE_KEY ??= await embeddedSecret(dataDir, "check-code-key", () =>
+      randomBytes(16).toString("hex"),
+    );
     // The signing gateway's software devices seal their keys with this; development keys for an
     // agency are made on first use only here, in embedded mode (never in a cluster).
     env.PIAOJU_SIGNING_KEYSTORE_KEY ??= await embeddedSecret(dataDir, "signing-keystore-key", () =>

@@ -8,7 +8,7 @@ import { afterFailure, type RetryPolicy } from "../domain/schedule.ts";
 import { withoutContacts } from "../domain/scrub.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { type MailSender, pushWebhook, type SmsSender } from "../providers/providers.ts";
-import type { Receipts } from "./receipts.ts";
+import { type Receipts, webhookSecretContext } from "./receipts.ts";
 
 export interface DeliveryView {
   id: string;
@@ -155,7 +155,9 @@ export class Deliveries {
     const auth = await this.d.prisma.channelAuthorization.findUnique({ where: { agencyCode: r.agencyCode } });
     if (!auth?.webhookUrl || !auth.sealedWebhookSecret)
       throw new Error("the agency has no webhook configured");
-    const secret = this.d.protector.unseal(auth.sealedWebhookSecret).toString("utf8");
+    const secret = this.d.protector
+      .unseal(webhookSecretContext(r.agencyCode), auth.sealedWebhookSecret)
+      .toString("utf8");
     const body = Buffer.from(JSON.stringify(await this.webhookBody(topic, r)), "utf8");
     await pushWebhook(auth.webhookUrl, secret, deliveryId, body, this.d.clock());
   }
@@ -280,7 +282,7 @@ export class Deliveries {
       sms: input.sms,
       webhookUrl: input.webhook?.url ?? null,
       sealedWebhookSecret: input.webhook
-        ? new Uint8Array(this.d.protector.seal(Buffer.from(input.webhook.secret, "utf8")))
+        ? new Uint8Array(this.d.protector.seal(webhookSecretContext(agencyCode), input.webhook.secret))
         : null,
       updatedAt: now,
       updatedBy: actor,

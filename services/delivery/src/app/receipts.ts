@@ -50,14 +50,14 @@ export class Receipts {
         issuedAt: new Date(e.issuedAt),
         supervisedAt: new Date(e.supervisedAt),
         totalFen: BigInt(e.totalFen),
-        sealedPayer: new Uint8Array(this.protector.seal(Buffer.from(JSON.stringify(payer), "utf8"))),
+        sealedPayer: new Uint8Array(this.protector.seal(payerContext(e.receiptId), JSON.stringify(payer))),
         payerNameDigest: this.protector.digest("name", payer.name),
         payerPhoneDigest: payer.phone ? this.protector.digest("phone", payer.phone) : null,
         items: e.items,
         remark: e.remark ?? null,
         handlingPerson: e.handlingPerson,
         checker: e.checker ?? null,
-        document: e.document,
+        document: this.protector.sealDocument(e.receiptId, e.document),
         documentSm3: e.documentSm3,
         agencySignature: e.agencySignature,
         financeSignature: e.financeSignature,
@@ -154,7 +154,7 @@ export class Receipts {
     return this.prisma.receipt.findMany({
       where: {
         bizSerialNo,
-        payerNameDigest: this.protector.digest("name", name),
+        payerNameDigest: { in: this.protector.digests("name", name) },
         ...(agencyCode ? { agencyCode } : {}),
       },
       orderBy: { issuedAt: "desc" },
@@ -164,7 +164,7 @@ export class Receipts {
 
   async findByPhone(phone: string): Promise<ReceiptRow[]> {
     return this.prisma.receipt.findMany({
-      where: { payerPhoneDigest: this.protector.digest("phone", phone) },
+      where: { payerPhoneDigest: { in: this.protector.digests("phone", phone) } },
       orderBy: { issuedAt: "desc" },
       take: 50,
     });
@@ -172,15 +172,83 @@ export class Receipts {
 
   async hasPhone(phone: string): Promise<boolean> {
     const n = await this.prisma.receipt.count({
-      where: { payerPhoneDigest: this.protector.digest("phone", phone) },
+      where: { payerPhoneDigest: { in: this.protector.digests("phone", phone) } },
     });
     return n > 0;
   }
 
+  payer(row: Pick<ReceiptRow, "receiptId" | "sealedPayer">): PayerDetails {
+    return JSON.parse(this.protector.unseal(payerContext(row.receiptId), row.sealedPayer).toString("utf8"));
+  }
+
+  /** The document's base64, unsealed. */
+  document(row: Pick<ReceiptRow, "receiptId" | "document">): string {
+    return this.protector.openDocument(row.receiptId, row.document);
+  }
+
+  /**
+   * Seals again what is not in the current format under the current key (rows from before
+   * @piaoju/sealing, documents kept in clear, values under a key since rotated), with digests
+   * under the current key. Run on start; returns how many rows changed.
+   */
+  async resealStale(): Promise<number> {
+    const sealer = this.protector.sealer;
+    const current = (bytes: Uint8Array) => {
+      const info = sealer.inspect(bytes);
+      return info.format === "v1" && info.current;
+    };
+    let count = 0;
+    let after: string | undefined;
+    for (;;) {
+      const rows = await this.prisma.receipt.findMany({
+        select: { receiptId: true, sealedPayer: true, document: true },
+        ...(after ? { where: { receiptId: { gt: after } } } : {}),
+        orderBy: { receiptId: "asc" },
+        take: 200,
+      });
+      if (rows.length === 0) break;
+      after = rows.at(-1)?.receiptId;
+      for (const row of rows) {
+        if (current(row.sealedPayer) && current(Buffer.from(row.document, "base64"))) continue;
+        const payer = this.payer(row);
+        await this.prisma.receipt.update({
+          where: { receiptId: row.receiptId },
+          data: {
+            sealedPayer: new Uint8Array(
+              this.protector.seal(payerContext(row.receiptId), JSON.stringify(payer)),
+            ),
+            payerNameDigest: this.protector.digest("name", payer.name),
+            payerPhoneDigest: payer.phone ? this.protector.digest("phone", payer.phone) : null,
+            document: this.protector.sealDocument(row.receiptId, this.document(row)),
+          },
+        });
+        count++;
+      }
+    }
+    const auths = await this.prisma.channelAuthorization.findMany({
+      where: { sealedWebhookSecret: { not: null } },
+      select: { agencyCode: true, sealedWebhookSecret: true },
+    });
+    for (const a of auths) {
+      if (!a.sealedWebhookSecret || current(a.sealedWebhookSecret)) continue;
+      const context = webhookSecretContext(a.agencyCode);
+      await this.prisma.channelAuthorization.update({
+        where: { agencyCode: a.agencyCode },
+        data: {
+          sealedWebhookSecret: new Uint8Array(
+            this.protector.seal(context, this.protector.unseal(context, a.sealedWebhookSecret)),
+          ),
+        },
+      });
+      count++;
+    }
+    return count;
+  }
+
   /** The receipt as rendered and shown, the payer unsealed. */
   view(row: ReceiptRow): ReceiptView {
-    const payer = JSON.parse(this.protector.unseal(row.sealedPayer).toString("utf8")) as PayerDetails;
-    const doc = readDocumentFields(Buffer.from(row.document, "base64").toString("utf8"));
+    const payer = this.payer(row);
+    const doc = readDocumentFields(Buffer.from(this.document(row), "base64").toString("utf8"));
     return {
       receiptId: row.receiptId,
       agencyCode: row.agencyCode,
@@ -221,4 +289,12 @@ export class Receipts {
       documentSm3: row.documentSm3,
     };
   }
+}
+
+function payerContext(receiptId: string): string {
+  return `receipt/${receiptId}/payer`;
+}
+
+export function webhookSecretContext(agencyCode: string): string {
+  return `agency/${agencyCode}/webhook-secret`;
 }

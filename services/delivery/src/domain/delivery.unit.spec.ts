@@ -1,3 +1,5 @@
+import { hmacSm3, sm3 } from "@piaoju/gm-crypto";
+import { Keyring, Sealer } from "@piaoju/sealing";
 import { describe, expect, it } from "vitest";
 import { planChannels } from "./channels.ts";
 import { Protector } from "./protect.ts";
@@ -77,20 +79,38 @@ describe("channels", () => {
 });
 
 describe("protection of personal data", () => {
-  const protector = new Protector(Buffer.from("00112233445566778899aabbccddeeff", "hex"));
+  const key = Buffer.from("00112233445566778899aabbccddeeff", "hex");
+  const protector = new Protector(new Sealer(new Keyring(key)));
 
-  it("seals with SM4 so that the clear text is not in the bytes, and refuses altered bytes", () => {
-    const sealed = protector.seal(Buffer.from("13800138000"));
+  it("seals with SM4 so that the clear text is not in the bytes, and refuses altered bytes or another row", () => {
+    const sealed = protector.seal("receipt/1/payer", "13800138000");
     expect(sealed.includes(Buffer.from("13800138000"))).toBe(false);
-    expect(protector.unseal(sealed).toString()).toBe("13800138000");
+    expect(protector.unseal("receipt/1/payer", sealed).toString()).toBe("13800138000");
+    expect(() => protector.unseal("receipt/2/payer", sealed)).toThrow(/altered/);
     sealed[20]! ^= 1;
-    expect(() => protector.unseal(sealed)).toThrow(/altered/);
+    expect(() => protector.unseal("receipt/1/payer", sealed)).toThrow(/altered/);
+  });
+
+  it("keeps the digests of rows stored before the shared sealing format (no migration of lookups)", () => {
+    const before = hmacSm3(
+      sm3(Buffer.concat([Buffer.from("piaoju/delivery/lookup\0"), key])),
+      "phone\n13800138000",
+    );
+    expect(protector.digest("phone", "13800138000")).toBe(before.toString("hex"));
+  });
+
+  it("opens a document kept in clear before documents were sealed, and seals new ones", () => {
+    const xml = Buffer.from("<?xml version='1.0'?><EInvoice>张三</EInvoice>").toString("base64");
+    expect(protector.openDocument("r1", xml)).toBe(xml);
+    const stored = protector.sealDocument("r1", xml);
+    expect(Buffer.from(stored, "base64").includes(Buffer.from("张三"))).toBe(false);
+    expect(protector.openDocument("r1", stored)).toBe(xml);
   });
 
   it("digests phones by their digits and names without blanks, keyed", () => {
     expect(protector.digest("phone", "+86 138-0013-8000")).toBe(protector.digest("phone", "13800138000"));
     expect(protector.digest("name", " 王 小明")).toBe(protector.digest("name", "王小明"));
-    const other = new Protector(Buffer.alloc(16, 7));
+    const other = new Protector(new Sealer(new Keyring(Buffer.alloc(16, 7))));
     expect(other.digest("name", "王小明")).not.toBe(protector.digest("name", "王小明"));
   });
 

@@ -1,45 +1,55 @@
-import { randomBytes, timingSafeEqual } from "node:crypto";
-import { hmacSm3, sm3, sm4CbcDecrypt, sm4CbcEncrypt } from "@piaoju/gm-crypto";
+import { timingSafeEqual } from "node:crypto";
+import { hmacSm3 } from "@piaoju/gm-crypto";
+import type { Sealer } from "@piaoju/sealing";
 
 /**
- * Personal data at rest and in links, under the platform's secrets key (SM4, 16 bytes):
- * - sealed: SM4-CBC then HMAC-SM3 over IV and ciphertext (encrypt-then-MAC, as the gateway
- *   seals app secrets); layout iv (16) ‖ ciphertext ‖ tag (32);
+ * Personal data at rest and in links, through the platform's one sealing format
+ * (@piaoju/sealing, docs/adr/0015) under the secrets key list:
+ * - sealed: the payer (name, code, contacts), the receipt document (it names the payer) and
+ *   webhook secrets, each bound to its row (the context names the receipt or agency);
  * - digests: HMAC-SM3 of a normalized value, to find a payer's receipts by name or phone
- *   without keeping either in clear or as a plain hash one could brute-force;
+ *   without keeping either in clear or as a plain hash one could brute-force (the same
+ *   digests as before the shared format: derive(K, "delivery/lookup"));
  * - pick-up tokens: a receipt id and an expiry under HMAC-SM3, so a download link proves the
  *   payer found the receipt moments ago and reveals nothing.
- * Each use takes its own key derived from the one configured key.
  */
 export class Protector {
-  private readonly macKey: Buffer;
-  private readonly digestKey: Buffer;
   private readonly tokenKey: Buffer;
 
-  constructor(private readonly key: Buffer) {
-    if (key.length !== 16) throw new Error("the secrets key is an SM4 key of 16 bytes");
-    this.macKey = derive(key, "seal/mac");
-    this.digestKey = derive(key, "delivery/lookup");
-    this.tokenKey = derive(key, "delivery/pickup-token");
+  constructor(readonly sealer: Sealer) {
+    this.tokenKey = sealer.derivedKey("delivery/pickup-token");
   }
 
-  seal(plaintext: Buffer): Buffer {
-    const iv = randomBytes(16);
-    const ciphertext = sm4CbcEncrypt(this.key, iv, plaintext);
-    return Buffer.concat([iv, ciphertext, hmacSm3(this.macKey, Buffer.concat([iv, ciphertext]))]);
+  seal(context: string, plaintext: Uint8Array | string): Buffer {
+    return this.sealer.seal(`delivery/${context}`, plaintext);
   }
 
-  unseal(sealed: Uint8Array): Buffer {
-    const bytes = Buffer.from(sealed);
-    if (bytes.length < 16 + 16 + 32) throw new Error("sealed data is truncated");
-    const body = bytes.subarray(0, bytes.length - 32);
-    if (!timingSafeEqual(bytes.subarray(bytes.length - 32), hmacSm3(this.macKey, body)))
-      throw new Error("sealed data was altered or the key is wrong");
-    return sm4CbcDecrypt(this.key, body.subarray(0, 16), body.subarray(16));
+  unseal(context: string, sealed: Uint8Array): Buffer {
+    return this.sealer.unseal(`delivery/${context}`, sealed);
   }
 
+  /** The receipt document as stored: base64 of its sealed bytes. */
+  sealDocument(receiptId: string, documentBase64: string): string {
+    return this.seal(`receipt/${receiptId}/document`, Buffer.from(documentBase64, "base64")).toString(
+      "base64",
+    );
+  }
+
+  /** The document's base64 from what is stored; a row written before documents were sealed holds it in clear. */
+  openDocument(receiptId: string, stored: string): string {
+    const bytes = Buffer.from(stored, "base64");
+    if (!bytes.subarray(0, 4).equals(SEALED_MAGIC)) return stored;
+    return this.unseal(`receipt/${receiptId}/document`, bytes).toString("base64");
+  }
+
+  /** Under the current key: what to store. */
   digest(kind: "name" | "phone" | "code", value: string): string {
-    return hmacSm3(this.digestKey, `${kind}\n${normalize(kind, value)}`).toString("hex");
+    return this.sealer.lookupHash(LOOKUP, `${kind}\n${normalize(kind, value)}`);
+  }
+
+  /** Under every key of the list: what to look for while a rotation is under way. */
+  digests(kind: "name" | "phone" | "code", value: string): string[] {
+    return this.sealer.lookupHashes(LOOKUP, `${kind}\n${normalize(kind, value)}`);
   }
 
   /** A token naming one receipt until `expiresAt`: 16 bytes id ‖ 6 bytes expiry (s) ‖ 16 bytes tag. */
@@ -63,9 +73,9 @@ export class Protector {
   }
 }
 
-function derive(key: Buffer, purpose: string): Buffer {
-  return sm3(Buffer.concat([Buffer.from(`piaoju/${purpose}\0`), key]));
-}
+const LOOKUP = "delivery/lookup";
+/** An XML document never starts with these bytes; a sealed value always does. */
+const SEALED_MAGIC = Buffer.from("PJSL", "latin1");
 
 /** Names compare without surrounding or inner blanks; phones by their digits, without +86. */
 export function normalize(kind: "name" | "phone" | "code", value: string): string {

@@ -3,7 +3,8 @@ import rateLimit from "@fastify/rate-limit";
 import { billCode, billNumber, bizSerialNo, text } from "@piaoju/contracts";
 import type { Certificate } from "@piaoju/gm-crypto";
 import { fenToChineseUpper, fenToFigures } from "@piaoju/locale";
-import { AppError, parseInput } from "@piaoju/runtime";
+import type { Database } from "@piaoju/persistence";
+import { AppError, parseInput, postgresRateLimitStore } from "@piaoju/runtime";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Receipts } from "../app/receipts.ts";
@@ -25,6 +26,8 @@ export interface H5Deps {
   clock: () => Date;
   /** Requests per minute per client address on the pick-up API. */
   rateLimit: number;
+  /** Where the counts live: the service's PostgreSQL in a cluster (every replica, one budget); in memory otherwise. */
+  rateLimitDb?: Database;
   /** CSP frame-ancestors: who may embed the page ("*" or a list of origins). */
   frameAncestors: string;
 }
@@ -75,6 +78,7 @@ export async function registerPickup(http: FastifyInstance, d: H5Deps): Promise<
     await scope.register(rateLimit, {
       max: d.rateLimit,
       timeWindow: 60_000,
+      ...(d.rateLimitDb?.kind === "postgres" ? { store: postgresRateLimitStore(d.rateLimitDb) } : {}),
       errorResponseBuilder: () =>
         Object.assign(new Error("too many requests: wait a minute"), {
           statusCode: 429,
@@ -136,7 +140,11 @@ export async function registerPickup(http: FastifyInstance, d: H5Deps): Promise<
     scope.post("/h5/api/verify", async (req) => {
       const body = parseInput(z.object({ token: text().min(1).max(100) }), req.body, "body");
       const row = await rowOfToken(d, body.token);
-      const result = verifyReceipt(row, d.trusted, row.supervisedAt);
+      const result = verifyReceipt(
+        { ...row, document: d.receipts.document(row) },
+        d.trusted,
+        row.supervisedAt,
+      );
       const view = d.receipts.view(row);
       return { ...result, status: view.status, statusText: statusText(view) };
     });

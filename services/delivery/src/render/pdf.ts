@@ -2,7 +2,7 @@ import { type FontChoice, fenToChineseUpper, fenToFigures, fenToYuan, pdfBytes }
 import PDFDocument from "pdfkit";
 import QRCode from "qrcode";
 import type { ReceiptView } from "../domain/receipt.ts";
-import { qrText, shanghaiDateTime } from "../domain/receipt-text.ts";
+import { maskMiddle, qrText, shanghaiDateTime } from "../domain/receipt-text.ts";
 
 /**
  * The receipt as an A4 page, laid out like the finance department's e-receipt (财政电子票据):
@@ -141,12 +141,24 @@ function drawQr(doc: PDFKit.PDFDocument, text: string, x: number, y: number, siz
   doc.fill().restore();
 }
 
+/**
+ * What the receipt shows of the payer's code: a person's ID number masked in the middle (the
+ * first 3 and last 4 kept, as on the H5 page), so a PDF that reaches the wrong hands does not
+ * carry it; an organisation's credit code, public, in full. The full code stays in the signed
+ * document, which the payer and verifiers check.
+ */
+export function printedPayerCode(payer: { type: number; code: string }): string {
+  return payer.type === 2 ? payer.code : maskMiddle(payer.code, 3, 4);
+}
+
 /** Payer lines above the table; returns where the table starts. */
 function drawPayer(doc: PDFKit.PDFDocument, r: ReceiptView, y: number): number {
   const codeLabel = r.payer.type === 2 ? "交款人统一社会信用代码" : "交款人证件号码";
   doc.fontSize(10);
   doc.fillColor(FORM).text(`${codeLabel}：`, LEFT, y, { lineBreak: false });
-  doc.fillColor(INK).text(r.payer.code, LEFT + doc.widthOfString(`${codeLabel}：`), y, { lineBreak: false });
+  doc
+    .fillColor(INK)
+    .text(printedPayerCode(r.payer), LEFT + doc.widthOfString(`${codeLabel}：`), y, { lineBreak: false });
   doc.fillColor(FORM).text("交款人：", A4[0] / 2 + 40, y, { lineBreak: false });
   doc
     .fillColor(INK)

@@ -1,3 +1,7 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadCjkFont } from "@piaoju/locale";
 import { describe, expect, it } from "vitest";
 import type { ReceiptView } from "../domain/receipt.ts";
@@ -31,6 +35,27 @@ describe("the receipt PDF", () => {
     expect(a.equals(b)).toBe(true);
     expect(a.subarray(0, 5).toString()).toBe("%PDF-");
     expect(a.length).toBeLessThan(100_000);
+  });
+
+  it("shows a person's ID number masked and an organisation's credit code in full (pdftotext)", async () => {
+    const text = async (v: ReceiptView) => {
+      const dir = mkdtempSync(join(tmpdir(), "delivery-pdf-"));
+      try {
+        writeFileSync(join(dir, "r.pdf"), await renderReceiptPdf(v, font));
+        return execFileSync("pdftotext", ["-layout", join(dir, "r.pdf"), "-"], { encoding: "utf8" });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const person = await text(view);
+    expect(person).toContain("王小明");
+    expect(person).not.toContain("110101199003074514");
+    expect(person).toContain("110***********4514");
+    const org = await text({
+      ...view,
+      payer: { type: 2, code: "91110105MA01ABCD2X", name: "某某科技有限公司" },
+    });
+    expect(org).toContain("91110105MA01ABCD2X");
   });
 
   it("is rendered once per receipt state and served from the cache after", async () => {

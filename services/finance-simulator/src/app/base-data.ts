@@ -3,7 +3,6 @@ import type { SqlExecutor } from "@piaoju/persistence";
 import { AppError } from "@piaoju/runtime";
 import type { z } from "zod";
 import type { agencyUpsert, BaseDataResponse, baseDataUpsert, certificateBound } from "../api.ts";
-import { seal, unseal } from "../domain/sealed.ts";
 import { iso, type SimContext } from "./context.ts";
 
 /** Every base-data change takes the next version; the counter's row lock keeps versions in commit order. */
@@ -29,7 +28,7 @@ export async function upsertAgency(
       ]);
     }
     const secretEnc =
-      input.secret === undefined ? null : seal(ctx.masterKey, Buffer.from(input.secret, "utf8"));
+      input.secret === undefined ? null : ctx.sealer.seal(agencySecretContext(agencyCode), input.secret);
     await tx.query(
       `INSERT INTO agency (agency_code, name, region_code, secret_enc, version, updated_at)
        VALUES ($1, $2, $3, $4, $5, now())
@@ -48,7 +47,7 @@ export async function agencySecret(ctx: SimContext, agencyCode: string): Promise
     `SELECT secret_enc FROM agency WHERE agency_code = $1`,
     [agencyCode],
   );
-  return row ? unseal(ctx.masterKey, row.secret_enc).toString("utf8") : undefined;
+  return row ? ctx.sealer.unsealText(agencySecretContext(agencyCode), row.secret_enc) : undefined;
 }
 
 export async function requireAgencyName(
@@ -271,4 +270,8 @@ export async function revokeCertificate(
     });
   }
   return { agencyCode, fingerprintSm3: fingerprint, revokedAt: iso(row.revoked_at) };
+}
+
+export function agencySecretContext(agencyCode: string): string {
+  return `finance-simulator/agency/${agencyCode}/secret`;
 }

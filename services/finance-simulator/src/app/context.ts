@@ -1,5 +1,6 @@
 import type { Certificate, DevCa, Sm2PrivateKey } from "@piaoju/gm-crypto";
 import type { Database } from "@piaoju/persistence";
+import type { Sealer } from "@piaoju/sealing";
 import type { ReceiptCryptoRunner } from "./crypto-pool.ts";
 
 /** Finance's own key material. */
@@ -23,7 +24,8 @@ export interface Stats {
 /** What every use case works with. */
 export interface SimContext {
   db: Database;
-  masterKey: Buffer;
+  /** Seals agency secrets and finance's private keys at rest (@piaoju/sealing). */
+  sealer: Sealer;
   identity: FinanceIdentity;
   /** Finance's CA first, then configured agency CAs. */
   trustedAgencyCas: Certificate[];

@@ -1,6 +1,6 @@
 import { Certificate, DevCa, Sm2PrivateKey } from "@piaoju/gm-crypto";
 import type { Database } from "@piaoju/persistence";
-import { seal, unseal } from "../domain/sealed.ts";
+import type { Sealer } from "@piaoju/sealing";
 import type { FinanceIdentity } from "./context.ts";
 
 interface IdentityRow {
@@ -14,7 +14,7 @@ interface IdentityRow {
  * sealed with the master key), so a restart keeps the same certificate. Two processes starting
  * at once on one database both end up with the first one's identity.
  */
-export async function loadOrCreateIdentity(db: Database, masterKey: Buffer): Promise<FinanceIdentity> {
+export async function loadOrCreateIdentity(db: Database, sealer: Sealer): Promise<FinanceIdentity> {
   let rows = await readIdentity(db);
   if (!rows.has("ca") || !rows.has("finance")) {
     const ca = await DevCa.create({ name: "Finance E-Receipt Simulator CA", validDays: 3650 });
@@ -37,7 +37,7 @@ export async function loadOrCreateIdentity(db: Database, masterKey: Buffer): Pro
       ] as const) {
         await tx.query(
           `INSERT INTO identity (name, certificate_pem, private_key_enc) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`,
-          [name, cert.toPem(), seal(masterKey, priv.toDer())],
+          [name, cert.toPem(), sealer.seal(identityContext(name), priv.toDer())],
         );
       }
     });
@@ -47,14 +47,18 @@ export async function loadOrCreateIdentity(db: Database, masterKey: Buffer): Pro
   const financeRow = rows.get("finance")!;
   const ca = DevCa.load(
     Certificate.fromPem(caRow.certificate_pem),
-    Sm2PrivateKey.fromDer(unseal(masterKey, caRow.private_key_enc)),
+    Sm2PrivateKey.fromDer(sealer.unseal(identityContext("ca"), caRow.private_key_enc)),
   );
   const certificate = Certificate.fromPem(financeRow.certificate_pem);
-  const key = Sm2PrivateKey.fromDer(unseal(masterKey, financeRow.private_key_enc));
+  const key = Sm2PrivateKey.fromDer(sealer.unseal(identityContext("finance"), financeRow.private_key_enc));
   return { ca, key, certificate, certificateSm3: certificate.fingerprintSm3() };
 }
 
 async function readIdentity(db: Database): Promise<Map<string, IdentityRow>> {
   const rows = await db.query<IdentityRow>(`SELECT name, certificate_pem, private_key_enc FROM identity`);
   return new Map(rows.map((r) => [r.name, r]));
+}
+
+export function identityContext(name: string): string {
+  return `finance-simulator/identity/${name}/private-key`;
 }

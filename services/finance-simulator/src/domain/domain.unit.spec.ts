@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { auditFindings } from "./audit.ts";
 import { checkDocumentFields, yuanToFen } from "./document-fields.ts";
 import { chinaDay, expandRanges, formatNumber, overlaps, planSegment } from "./numbers.ts";
-import { seal, unseal } from "./sealed.ts";
 
 describe("numbers", () => {
   it("a planned segment starts at the counter and holds exactly the quantity", () => {
@@ -113,14 +112,5 @@ describe("document fields", () => {
       300,
       Number.NaN,
     ]);
-  });
-});
-
-describe("sealed secrets", () => {
-  it("round-trip under the master key, and fail clearly under another", () => {
-    const key = Buffer.alloc(16, 7);
-    const sealed = seal(key, Buffer.from("agency secret"));
-    expect(unseal(key, sealed).toString()).toBe("agency secret");
-    expect(() => unseal(Buffer.alloc(16, 8), sealed)).toThrow(/master key/);
   });
 });

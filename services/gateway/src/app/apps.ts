@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { AppError } from "@piaoju/runtime";
-import { seal, unseal } from "../domain/sealed.ts";
+import type { Sealer } from "@piaoju/sealing";
 import { checkSignature, readSignatureHeaders, SIGNATURE_WINDOW_MS } from "../domain/signed-request.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
@@ -25,7 +25,7 @@ export interface CallingApp {
 export class Apps {
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly secretsKey: Buffer,
+    private readonly sealer: Sealer,
     private readonly clock: () => Date,
   ) {}
 
@@ -43,7 +43,7 @@ export class Apps {
           name: input.name,
           agencyCode: input.agencyCode,
           issuingPoints: [...new Set(input.issuingPoints)].sort(),
-          sealedSecret: new Uint8Array(seal(this.secretsKey, Buffer.from(appSecret, "utf8"))),
+          sealedSecret: new Uint8Array(this.sealer.seal(secretContext(appId), appSecret)),
           createdBy: actor,
         },
       });
@@ -87,16 +87,16 @@ export class Apps {
   ): Promise<CallingApp> {
     const signed = readSignatureHeaders(headers);
     const app = await this.prisma.app.findUnique({ where: { appId: signed.appId } });
-    if (!app?.enabled) {
-      throw new AppError("unauthenticated", "unknown or disabled app", { code: "APP_UNKNOWN" });
-    }
     const now = this.clock();
-    checkSignature(
-      unseal(this.secretsKey, Buffer.from(app.sealedSecret)).toString("utf8"),
-      signed,
-      request,
-      now,
-    );
+    if (!app?.enabled) {
+      // An unknown or disabled app is answered exactly as a wrong signature (the same check, against
+      // a secret nobody has, throws the same error), so the answer never tells which app ids exist.
+      checkSignature(DECOY_SECRET, signed, request, now);
+      throw new AppError("unauthenticated", "signature does not match the request", {
+        code: "BAD_SIGNATURE",
+      });
+    }
+    checkSignature(this.sealer.unsealText(secretContext(app.appId), app.sealedSecret), signed, request, now);
     const claimed = await this.prisma.usedNonce.createMany({
       data: [{ appId: app.appId, nonce: signed.nonce, seenAt: now }],
       skipDuplicates: true,
@@ -113,6 +113,27 @@ export class Apps {
   async pruneNonces(): Promise<number> {
     const before = new Date(this.clock().getTime() - 2 * SIGNATURE_WINDOW_MS);
     return (await this.prisma.usedNonce.deleteMany({ where: { seenAt: { lt: before } } })).count;
+  }
+
+  /**
+   * Seals again every secret not in the current format under the current key: the secrets of a
+   * data folder made before the shared format (docs/adr/0015), or under a key since rotated.
+   * Run on start; returns how many it sealed again.
+   */
+  async resealStale(): Promise<number> {
+    const rows = await this.prisma.app.findMany({ select: { appId: true, sealedSecret: true } });
+    let count = 0;
+    for (const row of rows) {
+      const info = this.sealer.inspect(row.sealedSecret);
+      if (info.format === "v1" && info.current) continue;
+      const plain = this.sealer.unseal(secretContext(row.appId), row.sealedSecret);
+      await this.prisma.app.update({
+        where: { appId: row.appId },
+        data: { sealedSecret: new Uint8Array(this.sealer.seal(secretContext(row.appId), plain)) },
+      });
+      count++;
+    }
+    return count;
   }
 }
 
@@ -134,4 +155,12 @@ function view(app: {
     createdAt: app.createdAt.toISOString(),
     createdBy: app.createdBy,
   };
+}
+
+/** A secret no app has: what an unknown app id's signature is checked against. */
+const DECOY_SECRET = randomBytes(32).toString("base64url");
+
+/** Where an app's sealed secret belongs: copied to another app's row, it does not open. */
+function secretContext(appId: string): string {
+  return `gateway/app/${appId}/secret`;
 }

@@ -10,9 +10,9 @@ import {
 } from "@piaoju/access";
 import { sm3 } from "@piaoju/gm-crypto";
 import { AppError } from "@piaoju/runtime";
+import type { Sealer } from "@piaoju/sealing";
 import { generateSecret, generateURI, verify as verifyTotp } from "otplib";
 import { lockoutAfter, oneTimePassword, passwordProblems } from "../domain/password.ts";
-import { seal, unseal } from "../domain/sealed.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { AuditLog } from "./audit.ts";
 
@@ -72,7 +72,7 @@ type UserRow = Awaited<ReturnType<Identity["loadUser"]>> & object;
 export class Identity {
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly secretsKey: Buffer,
+    private readonly sealer: Sealer,
     private readonly audit: AuditLog,
     private readonly clock: () => Date,
     private readonly policy: SessionPolicy,
@@ -324,7 +324,7 @@ export class Identity {
     code: string,
   ) {
     if (!u.totpSealed || !/^\d{6}$/.test(code)) return false;
-    const secret = unseal(this.secretsKey, Buffer.from(u.totpSealed)).toString("utf8");
+    const secret = this.sealer.unsealText(totpContext(u.id), u.totpSealed);
     const epoch = Math.floor(this.clock().getTime() / 1000);
     const result = await verifyTotp({ secret, token: code, epoch, epochTolerance: 30 });
     if (!result.valid) return false;
@@ -446,7 +446,7 @@ export class Identity {
     await this.prisma.$transaction(async (tx) => {
       await tx.user.update({
         where: { id: u.id },
-        data: { totpSealed: new Uint8Array(seal(this.secretsKey, Buffer.from(secret))) },
+        data: { totpSealed: new Uint8Array(this.sealer.seal(totpContext(u.id), secret)) },
       });
       await this.audit.appendIn(tx, {
         ...who,
@@ -625,4 +625,9 @@ export class Identity {
   static builtIn(name: string): name is BuiltInRole {
     return Object.hasOwn(BUILT_IN_ROLES, name);
   }
+}
+
+/** Where a user's sealed TOTP secret belongs (@piaoju/sealing); secrets of the format before it still open. */
+function totpContext(userId: string): string {
+  return `gateway/user/${userId}/totp`;
 }

@@ -2,7 +2,8 @@ import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import type { AssertedIdentity, Permission } from "@piaoju/access";
 import { billCode, billNumber, bizSerialNo, receiptApi, text } from "@piaoju/contracts";
-import { AppError, parseInput, signedJsonBody } from "@piaoju/runtime";
+import type { Database } from "@piaoju/persistence";
+import { AppError, type LookupLimits, lookupLimiter, parseInput, signedJsonBody } from "@piaoju/runtime";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { jsonSchemaTransform } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -75,8 +76,10 @@ const receiptStatus = z
  */
 export async function businessApi(
   api: FastifyInstance,
-  deps: { apps: Apps; upstream: Upstream },
+  deps: { apps: Apps; upstream: Upstream; limits: LookupLimits; db?: Database },
 ): Promise<void> {
+  // Lookups (verify by check code above all) answer guesses: limited per address, then per app.
+  const limiter = await lookupLimiter(api, deps.limits, deps.db, "gateway");
   await api.register(fastifySwagger, {
     openapi: {
       info: {
@@ -119,6 +122,12 @@ export async function businessApi(
   /** The body, read and validated only once the signature over its bytes held. */
   const bodyOf = <S extends z.ZodType>(req: FastifyRequest, schema: S): z.infer<S> =>
     parseInput(schema, signedJsonBody(req), "body");
+  const lookup = async (req: FastifyRequest, reply: FastifyReply): Promise<CallingApp> => {
+    await limiter.byAddress(req, reply);
+    const app = await authenticate(req);
+    await limiter.byCaller(req, reply, app.appId);
+    return app;
+  };
   // A business system is asserted with the scope it is registered for: its agency and its issuing
   // points, on reads as on writes (issue 9 class 6).
   const caller = (app: CallingApp): AssertedIdentity => ({
@@ -175,7 +184,7 @@ export async function businessApi(
       },
     },
     async (req, reply) => {
-      const app = await authenticate(req);
+      const app = await lookup(req, reply);
       const q = parseInput(serialQuery, req.query, "query");
       const query = new URLSearchParams({ agencyCode: app.agencyCode, bizSerialNo: q.bizSerialNo });
       return relay(reply, await deps.upstream.request("GET", `/v1/receipts?${query}`, caller(app)));
@@ -191,7 +200,7 @@ export async function businessApi(
       },
     },
     async (req, reply) => {
-      const app = await authenticate(req);
+      const app = await lookup(req, reply);
       const q = parseInput(verifyQuery, req.query, "query");
       return relay(
         reply,
@@ -204,7 +213,7 @@ export async function businessApi(
     "/api/v1/receipts/:id",
     { schema: { summary: "A receipt and its status", params: receiptId } },
     async (req, reply) => {
-      const app = await authenticate(req);
+      const app = await lookup(req, reply);
       const { id } = parseInput(receiptId, req.params, "params");
       return relay(reply, await deps.upstream.request("GET", `/v1/receipts/${id}`, caller(app)));
     },
@@ -252,7 +261,7 @@ export async function businessApi(
       },
     },
     async (req, reply) => {
-      const app = await authenticate(req);
+      const app = await lookup(req, reply);
       const { id } = parseInput(receiptId, req.params, "params");
       return relay(reply, await deps.upstream.request("GET", `/v1/receipts/${id}/status`, caller(app)));
     },

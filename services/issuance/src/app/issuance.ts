@@ -4,7 +4,8 @@ import { type Emit, IssuingPointRegistered, ReceiptRequested } from "@piaoju/con
 import { sm3 } from "@piaoju/gm-crypto";
 import { prismaUnitOfWork, type UnitOfWork } from "@piaoju/persistence";
 import { AppError, type FieldIssue } from "@piaoju/runtime";
-import { deriveCheckCode } from "../domain/check-code.ts";
+import type { Keyring } from "@piaoju/sealing";
+import { type CheckCodeFields, newCheckCode } from "../domain/check-code.ts";
 import { buildReceiptDocument, shanghaiDateTime } from "../domain/document.ts";
 import { allowedCommands, type ReceiptStatus } from "../domain/lifecycle.ts";
 import type { ReceiptLine } from "../domain/red-flush.ts";
@@ -42,6 +43,8 @@ export interface IssuanceDeps {
   /** Called after a commit that wrote events, so the relay publishes them at once. */
   published: () => void;
   clock: () => Date;
+  /** PIAOJU_CHECK_CODE_KEY: the root keys of the agencies' check-code secrets, current first. */
+  checkCodeKeys: Keyring;
 }
 
 export interface ReceiptView {
@@ -332,7 +335,7 @@ export class IssuanceApp {
     const number = formatNumber(await this.allocateNumber(tx, request));
     const issuedAt = this.deps.clock();
     const totalFen = BigInt(request.totalFen);
-    const checkCode = deriveCheckCode({
+    const { checkCode, checkCodeKeyId } = this.newCheckCode({
       billCode: request.billCode,
       number,
       issueDate: shanghaiDateTime(issuedAt).date,
@@ -378,6 +381,7 @@ export class IssuanceApp {
         billCode: request.billCode,
         number: BigInt(number),
         checkCode,
+        checkCodeKeyId,
         status: "REQUESTED",
         source,
         totalFen,
@@ -416,6 +420,11 @@ export class IssuanceApp {
       kind: "blue",
     });
     return { receipt: receiptView(receipt), created: true };
+  }
+
+  /** A new receipt's check code (keyed per agency) and the id of the key that made it. */
+  newCheckCode(fields: CheckCodeFields): { checkCode: string; checkCodeKeyId: string } {
+    return newCheckCode(this.deps.checkCodeKeys, fields);
   }
 
   async findReceipt(id: string): Promise<ReceiptView | undefined> {
@@ -526,7 +535,7 @@ export function receiptView(r: Receipt): ReceiptView {
     ...(r.originalReceiptId ? { originalReceiptId: r.originalReceiptId } : {}),
     source: r.source,
     totalFen: Number(r.totalFen),
-    payer: { type: r.payerType, code: r.payerCode, name: r.payerName },
+    payer: { type: r.payerType, code: r.payerCode ?? "", name: r.payerName ?? "" },
     items: request.items,
     issuedAt: r.issuedAt.toISOString(),
     documentSm3: r.documentSm3,

@@ -11,7 +11,6 @@ import {
 } from "@piaoju/contracts";
 import { sm3 } from "@piaoju/gm-crypto";
 import { AppError } from "@piaoju/runtime";
-import { deriveCheckCode } from "../domain/check-code.ts";
 import { buildReceiptDocument, shanghaiDateTime } from "../domain/document.ts";
 import { decide, type ReceiptCommand } from "../domain/lifecycle.ts";
 import { isSameRedFlush, type ReceiptLine, redFlushRefusal, redLines } from "../domain/red-flush.ts";
@@ -315,13 +314,13 @@ export class ReceiptLifecycle {
     // finance can be followed by another without touching the (agency, serial) uniqueness.
     const attempts = await tx.receipt.count({ where: { originalReceiptId: original.id } });
     const bizSerialNo = `red:${original.billCode}${formatNumber(original.number)}${attempts ? `:${attempts + 1}` : ""}`;
-    const checkCode = deriveCheckCode({
+    const { checkCode, checkCodeKeyId } = this.issuance.newCheckCode({
       billCode: original.billCode,
       number,
       issueDate: shanghaiDateTime(issuedAt).date,
       totalFen,
       agencyCode: original.agencyCode,
-      payerCode: original.payerCode,
+      payerCode: original.payerCode ?? "",
       bizSerialNo,
     });
     const billKind = await tx.billKind.findUnique({
@@ -361,6 +360,7 @@ export class ReceiptLifecycle {
         billCode: original.billCode,
         number: BigInt(number),
         checkCode,
+        checkCodeKeyId,
         status: "REQUESTED",
         source: original.source,
         totalFen,

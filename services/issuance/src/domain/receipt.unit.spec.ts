@@ -1,7 +1,8 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { issuesFromZod } from "@piaoju/runtime/errors";
+import { Keyring, keyIdOf } from "@piaoju/sealing";
 import { describe, expect, it } from "vitest";
-import { deriveCheckCode } from "./check-code.ts";
+import { agencyCheckCodeSecret, deriveCheckCode, newCheckCode } from "./check-code.ts";
 import { buildReceiptDocument, type ReceiptDocumentInput, shanghaiDateTime } from "./document.ts";
 import { amountForStandard, fenToYuan, normalizeQuantity } from "./money.ts";
 import { checkAgainstReference, type IncomeItem } from "./reference.ts";
@@ -111,23 +112,56 @@ describe("check code (校验码)", () => {
     bizSerialNo: "BIZ-0001",
   };
 
-  it("is 6 digits taken from SM3 of the key fields, as the README documents", () => {
-    const text = "PJCC1|11010126|0000000001|20260315|12345|110101|11010519491231002X|BIZ-0001";
-    const expected = (createHash("sm3").update(text).digest().readBigUInt64BE(0) % 1_000_000n)
+  const root = Buffer.from("000102030405060708090a0b0c0d0e0f", "hex");
+  const secret = agencyCheckCodeSecret(root, fields.agencyCode);
+
+  it("is 6 digits of HMAC-SM3 under the agency's secret, as the README documents", () => {
+    const text = "PJCC2|11010126|0000000001|20260315|12345|110101|11010519491231002X|BIZ-0001";
+    const expected = (createHmac("sm3", secret).update(text).digest().readBigUInt64BE(0) % 1_000_000n)
       .toString()
       .padStart(6, "0");
-    expect(deriveCheckCode(fields)).toBe(expected);
-    expect(deriveCheckCode(fields)).toBe("899491"); // pinned: changing the recipe breaks issued receipts
+    expect(deriveCheckCode(fields, secret)).toBe(expected);
+    // pinned: changing the recipe would change what payers verify issued receipts with
+    expect(deriveCheckCode(fields, secret)).toBe("044655");
+  });
+
+  it("cannot be computed from the public fields: the unkeyed SM3 of PJCC1 does not give it", () => {
+    const unkeyed = (
+      createHash("sm3")
+        .update("PJCC1|11010126|0000000001|20260315|12345|110101|11010519491231002X|BIZ-0001")
+        .digest()
+        .readBigUInt64BE(0) % 1_000_000n
+    )
+      .toString()
+      .padStart(6, "0");
+    expect(deriveCheckCode(fields, secret)).not.toBe(unkeyed);
+  });
+
+  it("differs per agency and per root key, and names the key that made it", () => {
+    const other = Buffer.from("f0e0d0c0b0a090807060504030201000", "hex");
+    expect(agencyCheckCodeSecret(root, "110101").equals(agencyCheckCodeSecret(root, "110102"))).toBe(false);
+    const codes = new Set(
+      Array.from({ length: 50 }, (_, i) => {
+        const f = { ...fields, number: String(i + 1).padStart(10, "0") };
+        return `${deriveCheckCode(f, secret)}/${deriveCheckCode(f, agencyCheckCodeSecret(other, "110101"))}`;
+      }).filter((pair) => pair.split("/")[0] !== pair.split("/")[1]),
+    );
+    expect(codes.size).toBeGreaterThan(45);
+    const made = newCheckCode(new Keyring(other, [root]), fields);
+    expect(made).toEqual({
+      checkCode: deriveCheckCode(fields, agencyCheckCodeSecret(other, "110101")),
+      checkCodeKeyId: keyIdOf(other),
+    });
   });
 
   it("changes when any key field changes", () => {
-    const base = deriveCheckCode(fields);
+    const base = deriveCheckCode(fields, secret);
     for (const change of [
       { number: "0000000002" },
       { totalFen: 12346n },
       { payerCode: "440304199001011233" },
     ]) {
-      expect(deriveCheckCode({ ...fields, ...change })).not.toBe(base);
+      expect(deriveCheckCode({ ...fields, ...change }, secret)).not.toBe(base);
     }
   });
 });

@@ -7,6 +7,10 @@ import { callerHeaders, startTestPlatform, type TestCaller } from "@piaoju/runti
 import { issuanceService } from "../main.ts";
 
 export const TOKEN = "t".repeat(40);
+/** The SM4 key the receipts' personal data is sealed with in these tests. */
+export const SECRETS_KEY = "0123456789abcdeffedcba9876543210";
+/** The root key of the agencies' check-code secrets in these tests. */
+export const CHECK_CODE_KEY = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf";
 /** An agency of its own per test file keeps the crash test's process (its own namespace) apart too. */
 export const AGENCY = `T${randomUUID().replaceAll("-", "").slice(0, 8).toUpperCase()}`;
 export const BILL = "11010126";
@@ -53,7 +57,11 @@ export async function startIssuance(mode: "cluster" | "embedded", kafkaBrokers: 
     services: [issuanceService],
     kafkaBrokers,
     caller: CLERK,
-    env: { PIAOJU_INTERNAL_TOKEN: TOKEN },
+    env: {
+      PIAOJU_INTERNAL_TOKEN: TOKEN,
+      PIAOJU_SECRETS_KEY: SECRETS_KEY,
+      PIAOJU_CHECK_CODE_KEY: CHECK_CODE_KEY,
+    },
   });
   return {
     platform: t.platform,

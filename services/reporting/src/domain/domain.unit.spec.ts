@@ -1,3 +1,4 @@
+import { Keyring } from "@piaoju/sealing";
 import { describe, expect, it } from "vitest";
 import { PayerProtection } from "../adapters/payer-protection.ts";
 import { decodeCursor, encodeCursor, maskMiddle } from "./cursor.ts";
@@ -120,7 +121,7 @@ describe("periods and pages", () => {
 });
 
 describe("the payer in the read model", () => {
-  const protection = new PayerProtection(Buffer.alloc(16, 3));
+  const protection = new PayerProtection(new Keyring(Buffer.alloc(16, 3)));
 
   it("is sealed (never in clear) and opens with the key; a changed byte is refused", () => {
     const sealed = protection.seal({ name: "张三", code: "11010519491231002X" });
@@ -135,7 +136,7 @@ describe("the payer in the read model", () => {
     expect(protection.digest("code", "11010519491231002x")).toBe(
       protection.digest("code", "11010519491231002X"),
     );
-    expect(new PayerProtection(Buffer.alloc(16, 4)).digest("name", "李四")).not.toBe(
+    expect(new PayerProtection(new Keyring(Buffer.alloc(16, 4))).digest("name", "李四")).not.toBe(
       protection.digest("name", "李四"),
     );
   });

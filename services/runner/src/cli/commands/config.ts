@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CliCommand, groups, repoRoot } from "../program.ts";
 
@@ -11,9 +12,21 @@ export async function configFiles(): Promise<{ path: string; text: string }[]> {
     throw new Error(`the configuration schemas are not in order:\n  ${catalog.problems.join("\n  ")}`);
   }
   return [
-    { path: "docs/CONFIG.md", text: renderMarkdown(catalog) },
+    { path: "docs/CONFIG.md", text: formatted("docs/CONFIG.md", renderMarkdown(catalog)) },
     { path: ".env.example", text: renderEnvExample(catalog) },
   ];
+}
+
+/** The text as the repository's formatter (biome, which lint runs) lays it out: tables aligned. */
+function formatted(path: string, text: string): string {
+  const biome = join(repoRoot, "node_modules/.bin/biome");
+  if (!existsSync(biome)) return text; // an installation without the dev tools: unaligned is fine
+  const run = spawnSync(biome, ["format", `--stdin-file-path=${path}`], {
+    cwd: repoRoot,
+    input: text,
+    encoding: "utf8",
+  });
+  return run.status === 0 && run.stdout ? run.stdout : text;
 }
 
 /** `piaoju config`: every environment variable, from the schemas that parse them. */

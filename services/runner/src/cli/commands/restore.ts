@@ -13,8 +13,9 @@ export default {
       .description(
         "Into a fresh PIAOJU_DATA_DIR (embedded) or fresh databases under PIAOJU_DATABASE_PREFIX (--cluster). " +
           "Every file is checked against the manifest and the root keys against their fingerprints before " +
-          "anything is written. The root keys come from --keys DIR (files signing-keystore-key and " +
-          "secrets-key, as in .data/secrets) or PIAOJU_SIGNING_KEYSTORE_KEY and PIAOJU_SECRETS_KEY.",
+          "anything is written. The root keys come from --keys DIR (files signing-keystore-key, " +
+          "secrets-key and check-code-key, as in .data/secrets) or PIAOJU_SIGNING_KEYSTORE_KEY, " +
+          "PIAOJU_SECRETS_KEY and PIAOJU_CHECK_CODE_KEY.",
       )
       .argument("<dir>", "the backup folder")
       .option("--cluster", "into the cluster's PostgreSQL instead of an embedded data folder")
