@@ -41,6 +41,7 @@ describe("payment to receipt, pushed back (cluster)", () => {
       caller: { "x-piaoju-actor": "ops.zhao", "x-piaoju-agencies": AGENCY },
       env: {
         PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
+        PIAOJU_CHECK_CODE_KEY: randomBytes(16).toString("hex"),
         PIAOJU_PAYMENT_FIRST_QUERY_MS: "500",
         PIAOJU_PAYMENT_POLL_MS: "100",
         PIAOJU_PAYMENT_CALLBACK_BACKOFF_MS: "100",
