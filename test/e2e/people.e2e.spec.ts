@@ -159,10 +159,8 @@ describe.each(["cluster", "embedded"] as const)("people (%s)", (mode) => {
       roles: ["clerk"],
       issuingPoints: ["WIN-02"],
     });
-    const mine = await win1.request("POST", "/api/internal/v1/receipts", {
-      ...issueBody("PPL-1", "WIN-01"),
-      source: "online",
-    });
+    // A person's receipt is 在线开具 by who is calling (the platform sets provenance, never the body).
+    const mine = await win1.request("POST", "/api/internal/v1/receipts", issueBody("PPL-1", "WIN-01"));
     expect(mine.status).toBe(201);
     const theirs = await win2.request("POST", "/api/internal/v1/receipts", issueBody("PPL-2", "WIN-02"));
     expect(theirs.status).toBe(201);
