@@ -37,7 +37,9 @@ describe("the identity assertion", () => {
     const token = signer.sign(clerk, request);
     expect(verifier.verify(token, request)).toEqual(clerk);
     expect(refusal(() => verifier.verify(token, { method: "POST", url: request.url }))).toBe("wrong-request");
-    expect(refusal(() => verifier.verify(token, { method: "GET", url: "/v1/receipts/other" }))).toBe("wrong-request");
+    expect(refusal(() => verifier.verify(token, { method: "GET", url: "/v1/receipts/other" }))).toBe(
+      "wrong-request",
+    );
     now += 31_000;
     expect(refusal(() => verifier.verify(token, request))).toBe("expired");
   });
@@ -73,12 +75,22 @@ describe("data scopes", () => {
   });
 
   it("an own-receipts grant reaches only what the person made; an agency grant all of the agency; * every agency", () => {
-    const own = new Access(testIdentity({ actor: "wang.wu", agency: "110101", roles: ["clerk"], scope: "own" }));
-    expect(own.allows("receipt.read", { agencyCode: "110101", issuingPointCode: "WIN-01", createdBy: "wang.wu" })).toBe(true);
-    expect(own.allows("receipt.read", { agencyCode: "110101", issuingPointCode: "WIN-01", createdBy: "li.si" })).toBe(false);
+    const own = new Access(
+      testIdentity({ actor: "wang.wu", agency: "110101", roles: ["clerk"], scope: "own" }),
+    );
+    expect(
+      own.allows("receipt.read", { agencyCode: "110101", issuingPointCode: "WIN-01", createdBy: "wang.wu" }),
+    ).toBe(true);
+    expect(
+      own.allows("receipt.read", { agencyCode: "110101", issuingPointCode: "WIN-01", createdBy: "li.si" }),
+    ).toBe(false);
     const manager = new Access(testIdentity({ actor: "m", agency: "110101", roles: ["ticket-manager"] }));
-    expect(manager.allows("receipt.read", { agencyCode: "110101", issuingPointCode: "WIN-09", createdBy: "x" })).toBe(true);
-    expect(manager.allows("receipt.redFlush", { agencyCode: "110101", issuingPointCode: "WIN-09" })).toBe(false);
+    expect(
+      manager.allows("receipt.read", { agencyCode: "110101", issuingPointCode: "WIN-09", createdBy: "x" }),
+    ).toBe(true);
+    expect(manager.allows("receipt.redFlush", { agencyCode: "110101", issuingPointCode: "WIN-09" })).toBe(
+      false,
+    );
     const platform = new Access(testIdentity({ actor: "root", agency: "*", roles: ["system-admin"] }));
     expect(platform.allows("base.manage", { agencyCode: "440301" })).toBe(true);
   });

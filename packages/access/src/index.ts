@@ -1,5 +1,5 @@
 export * from "./assertion.ts";
+export * from "./matrix.ts";
 export * from "./permissions.ts";
 export * from "./routes.ts";
 export * from "./scope.ts";
-export * from "./matrix.ts";

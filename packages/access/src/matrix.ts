@@ -74,7 +74,8 @@ export const AUTHORISATION_MATRIX: Readonly<Record<string, string>> = {
   "POST /api/console/logout": "system-admin security-admin auditor ticket-manager clerk finance-liaison",
   "POST /api/console/password": "system-admin security-admin auditor ticket-manager clerk finance-liaison",
   "POST /api/console/totp/enroll": "system-admin security-admin auditor ticket-manager clerk finance-liaison",
-  "POST /api/console/totp/confirm": "system-admin security-admin auditor ticket-manager clerk finance-liaison",
+  "POST /api/console/totp/confirm":
+    "system-admin security-admin auditor ticket-manager clerk finance-liaison",
   "GET /api/console/users": "system-admin security-admin",
   "POST /api/console/users": "system-admin",
   "POST /api/console/users/:id/disable": "system-admin",

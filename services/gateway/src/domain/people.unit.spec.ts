@@ -28,7 +28,10 @@ describe("the audit log's SM3 chain", () => {
   it("holds for untouched entries, whatever order jsonb gives object keys back in", () => {
     const entries = chain(5);
     expect(verifyChain(entries)).toMatchObject({ checked: 5, lastSeq: 5n });
-    const reordered = entries.map((e) => ({ ...e, after: { n: (e.after as { n: number }).n, roles: ["clerk"] } }));
+    const reordered = entries.map((e) => ({
+      ...e,
+      after: { n: (e.after as { n: number }).n, roles: ["clerk"] },
+    }));
     expect(verifyChain(reordered).broken).toBeUndefined();
   });
 
