@@ -7,7 +7,7 @@ import { unaryCall } from "@piaoju/runtime";
 import { clientCredentials, loadServiceTls, TLS_CHANNEL_OPTIONS } from "@piaoju/service-identity";
 import { loadSigningProto } from "../../proto/piaoju/signing/v1/signing.ts";
 
-export type ClientMethod = "SignBatch" | "Sign" | "Verify" | "MakeEnvelope" | "OpenEnvelope";
+export type ClientMethod = "SignBatch" | "Sign" | "Verify" | "VerifyBatch" | "MakeEnvelope" | "OpenEnvelope";
 
 export interface ClientJob {
   address: string;
@@ -37,6 +37,12 @@ function opsOf(job: ClientJob, answer: Record<string, unknown>): number {
     case "Verify":
       if (answer.valid !== true) throw new Error("a valid signature did not verify");
       return 1;
+    case "VerifyBatch": {
+      const results = answer.results as { verdict?: { valid?: boolean } }[];
+      if (!results.every((r) => r.verdict?.valid === true))
+        throw new Error("a valid signature did not verify");
+      return results.length;
+    }
     case "OpenEnvelope":
       if ((answer.content as Uint8Array).length !== job.expectLength)
         throw new Error("the envelope opened to something else");
@@ -52,7 +58,7 @@ async function run(job: ClientJob): Promise<ClientResult> {
     clientCredentials(loadServiceTls(job.tlsDir), ["signing-gateway"]),
     { ...TLS_CHANNEL_OPTIONS },
   );
-  // biome-ignore lint/suspicious/noExplicitAny: one generic loop over five methods of the generated client
+  // biome-ignore lint/suspicious/noExplicitAny: one generic loop over six methods of the generated client
   const method = (client as any)[job.method] as Parameters<typeof unaryCall>[1];
   const call = () =>
     unaryCall(client, method, job.request as never, { deadlineMs: 30_000 }) as Promise<

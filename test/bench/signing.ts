@@ -383,11 +383,7 @@ async function main(): Promise<void> {
   const profileArgs = PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const devices: RunningTestDevice[] = await Promise.all(
     [0, 1].map(() =>
-      spawnDevice(
-        keystore,
-        { PIAOJU_SIGNING_DEVICE_WORKERS: WORKERS, PIAOJU_LOG_LEVEL: "warn" },
-        profileArgs,
-      ),
+      spawnDevice(keystore, { PIAOJU_SIGNING_DEVICE_WORKERS: WORKERS, LOG_LEVEL: "warn" }, profileArgs),
     ),
   );
   for (const device of devices) watched.push(device.process.pid ?? -1);
@@ -488,6 +484,12 @@ async function main(): Promise<void> {
           return (answer.results as { signature?: Uint8Array }[]).filter((r) => r.signature?.length).length;
         if (job.method === "Verify" && answer.valid !== true)
           throw new Error("a valid signature did not verify");
+        if (job.method === "VerifyBatch") {
+          const results = answer.results as { verdict?: { valid?: boolean } }[];
+          if (!results.every((r) => r.verdict?.valid === true))
+            throw new Error("a valid signature did not verify");
+          return results.length;
+        }
         if (job.method === "OpenEnvelope" && (answer.content as Uint8Array).length !== CONTENT.length)
           throw new Error("the envelope opened to something else");
         return 1;
@@ -516,7 +518,23 @@ async function main(): Promise<void> {
     const deviceSignature = (await unaryCall(client, client.Sign, { keyId: KEY, data: MESSAGE })).signature;
     print(
       row(
-        await phase("verify", "unary Verify (key_id), 256 in flight", 256, {
+        await phase("verify", `VerifyBatch(${BATCH}), 8 calls in flight`, 8, {
+          method: "VerifyBatch",
+          request: {
+            items: Array.from({ length: BATCH }, () => ({
+              keyId: KEY,
+              data: MESSAGE,
+              signature: deviceSignature,
+            })),
+          },
+        }),
+        base.verify,
+        TARGETS.verify,
+      ),
+    );
+    print(
+      row(
+        await phase("verify", "unary Verify (key_id), 256 in flight (gateway batches)", 256, {
           method: "Verify",
           request: { keyId: KEY, data: MESSAGE, signature: deviceSignature },
         }),
@@ -555,7 +573,7 @@ async function main(): Promise<void> {
         `/CPU-s = operations per CPU-second of all those processes; vs base = that against the baseline's per CPU-second.\n` +
         `idle est. = /CPU-s × ${cpus().length} cores: what the run would reach with the machine to itself (an upper bound;\n` +
         `  on a quiet machine it is close to the measured rate).\n` +
-        `gateway: ${stats.devices.map((d) => JSON.stringify(d)).join(" ")}; retries ${stats.retries}, coalesced batches ${stats.batches} (${stats.batchedItems} items)\n`,
+        `gateway: ${stats.devices.map((d) => JSON.stringify(d)).join(" ")}; retries ${stats.retries}, coalesced batches ${stats.batches} (${stats.batchedItems} items), verify batches ${stats.verifyBatches} (${stats.verifiedBatchedItems} items)\n`,
     );
   } finally {
     client.close();

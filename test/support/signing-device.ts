@@ -76,7 +76,7 @@ export async function spawnDevice(
       PIAOJU_SIGNING_DEVICE_KEYSTORE_DIR: keystore.dir,
       PIAOJU_SIGNING_DEVICE_KEYSTORE_KEY: keystore.keyHex,
       PIAOJU_SIGNING_DEVICE_WORKERS: "2",
-      PIAOJU_LOG_LEVEL: "warn",
+      LOG_LEVEL: "warn",
       ...tlsEnv,
       ...env,
     },

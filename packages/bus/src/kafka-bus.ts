@@ -186,14 +186,32 @@ export class KafkaBus implements Bus {
 
   async endOffsets(topic: string): Promise<Map<number, bigint>> {
     await this.ensureTopics([topic]);
-    const offsets = await this.admin.fetchTopicOffsets(this.physical(topic));
+    const offsets = await this.topicOffsets(this.physical(topic));
     return new Map(offsets.map((p) => [p.partition, BigInt(p.high)]));
+  }
+
+  /**
+   * A topic's offsets. Right after a topic is made its partitions may have no leader yet
+   * ("not the leader for that topic-partition"): KafkaJS marks that retriable, so ask again.
+   */
+  private async topicOffsets(
+    topic: string,
+  ): Promise<Array<{ partition: number; high: string; low: string }>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.admin.fetchTopicOffsets(topic);
+      } catch (error) {
+        const retriable = (error as { retriable?: boolean }).retriable === true;
+        if (!retriable || attempt >= 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 500)));
+      }
+    }
   }
 
   async readDeadLetters(group: string): Promise<DeadLetter[]> {
     await this.ensureTopics([deadLetterTopic(group)]);
     const topic = this.physical(deadLetterTopic(group));
-    const ends = await this.admin.fetchTopicOffsets(topic);
+    const ends = await this.topicOffsets(topic);
     const remaining = new Map(
       ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]),
     );

@@ -157,6 +157,62 @@ describe("transactional outbox and inbox on PostgreSQL and Kafka", () => {
     expect(rows).toHaveLength(0);
   });
 
+  /** The database with a count of the relay's looks, and a step run inside the next look. */
+  function watchedDb() {
+    let looks = 0;
+    let during: (() => Promise<void>) | undefined;
+    const watched: Database = {
+      ...db,
+      transaction: async (fn) =>
+        db.transaction(async (tx) => {
+          looks++;
+          const result = await fn(tx);
+          const step = during;
+          during = undefined;
+          await step?.();
+          return result;
+        }),
+    };
+    return { watched, looks: () => looks, duringNextLook: (step: () => Promise<void>) => (during = step) };
+  }
+  const unpublished = async (topic: string) =>
+    Number(
+      (
+        await db.query<{ n: string }>(
+          "SELECT count(*)::text AS n FROM piaoju_outbox WHERE published_at IS NULL AND topic = $1",
+          [topic],
+        )
+      )[0]!.n,
+    );
+
+  it("sleeps longer each time it finds nothing, so an idle service hardly polls", async () => {
+    const { watched, looks } = watchedDb();
+    const relay = new OutboxRelay(watched, bus, { idleMs: 20, maxIdleMs: 400 });
+    relay.start();
+    await new Promise((r) => setTimeout(r, 3_000));
+    await relay.stop();
+    // Polling every 20 ms would be ~150 looks; doubling up to 400 ms is about a dozen.
+    expect(looks()).toBeLessThan(40);
+    expect(looks()).toBeGreaterThanOrEqual(3);
+  });
+
+  it("looks again at once for a commit announced while a batch was in hand, however long its sleep", async () => {
+    const topic = `outbox.${randomUUID().slice(0, 8)}`;
+    const { watched, duringNextLook } = watchedDb();
+    // A relay that would otherwise sleep a minute: only wake() can get the row out within the test.
+    const relay = new OutboxRelay(watched, bus, { idleMs: 60_000, maxIdleMs: 60_000 });
+    let committed = false;
+    duringNextLook(async () => {
+      // The look has read the outbox already; this commit comes after it, and says so.
+      await issueReceipts(topic, 1);
+      committed = true;
+      relay.wake();
+    });
+    relay.start();
+    await waitFor(async () => committed && (await unpublished(topic)) === 0, 30_000);
+    await relay.stop();
+  });
+
   it("keeps a key's events in commit order through the relay", async () => {
     const topic = `outbox.${randomUUID().slice(0, 8)}`;
     const key = randomUUID();

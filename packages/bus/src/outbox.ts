@@ -71,8 +71,14 @@ export function recordEvents(
 
 export interface OutboxRelayOptions {
   batchSize?: number;
-  /** How long the relay sleeps when idle; wake() cuts it short after a local commit. */
+  /**
+   * How long the relay first sleeps when it found nothing; wake() cuts it short after a local
+   * commit. Each further empty look doubles the sleep up to maxIdleMs, so an idle service costs
+   * next to nothing: the poll is only the fallback for rows no local commit announced.
+   */
   idleMs?: number;
+  /** The longest sleep of an idle relay (default 5 s). */
+  maxIdleMs?: number;
   /** Published rows are kept this long for inspection, then deleted. */
   retainPublishedMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -92,9 +98,12 @@ export class OutboxRelay {
   private running: Promise<void> | undefined;
   private stopping = false;
   private wakeUp: (() => void) | undefined;
+  /** A wake() that came while a batch was in hand: look again at once instead of sleeping. */
+  private woken = false;
   private lastCleanup = 0;
   private readonly batchSize: number;
   private readonly idleMs: number;
+  private readonly maxIdleMs: number;
 
   constructor(
     private readonly db: TransactionalDatabase,
@@ -103,6 +112,7 @@ export class OutboxRelay {
   ) {
     this.batchSize = options.batchSize ?? 500;
     this.idleMs = options.idleMs ?? 250;
+    this.maxIdleMs = Math.max(this.idleMs, options.maxIdleMs ?? 5_000);
   }
 
   start(): void {
@@ -114,16 +124,23 @@ export class OutboxRelay {
 
   /** Call after committing outbox rows, to publish them without waiting for the next poll. */
   wake(): void {
+    this.woken = true;
     this.wakeUp?.();
   }
 
   /** Publishes one batch; returns how many rows it published (0: none, or another relay holds the lock). */
   async publishBatch(): Promise<number> {
-    return this.db.transaction(async (tx) => {
+    return (await this.publishOnce()).published;
+  }
+
+  private async publishOnce(): Promise<{ published: number; locked: boolean }> {
+    let locked = false;
+    const published = await this.db.transaction(async (tx) => {
       const [lock] = await tx.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS ok", [
         RELAY_LOCK,
       ]);
       if (!lock?.ok) return 0;
+      locked = true;
       const rows = await tx.query<{ seq: string; topic: string; envelope: Envelope | string }>(
         "SELECT seq, topic, envelope FROM piaoju_outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1",
         [this.batchSize],
@@ -142,6 +159,7 @@ export class OutboxRelay {
       ]);
       return rows.length;
     });
+    return { published, locked };
   }
 
   /** Publishes until nothing is pending. */
@@ -163,18 +181,26 @@ export class OutboxRelay {
 
   private async loop(): Promise<void> {
     let failures = 0;
+    let emptyLooks = 0;
     while (!this.stopping) {
-      let published = 0;
+      this.woken = false;
+      let outcome = { published: 0, locked: false };
       try {
-        published = await this.publishBatch();
+        outcome = await this.publishOnce();
         failures = 0;
         await this.cleanup();
       } catch (error) {
         failures++;
         this.options.log?.("outbox relay batch failed; will retry", { error, failures });
       }
-      if (published < this.batchSize) {
-        const pause = failures > 0 ? Math.min(5_000, this.idleMs * 2 ** failures) : this.idleMs;
+      // Nothing found under the lock: sleep longer each time. Rows published, or another relay
+      // holding the lock (its batch may have missed our commit): look again soon.
+      emptyLooks = failures === 0 && outcome.locked && outcome.published === 0 ? emptyLooks + 1 : 0;
+      if (outcome.published < this.batchSize && !this.woken) {
+        const pause =
+          failures > 0
+            ? Math.min(5_000, this.idleMs * 2 ** failures)
+            : Math.min(this.maxIdleMs, this.idleMs * 2 ** Math.max(0, emptyLooks - 1));
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, pause);
           this.wakeUp = () => {

@@ -7,7 +7,7 @@ import { type Database, ensureDatabase, migrate, openDatabase, pgliteVersion } f
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { installAssertionVerifier } from "./caller.ts";
-import { parseConfig } from "./config.ts";
+import { parseConfig, sharedConfig } from "./config.ts";
 import { registerDeadLetterRoutes } from "./dead-letters.ts";
 import { createHttpApp, type HealthCheck } from "./http.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -38,51 +38,72 @@ export interface ServiceModule {
   readonly name: string;
   /** The service's own migrations (Prisma's folder layout). */
   readonly migrationsDir: string;
+  /** The service's own configuration (environment variables), for the catalog (docs/CONFIG.md). */
+  readonly config?: z.ZodObject;
   start(context: ServiceContext): Promise<RunningService>;
 }
 
-const platformConfig = z.object({
-  PIAOJU_HTTP_HOST: z.string().default("127.0.0.1"),
-  PIAOJU_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  PIAOJU_DATA_DIR: z.string().default(".data"),
-  /**
-   * Embedded: where an initialised, empty PGlite cluster is kept, so that each service's new
-   * database is a copy of it rather than another initdb. A cache: deleting it costs one initdb.
-   */
+/** What the platform frame reads, whichever services it runs (the catalog's first section). */
+export const platformConfig = z.object({
+  PIAOJU_HTTP_HOST: z.string().default("127.0.0.1").meta({
+    description: "Address the HTTP server listens on (0.0.0.0 in a container).",
+  }),
+  PIAOJU_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080).meta({
+    description: "HTTP port: the business API, the internal API, H5 and probes; 0 takes a free one.",
+  }),
+  PIAOJU_DATA_DIR: z.string().default(".data").meta({
+    description: "Embedded: the data folder (PGlite databases, the bus's log, secrets, keystore).",
+  }),
   PIAOJU_PGLITE_TEMPLATE: z
     .string()
     .default(() =>
       join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "piaoju", `pglite-${pgliteVersion}`),
-    ),
-  /** Operators' token for the platform's own admin routes (dead letters); services check it too. */
-  PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
-  /**
-   * The gateway's identity-assertion public key (Ed25519, SPKI DER in base64): every service
-   * verifies with it who the person or business system behind a call is (ADR 0012).
-   */
+    )
+    .meta({
+      description:
+        "Embedded: where an initialised, empty PGlite cluster is kept, so that each service's new database is a copy of it rather than another initdb. A cache: deleting it costs one initdb.",
+      defaultText: "$XDG_CACHE_HOME/piaoju/pglite-<version> (~/.cache when unset)",
+    }),
+  PIAOJU_INTERNAL_TOKEN: sharedConfig.PIAOJU_INTERNAL_TOKEN,
   PIAOJU_ASSERTION_PUBLIC_KEY: z
     .string()
-    .regex(/^[A-Za-z0-9+/=]{40,200}$/, "an Ed25519 public key: SPKI DER in base64"),
-  /** Cluster: PostgreSQL server URL; each service gets database `${prefix}${service}` on it. */
-  PIAOJU_DATABASE_URL: z.url().optional(),
+    .regex(/^[A-Za-z0-9+/=]{40,200}$/, "an Ed25519 public key: SPKI DER in base64")
+    .meta({
+      description:
+        "The gateway's identity-assertion public key (Ed25519, SPKI DER in base64): every service verifies with it who the person or business system behind a call is (ADR 0012). Embedded: made once in .data/secrets.",
+    }),
+  PIAOJU_DATABASE_URL: z.url().optional().meta({
+    description:
+      "Cluster: PostgreSQL server URL; each service gets database `${PIAOJU_DATABASE_PREFIX}${service}` on it. Unset: embedded PGlite.",
+    example: "postgresql://piaoju:secret@127.0.0.1:5432/postgres",
+  }),
   PIAOJU_DATABASE_PREFIX: z
     .string()
     .regex(/^[a-z][a-z0-9_]*$/, "lower-case letters, digits and _")
-    .default("piaoju_"),
-  /**
-   * Cluster: CREATE DATABASE a missing service database ("true", for development servers) or
-   * refuse to start without it ("false": production, where each service's role owns its database
-   * and has no CREATEDB; k8s/ sets it).
-   */
-  PIAOJU_DATABASE_CREATE: z.enum(["true", "false"]).default("true"),
-  KAFKA_BROKERS: z.string().optional(),
-  /** Prefix of this installation's topics and consumer groups on a shared Kafka cluster. */
+    .default("piaoju_")
+    .meta({ description: "Cluster: prefix of each service's database name." }),
+  PIAOJU_DATABASE_CREATE: z.enum(["true", "false"]).default("true").meta({
+    description:
+      'Cluster: CREATE DATABASE a missing service database ("true", for development servers) or refuse to start without it ("false": production, where each service\'s role owns its database and has no CREATEDB; k8s/ sets it).',
+  }),
+  KAFKA_BROKERS: z.string().optional().meta({
+    description: "Cluster: Kafka bootstrap brokers, comma-separated host:port. Unset: the embedded bus.",
+    example: "127.0.0.1:9092",
+  }),
   PIAOJU_KAFKA_NAMESPACE: z
     .string()
     .regex(/^[a-zA-Z0-9_-]{1,40}$/, "1-40 letters, digits, _ or -")
-    .optional(),
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    .optional()
+    .meta({
+      description: "Prefix of this installation's topics and consumer groups on a shared Kafka cluster.",
+    }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional().meta({
+    description: "OpenTelemetry collector (OTLP/HTTP) for traces; unset, no export.",
+  }),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+    .default("info")
+    .meta({ description: "pino log level of every service in the process." }),
 });
 
 export interface PlatformOptions {

@@ -9,7 +9,7 @@ import { type AuthenticatedCall, requireCaller } from "@piaoju/service-identity"
  * identities from their mutual-TLS certificate, never something they say.
  *
  * Methods that use a key's private half (Sign, SignBatch, SignStream, OpenEnvelope) need a grant
- * for that key; the others (Verify, MakeEnvelope, GetCertificate, ListKeys, Health) only read
+ * for that key; the others (Verify, VerifyBatch, MakeEnvelope, GetCertificate, ListKeys, Health) only read
  * public things and are open to every caller the endpoint admits. Everything not granted is
  * refused (PERMISSION_DENIED).
  */
@@ -21,6 +21,7 @@ export type SigningMethod =
   | "SignStream"
   | "OpenEnvelope"
   | "Verify"
+  | "VerifyBatch"
   | "MakeEnvelope"
   | "GetCertificate"
   | "ListKeys"
@@ -101,6 +102,7 @@ const HANDLER_METHODS: Record<keyof SigningDeviceHandlers, SigningMethod> = {
   sign: "Sign",
   verify: "Verify",
   signBatch: "SignBatch",
+  verifyBatch: "VerifyBatch",
   signStream: "SignStream",
   makeEnvelope: "MakeEnvelope",
   openEnvelope: "OpenEnvelope",

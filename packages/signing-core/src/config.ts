@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { ConfigError, parseConfig } from "@piaoju/runtime";
+import { ConfigError, parseConfig, platformConfig } from "@piaoju/runtime";
 import { loadServiceTls, ServiceIdentityError, type ServiceTls } from "@piaoju/service-identity";
 import { z } from "zod";
 
@@ -7,36 +7,52 @@ const positiveInt = z.coerce.number().int().positive();
 
 /** The device's configuration, from the environment. The keystore key is never logged. */
 export const deviceConfigSchema = z.object({
-  /** host:port to listen on; port 0 takes a free one (printed as SIGNING_DEVICE_LISTENING port=<n>). */
   PIAOJU_SIGNING_DEVICE_LISTEN: z
     .string()
     .regex(/^[^\s]+:\d{1,5}$/, "host:port, e.g. 127.0.0.1:50051")
-    .default("127.0.0.1:50051"),
-  PIAOJU_SIGNING_DEVICE_KEYSTORE_DIR: z.string().min(1, "the keystore directory is required"),
-  /** SM4 key sealing the keystore: 32 hex characters. */
+    .default("127.0.0.1:50051")
+    .meta({
+      description:
+        "host:port the device listens on; port 0 takes a free one (printed as SIGNING_DEVICE_LISTENING port=<n>).",
+    }),
+  PIAOJU_SIGNING_DEVICE_KEYSTORE_DIR: z.string().min(1, "the keystore directory is required").meta({
+    description: "The device's keystore directory (a persistent volume).",
+    example: "/var/lib/piaoju/keystore",
+  }),
   PIAOJU_SIGNING_DEVICE_KEYSTORE_KEY: z
     .string({ error: "required: the keystore's SM4 key, 32 hex characters" })
-    .regex(/^[0-9a-fA-F]{32}$/, "must be 32 hex characters (a 16-byte SM4 key)"),
-  PIAOJU_SIGNING_DEVICE_WORKERS: positiveInt.max(256).default(availableParallelism()),
-  /** Largest data/content/envelope in one Sign, Verify, SignBatch item, MakeEnvelope or OpenEnvelope. */
-  PIAOJU_SIGNING_DEVICE_MAX_PAYLOAD_BYTES: positiveInt.default(4 * 1024 * 1024),
-  /** Largest total of one SignStream. */
-  PIAOJU_SIGNING_DEVICE_MAX_STREAM_BYTES: positiveInt.default(1024 * 1024 * 1024),
-  PIAOJU_SIGNING_DEVICE_MAX_BATCH_ITEMS: positiveInt.default(1000),
-  /** Most operations queued or running at once; more gets RESOURCE_EXHAUSTED. */
-  PIAOJU_SIGNING_DEVICE_CAPACITY: positiveInt.default(20_000),
-  /**
-   * The device's mutual-TLS identity (ca.crt, tls.crt, tls.key; a mounted Kubernetes TLS secret):
-   * it serves only callers with a certificate from that CA, and of them only what the signing
-   * policy grants (the signing gateway). Required unless PIAOJU_SIGNING_DEVICE_PLAINTEXT=true.
-   */
+    .regex(/^[0-9a-fA-F]{32}$/, "must be 32 hex characters (a 16-byte SM4 key)")
+    .meta({ description: "SM4 key (32 hex characters) sealing the keystore; never logged.", secret: true }),
+  PIAOJU_SIGNING_DEVICE_WORKERS: positiveInt
+    .max(256)
+    .default(availableParallelism())
+    .meta({ description: "Worker threads doing SM2.", defaultText: "the number of CPUs" }),
+  PIAOJU_SIGNING_DEVICE_MAX_PAYLOAD_BYTES: positiveInt.default(4 * 1024 * 1024).meta({
+    description:
+      "Largest data/content/envelope in one Sign, Verify, SignBatch item, MakeEnvelope or OpenEnvelope.",
+  }),
+  PIAOJU_SIGNING_DEVICE_MAX_STREAM_BYTES: positiveInt
+    .default(1024 * 1024 * 1024)
+    .meta({ description: "Largest total of one SignStream." }),
+  PIAOJU_SIGNING_DEVICE_MAX_BATCH_ITEMS: positiveInt
+    .default(1000)
+    .meta({ description: "Most items in one SignBatch." }),
+  PIAOJU_SIGNING_DEVICE_CAPACITY: positiveInt
+    .default(20_000)
+    .meta({ description: "Most operations queued or running at once; more get RESOURCE_EXHAUSTED." }),
   PIAOJU_SIGNING_DEVICE_TLS_DIR: z
     .string()
     .optional()
-    .transform((v) => v || undefined),
-  /** Development only: serve without TLS, to anyone who reaches the port. */
-  PIAOJU_SIGNING_DEVICE_PLAINTEXT: z.enum(["true", "false"]).default("false"),
-  PIAOJU_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    .transform((v) => v || undefined)
+    .meta({
+      description:
+        "The device's mutual-TLS identity (ca.crt, tls.crt, tls.key; a mounted Kubernetes TLS secret): it serves only callers with a certificate from that CA, and of them only what the signing policy grants. Required unless PIAOJU_SIGNING_DEVICE_PLAINTEXT=true.",
+    }),
+  PIAOJU_SIGNING_DEVICE_PLAINTEXT: z
+    .enum(["true", "false"])
+    .default("false")
+    .meta({ description: "Development only: serve without TLS, to anyone who reaches the port." }),
+  LOG_LEVEL: platformConfig.shape.LOG_LEVEL,
 });
 
 export type DeviceConfigEnv = z.infer<typeof deviceConfigSchema>;
@@ -81,6 +97,6 @@ export function loadDeviceConfig(env: Record<string, string | undefined>): Devic
     maxStreamBytes: c.PIAOJU_SIGNING_DEVICE_MAX_STREAM_BYTES,
     maxBatchItems: c.PIAOJU_SIGNING_DEVICE_MAX_BATCH_ITEMS,
     capacity: c.PIAOJU_SIGNING_DEVICE_CAPACITY,
-    logLevel: c.PIAOJU_LOG_LEVEL,
+    logLevel: c.LOG_LEVEL,
   };
 }

@@ -8,6 +8,9 @@ import {
   type SignRequest,
   type SignResponseInput,
   type SignStreamRequest,
+  type VerifyBatchResultInput,
+  type VerifyRequest,
+  type VerifyResponseInput,
 } from "@piaoju/proto/signing";
 import {
   AppError,
@@ -212,6 +215,68 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
     };
   }
 
+  /** The worker op of one Verify (or VerifyBatch item), and the key's fingerprint when a key_id named the signer. */
+  function verifyOp(request: VerifyRequest): { op: Op; fingerprint: string } {
+    checkPayload("data", request.data.length);
+    checkUserId(request.userId);
+    if (request.signature.length === 0) throw invalid("signature: required");
+    const format = signFormat(request.format);
+    let signer: Extract<Op, { kind: "verify" }>["signer"] | undefined;
+    let fingerprint = "";
+    if (request.signer === "keyId" && request.keyId !== undefined) {
+      const entry = key(request.keyId);
+      signer = { keyId: entry.keyId };
+      fingerprint = entry.chain?.fingerprint ?? "";
+    } else if (request.signer === "certificate" && request.certificate) {
+      signer = { certificate: request.certificate };
+    } else if (request.signer === "publicKey" && request.publicKey) {
+      signer = { publicKey: request.publicKey };
+    } else if (!isPkcs7(format)) {
+      throw invalid("signer: one of key_id, certificate or public_key is required");
+    }
+    const op: Op = isPkcs7(format)
+      ? {
+          kind: "verifyPkcs7",
+          signer,
+          data: request.data,
+          signature: request.signature,
+          userId: request.userId,
+          attached: format === "pkcs7-attached",
+        }
+      : {
+          kind: "verify",
+          signer: signer as NonNullable<typeof signer>,
+          data: request.data,
+          signature: request.signature,
+          userId: request.userId,
+          format,
+        };
+    return { op, fingerprint };
+  }
+
+  function verdictOf(request: VerifyRequest, fingerprint: string, result: OpResult): VerifyResponseInput {
+    if (!result.ok) throw failure(result);
+    if (result.value.kind !== "verdict") throw new Error("worker answered a verify with something else");
+    return {
+      valid: result.value.valid,
+      reason: result.value.reason,
+      signerFingerprint: result.value.signerFingerprint || fingerprint,
+      requestId: request.requestId,
+    };
+  }
+
+  /** The status one batch item would have had as its own call. */
+  function itemError(error: unknown): { code: number; message: string } {
+    if (error instanceof GrpcStatusError) return { code: error.code, message: error.message };
+    if (error instanceof AppError) {
+      return {
+        code: error.kind === "not_found" ? GrpcStatus.NOT_FOUND : GrpcStatus.INVALID_ARGUMENT,
+        message: error.message,
+      };
+    }
+    return { code: GrpcStatus.INTERNAL, message: "internal error" };
+  }
+
   function logFailure(result: OpResult, method: string): void {
     if (!result.ok && result.internal) logger.error({ method, detail: result.internal }, "SM2 worker error");
   }
@@ -225,50 +290,42 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
     }),
 
     verify: unaryHandler(handlerOptions("Verify"), async (request) => {
-      checkPayload("data", request.data.length);
-      checkUserId(request.userId);
-      if (request.signature.length === 0) throw invalid("signature: required");
-      const format = signFormat(request.format);
-      let signer: Extract<Op, { kind: "verify" }>["signer"] | undefined;
-      let fingerprint = "";
-      if (request.signer === "keyId" && request.keyId !== undefined) {
-        const entry = key(request.keyId);
-        signer = { keyId: entry.keyId };
-        fingerprint = entry.chain?.fingerprint ?? "";
-      } else if (request.signer === "certificate" && request.certificate) {
-        signer = { certificate: request.certificate };
-      } else if (request.signer === "publicKey" && request.publicKey) {
-        signer = { publicKey: request.publicKey };
-      } else if (!isPkcs7(format)) {
-        throw invalid("signer: one of key_id, certificate or public_key is required");
-      }
-      const op: Op = isPkcs7(format)
-        ? {
-            kind: "verifyPkcs7",
-            signer,
-            data: request.data,
-            signature: request.signature,
-            userId: request.userId,
-            attached: format === "pkcs7-attached",
-          }
-        : {
-            kind: "verify",
-            signer: signer as NonNullable<typeof signer>,
-            data: request.data,
-            signature: request.signature,
-            userId: request.userId,
-            format,
-          };
+      const { op, fingerprint } = verifyOp(request);
       const result = await pool.run(op);
       logFailure(result, "Verify");
-      if (!result.ok) throw failure(result);
-      if (result.value.kind !== "verdict") throw new Error("worker answered a verify with something else");
-      return {
-        valid: result.value.valid,
-        reason: result.value.reason,
-        signerFingerprint: result.value.signerFingerprint || fingerprint,
-        requestId: request.requestId,
-      };
+      return verdictOf(request, fingerprint, result);
+    }),
+
+    verifyBatch: unaryHandler(handlerOptions("VerifyBatch"), async (request) => {
+      if (request.items.length > config.maxBatchItems) {
+        throw invalid(
+          `items: ${request.items.length} items is over the device's limit of ${config.maxBatchItems}`,
+        );
+      }
+      const results: VerifyBatchResultInput[] = [];
+      const ops: Op[] = [];
+      const planned: { index: number; fingerprint: string }[] = [];
+      request.items.forEach((item, index) => {
+        try {
+          const { op, fingerprint } = verifyOp(item);
+          ops.push(op);
+          planned.push({ index, fingerprint });
+          results.push({ index });
+        } catch (error) {
+          results.push({ index, error: itemError(error) });
+        }
+      });
+      const done = await pool.runAll(ops);
+      done.forEach((result, i) => {
+        const { index, fingerprint } = planned[i]!;
+        logFailure(result, "VerifyBatch");
+        try {
+          results[index] = { index, verdict: verdictOf(request.items[index]!, fingerprint, result) };
+        } catch (error) {
+          results[index] = { index, error: itemError(error) };
+        }
+      });
+      return { results };
     }),
 
     signBatch: unaryHandler(handlerOptions("SignBatch"), async (request) => {
@@ -289,16 +346,7 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
           opIndex.push(index);
           results.push({ index });
         } catch (error) {
-          const status =
-            error instanceof GrpcStatusError
-              ? { code: error.code, message: error.message }
-              : error instanceof AppError
-                ? {
-                    code: error.kind === "not_found" ? GrpcStatus.NOT_FOUND : GrpcStatus.INVALID_ARGUMENT,
-                    message: error.message,
-                  }
-                : { code: GrpcStatus.INTERNAL, message: "internal error" };
-          results.push({ index, error: status });
+          results.push({ index, error: itemError(error) });
         }
       });
       const done = await pool.runAll(ops);
@@ -312,11 +360,7 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
             signature: signResponse(item.keyId, item.requestId, formats[i] as SignFormat, result),
           };
         } catch (error) {
-          const status =
-            error instanceof GrpcStatusError
-              ? error
-              : new GrpcStatusError(GrpcStatus.INTERNAL, "internal error");
-          results[index] = { index, error: { code: status.code, message: status.message } };
+          results[index] = { index, error: itemError(error) };
         }
       });
       return { results };

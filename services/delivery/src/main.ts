@@ -3,9 +3,9 @@ import { Certificate } from "@piaoju/gm-crypto";
 import { loadCjkFont } from "@piaoju/locale";
 import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
-import { z } from "zod";
 import { Deliveries } from "./app/deliveries.ts";
 import { Receipts } from "./app/receipts.ts";
+import { config } from "./config.ts";
 import { consumeIssuanceEvents } from "./consumers/events.ts";
 import { Protector } from "./domain/protect.ts";
 import type { ReceiptView } from "./domain/receipt.ts";
@@ -15,33 +15,11 @@ import { registerDeliveryRoutes } from "./http/routes.ts";
 import { httpSmsGateway, smtpMailer } from "./providers/providers.ts";
 import { cachedRenderer, renderReceiptPdf } from "./render/pdf.ts";
 
-const config = z.object({
-  PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
-  /** SM4 key (32 hex digits): payer data, webhook secrets and pick-up tokens at rest. */
-  PIAOJU_SECRETS_KEY: z.string().regex(/^[0-9a-fA-F]{32}$/, "an SM4 key: 32 hex digits"),
-  /** E-mail: an SMTP URL (smtp://user:pass@host:587, smtps://…); unset, no e-mail channel. */
-  PIAOJU_SMTP_URL: z.url().optional(),
-  PIAOJU_MAIL_FROM: z.string().default("Piaoju 电子票据 <receipts@localhost>"),
-  /** SMS: the SMS gateway's JSON endpoint (see providers.ts); unset, no SMS channel. */
-  PIAOJU_SMS_URL: z.url().optional(),
-  PIAOJU_SMS_TOKEN: z.string().optional(),
-  /** The platform's public address, for pick-up links in messages. */
-  PIAOJU_PUBLIC_URL: z.url().optional(),
-  PIAOJU_DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
-  PIAOJU_DELIVERY_BACKOFF_MS: z.coerce.number().int().min(10).default(30_000),
-  PIAOJU_DELIVERY_MAX_BACKOFF_MS: z.coerce.number().int().min(10).default(3_600_000),
-  PIAOJU_DELIVERY_POLL_MS: z.coerce.number().int().min(10).default(1_000),
-  PIAOJU_H5_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
-  PIAOJU_H5_FRAME_ANCESTORS: z.string().default("*"),
-  /** PEM bundle of roots that agency and finance signers must chain to, for 查验. */
-  PIAOJU_TRUSTED_CA_PEM: z.string().optional(),
-  PIAOJU_CJK_FONT: z.string().optional(),
-});
-
 /** Composition root of delivery (交付管理): intake, sender, internal API, H5 pick-up page. */
 export const deliveryService: ServiceModule = {
   name: "delivery",
   migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
+  config,
   async start(ctx) {
     const cfg = parseConfig(config, ctx.env);
     const prisma = createPrismaClient(ctx.db, PrismaClient);

@@ -2,11 +2,12 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Certificate, PKCS7_PROFILES, Sm2PrivateKey } from "@piaoju/gm-crypto";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
-import { z } from "zod";
+import type { z } from "zod";
 import { ExchangeAdmin } from "./app/admin.ts";
 import { FinanceExchange } from "./app/exchange.ts";
 import { ferryRejectionCounter } from "./app/metrics.ts";
 import { ExchangeSchedule } from "./app/schedule.ts";
+import { config } from "./config.ts";
 import { consumeSubmittedReceipts } from "./consumers/submitted.ts";
 import { registerExchangeRoutes } from "./http/routes.ts";
 import { DirectTransport } from "./transport/direct.ts";
@@ -15,80 +16,7 @@ import { FerrySpool, type FerrySpoolOptions } from "./transport/ferry-spool.ts";
 import { HttpFinanceApi } from "./transport/http-finance-api.ts";
 import { type FinanceTransport, UnconfiguredTransport } from "./transport/transport.ts";
 
-const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
-const list = z
-  .string()
-  .default("")
-  .transform((s) =>
-    s
-      .split(",")
-      .map((x) => x.trim())
-      .filter(Boolean),
-  );
-
-const config = z
-  .object({
-    PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
-    /** "http": direct HTTP(S) to finance; "ferry": files through the boundary platform. */
-    FINANCE_TRANSPORT: z.enum(["http", "ferry"]).default("http"),
-    /** Finance's agency API. Absent (a first embedded start): receipts queue durably until it is set. */
-    FINANCE_URL: z.url().optional(),
-    /** code=secret pairs, comma-separated: each agency's HMAC-SM3 secret with finance (from a secret store). */
-    FINANCE_AGENCY_SECRETS: list,
-    /** Agencies the schedules cover (default: those with a secret). */
-    FINANCE_AGENCIES: list,
-    FINANCE_FERRY_OUT_DIR: z.string().optional(),
-    FINANCE_FERRY_IN_DIR: z.string().optional(),
-    /** PEM, or a path to a PEM file: this end's SM2 key, its certificate, finance's certificate, the CA. */
-    FINANCE_FERRY_KEY: z.string().optional(),
-    FINANCE_FERRY_CERT: z.string().optional(),
-    FINANCE_FERRY_PEER_CERT: z.string().optional(),
-    FINANCE_FERRY_TRUSTED_CA: z.string().optional(),
-    /** PKCS#7 forms finance's side reads (docs/adr/0007): default, gmssl or gmt0010. */
-    FINANCE_PKCS7_PROFILE: z.enum(["default", "gmssl", "gmt0010"]).default("default"),
-    /** SM3 fingerprint of finance's signing certificate: downloaded receipts must be signed with it. */
-    FINANCE_CERTIFICATE_SM3: z
-      .string()
-      .regex(/^[0-9a-f]{64}$/)
-      .optional(),
-    FINANCE_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(50),
-    FINANCE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
-    FINANCE_BACKOFF_BASE_MS: ms(500),
-    FINANCE_BACKOFF_MAX_MS: ms(30_000),
-    FINANCE_RESEND_AFTER_MS: ms(30_000),
-    FINANCE_PENDING_POLL_MS: ms(10_000),
-    FINANCE_TIMEOUT_MS: ms(15_000),
-    FINANCE_PUMP_MS: ms(250),
-    FINANCE_BASE_DATA_SYNC_MS: ms(6 * 3600_000),
-    FINANCE_DOWNLOAD_MS: ms(3600_000),
-    FINANCE_RECONCILE_HOUR: z.coerce.number().int().min(-1).max(23).default(2),
-  })
-  .superRefine((c, ctx) => {
-    const need = (field: keyof typeof c, why: string) => {
-      if (!c[field]) ctx.addIssue({ code: "custom", path: [field], message: `required ${why}` });
-    };
-    if (c.FINANCE_TRANSPORT === "ferry") {
-      for (const f of [
-        "FINANCE_FERRY_OUT_DIR",
-        "FINANCE_FERRY_IN_DIR",
-        "FINANCE_FERRY_KEY",
-        "FINANCE_FERRY_CERT",
-        "FINANCE_FERRY_PEER_CERT",
-      ] as const)
-        need(f, "when FINANCE_TRANSPORT=ferry");
-    }
-    for (const pair of c.FINANCE_AGENCY_SECRETS) {
-      if (!/^[0-9A-Za-z]{1,32}=.{16,}$/.test(pair)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["FINANCE_AGENCY_SECRETS"],
-          message: "each entry is <agencyCode>=<secret of 16+ characters>",
-        });
-      }
-    }
-  });
-
-type Config = z.infer<typeof config>;
+type Config = z.output<typeof config>;
 
 /** PEM given inline, or the path of a file holding it (a mounted secret). */
 function pem(value: string): string {
@@ -127,6 +55,7 @@ function transportOf(c: Config, secrets: Map<string, string>, onRejected: FerryS
 export const financeExchangeService: ServiceModule = {
   name: "finance-exchange",
   migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
+  config,
   async start(ctx) {
     const c = parseConfig(config, ctx.env);
     const secrets = new Map(

@@ -2,50 +2,16 @@ import { fileURLToPath } from "node:url";
 import { AssertionSigner } from "@piaoju/access";
 import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
-import { z } from "zod";
 import { Apps } from "./app/apps.ts";
 import { AuditLog } from "./app/audit.ts";
 import { Identity } from "./app/identity.ts";
 import { httpUpstream, inProcessUpstream, type Upstream } from "./app/upstream.ts";
+import { config } from "./config.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { registerAppAdminRoutes } from "./http/apps-admin.ts";
 import { businessApi } from "./http/business-api.ts";
 import { registerConsoleRoutes } from "./http/console.ts";
 import { registerOperatorRoutes } from "./http/operator.ts";
-
-const config = z.object({
-  PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
-  /** SM4 key (32 hex digits) sealing app secrets and TOTP secrets at rest. */
-  PIAOJU_SECRETS_KEY: z.string().regex(/^[0-9a-fA-F]{32}$/, "an SM4 key: 32 hex digits"),
-  /** The gateway's identity-assertion signing key (Ed25519, PKCS#8 DER in base64); ADR 0012. */
-  PIAOJU_ASSERTION_KEY: z
-    .string()
-    .regex(/^[A-Za-z0-9+/=]{40,200}$/, "an Ed25519 private key: PKCS#8 DER in base64"),
-  /** Cluster: the receipt (issuance) service's address. Embedded: unset, the same process serves it. */
-  PIAOJU_ISSUANCE_URL: z.url().optional(),
-  /**
-   * Cluster: the other services' addresses, for the console's calls, as `name=url` pairs separated by
-   * commas (stock, issuance, delivery, finance-exchange, reporting). Embedded: unset.
-   */
-  PIAOJU_UPSTREAM_URLS: z
-    .string()
-    .regex(/^([a-z-]+=[^,\s]+)(,[a-z-]+=[^,\s]+)*$/, "name=url pairs separated by commas")
-    .optional(),
-  /** Cookies only over HTTPS ("true", the default; "false" for plain-HTTP development on loopback). */
-  PIAOJU_CONSOLE_SECURE_COOKIES: z.enum(["true", "false"]).default("true"),
-  PIAOJU_SESSION_IDLE_MINUTES: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(24 * 60)
-    .default(30),
-  PIAOJU_SESSION_HOURS: z.coerce.number().int().min(1).max(72).default(12),
-  /**
-   * "print": on a fresh installation (no user yet) create the first administrators and print their
-   * one-time passwords to standard output, once (`./piaoju start` sets it; a cluster uses `piaoju admin create`).
-   */
-  PIAOJU_CONSOLE_BOOTSTRAP: z.enum(["print", "off"]).default("off"),
-});
 
 /** Which service owns an internal path. */
 const OWNERS: Array<[string, string]> = [
@@ -61,6 +27,7 @@ const OWNERS: Array<[string, string]> = [
 export const gatewayService: ServiceModule = {
   name: "gateway",
   migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
+  config,
   async start(ctx) {
     const cfg = parseConfig(config, ctx.env);
     const prisma = createPrismaClient(ctx.db, PrismaClient);

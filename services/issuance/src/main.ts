@@ -1,9 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
-import { z } from "zod";
 import { IssuanceApp } from "./app/issuance.ts";
 import { ReceiptLifecycle } from "./app/lifecycle.ts";
+import { config } from "./config.ts";
 import {
   consumeFinanceEvents,
   consumePaymentEvents,
@@ -13,14 +13,11 @@ import {
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { registerIssuanceRoutes } from "./http/routes.ts";
 
-const config = z.object({
-  PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
-});
-
 /** Composition root of the issuance service (票据开具). */
 export const issuanceService: ServiceModule = {
   name: "issuance",
   migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
+  config,
   async start(ctx) {
     const { PIAOJU_INTERNAL_TOKEN } = parseConfig(config, ctx.env);
     const prisma = createPrismaClient(ctx.db, PrismaClient);

@@ -1,14 +1,14 @@
+import { sharedConfig } from "@piaoju/runtime";
 import { z } from "zod";
 
-/** The reporting service's configuration, parsed once at start from the environment. */
+/** The reporting service's environment (docs/CONFIG.md lists it with the platform's). */
 export const reportingConfig = z.object({
-  PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
-  /** SM4 key (32 hex digits): the payer's name and ID number are sealed and hashed under keys derived from it. */
-  PIAOJU_SECRETS_KEY: z.string().regex(/^[0-9a-fA-F]{32}$/, "an SM4 key: 32 hex digits"),
-  /** A CJK font for PDF exports (see @piaoju/locale); default: the Debian font the install brings. */
-  PIAOJU_CJK_FONT: z.string().optional(),
-  /** How often a replica checks whether another one started a rebuild. */
-  PIAOJU_REPORTING_GENERATION_POLL_MS: z.coerce.number().int().min(50).default(5_000),
+  PIAOJU_INTERNAL_TOKEN: sharedConfig.PIAOJU_INTERNAL_TOKEN,
+  PIAOJU_SECRETS_KEY: sharedConfig.PIAOJU_SECRETS_KEY,
+  PIAOJU_CJK_FONT: sharedConfig.PIAOJU_CJK_FONT,
+  PIAOJU_REPORTING_GENERATION_POLL_MS: z.coerce.number().int().min(50).default(5_000).meta({
+    description: "How often a replica checks whether another one started a rebuild of the read models.",
+  }),
 });
 
 export type ReportingConfig = z.infer<typeof reportingConfig>;

@@ -13,6 +13,7 @@ import { registerReportingRoutes } from "./http/routes.ts";
 export const reportingService: ServiceModule = {
   name: "reporting",
   migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
+  config: reportingConfig,
   async start(ctx) {
     const cfg = parseConfig(reportingConfig, ctx.env);
     const clock = () => new Date();

@@ -354,6 +354,59 @@ describe("SignBatch", () => {
   });
 });
 
+describe("VerifyBatch", () => {
+  it("gives each item the verdict Verify would, and each bad item its own status", async () => {
+    const data = Buffer.from("batch verify");
+    const { signature } = await unaryCall(client, client.Sign, { keyId: KEY, data, userId: "u-9" });
+    const items = [
+      { keyId: KEY, data, signature, userId: "u-9", requestId: "good" },
+      { keyId: KEY, data: Buffer.from("other"), signature, userId: "u-9" },
+      { keyId: "nobody", data, signature },
+      { publicKey: publicKey.toDer(), data, signature, userId: "u-9" },
+      { keyId: KEY, data, signature: Buffer.alloc(0) },
+      { data, signature, userId: "u-9" },
+    ];
+    const { results } = await unaryCall(client, client.VerifyBatch, { items }, { deadlineMs: 20_000 });
+    expect(results.map((r) => [r.index, r.outcome, r.verdict?.valid, r.error?.code])).toEqual([
+      [0, "verdict", true, undefined],
+      [1, "verdict", false, undefined],
+      [2, "error", undefined, status.NOT_FOUND],
+      [3, "verdict", true, undefined],
+      [4, "error", undefined, status.INVALID_ARGUMENT],
+      [5, "error", undefined, status.INVALID_ARGUMENT],
+    ]);
+    expect(results[0]?.verdict).toMatchObject({
+      requestId: "good",
+      signerFingerprint: sm3(certificate).toString("hex"),
+    });
+    expect(results[1]?.verdict?.reason).toMatch(/does not match/);
+    expect(results[4]?.error?.message).toBe("signature: required");
+    // Each verdict is the one Verify gives for the same item alone.
+    for (const [i, item] of items.entries()) {
+      const alone = await unaryCall(client, client.Verify, item).then(
+        (v) => ({ valid: v.valid, reason: v.reason }),
+        (e: { code: number }) => ({ code: e.code }),
+      );
+      const batched = results[i]!.verdict
+        ? { valid: results[i]!.verdict!.valid, reason: results[i]!.verdict!.reason }
+        : { code: results[i]!.error!.code };
+      expect(batched).toEqual(alone);
+    }
+  });
+
+  it("refuses a batch over the item limit as a whole", async () => {
+    const items = Array.from({ length: 51 }, () => ({
+      keyId: KEY,
+      data: Buffer.from("x"),
+      signature: Buffer.from("y"),
+    }));
+    expect(await failure(unaryCall(client, client.VerifyBatch, { items }))).toEqual({
+      code: status.INVALID_ARGUMENT,
+      details: "items: 51 items is over the device's limit of 50",
+    });
+  });
+});
+
 describe("SignStream", () => {
   it("signs a payload larger than the unary limit, hashed as it arrives", async () => {
     const chunks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(128 * 1024, i));

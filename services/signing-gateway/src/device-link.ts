@@ -14,6 +14,7 @@ export type UnaryName =
   | "Sign"
   | "Verify"
   | "SignBatch"
+  | "VerifyBatch"
   | "MakeEnvelope"
   | "OpenEnvelope"
   | "GetCertificate"

@@ -175,6 +175,54 @@ describe("signing gateway rules", () => {
     expect(Math.min(onA, onB)).toBeGreaterThan((onA + onB) * 0.2);
   });
 
+  it("coalesces concurrent Verify calls into VerifyBatch under load, each caller getting its own verdict or error", async () => {
+    const { gateway, client } = await gatewayOver({
+      devices: [addressOf(a), addressOf(b)],
+      batch: { threshold: 4, windowMs: 2 },
+    });
+    const signed = await Promise.all(
+      Array.from({ length: 16 }, async (_, i) => {
+        const data = Buffer.from(`document ${i}`);
+        return { data, signature: (await signCall(client, { keyId: KEY, data })).signature };
+      }),
+    );
+    const verifyCall = (request: { keyId: string; data: Buffer; signature: Buffer }) =>
+      new Promise<{ valid?: boolean; code?: number }>((resolve) =>
+        client.Verify(request, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (error, response) =>
+          resolve(error ? { code: error.code } : { valid: response!.valid }),
+        ),
+      );
+    // 48 callers, 8 calls each; every third item has the wrong data, every tenth an unknown key.
+    const outcomes: {
+      expected: { valid?: boolean; code?: number };
+      got: { valid?: boolean; code?: number };
+    }[] = [];
+    let n = 0;
+    const caller = async () => {
+      for (let k = 0; k < 8; k++) {
+        const i = n++;
+        const item = signed[i % signed.length]!;
+        const unknownKey = i % 10 === 9;
+        const wrongData = !unknownKey && i % 3 === 2;
+        const request = {
+          keyId: unknownKey ? `agency-nope-${i}` : KEY,
+          data: wrongData ? Buffer.from(`not ${i}`) : item.data,
+          signature: item.signature,
+        };
+        const expected = unknownKey ? { code: grpc.status.NOT_FOUND } : { valid: !wrongData };
+        outcomes.push({ expected, got: await verifyCall(request) });
+      }
+    };
+    await Promise.all(Array.from({ length: 48 }, caller));
+    const stats = gateway.stats();
+    console.log(
+      `verify batching: ${outcomes.length} verifies, ${stats.verifyBatches} VerifyBatch calls carrying ${stats.verifiedBatchedItems}`,
+    );
+    expect(stats.verifyBatches).toBeGreaterThan(0);
+    expect(outcomes).toHaveLength(48 * 8);
+    expect(outcomes.filter((o) => JSON.stringify(o.got) !== JSON.stringify(o.expected))).toEqual([]);
+  });
+
   it("coalesces concurrent small Sign calls into SignBatch under load and maps each item's result back to its caller", async () => {
     const { gateway, client } = await gatewayOver({
       devices: [addressOf(a), addressOf(b)],

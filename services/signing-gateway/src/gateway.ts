@@ -8,6 +8,7 @@ import {
   type SignResponse,
   type SignStreamRequest,
   type SignStreamRequestInput,
+  type VerifyBatchRequest,
   type VerifyRequest,
   type VerifyRequestInput,
 } from "@piaoju/proto/signing";
@@ -101,7 +102,10 @@ export function gatewayHandlers(
       router.sign(signInput(request), deadlineOf(call, fallback)),
     ),
     verify: unaryHandler(opts("Verify"), (request: VerifyRequest, call) =>
-      router.unary("Verify", verifyInput(request), deadlineOf(call, fallback)),
+      router.verify(verifyInput(request), deadlineOf(call, fallback)),
+    ),
+    verifyBatch: unaryHandler(opts("VerifyBatch"), (request: VerifyBatchRequest, call) =>
+      router.unary("VerifyBatch", { items: request.items.map(verifyInput) }, deadlineOf(call, fallback)),
     ),
     signBatch: unaryHandler(opts("SignBatch"), (request: SignBatchRequest, call) =>
       router.unary("SignBatch", { items: request.items.map(signInput) }, deadlineOf(call, fallback)),

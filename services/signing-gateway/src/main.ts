@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError, type ServiceModule } from "@piaoju/runtime";
 import { ensureEmbeddedServiceTls, loadServiceTls, type ServiceTls } from "@piaoju/service-identity";
 import { ReceiptSigner } from "./app/receipt-signer.ts";
-import { loadServiceConfig, type ServiceConfig } from "./config.ts";
+import { loadServiceConfig, type ServiceConfig, serviceConfigSchema } from "./config.ts";
 import { consumeReceiptRequests } from "./consumers/receipt-requests.ts";
 import { isAgencyKey, keyIdFor, parseKeyMapping } from "./domain/receipt-signing.ts";
 import { DEVICE_IDENTITY, type RunningGateway, startSigningGateway } from "./gateway.ts";
@@ -81,6 +81,7 @@ export async function gatewaySecurity(config: ServiceConfig, embedded: boolean):
 export const signingGatewayService: ServiceModule = {
   name: "signing-gateway",
   migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
+  config: serviceConfigSchema,
   async start(ctx) {
     const config = loadServiceConfig(ctx.env);
     const embedded = ctx.bus.kind === "embedded";

@@ -34,7 +34,7 @@ export const gatewayOptionsSchema = z.object({
   health: z
     .object({
       /** How often each device's Health RPC is polled. */
-      intervalMs: ms.default(200),
+      intervalMs: ms.default(1_000),
       /** Consecutive failed polls before a device counts as down. */
       unhealthyAfter: ms.default(2),
       /** Consecutive good polls before a device that was down takes traffic again. */

@@ -1,7 +1,15 @@
 import type * as grpc from "@grpc/grpc-js";
 import { metrics, type ObservableResult } from "@opentelemetry/api";
-import type { SignBatchResponse, SignRequestInput, SignResponse } from "@piaoju/proto/signing";
+import type {
+  SignBatchResponse,
+  SignRequestInput,
+  SignResponse,
+  VerifyBatchResponse,
+  VerifyRequestInput,
+  VerifyResponse,
+} from "@piaoju/proto/signing";
 import { GrpcStatus, GrpcStatusError, type Logger } from "@piaoju/runtime";
+import { Coalescer, inRequestOrder } from "./coalescer.ts";
 import { DeviceLink, isDeviceFault, type LinkStats, type UnaryName } from "./device-link.ts";
 import type { GatewayOptions } from "./options.ts";
 
@@ -15,7 +23,8 @@ import type { GatewayOptions } from "./options.ts";
  *   overloaded device (RESOURCE_EXHAUSTED) are tried again once on each OTHER device, never on
  *   the same one, within the caller's deadline; each attempt has its own shorter deadline so a
  *   hung device leaves time for the retry.
- * - small Sign calls arriving while many are in flight are coalesced into one SignBatch.
+ * - small Sign (Verify) calls arriving while many are in flight are coalesced into one SignBatch
+ *   (VerifyBatch).
  */
 
 const meter = metrics.getMeter("@piaoju/signing-gateway");
@@ -35,7 +44,7 @@ const breakerOpens = meter.createObservableCounter("signing_gateway_breaker_open
   description: "Times a device's circuit breaker opened",
 });
 const batchItems = meter.createHistogram("signing_gateway_batch_items", {
-  description: "Sign calls coalesced per SignBatch",
+  description: "Calls coalesced per batch call (SignBatch, VerifyBatch), by method",
 });
 
 /** Retrying these on another device is safe (the proto: signing twice is harmless). */
@@ -43,6 +52,7 @@ const IDEMPOTENT: ReadonlySet<UnaryName> = new Set<UnaryName>([
   "Sign",
   "Verify",
   "SignBatch",
+  "VerifyBatch",
   "GetCertificate",
   "ListKeys",
   "Health",
@@ -70,35 +80,54 @@ export interface GatewayStats {
   mode: GatewayOptions["mode"];
   devices: LinkStats[];
   retries: number;
+  /** Sign calls coalesced: SignBatch calls made, and the Sign calls they carried. */
   batches: number;
   batchedItems: number;
+  /** Verify calls coalesced likewise into VerifyBatch. */
+  verifyBatches: number;
+  verifiedBatchedItems: number;
   switches: SwitchEvent[];
-}
-
-interface Waiting {
-  request: SignRequestInput;
-  deadline: number;
-  resolve: (response: SignResponse) => void;
-  reject: (error: unknown) => void;
 }
 
 export class Router {
   readonly links: DeviceLink[];
   #rr = 0;
   #active: DeviceLink | undefined;
-  #signsInGateway = 0;
-  #waiting: Waiting[] = [];
-  #flushTimer: NodeJS.Timeout | undefined;
+  readonly #signs: Coalescer<SignRequestInput, SignResponse>;
+  readonly #verifies: Coalescer<VerifyRequestInput, VerifyResponse>;
   readonly #switches: SwitchEvent[] = [];
   #retries = 0;
-  #batches = 0;
-  #batchedItems = 0;
 
   constructor(
     private readonly options: GatewayOptions,
     private readonly logger: Logger,
     credentials: grpc.ChannelCredentials,
   ) {
+    const settings = options.batch;
+    this.#signs = new Coalescer(
+      settings,
+      (request, deadline) => this.unary<SignResponse>("Sign", request, deadline),
+      async (items, deadline) => {
+        const response = await this.unary<SignBatchResponse>("SignBatch", { items }, deadline);
+        return inRequestOrder(response.results, items.length).map((r) => ({
+          value: r?.signature,
+          error: r?.error,
+        }));
+      },
+      (n) => batchItems.record(n, { method: "SignBatch" }),
+    );
+    this.#verifies = new Coalescer(
+      settings,
+      (request, deadline) => this.unary<VerifyResponse>("Verify", request, deadline),
+      async (items, deadline) => {
+        const response = await this.unary<VerifyBatchResponse>("VerifyBatch", { items }, deadline);
+        return inRequestOrder(response.results, items.length).map((r) => ({
+          value: r?.verdict,
+          error: r?.error,
+        }));
+      },
+      (n) => batchItems.record(n, { method: "VerifyBatch" }),
+    );
     this.links = options.devices.map(
       (address, index) =>
         new DeviceLink(address, index, options, credentials, {
@@ -210,48 +239,15 @@ export class Router {
   }
 
   /** Sign: straight through while the gateway is quiet, coalesced into SignBatch under load. */
-  async sign(request: SignRequestInput, deadline: number): Promise<SignResponse> {
-    this.#signsInGateway += 1;
-    try {
-      const batch = this.options.batch;
-      const small = (request.data?.length ?? 0) <= batch.maxItemBytes;
-      if (!batch.enabled || !small || this.#signsInGateway <= batch.threshold) {
-        return await this.unary<SignResponse>("Sign", request, deadline);
-      }
-      return await new Promise<SignResponse>((resolve, reject) => {
-        this.#waiting.push({ request, deadline, resolve, reject });
-        if (this.#waiting.length >= batch.maxItems) this.#flush();
-        else this.#flushTimer ??= setTimeout(() => this.#flush(), batch.windowMs);
-      });
-    } finally {
-      this.#signsInGateway -= 1;
-    }
+  sign(request: SignRequestInput, deadline: number): Promise<SignResponse> {
+    const small = (request.data?.length ?? 0) <= this.options.batch.maxItemBytes;
+    return this.#signs.call(request, deadline, small);
   }
 
-  #flush(): void {
-    if (this.#flushTimer) clearTimeout(this.#flushTimer);
-    this.#flushTimer = undefined;
-    const items = this.#waiting.splice(0, this.options.batch.maxItems);
-    if (this.#waiting.length > 0) this.#flushTimer = setTimeout(() => this.#flush(), 0);
-    if (items.length === 0) return;
-    this.#batches += 1;
-    this.#batchedItems += items.length;
-    batchItems.record(items.length);
-    const deadline = Math.min(...items.map((i) => i.deadline));
-    this.unary<SignBatchResponse>("SignBatch", { items: items.map((i) => i.request) }, deadline).then(
-      (response) => {
-        items.forEach((item, index) => {
-          const result = response.results.find((r) => r.index === index) ?? response.results[index];
-          if (result?.signature) item.resolve(result.signature);
-          else if (result?.error) item.reject(new GrpcStatusError(result.error.code, result.error.message));
-          else
-            item.reject(new GrpcStatusError(GrpcStatus.INTERNAL, "the device gave no result for the item"));
-        });
-      },
-      (error: unknown) => {
-        for (const item of items) item.reject(error);
-      },
-    );
+  /** Verify: the same, into VerifyBatch. */
+  verify(request: VerifyRequestInput, deadline: number): Promise<VerifyResponse> {
+    const size = (request.data?.length ?? 0) + (request.signature?.length ?? 0);
+    return this.#verifies.call(request, deadline, size <= this.options.batch.maxItemBytes);
   }
 
   stats(): GatewayStats {
@@ -259,8 +255,10 @@ export class Router {
       mode: this.options.mode,
       devices: this.links.map((l) => l.stats()),
       retries: this.#retries,
-      batches: this.#batches,
-      batchedItems: this.#batchedItems,
+      batches: this.#signs.batches,
+      batchedItems: this.#signs.batchedItems,
+      verifyBatches: this.#verifies.batches,
+      verifiedBatchedItems: this.#verifies.batchedItems,
       switches: [...this.#switches],
     };
   }
@@ -268,10 +266,8 @@ export class Router {
   close(): void {
     deviceHealthy.removeCallback(this.#observe);
     breakerOpens.removeCallback(this.#observeOpens);
-    if (this.#flushTimer) clearTimeout(this.#flushTimer);
-    for (const item of this.#waiting.splice(0)) {
-      item.reject(new GrpcStatusError(GrpcStatus.UNAVAILABLE, "the signing gateway is shutting down"));
-    }
+    this.#signs.close();
+    this.#verifies.close();
     for (const link of this.links) link.close();
   }
 }

@@ -1,20 +1,17 @@
 import { fileURLToPath } from "node:url";
 import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
-import { z } from "zod";
 import { StockApp } from "./app/stock.ts";
+import { config } from "./config.ts";
 import { consumeFinanceEvents, consumeIssuanceEvents } from "./consumers/events.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { registerStockRoutes } from "./http/routes.ts";
-
-const config = z.object({
-  PIAOJU_INTERNAL_TOKEN: z.string().min(32, "at least 32 characters"),
-});
 
 /** Composition root of the stock service (票据库存管理). */
 export const stockService: ServiceModule = {
   name: "stock",
   migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
+  config,
   async start(ctx) {
     const { PIAOJU_INTERNAL_TOKEN } = parseConfig(config, ctx.env);
     const prisma = createPrismaClient(ctx.db, PrismaClient);

@@ -122,6 +122,32 @@ export interface SignBatchResponseInput {
   results?: SignBatchResultInput[];
 }
 
+// ---- VerifyBatch ------------------------------------------------------------------------------
+
+export interface VerifyBatchRequestInput {
+  items?: VerifyRequestInput[];
+}
+export interface VerifyBatchRequest {
+  items: VerifyRequest[];
+}
+export interface VerifyBatchResult {
+  index: number;
+  outcome?: "verdict" | "error";
+  verdict?: VerifyResponse;
+  error?: ItemError;
+}
+export interface VerifyBatchResultInput {
+  index?: number;
+  verdict?: VerifyResponseInput;
+  error?: ItemError;
+}
+export interface VerifyBatchResponse {
+  results: VerifyBatchResult[];
+}
+export interface VerifyBatchResponseInput {
+  results?: VerifyBatchResultInput[];
+}
+
 // ---- SignStream -------------------------------------------------------------------------------
 
 export interface SignStreamHeader {
@@ -242,6 +268,7 @@ export interface SigningDeviceHandlers extends grpc.UntypedServiceImplementation
   sign: grpc.handleUnaryCall<SignRequest, SignResponseInput>;
   verify: grpc.handleUnaryCall<VerifyRequest, VerifyResponseInput>;
   signBatch: grpc.handleUnaryCall<SignBatchRequest, SignBatchResponseInput>;
+  verifyBatch: grpc.handleUnaryCall<VerifyBatchRequest, VerifyBatchResponseInput>;
   signStream: grpc.handleClientStreamingCall<SignStreamRequest, SignResponseInput>;
   makeEnvelope: grpc.handleUnaryCall<MakeEnvelopeRequest, MakeEnvelopeResponseInput>;
   openEnvelope: grpc.handleUnaryCall<OpenEnvelopeRequest, OpenEnvelopeResponseInput>;
@@ -270,6 +297,7 @@ export interface SigningDeviceClient extends grpc.Client {
   Sign: UnaryMethod<SignRequestInput, SignResponse>;
   Verify: UnaryMethod<VerifyRequestInput, VerifyResponse>;
   SignBatch: UnaryMethod<SignBatchRequestInput, SignBatchResponse>;
+  VerifyBatch: UnaryMethod<VerifyBatchRequestInput, VerifyBatchResponse>;
   SignStream: ClientStreamMethod<SignStreamRequestInput, SignResponse>;
   MakeEnvelope: UnaryMethod<MakeEnvelopeRequestInput, MakeEnvelopeResponse>;
   OpenEnvelope: UnaryMethod<OpenEnvelopeRequestInput, OpenEnvelopeResponse>;

@@ -11,6 +11,10 @@ const benches: Record<string, { script: string; cwd?: string; what: string }> = 
     script: "test/bench/signing.ts",
     what: "two signing devices behind the gateway, against the hardware rating",
   },
+  idle: {
+    script: "test/bench/idle.ts",
+    what: "the embedded platform left alone: CPU share and time to ready, beside a bare Node process",
+  },
   reporting: {
     script: "test/bench/reporting.ts",
     what: "a million receipts' read models: load rate and each report's p99, beside a plain SQL aggregate",
