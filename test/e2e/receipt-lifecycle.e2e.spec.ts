@@ -58,7 +58,9 @@ describe("receipt lifecycle on the business API (cluster)", () => {
     }
   };
   const status = async (id: string) => (await signed("GET", `/api/v1/receipts/${id}/status`)).body;
-  const waitStatus = (id: string, s: string) => waitFor(async () => (await status(id)).status === s);
+  /** The status as the agency's people see it (an app sees its own issuing points' receipts only). */
+  const statusInside = async (id: string) => (await t.call("GET", `/v1/receipts/${id}/status`)).body;
+  const waitStatus = (id: string, s: string) => waitFor(async () => (await statusInside(id)).status === s);
 
   const publish = (topic: string, envelope: Envelope) => t.probe.publish([{ topic, envelope }]);
   /** Plays the signing gateway, then finance, for a receipt. */
@@ -251,12 +253,19 @@ describe("receipt lifecycle on the business API (cluster)", () => {
       ["red-flush", { reason: "退费", handlingPerson: "w" }],
       ["paper-exchange", { paperBillCode: "11010201", paperNumber: "0000000009" }],
     ] as const) {
+      // The receipt service itself refuses it: the app's assertion reaches WIN-01 only.
       expect(await signed("POST", `/api/v1/receipts/${id}/${action}`, body)).toMatchObject({
         status: 403,
-        body: { code: "ISSUING_POINT_NOT_ALLOWED" },
+        body: { code: "OUT_OF_SCOPE" },
       });
     }
-    expect(await status(id)).toMatchObject({ status: "ISSUED" });
+    expect(await statusInside(id)).toMatchObject({ status: "ISSUED" });
+    // Reads are bound to the app's points as writes are (issue 9 class 6).
+    expect(await signed("GET", `/api/v1/receipts/${id}/status`)).toMatchObject({
+      status: 403,
+      body: { code: "OUT_OF_SCOPE" },
+    });
+    expect((await signed("GET", `/api/v1/receipts/${id}`)).status).toBe(403);
   });
 
   it("counts a voided receipt's number as voided in stock's ledger (领用存), not used, and a red receipt's as used", async () => {

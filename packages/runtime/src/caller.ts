@@ -138,3 +138,31 @@ function outOfScope(caller: Caller, what: string): AppError {
     code: "OUT_OF_SCOPE",
   });
 }
+
+/**
+ * For reads that filter by one issuing point (reports, searches): the point to filter by. A caller
+ * whose grant reaches the whole agency may leave it open; one bound to issuing points gets their
+ * only point by default and is refused any other (or an open filter over several).
+ */
+export function scopedPoint(
+  caller: Caller,
+  agencyCode: string,
+  asked: string | undefined,
+): string | undefined {
+  if (!caller.access || !caller.permission) return asked;
+  const reach = caller.access.reach(caller.permission, agencyCode);
+  if (reach.points === "*" && !reach.ownOnly) return asked;
+  const points = reach.points === "*" ? new Set<string>() : reach.points;
+  if (asked !== undefined) {
+    if (!points.has(asked)) throw outOfScope(caller, `issuing point ${asked}`);
+    return asked;
+  }
+  if (points.size === 1) return [...points][0];
+  throw new AppError(
+    "forbidden",
+    `${caller.actor} reads issuing points one at a time: name one (issuingPointCode)`,
+    {
+      code: "OUT_OF_SCOPE",
+    },
+  );
+}

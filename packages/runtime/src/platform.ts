@@ -307,8 +307,11 @@ export async function migrateServices(options: {
   env: Readonly<Record<string, string | undefined>>;
   log: (service: string, message: string) => void;
 }): Promise<void> {
-  // Migrating needs the databases only, not the token the services' APIs check.
-  const config = parseConfig(platformConfig.omit({ PIAOJU_INTERNAL_TOKEN: true }), options.env);
+  // Migrating needs the databases only, not the token or the assertion key the services' APIs check.
+  const config = parseConfig(
+    platformConfig.omit({ PIAOJU_INTERNAL_TOKEN: true, PIAOJU_ASSERTION_PUBLIC_KEY: true }),
+    options.env,
+  );
   const dataDir = resolve(config.PIAOJU_DATA_DIR);
   for (const module of options.services) {
     const db = await openServiceDatabase(options.mode, config, dataDir, module.name);

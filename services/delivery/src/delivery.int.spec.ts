@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { testIdentity } from "@piaoju/access/testing";
 import { topics } from "@piaoju/contracts";
 import { callerHeaders, startTestPlatform, TEST_TOKEN, type TestPlatform } from "@piaoju/runtime/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -243,6 +244,31 @@ describe("delivery of an issued receipt", () => {
       },
     });
     expect(outside.status).toBe(403);
+    // A clerk of another issuing point of the same agency: the receipt is WIN-01's.
+    const clerkOf = (point: string) =>
+      testIdentity({ actor: `clerk.${point}`, agency: AGENCY, roles: ["clerk"], issuingPoints: [point] });
+    const path = `/v1/delivery/receipts/${receipt}/print`;
+    const otherPoint = await fetch(`${t.platform.url}${path}`, {
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, ...callerHeaders(clerkOf("WIN-02"), "GET", path) },
+    });
+    expect(otherPoint.status).toBe(403);
+    const ownPoint = await fetch(`${t.platform.url}${path}`, {
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, ...callerHeaders(clerkOf("WIN-01"), "GET", path) },
+    });
+    expect(ownPoint.headers.get("content-type")).toBe("application/pdf");
+    expect(
+      (await t.call("GET", `/v1/delivery/receipts/${receipt}/deliveries`, undefined, clerkOf("WIN-02"))).body
+        .code,
+    ).toBe("OUT_OF_SCOPE");
+    const listed = await t.call(
+      "GET",
+      `/v1/delivery/deliveries?agencyCode=${AGENCY}`,
+      undefined,
+      clerkOf("WIN-02"),
+    );
+    expect((listed.body.items as Array<{ receiptId: string }>).some((d) => d.receiptId === receipt)).toBe(
+      false,
+    );
   });
 
   it("marks a red receipt as such, and tells the business system the original was red-flushed", async () => {

@@ -76,7 +76,8 @@ describe.each(["cluster", "embedded"] as const)("issuance under concurrency (%s)
 
     const rows = await h.db.query<{ point: string; number: string; serials: string }>(
       "SELECT issuing_point_code AS point, number::text AS number, biz_serial_no AS serials FROM receipt WHERE biz_serial_no LIKE $1",
-      [`CC-${mode}-%`],
+      // Serials are kept in capitals (packages/contracts' rule).
+      [`CC-${mode}-%`.toUpperCase()],
     );
     expect(rows).toHaveLength(RECEIPTS);
     expect(new Set(rows.map((r) => r.serials)).size).toBe(RECEIPTS);

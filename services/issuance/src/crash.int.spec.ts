@@ -1,5 +1,5 @@
 import { type ChildProcessByStdio, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,6 +56,8 @@ describe("issuance killed mid-load (cluster: PostgreSQL + Kafka, a real process)
     env = {
       PIAOJU_INTERNAL_TOKEN: TOKEN,
       ...TEST_ASSERTION_ENV,
+      PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
+      PIAOJU_CHECK_CODE_KEY: randomBytes(16).toString("hex"),
       PIAOJU_HTTP_PORT: "0",
       PIAOJU_DATA_DIR: dataDir,
       PIAOJU_DATABASE_URL: server.url,

@@ -186,10 +186,12 @@ export class Deliveries {
     return { event: "receipt.issued", ...common, pdf: (await this.d.render(r)).toString("base64") };
   }
 
-  async forReceipt(receiptId: string): Promise<{ agencyCode: string; deliveries: DeliveryView[] }> {
+  async forReceipt(
+    receiptId: string,
+  ): Promise<{ agencyCode: string; issuingPointCode: string; deliveries: DeliveryView[] }> {
     const receipt = await this.d.prisma.receipt.findUnique({
       where: { receiptId },
-      select: { agencyCode: true },
+      select: { agencyCode: true, issuingPointCode: true },
     });
     if (!receipt)
       throw new AppError("not_found", `receipt ${receiptId} is unknown to delivery`, {
@@ -199,14 +201,33 @@ export class Deliveries {
       where: { receiptId },
       orderBy: [{ createdAt: "asc" }, { channel: "asc" }],
     });
-    return { agencyCode: receipt.agencyCode, deliveries: rows.map(view) };
+    return {
+      agencyCode: receipt.agencyCode,
+      issuingPointCode: receipt.issuingPointCode,
+      deliveries: rows.map(view),
+    };
   }
 
-  async list(agencyCodes: readonly string[] | "*", status?: string): Promise<DeliveryView[]> {
+  /** The latest deliveries of an agency; of some issuing points only when the caller's scope is those points. */
+  async list(
+    agencyCodes: readonly string[] | "*",
+    status?: string,
+    points: ReadonlySet<string> | "*" = "*",
+  ): Promise<DeliveryView[]> {
+    const inPoints =
+      points === "*"
+        ? undefined
+        : (
+            await this.d.prisma.$queryRaw<Array<{ id: string }>>`
+              SELECT d.id::text AS id FROM delivery d JOIN receipt r ON r.receipt_id = d.receipt_id
+              WHERE r.issuing_point_code = ANY(${[...points]}::text[])
+              ORDER BY d.updated_at DESC LIMIT 200`
+          ).map((r) => r.id);
     const rows = await this.d.prisma.delivery.findMany({
       where: {
         ...(agencyCodes === "*" ? {} : { agencyCode: { in: [...agencyCodes] } }),
         ...(status ? { status } : {}),
+        ...(inPoints ? { id: { in: inPoints } } : {}),
       },
       orderBy: { updatedAt: "desc" },
       take: 200,

@@ -1,5 +1,5 @@
 import { agencyCode, text } from "@piaoju/contracts";
-import { AppError, authenticateCaller, parseInput, requireAgency } from "@piaoju/runtime";
+import { AppError, authenticateCaller, parseInput, requireAgency, requireInScope } from "@piaoju/runtime";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Deliveries } from "../app/deliveries.ts";
@@ -24,7 +24,7 @@ export function registerDeliveryRoutes(
     const caller = authenticateCaller(req, internalToken);
     const { receiptId } = parseInput(receiptParams, req.params, "params");
     const found = await deliveries.forReceipt(receiptId);
-    requireAgency(caller, found.agencyCode);
+    requireInScope(caller, found, `receipt ${receiptId}`);
     return { receiptId, items: found.deliveries };
   });
 
@@ -36,14 +36,23 @@ export function registerDeliveryRoutes(
       "query",
     );
     requireAgency(caller, q.agencyCode);
-    return { items: await deliveries.list([q.agencyCode], q.status) };
+    // A clerk of some issuing points sees their deliveries only.
+    const reach =
+      caller.access && caller.permission ? caller.access.reach(caller.permission, q.agencyCode) : undefined;
+    return {
+      items: await deliveries.list(
+        [q.agencyCode],
+        q.status,
+        reach?.ownOnly ? new Set() : (reach?.points ?? "*"),
+      ),
+    };
   });
 
   http.post("/v1/delivery/receipts/:receiptId/deliveries/:channel/repush", async (req) => {
     const caller = authenticateCaller(req, internalToken);
     const p = parseInput(receiptParams.extend({ channel: z.enum(CHANNELS) }), req.params, "params");
     const found = await deliveries.forReceipt(p.receiptId);
-    requireAgency(caller, found.agencyCode);
+    requireInScope(caller, found, `receipt ${p.receiptId}`);
     return { items: await deliveries.repush(caller.actor, p.receiptId, p.channel) };
   });
 
@@ -84,7 +93,7 @@ export function registerDeliveryRoutes(
       throw new AppError("not_found", `receipt ${receiptId} is unknown to delivery`, {
         code: "RECEIPT_UNKNOWN",
       });
-    requireAgency(caller, row.agencyCode);
+    requireInScope(caller, row, `receipt ${receiptId}`);
     const pdf = await render(receipts.view(row));
     return reply
       .type("application/pdf")

@@ -1,7 +1,7 @@
 import { agencyCode, billCode, billNumber, bizSerialNo, issuingPointCode, text } from "@piaoju/contracts";
 import type { FontChoice } from "@piaoju/locale";
 import type { Database } from "@piaoju/persistence";
-import { AppError, authenticateCaller, parseInput, requireAgency } from "@piaoju/runtime";
+import { AppError, authenticateCaller, parseInput, requireAgency, scopedPoint } from "@piaoju/runtime";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { TopicLag } from "../app/lag.ts";
@@ -161,7 +161,8 @@ export function registerReportingRoutes(
       agencyCode: q.agencyCode,
       period: periodOf(q),
       billCode: q.billCode,
-      issuingPointCode: q.issuingPointCode,
+      // A person bound to issuing points reports on theirs only.
+      issuingPointCode: scopedPoint(caller, q.agencyCode, q.issuingPointCode),
       itemCode: q.itemCode,
       clerk: q.clerk,
     };
@@ -209,7 +210,12 @@ export function registerReportingRoutes(
     const q = parseInput(searchQuery, req.query, "query");
     requireAgency(caller, q.agencyCode);
     const { status, ...rest } = q;
-    return searchReceipts(r.deps, { ...rest, statuses: status });
+    const point = scopedPoint(caller, q.agencyCode, q.issuingPointCode);
+    return searchReceipts(r.deps, {
+      ...rest,
+      ...(point === undefined ? {} : { issuingPointCode: point }),
+      statuses: status,
+    });
   });
 
   http.get("/v1/reporting/lag", async (req) => {
