@@ -276,7 +276,7 @@ async function openBus(
 
 async function openServiceDatabase(
   mode: PlatformOptions["mode"],
-  config: Omit<z.infer<typeof platformConfig>, "PIAOJU_INTERNAL_TOKEN">,
+  config: Omit<z.infer<typeof platformConfig>, "PIAOJU_INTERNAL_TOKEN" | "PIAOJU_ASSERTION_PUBLIC_KEY">,
   dataDir: string,
   service: string,
 ): Promise<Database> {
