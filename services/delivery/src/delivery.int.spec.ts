@@ -3,10 +3,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testIdentity } from "@piaoju/access/testing";
+import { signCallback } from "@piaoju/business-client";
 import { topics } from "@piaoju/contracts";
 import { callerHeaders, startTestPlatform, TEST_TOKEN, type TestPlatform } from "@piaoju/runtime/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { signWebhook } from "./domain/webhook-signature.ts";
 import { deliveryService } from "./main.ts";
 import {
   AGENCY,
@@ -146,7 +146,7 @@ describe("delivery of an issued receipt", () => {
     expect(tries).toHaveLength(3);
     expect(new Set(tries.map((r) => r.headers["x-piaoju-delivery"]))).toEqual(new Set([delivered.id]));
     for (const r of tries) {
-      const expected = signWebhook(
+      const expected = signCallback(
         WEBHOOK_SECRET,
         String(r.headers["x-piaoju-timestamp"]),
         String(r.headers["x-piaoju-delivery"]),

@@ -53,13 +53,19 @@ export const gatewayService: ServiceModule = {
     const remote = new Map<string, Upstream>();
     for (const pair of cfg.PIAOJU_UPSTREAM_URLS?.split(",") ?? []) {
       const [name, url] = pair.split("=") as [string, string];
-      remote.set(name, httpUpstream(url, cfg.PIAOJU_INTERNAL_TOKEN, signer));
+      remote.set(name, httpUpstream(name, url, cfg.PIAOJU_INTERNAL_TOKEN, signer));
     }
     if (cfg.PIAOJU_ISSUANCE_URL && !remote.has("issuance")) {
-      remote.set("issuance", httpUpstream(cfg.PIAOJU_ISSUANCE_URL, cfg.PIAOJU_INTERNAL_TOKEN, signer));
+      remote.set(
+        "issuance",
+        httpUpstream("issuance", cfg.PIAOJU_ISSUANCE_URL, cfg.PIAOJU_INTERNAL_TOKEN, signer),
+      );
     }
     if (cfg.PIAOJU_PAYMENT_URL && !remote.has("payment")) {
-      remote.set("payment", httpUpstream(cfg.PIAOJU_PAYMENT_URL, cfg.PIAOJU_INTERNAL_TOKEN, signer));
+      remote.set(
+        "payment",
+        httpUpstream("payment", cfg.PIAOJU_PAYMENT_URL, cfg.PIAOJU_INTERNAL_TOKEN, signer),
+      );
     }
     const upstreamFor = (path: string): Upstream => {
       const owner = OWNERS.find(([prefix]) => path.startsWith(prefix))?.[1];

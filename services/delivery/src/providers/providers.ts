@@ -1,5 +1,5 @@
+import { signCallback } from "@piaoju/business-client";
 import { createTransport, type Transporter } from "nodemailer";
-import { signWebhook } from "../domain/webhook-signature.ts";
 
 /**
  * The ways out. Each provider throws on failure with a message fit for the delivery's
@@ -67,7 +67,7 @@ export function httpSmsGateway(url: string, token: string | undefined): SmsSende
   };
 }
 
-/** Pushes to a business system's webhook, signed (see webhook-signature.ts); 2xx means received. */
+/** Pushes to a business system's webhook, signed (signCallback in @piaoju/business-client); 2xx means received. */
 export async function pushWebhook(
   url: string,
   secret: string,
@@ -82,7 +82,7 @@ export async function pushWebhook(
       "content-type": "application/json",
       "x-piaoju-timestamp": timestamp,
       "x-piaoju-delivery": deliveryId,
-      "x-piaoju-signature": signWebhook(secret, timestamp, deliveryId, body),
+      "x-piaoju-signature": signCallback(secret, timestamp, deliveryId, body),
     },
     body: new Uint8Array(body),
     signal: AbortSignal.timeout(10_000),

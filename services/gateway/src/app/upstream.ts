@@ -50,6 +50,7 @@ export function inProcessUpstream(http: FastifyInstance, token: string, signer: 
 
 /** Cluster: the service's own address (a Kubernetes Service), with a deadline. */
 export function httpUpstream(
+  service: string,
   baseUrl: string,
   token: string,
   signer: AssertionSigner,
@@ -74,7 +75,7 @@ export function httpUpstream(
           headers: pick((h) => res.headers.get(h) ?? undefined),
         };
       } catch (error) {
-        throw new AppError("unavailable", "the receipt service did not answer in time", {
+        throw new AppError("unavailable", `the ${service} service did not answer in time`, {
           code: "UPSTREAM_UNAVAILABLE",
           cause: error,
         });
