@@ -1,3 +1,4 @@
+import { fieldMessageZh, problemZh } from "@piaoju/locale/problems";
 import type { z } from "zod";
 
 /**
@@ -17,6 +18,8 @@ export interface FieldIssue {
   field: string;
   rule: string;
   message: string;
+  /** The same in Chinese (packages/locale); filled from the rule when the thrower gave none. */
+  messageZh?: string;
 }
 
 export class AppError extends Error {
@@ -52,18 +55,36 @@ export function issuesFromZod(error: z.ZodError, prefix = ""): FieldIssue[] {
   return error.issues.flatMap((issue) => {
     // A field the schema does not know: each is named, so a caller sees what to take out.
     if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((key) => ({
-        field: fieldOf([...issue.path, key]),
-        rule: "unknown_field",
-        message: "this field is not part of the request (or is set by the platform)",
-      }));
+      return issue.keys.map((key) => {
+        const message = "this field is not part of the request (or is set by the platform)";
+        return {
+          field: fieldOf([...issue.path, key]),
+          rule: "unknown_field",
+          message,
+          messageZh: fieldMessageZh({ rule: "unknown_field", message }),
+        };
+      });
     }
-    const rule = (issue as { params?: { rule?: unknown } }).params?.rule;
+    const param = (issue as { params?: { rule?: unknown } }).params?.rule;
+    const rule = typeof param === "string" ? param : issue.code;
+    const facts = issue as unknown as Record<string, unknown>;
     return [
       {
         field: fieldOf(issue.path),
-        rule: typeof rule === "string" ? rule : issue.code,
+        rule,
         message: issue.message,
+        messageZh: fieldMessageZh({
+          rule,
+          message: issue.message,
+          code: issue.code,
+          expected: facts.expected as string | undefined,
+          input: facts.input,
+          origin: facts.origin as string | undefined,
+          maximum: facts.maximum as number | undefined,
+          minimum: facts.minimum as number | undefined,
+          inclusive: facts.inclusive as boolean | undefined,
+          values: facts.values as unknown[] | undefined,
+        }),
       },
     ];
   });
@@ -123,6 +144,8 @@ export interface Problem {
   title: string;
   status: number;
   detail: string;
+  /** What went wrong, in Chinese: the sentence for the code (packages/locale). */
+  detailZh: string;
   code: string;
   issues?: readonly FieldIssue[];
   traceId?: string;
@@ -134,8 +157,15 @@ export function problemOf(error: AppError, traceId?: string): Problem {
     title: error.kind.replace("_", " "),
     status: httpStatusOf[error.kind],
     detail: error.message,
+    detailZh: problemZh(error.code, error.kind),
     code: error.code,
-    ...(error.details.issues ? { issues: error.details.issues } : {}),
+    ...(error.details.issues
+      ? {
+          issues: error.details.issues.map((i) =>
+            i.messageZh ? i : { ...i, messageZh: fieldMessageZh({ rule: i.rule, message: i.message }) },
+          ),
+        }
+      : {}),
     ...(traceId ? { traceId } : {}),
   };
 }

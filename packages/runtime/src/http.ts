@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { problemZh } from "@piaoju/locale/problems";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -92,14 +93,18 @@ export function createHttpApp(options: {
     if (!appError) {
       spans.get(req)?.recordException(error as Error);
       req.log.error({ err: error }, "unhandled error");
-      return reply.status(500).type("application/problem+json").send({
-        type: "about:blank",
-        title: "internal error",
-        status: 500,
-        detail: "internal error",
-        code: "INTERNAL",
-        traceId,
-      });
+      return reply
+        .status(500)
+        .type("application/problem+json")
+        .send({
+          type: "about:blank",
+          title: "internal error",
+          status: 500,
+          detail: "internal error",
+          detailZh: problemZh("INTERNAL", "internal"),
+          code: "INTERNAL",
+          traceId,
+        });
     }
     if (appError.kind === "unavailable") req.log.warn({ err: error }, appError.message);
     const problem = problemOf(appError, traceId);
