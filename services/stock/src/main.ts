@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
-import { StockApp } from "./app/stock.ts";
+import { stockContext } from "./app/context.ts";
 import { config } from "./config.ts";
 import { consumeFinanceEvents, consumeIssuanceEvents } from "./consumers/events.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
@@ -16,9 +16,9 @@ export const stockService: ServiceModule = {
     const { PIAOJU_INTERNAL_TOKEN } = parseConfig(config, ctx.env);
     const prisma = createPrismaClient(ctx.db, PrismaClient);
     const clock = () => new Date();
-    const app = new StockApp({ prisma, published: ctx.outbox.wake, clock });
-    registerStockRoutes(ctx.http, app, PIAOJU_INTERNAL_TOKEN);
-    const wiring = { bus: ctx.bus, prisma, app, clock, published: ctx.outbox.wake };
+    const stock = stockContext({ prisma, published: ctx.outbox.wake, clock });
+    registerStockRoutes(ctx.http, stock, PIAOJU_INTERNAL_TOKEN);
+    const wiring = { bus: ctx.bus, prisma, stock, clock, published: ctx.outbox.wake };
     const financeIntake = await consumeFinanceEvents(wiring);
     const usageIntake = await consumeIssuanceEvents(wiring);
     return {

@@ -1,7 +1,9 @@
 import { type Bus, consumeEvents, type Subscription } from "@piaoju/bus";
 import { topics } from "@piaoju/contracts";
 import { prismaUnitOfWork } from "@piaoju/persistence";
-import type { StockApp, Tx } from "../app/stock.ts";
+import type { StockContext, Tx } from "../app/context.ts";
+import { receiveIn } from "../app/segments.ts";
+import { recordUse, recordVoid } from "../app/usage.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
 export const STOCK_FINANCE_GROUP = "stock.finance-intake";
@@ -10,7 +12,7 @@ export const STOCK_USAGE_GROUP = "stock.usage-intake";
 interface Wiring {
   bus: Bus;
   prisma: PrismaClient;
-  app: StockApp;
+  stock: StockContext;
   clock: () => Date;
   published: () => void;
 }
@@ -25,7 +27,7 @@ export function consumeFinanceEvents(w: Wiring): Promise<Subscription> {
     published: w.published,
     handle: async (event, tx, emit) => {
       if (event.type !== "finance.SegmentIssued") return;
-      await w.app.receiveIn(tx, emit, {
+      await receiveIn(w.stock, tx, emit, {
         agencyCode: event.data.agencyCode,
         billCode: event.data.billCode,
         startNumber: BigInt(event.data.startNumber),
@@ -52,11 +54,11 @@ export function consumeIssuanceEvents(w: Wiring): Promise<Subscription> {
     published: w.published,
     handle: async (event, tx, emit) => {
       if (event.type === "issuance.ReceiptVoided") {
-        await w.app.recordVoid(tx, { ...event.data, voidedAt: new Date(event.data.voidedAt) });
+        await recordVoid(w.stock, tx, { ...event.data, voidedAt: new Date(event.data.voidedAt) });
         return;
       }
       if (event.type !== "issuance.ReceiptRequested") return;
-      await w.app.recordUse(tx, emit, {
+      await recordUse(w.stock, tx, emit, {
         agencyCode: event.data.agencyCode,
         billCode: event.data.billCode,
         issuingPointCode: event.data.issuingPointCode,

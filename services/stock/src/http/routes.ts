@@ -2,14 +2,20 @@ import { agencyCode, billCode, billNumber, issuingPointCode, text } from "@piaoj
 import { AppError, authenticateCaller, parseInput, requireAgency } from "@piaoju/runtime";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import type { StockApp } from "../app/stock.ts";
+import { listBillKinds, registerBillKind } from "../app/bill-kinds.ts";
+import type { StockContext } from "../app/context.ts";
+import { distribute, listDistributions, listRules, setRule } from "../app/distribution.ts";
+import { ledger } from "../app/ledger.ts";
+import { listRemovals, returnNumbers, voidNumbers } from "../app/removals.ts";
+import { confirm, findSegment, listSegments, receiveManually } from "../app/segments.ts";
+import { listWriteOffs, requestWriteOff } from "../app/write-offs.ts";
 
 const businessDay = z.iso.date();
 const period = text().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "a period is a month, YYYY-MM");
 const stockRange = { agencyCode, billCode, startNumber: billNumber, endNumber: billNumber };
 
 /** Internal API of the stock service; the gateway fronts it. Handlers validate and delegate. */
-export function registerStockRoutes(http: FastifyInstance, app: StockApp, internalToken: string): void {
+export function registerStockRoutes(http: FastifyInstance, stock: StockContext, internalToken: string): void {
   http.post("/v1/stock/bill-kinds", async (req, reply) => {
     const caller = authenticateCaller(req, internalToken);
     const body = parseInput(
@@ -18,14 +24,14 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
       "body",
     );
     requireAgency(caller, body.agencyCode);
-    return reply.status(201).send(await app.registerBillKind(caller.actor, body));
+    return reply.status(201).send(await registerBillKind(stock, caller.actor, body));
   });
 
   http.get("/v1/stock/bill-kinds", async (req) => {
     const caller = authenticateCaller(req, internalToken);
     const q = parseInput(z.object({ agencyCode }), req.query, "query");
     requireAgency(caller, q.agencyCode);
-    return { items: await app.listBillKinds(q.agencyCode) };
+    return { items: await listBillKinds(stock, q.agencyCode) };
   });
 
   http.post("/v1/stock/segments", async (req, reply) => {
@@ -36,7 +42,7 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
       "body",
     );
     requireAgency(caller, body.agencyCode);
-    const segment = await app.receiveManually(caller.actor, {
+    const segment = await receiveManually(stock, caller.actor, {
       agencyCode: body.agencyCode,
       billCode: body.billCode,
       startNumber: BigInt(body.startNumber),
@@ -57,13 +63,13 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
       "query",
     );
     requireAgency(caller, q.agencyCode);
-    return { items: await app.listSegments(q) };
+    return { items: await listSegments(stock, q) };
   });
 
   http.get("/v1/stock/segments/:id", async (req) => {
     const caller = authenticateCaller(req, internalToken);
     const { id } = parseInput(z.object({ id: z.uuid() }), req.params, "params");
-    const segment = await app.findSegment(id);
+    const segment = await findSegment(stock, id);
     if (!segment)
       throw new AppError("not_found", `segment ${id} does not exist`, { code: "SEGMENT_UNKNOWN" });
     requireAgency(caller, segment.agencyCode);
@@ -74,7 +80,7 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
   http.post("/v1/stock/segments/:id/confirm", async (req) => {
     const caller = authenticateCaller(req, internalToken);
     const { id } = parseInput(z.object({ id: z.uuid() }), req.params, "params");
-    return app.confirm(caller.actor, id, (agency) => requireAgency(caller, agency));
+    return confirm(stock, caller.actor, id, (agency) => requireAgency(caller, agency));
   });
 
   // 分发 rules: keep an issuing point at or above a threshold of unused numbers.
@@ -91,14 +97,14 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
       req.body,
       "body",
     );
-    return app.setRule(caller.actor, { ...key, ...body });
+    return setRule(stock, caller.actor, { ...key, ...body });
   });
 
   http.get("/v1/stock/distribution-rules", async (req) => {
     const caller = authenticateCaller(req, internalToken);
     const q = parseInput(z.object({ agencyCode }), req.query, "query");
     requireAgency(caller, q.agencyCode);
-    return { items: await app.listRules(q.agencyCode) };
+    return { items: await listRules(stock, q.agencyCode) };
   });
 
   // 分发 by hand.
@@ -110,7 +116,7 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
       "body",
     );
     requireAgency(caller, body.agencyCode);
-    return reply.status(201).send({ items: await app.distribute(caller.actor, body) });
+    return reply.status(201).send({ items: await distribute(stock, caller.actor, body) });
   });
 
   http.get("/v1/stock/distributions", async (req) => {
@@ -121,7 +127,7 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
       "query",
     );
     requireAgency(caller, q.agencyCode);
-    return { items: await app.listDistributions(q) };
+    return { items: await listDistributions(stock, q) };
   });
 
   // 领用存: received / used / remaining over business days, of the agency or of one issuing point.
@@ -141,7 +147,7 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
       "query",
     );
     requireAgency(caller, q.agencyCode);
-    return { ...q, ...(await app.ledger(q)) };
+    return { ...q, ...(await ledger(stock, q)) };
   });
 
   // 申退: undistributed numbers of a stocked segment go back to finance.
@@ -149,7 +155,7 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
     const caller = authenticateCaller(req, internalToken);
     const body = parseInput(z.object(stockRange), req.body, "body");
     requireAgency(caller, body.agencyCode);
-    const returned = await app.returnNumbers(caller.actor, {
+    const returned = await returnNumbers(stock, caller.actor, {
       ...body,
       startNumber: BigInt(body.startNumber),
       endNumber: BigInt(body.endNumber),
@@ -166,7 +172,7 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
       "body",
     );
     requireAgency(caller, body.agencyCode);
-    const voided = await app.voidNumbers(caller.actor, {
+    const voided = await voidNumbers(stock, caller.actor, {
       ...body,
       startNumber: BigInt(body.startNumber),
       endNumber: BigInt(body.endNumber),
@@ -179,7 +185,7 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
     const caller = authenticateCaller(req, internalToken);
     const body = parseInput(z.object({ agencyCode, billCode, period }), req.body, "body");
     requireAgency(caller, body.agencyCode);
-    const { created, writeOff } = await app.requestWriteOff(caller.actor, body);
+    const { created, writeOff } = await requestWriteOff(stock, caller.actor, body);
     return reply.status(created ? 201 : 200).send(writeOff);
   });
 
@@ -195,13 +201,13 @@ export function registerStockRoutes(http: FastifyInstance, app: StockApp, intern
       "query",
     );
     requireAgency(caller, q.agencyCode);
-    return { items: await app.listRemovals(q) };
+    return { items: await listRemovals(stock, q) };
   });
 
   http.get("/v1/stock/write-offs", async (req) => {
     const caller = authenticateCaller(req, internalToken);
     const q = parseInput(z.object({ agencyCode, billCode: billCode.optional() }), req.query, "query");
     requireAgency(caller, q.agencyCode);
-    return { items: await app.listWriteOffs(q) };
+    return { items: await listWriteOffs(stock, q) };
   });
 }
