@@ -200,7 +200,9 @@ describe("payment to receipt, pushed back (cluster)", () => {
       expect(String(receipt.checkCode)).toMatch(/^\d{6}$/);
       const status = await signed("GET", `/api/v1/receipts/${String(receipt.receiptId)}/status`);
       expect(status.body.status).toBe("ISSUED");
-      expect(police.find("payment.paid", id)?.body).toMatchObject({
+      // The paid result and the receipt are pushed independently (each retried on its own).
+      const paid = await until(() => police.find("payment.paid", id), 60_000);
+      expect(paid.body).toMatchObject({
         // Serials are kept in capitals, as issuance keeps them (packages/contracts' rule).
         bizSerialNo: serial.toUpperCase(),
         paidFen: due.totalFen,
