@@ -145,7 +145,7 @@ describe("the build context (.dockerignore)", () => {
       "services/stock/src/app/confirm.int.spec.ts",
       "packages/gm-crypto/src/keys.unit.spec.ts",
       "packages/persistence/test/fixture/prisma/schema.prisma",
-      "test/e2e/start.e2e.spec.ts",
+      "test/e2e/start-and-backup.e2e.spec.ts",
       "test/support/agency.ts",
       "secrets/finance-agency-secret",
       "keys/ferry-key.pem",
