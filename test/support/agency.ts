@@ -3,7 +3,7 @@ import type { TestPlatform } from "@piaoju/runtime/testing";
 type Body = Record<string, unknown>;
 
 /** Calls an internal route as the platform's caller; anything but success fails the setup loudly. */
-export function succeeding(t: TestPlatform) {
+export function succeeding(t: Pick<TestPlatform, "call">) {
   return async (method: string, path: string, body?: unknown): Promise<Body> => {
     const res = await t.call(method, path, body);
     if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
@@ -36,7 +36,7 @@ export interface AgencySetup {
  * gateway. Returns the business system's credentials once every point with a rule holds numbers.
  */
 export async function prepareAgency(
-  t: TestPlatform,
+  t: Pick<TestPlatform, "call">,
   setup: AgencySetup,
 ): Promise<{ appId: string; appSecret: string }> {
   const ok = succeeding(t);

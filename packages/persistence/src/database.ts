@@ -73,6 +73,13 @@ async function openPostgres(config: { url: string; poolSize?: number }): Promise
   // An idle client that loses its connection (server restart, test database dropped) emits 'error' on the pool;
   // without a listener that would crash the process. The pool discards the client by itself.
   pool.on("error", () => {});
+  // A client in use (inside a transaction, or checked out by Prisma's adapter) that loses its
+  // connection emits 'error' on itself, where the pool listens only while it is idle: unheard, that
+  // would end the process when PostgreSQL restarts. The statement in flight fails with the error
+  // anyway, and the pool discards the client on release (it is no longer queryable).
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
   // Fail at start-up, not on the first request, when the database is unreachable.
   const probe = await pool.connect().catch(async (error: unknown) => {
     await pool.end().catch(() => {});
