@@ -32,6 +32,9 @@ export {
   payerSchema,
   paymentCode,
   paymentItemSchema,
+  RefundCompleted,
+  RefundRejected,
+  RefundRequested,
   settlementSchema,
 } from "./events/payment.ts";
 export { ReceiptSigned, ReceiptSigningRefused } from "./events/signing.ts";

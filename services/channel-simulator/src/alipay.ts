@@ -26,7 +26,10 @@ export interface AlipayTrade {
   timeExpire: Date | undefined;
   createdAt: Date;
   paidAt: Date | undefined;
-  refunds: Map<string, string>;
+  /** Refunds by out_request_no (the merchant's idempotency key): amount and when it was paid back. */
+  refunds: Map<string, { amount: string; at: Date; reason: string }>;
+  /** Every alipay.trade.refund call for the trade, repeats included. */
+  refundCalls: number;
   notifiesSent: number;
   notifiesTaken: number;
 }
@@ -44,7 +47,15 @@ export interface AlipaySimulator {
   payDespiteClose(outTradeNo: string): Promise<AlipayTrade>;
   /** Sends the trade's notify again now, as Alipay's retries would. */
   renotify(outTradeNo: string): Promise<void>;
-  faults: { notify: NotifyMode; notifyDelayMs: number; stallMs: number; stallMethods: Set<string> };
+  faults: {
+    notify: NotifyMode;
+    notifyDelayMs: number;
+    stallMs: number;
+    stallMethods: Set<string>;
+    /** The request is carried out, then its answer held this long (lost, for a short client timeout). */
+    answerDelayMs: number;
+    answerDelayMethods: Set<string>;
+  };
   /** Requests the gateway refused for a bad signature. */
   readonly badSignatures: number;
   /** Waits until every notify in flight has been answered or given up. */
@@ -72,6 +83,8 @@ export async function startAlipaySimulator(
     notifyDelayMs: 1000,
     stallMs: 0,
     stallMethods: new Set<string>(),
+    answerDelayMs: 0,
+    answerDelayMethods: new Set<string>(),
   };
 
   const signText = (text: string) =>
@@ -195,6 +208,7 @@ export async function startAlipaySimulator(
       createdAt: new Date(),
       paidAt: undefined,
       refunds: new Map(),
+      refundCalls: 0,
       notifiesSent: 0,
       notifiesTaken: 0,
     };
@@ -291,12 +305,29 @@ export async function startAlipaySimulator(
           }),
         };
       case "alipay.trade.refund": {
-        if (t?.status !== "TRADE_SUCCESS") return { json: notExist(method) };
+        // A fully refunded trade is TRADE_CLOSED at Alipay, and its refunds still answer.
+        if (!t || (t.status !== "TRADE_SUCCESS" && t.refunds.size === 0)) return { json: notExist(method) };
+        t.refundCalls++;
         const requestNo = biz.out_request_no ?? t.outTradeNo;
         const again = t.refunds.get(requestNo);
+        if (again && again.amount !== biz.refund_amount) {
+          return {
+            json: error(
+              method,
+              "40004",
+              "Business Failed",
+              "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
+              "退款金额与退款请求号不一致",
+            ),
+          };
+        }
         if (!again) {
-          const refunded = [...t.refunds.values()].reduce((s, v) => s + toFen(v), 0);
-          if (refunded + toFen(biz.refund_amount ?? "0") > toFen(t.totalAmount)) {
+          if (!/^\d{1,12}\.\d{2}$/.test(biz.refund_amount ?? "") || toFen(biz.refund_amount ?? "0") <= 0) {
+            return {
+              json: error(method, "40004", "Business Failed", "ACQ.INVALID_PARAMETER", "refund_amount"),
+            };
+          }
+          if (refundedFen(t) + toFen(biz.refund_amount ?? "0") > toFen(t.totalAmount)) {
             return {
               json: error(
                 method,
@@ -307,16 +338,48 @@ export async function startAlipaySimulator(
               ),
             };
           }
-          t.refunds.set(requestNo, biz.refund_amount ?? "0");
+          t.refunds.set(requestNo, {
+            amount: biz.refund_amount ?? "0",
+            at: new Date(),
+            reason: biz.refund_reason ?? "",
+          });
+          if (refundedFen(t) === toFen(t.totalAmount)) t.status = "TRADE_CLOSED";
         }
+        const refund = t.refunds.get(requestNo);
         return {
           json: answer(method, {
             code: "10000",
             msg: "Success",
             trade_no: t.tradeNo,
             out_trade_no: t.outTradeNo,
-            refund_fee: t.refunds.get(requestNo),
+            buyer_logon_id: "138****8000",
+            // Alipay answers the trade's refunded total so far, and whether this call moved money.
+            refund_fee: fenToYuan(refundedFen(t)),
+            gmt_refund_pay: shanghai(refund?.at ?? new Date()),
             fund_change: again ? "N" : "Y",
+          }),
+        };
+      }
+      case "alipay.trade.fastpay.refund.query": {
+        if (!t) return { json: notExist(method) };
+        const refund = t.refunds.get(biz.out_request_no ?? t.outTradeNo);
+        // Alipay answers 10000 either way; only a refund it made carries refund_amount.
+        return {
+          json: answer(method, {
+            code: "10000",
+            msg: "Success",
+            trade_no: t.tradeNo,
+            out_trade_no: t.outTradeNo,
+            out_request_no: biz.out_request_no,
+            ...(refund
+              ? {
+                  total_amount: t.totalAmount,
+                  refund_amount: refund.amount,
+                  refund_status: "REFUND_SUCCESS",
+                  refund_reason: refund.reason,
+                  gmt_refund_pay: shanghai(refund.at),
+                }
+              : {}),
           }),
         };
       }
@@ -338,6 +401,9 @@ export async function startAlipaySimulator(
     reply: { type: (t: string) => { send: (b: string) => unknown } },
   ) => {
     const out = await gateway(params);
+    if (faults.answerDelayMs > 0 && faults.answerDelayMethods.has(params.method ?? "")) {
+      await sleep(faults.answerDelayMs);
+    }
     if (out.page) return reply.type("text/html; charset=utf-8").send(out.page);
     return reply.type("application/json; charset=utf-8").send(out.json ?? "{}");
   };
@@ -431,6 +497,14 @@ export async function startAlipaySimulator(
     },
   };
   return sim;
+}
+
+function refundedFen(t: AlipayTrade): number {
+  return [...t.refunds.values()].reduce((s, r) => s + toFen(r.amount), 0);
+}
+
+function fenToYuan(fen: number): string {
+  return `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, "0")}`;
 }
 
 function toFen(yuan: string): number {

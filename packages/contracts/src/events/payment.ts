@@ -188,10 +188,73 @@ export const PaymentAnomalyRecorded = defineEvent({
   partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
 });
 
+const refundCore = {
+  paymentId: z.string().min(1).max(64),
+  agencyCode,
+  bizSerialNo: z.string().min(1).max(64),
+  refundId: z.string().min(1).max(64),
+  /** The caller's refund serial (退款流水号); for a duplicate payment's refund, DUP-<order>. */
+  refundSerialNo: z.string().min(1).max(64),
+  /** REFUND: the payer's, asked by the business system; DUPLICATE: a second payment of the notice. */
+  kind: z.enum(["REFUND", "DUPLICATE"]),
+  orderId: z.string().min(1).max(64),
+  channel: paymentChannel,
+  channelTradeNo: z.string().min(1).max(64),
+  amountFen: z.number().int().positive(),
+};
+
+/** A refund by the original route (原渠道退回) was applied for; the non-tax system approves it first. */
+export const RefundRequested = defineEvent({
+  type: "payment.RefundRequested",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({ ...refundCore, reason: z.string().min(1).max(200), requestedAt: isoTime }),
+  partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
+});
+
+/**
+ * The channel paid a refund back. For a REFUND, `remainingFen` is what stays paid: 0 means the
+ * receipt is red-flushed (冲红); more means red-flushed and issued again for the remainder
+ * (`remainder`: the payment's lines less the refund, taken from the last line back). Issuance
+ * and reporting take it; a DUPLICATE touches no receipt (none was issued for it).
+ */
+export const RefundCompleted = defineEvent({
+  type: "payment.RefundCompleted",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    ...refundCore,
+    refundedAt: isoTime,
+    /** The Asia/Shanghai business day the channel booked the refund on (its statement's day). */
+    businessDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    paidFen: z.number().int().nonnegative(),
+    remainingFen: z.number().int().nonnegative(),
+    remainder: z.array(paymentItemSchema).max(100),
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
+});
+
+/** A refund was not made: the non-tax system rejected it, or the channel refused it. Nothing moved. */
+export const RefundRejected = defineEvent({
+  type: "payment.RefundRejected",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    ...refundCore,
+    by: z.enum(["nontax", "channel"]),
+    note: z.string().min(1).max(500),
+    rejectedAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
+});
+
 export const paymentEvents = {
   PaymentCompleted,
   NoticeCreated,
   PaymentOrderOpened,
   PaymentClosed,
   PaymentAnomalyRecorded,
+  RefundRequested,
+  RefundCompleted,
+  RefundRejected,
 } as const;

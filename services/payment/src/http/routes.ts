@@ -17,6 +17,7 @@ import type { PaymentContext } from "../app/context.ts";
 import { createPayment } from "../app/create-payment.ts";
 import { takeNotify } from "../app/notify.ts";
 import { openOrder, orderView } from "../app/open-order.ts";
+import { type RefundRow, refundView, requestRefund } from "../app/refunds.ts";
 import type { OrderRow, PaymentRow } from "../app/rows.ts";
 import { viewOf } from "../app/views.ts";
 import { isValidPaymentCode } from "../domain/payment-code.ts";
@@ -148,6 +149,38 @@ export function registerPaymentRoutes(
     const body = parseInput(z.object({ reason: z.string().trim().min(1).max(200) }), req.body, "body");
     await load(c, id);
     return closePayment(ctx, c.actor, id, body.reason);
+  });
+
+  http.post("/v1/payments/:id/refunds", async (req, reply) => {
+    const c = caller(req);
+    const { id } = parseInput(paymentId, req.params, "params");
+    const body = parseInput(
+      z.object({
+        refundSerialNo: z
+          .string()
+          .trim()
+          .regex(/^[\w.-]{1,64}$/, "letters, digits, . _ - (at most 64)")
+          .describe("the caller's refund serial (退款流水号): the same serial again is the same refund"),
+        amountFen: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+        reason: z.string().trim().min(1).max(200),
+      }),
+      req.body,
+      "body",
+    );
+    await load(c, id);
+    const { created, refund } = await requestRefund(ctx, c.actor, id, body);
+    return reply.status(created ? 201 : 200).send(refund);
+  });
+
+  http.get("/v1/payments/:id/refunds", async (req) => {
+    const c = caller(req);
+    const { id } = parseInput(paymentId, req.params, "params");
+    await load(c, id);
+    const rows = await ctx.db.query<RefundRow>(
+      "SELECT * FROM payment_refund WHERE payment_id = $1 ORDER BY created_at, id",
+      [id],
+    );
+    return { items: rows.map(refundView) };
   });
 
   http.post("/v1/payments/:id/callbacks/re-push", async (req) => {

@@ -7,6 +7,7 @@ import {
   fenToYuanString,
   type OpenOrder,
   type PaymentChannel,
+  type RefundOutcome,
   type RefundRequest,
   type VerifiedNotify,
   yuanStringToFen,
@@ -133,10 +134,7 @@ export class AlipayChannel implements PaymentChannel {
     };
   }
 
-  async refund(
-    account: ChannelAccount,
-    r: RefundRequest,
-  ): Promise<{ accepted: boolean; channelRefundNo?: string }> {
+  async refund(account: ChannelAccount, r: RefundRequest): Promise<RefundOutcome> {
     const res = await this.call(account, "alipay.trade.refund", {
       bizContent: {
         outTradeNo: r.orderId,
@@ -146,9 +144,33 @@ export class AlipayChannel implements PaymentChannel {
       },
     });
     if (res.code !== "10000") throw refused(res);
+    // 10000 means the refund under this out_request_no stands (fund_change "N": an earlier call
+    // of ours already moved the money). Alipay has no refund number: the trade's number and ours.
     return {
-      accepted: res.fundChange === "Y" || res.fundChange === "N",
+      kind: "refunded",
       channelRefundNo: String(res.tradeNo ?? ""),
+      amountFen: r.amountFen,
+      refundedAt: typeof res.gmtRefundPay === "string" ? fromShanghaiDateTime(res.gmtRefundPay) : new Date(),
+    };
+  }
+
+  async queryRefund(
+    account: ChannelAccount,
+    r: { orderId: string; refundId: string },
+  ): Promise<RefundOutcome> {
+    const res = await this.call(account, "alipay.trade.fastpay.refund.query", {
+      bizContent: { outTradeNo: r.orderId, outRequestNo: r.refundId },
+    });
+    if (res.code === "40004" && res.subCode === "ACQ.TRADE_NOT_EXIST") return { kind: "none" };
+    if (res.code !== "10000") throw refused(res);
+    // Alipay: refund_amount present and refund_status empty or REFUND_SUCCESS means refunded.
+    if (typeof res.refundAmount !== "string") return { kind: "none" };
+    if (res.refundStatus !== undefined && res.refundStatus !== "REFUND_SUCCESS") return { kind: "none" };
+    return {
+      kind: "refunded",
+      channelRefundNo: String(res.tradeNo ?? ""),
+      amountFen: yuanStringToFen(res.refundAmount),
+      refundedAt: typeof res.gmtRefundPay === "string" ? fromShanghaiDateTime(res.gmtRefundPay) : new Date(),
     };
   }
 
