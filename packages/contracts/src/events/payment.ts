@@ -230,6 +230,8 @@ export const RefundCompleted = defineEvent({
     paidFen: z.number().int().nonnegative(),
     remainingFen: z.number().int().nonnegative(),
     remainder: z.array(paymentItemSchema).max(100),
+    /** The how-many-th REFUND of the payment this is (1, 2, …): receipt serials follow it. */
+    sequence: z.number().int().positive(),
   }),
   partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
 });

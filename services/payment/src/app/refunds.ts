@@ -428,7 +428,12 @@ async function finish(
       amountFen,
     });
     const refundedAt = outcome.refundedAt.toISOString();
+    const [count] = await tx.query<{ n: string | number }>(
+      "SELECT count(*) AS n FROM payment_refund WHERE payment_id = $1 AND kind = $2 AND status = 'REFUNDED'",
+      [payment.id, row.kind],
+    );
     emit(RefundCompleted, {
+      sequence: Number(count?.n ?? 1),
       ...core(payment, row),
       refundedAt,
       businessDay: businessDay(outcome.refundedAt),
