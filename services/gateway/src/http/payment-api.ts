@@ -110,7 +110,12 @@ export async function paymentApi(
     const { id } = parseInput(paymentId, req.params, "params");
     return relay(
       reply,
-      await deps.upstream.request("POST", `/v1/payments/${id}/refunds`, caller(app), signedJsonBody(req) ?? {}),
+      await deps.upstream.request(
+        "POST",
+        `/v1/payments/${id}/refunds`,
+        caller(app),
+        signedJsonBody(req) ?? {},
+      ),
     );
   });
 
