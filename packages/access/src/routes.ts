@@ -85,6 +85,8 @@ export const INTERNAL_ROUTES: Readonly<Record<string, RouteRule>> = {
   "POST /v1/payments/:id/close": { permission: "payment.collect" },
   "POST /v1/payments/:id/refunds": { permission: "payment.collect" },
   "GET /v1/payments/:id/refunds": { permission: "payment.read" },
+  "POST /v1/payment/reconciliations": { permission: "payment.channels" },
+  "GET /v1/payment/reconciliations/:channel/:businessDay/differences": { permission: "payment.read" },
   "POST /v1/payments/:id/callbacks/re-push": { permission: "payment.callbacks" },
   "PUT /v1/payment/callback-targets/:appId": { permission: "payment.callbacks" },
   "PUT /v1/payment/channel-accounts/:channel": { permission: "payment.channels" },

@@ -24,6 +24,8 @@ export {
   receiptLineSchema,
 } from "./events/issuance.ts";
 export {
+  ChannelDifferenceFound,
+  ChannelReconciled,
   NoticeCreated,
   PaymentAnomalyRecorded,
   PaymentClosed,

@@ -32,7 +32,6 @@ describe("payment notices from the non-tax system (embedded)", () => {
         PIAOJU_PAYMENT_POLL_MS: "100",
         PIAOJU_PAYMENT_CALLBACK_BACKOFF_MS: "100",
         PIAOJU_PAYMENT_REFUND_RETRY_MS: "100",
-        PIAOJU_PAYMENT_FIRST_QUERY_MS: "400",
         ...peer.env,
       },
     });
@@ -295,5 +294,122 @@ describe("payment notices from the non-tax system (embedded)", () => {
       (r) => r.refundId === dup.refundId,
     );
     expect(atNontax).toMatchObject([{ kind: "DUPLICATE", amountFen: 20000 }]);
+  });
+
+  // ---- day-end reconciliation with Alipay's statement (日终对账), planted faults ----
+
+  it("finds and classifies every planted fault in a day's Alipay bill, and reports nothing else", async () => {
+    // A day of its own (two days ago, Asia/Shanghai), so the other tests' payments are not in it.
+    const day = new Date(Date.now() + 8 * 3_600_000 - 2 * 86_400_000).toISOString().slice(0, 10);
+    const at = (hms: string) => new Date(`${day}T${hms}+08:00`);
+    const nextDay = new Date(at("12:00:00").getTime() + 86_400_000 + 8 * 3_600_000)
+      .toISOString()
+      .slice(0, 10);
+    const sim = alipay.sim;
+    const openOrder = async (serial: string, scene: "qr" | "wap" = "qr", id?: string) => {
+      let paymentId = id;
+      if (!paymentId) {
+        const created = await t.call("POST", "/v1/payments", request(serial));
+        expect(created.status, JSON.stringify(created.body)).toBe(201);
+        paymentId = String(created.body.id);
+      }
+      const o = await t.call("POST", `/v1/payments/${paymentId}/orders`, {
+        channel: "alipay",
+        scene,
+        expectedAmountFen: 20000,
+      });
+      expect(o.status, JSON.stringify(o.body)).toBe(201);
+      if (scene === "wap") await fetch(String(o.body.payTarget));
+      return { paymentId, orderId: String(o.body.orderId) };
+    };
+    const paid = async (p: { paymentId: string }) =>
+      until(async () => (await t.call("GET", `/v1/payments/${p.paymentId}`)).body.status === "PAID");
+
+    // Three ordinary payments, one of them notified three times over.
+    for (const [i, mode] of (["deliver", "deliver", "duplicate"] as const).entries()) {
+      sim.faults.notify = mode;
+      const p = await openOrder(`REC-OK-${i}`);
+      await sim.pay(p.orderId, at(`09:0${i}:00`));
+      await paid(p);
+    }
+    sim.faults.notify = "deliver";
+    // Refunds of the day are booked on it.
+    sim.billFaults.refundAt = at("15:00:00");
+    try {
+      // A partial refund.
+      const partial = await openOrder("REC-PARTIAL");
+      await sim.pay(partial.orderId, at("10:00:00"));
+      await paid(partial);
+      const r = await refund(partial.paymentId, 5000);
+      await refundedAt(partial.paymentId, String(r.body.refundId));
+      // A duplicate payment (two orders of one notice paid), refunded by its own route.
+      const first = await openOrder("REC-DUP");
+      const second = await openOrder("REC-DUP", "wap", first.paymentId);
+      await Promise.all([sim.pay(first.orderId, at("11:00:00")), sim.pay(second.orderId, at("11:00:01"))]);
+      await until(async () => {
+        const items = (await t.call("GET", `/v1/payments/${first.paymentId}/refunds`)).body.items as Array<{
+          kind: string;
+          status: string;
+        }>;
+        return items.some((x) => x.kind === "DUPLICATE" && x.status === "REFUNDED");
+      });
+    } finally {
+      sim.billFaults.refundAt = undefined;
+    }
+    // An amount the channel books otherwise than it told us.
+    const amount = await openOrder("REC-AMOUNT");
+    await sim.pay(amount.orderId, at("13:00:00"));
+    await paid(amount);
+    sim.billFaults.amount.set(amount.orderId, "199.00");
+    // A lost notify: paid at Alipay, nothing told here (the settler's first query is 30 s away).
+    sim.faults.notify = "drop";
+    const lost = await openOrder("REC-LOST");
+    await sim.pay(lost.orderId, at("14:00:00"));
+    sim.faults.notify = "deliver";
+    // A trade only Alipay knows.
+    const foreign = sim.plantTrade(alipay.account.accountId, "PFOREIGN0001", "50.00", at("16:00:00"));
+    // Paid at 23:59:59, booked by Alipay on the next day.
+    const late = await openOrder("REC-LATE");
+    sim.billFaults.bookedOn.set(late.orderId, nextDay);
+    await sim.pay(late.orderId, at("23:59:59"));
+    await paid(late);
+
+    const res = await t.call(
+      "POST",
+      "/v1/payment/reconciliations",
+      { agencyCode: AGENCY, channel: "alipay", businessDay: day },
+      { "x-piaoju-actor": "ops.li", "x-piaoju-agencies": AGENCY },
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const found = (res.body.differences as Array<Record<string, unknown>>).map((d) => [
+      d.kind,
+      d.resolution,
+      d.orderId,
+    ]);
+    console.log(
+      `reconciliation ${day}: ${JSON.stringify({ matched: res.body.matched, collectedFen: res.body.collectedFen, refundedFen: res.body.refundedFen, differences: res.body.differences })}`,
+    );
+    expect(found.sort()).toEqual(
+      [
+        ["AMOUNT", "OPEN", amount.orderId],
+        ["CROSS_DAY", "HELD", late.orderId],
+        ["LOST_NOTIFY", "REPAIRED", lost.orderId],
+        ["ONLY_AT_CHANNEL", "OPEN", foreign.outTradeNo],
+      ].sort(),
+    );
+    // 3 ordinary + partial + 2 of the duplicate + the repaired lost one; the partial's and the duplicate's refunds.
+    expect(res.body.matched).toBe(7 + 2);
+    expect((await t.call("GET", `/v1/payments/${lost.paymentId}`)).body.status).toBe("PAID");
+    const list = await t.call(
+      "GET",
+      `/v1/payment/reconciliations/alipay/${day}/differences?agencyCode=${AGENCY}`,
+    );
+    expect((list.body.items as unknown[]).length).toBe(4);
+    await until(() =>
+      events.find(
+        (e) =>
+          e.type === "payment.ChannelReconciled" && (e.data as { businessDay: string }).businessDay === day,
+      ),
+    );
   });
 });

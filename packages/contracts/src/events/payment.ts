@@ -250,6 +250,54 @@ export const RefundRejected = defineEvent({
   partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
 });
 
+const reconciliationKey = {
+  agencyCode,
+  channel: paymentChannel,
+  /** The Asia/Shanghai business day of the channel's statement. */
+  businessDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+};
+
+/** A day's statement of a channel was matched (日终对账): what matched, what did not, the day's money. */
+export const ChannelReconciled = defineEvent({
+  type: "payment.ChannelReconciled",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    ...reconciliationKey,
+    matched: z.number().int().nonnegative(),
+    /** Open differences: the work list. */
+    differences: z.number().int().nonnegative(),
+    /** Lost notifies completed by query. */
+    repaired: z.number().int().nonnegative(),
+    /** Paid here before midnight, booked by the channel on the next day. */
+    held: z.number().int().nonnegative(),
+    collectedFen: z.number().int().nonnegative(),
+    refundedFen: z.number().int().nonnegative(),
+    completedAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.channel}:${d.businessDay}`,
+});
+
+/** One difference a statement match found (or repaired, or held to the next day). */
+export const ChannelDifferenceFound = defineEvent({
+  type: "payment.ChannelDifferenceFound",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    ...reconciliationKey,
+    kind: z.enum(["ONLY_AT_CHANNEL", "ONLY_HERE", "AMOUNT", "STATUS", "LOST_NOTIFY", "CROSS_DAY"]),
+    subject: z.enum(["payment", "refund"]),
+    orderId: z.string().max(64).optional(),
+    refundId: z.string().max(64).optional(),
+    channelTradeNo: z.string().max(64).optional(),
+    ourFen: z.number().int().optional(),
+    channelFen: z.number().int().optional(),
+    resolution: z.enum(["OPEN", "REPAIRED", "HELD"]),
+    foundAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.channel}:${d.businessDay}`,
+});
+
 export const paymentEvents = {
   PaymentCompleted,
   NoticeCreated,
@@ -259,4 +307,6 @@ export const paymentEvents = {
   RefundRequested,
   RefundCompleted,
   RefundRejected,
+  ChannelReconciled,
+  ChannelDifferenceFound,
 } as const;

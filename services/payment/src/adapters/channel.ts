@@ -72,8 +72,23 @@ export interface PaymentChannel {
     account: ChannelAccount,
     request: { orderId: string; refundId: string },
   ): Promise<RefundOutcome>;
-  /** The day's statement (对账单) as a download URL (the next issue's reconciliation). */
+  /** The day's statement (对账单) as a download URL. */
   statementUrl(account: ChannelAccount, businessDay: string): Promise<string>;
+  /** The day's statement, downloaded and read: one line per payment and per refund. */
+  statement(account: ChannelAccount, businessDay: string): Promise<StatementLine[]>;
+}
+
+/** One line of a channel's statement, in our words. */
+export interface StatementLine {
+  kind: "payment" | "refund";
+  /** Our out_trade_no. */
+  orderId: string;
+  channelTradeNo: string;
+  /** Positive for both: what was taken, or what was paid back. */
+  amountFen: number;
+  /** For a refund: our refund id (its out_request_no). */
+  refundId?: string;
+  completedAt: Date;
 }
 
 /** The channel did not answer (timeout, 5xx, refused connection): nothing is known, ask again later. */

@@ -98,6 +98,8 @@ export async function projectEvent(
     case "payment.RefundRequested":
     case "payment.RefundCompleted":
     case "payment.RefundRejected":
+    case "payment.ChannelReconciled":
+    case "payment.ChannelDifferenceFound":
     case "signing.ReceiptSigned":
     case "signing.ReceiptSigningRefused":
       return;
