@@ -261,4 +261,83 @@ describe("payment to receipt, pushed back (cluster)", () => {
       `payment e2e: notify cases tried ${JSON.stringify(tried)}, payments completed ${byPayment.size}, double completions 0, callback tries ${police.tries}`,
     );
   });
+
+  it("refunds by the original route in two parts: red-flushed and issued again for the rest, then red-flushed", async () => {
+    const serial = "JJ-E2E-REFUND";
+    const created = await signed("POST", "/api/v1/payments", {
+      bizSerialNo: serial,
+      decisionNo: "230104900000123",
+      payer: { type: 1, code: "11010519491231002X", name: "张三", phone: "13800138000" },
+      items: [{ itemCode: "FK01", quantity: "1", amountFen: 20000 }],
+      issuingPointCode: "JJ-01",
+      billCode: BILL,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = String(created.body.id);
+    const order = await t.call("POST", `/v1/payments/${id}/orders`, {
+      channel: "alipay",
+      scene: "qr",
+      expectedAmountFen: 20000,
+    });
+    const orderId = String(order.body.orderId);
+    await alipay.sim.pay(orderId);
+    await until(() => police.find("payment.receiptIssued", id), 60_000);
+    const receiptOf = async (s: string) => {
+      const items = (await signed("GET", `/api/v1/receipts?bizSerialNo=${s}`)).body.items as Array<
+        Record<string, unknown>
+      >;
+      return items[0];
+    };
+    const statusOf = async (s: string) => {
+      const r = await receiptOf(s);
+      return r ? (await signed("GET", `/api/v1/receipts/${String(r.id)}/status`)).body.status : undefined;
+    };
+    const refunded = (refundId: string) =>
+      until(
+        () =>
+          [...police.received.values()].find(
+            (p) => p.body.event === "payment.refunded" && p.body.refundId === refundId,
+          ),
+        60_000,
+      );
+
+    const over = await signed("POST", `/api/v1/payments/${id}/refunds`, {
+      refundSerialNo: "TK-0",
+      amountFen: 20001,
+      reason: "撤销处罚决定",
+    });
+    expect(over.status).toBe(409);
+    expect(over.body.code).toBe("REFUND_EXCEEDS_PAID");
+    const first = await signed("POST", `/api/v1/payments/${id}/refunds`, {
+      refundSerialNo: "TK-1",
+      amountFen: 5000,
+      reason: "变更处罚决定",
+    });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expect((await refunded(String(first.body.refundId))).body).toMatchObject({
+      amountFen: 5000,
+      remainingFen: 15000,
+    });
+    await until(async () => (await statusOf(serial)) === "RED_FLUSHED", 60_000);
+    await until(async () => (await statusOf(`${serial}-R1`)) === "ISSUED", 60_000);
+    expect(await receiptOf(`${serial}-R1`)).toMatchObject({ totalFen: 15000 });
+
+    const rest = await signed("POST", `/api/v1/payments/${id}/refunds`, {
+      refundSerialNo: "TK-2",
+      amountFen: 15000,
+      reason: "撤销处罚决定",
+    });
+    expect(rest.status, JSON.stringify(rest.body)).toBe(201);
+    await refunded(String(rest.body.refundId));
+    await until(async () => (await statusOf(`${serial}-R1`)) === "RED_FLUSHED", 60_000);
+    expect(await receiptOf(`${serial}-R2`)).toBeUndefined();
+    expect((await signed("GET", `/api/v1/payments/${id}`)).body.status).toBe("REFUNDED");
+    const listed = (await signed("GET", `/api/v1/payments/${id}/refunds`)).body.items as Array<{
+      status: string;
+    }>;
+    expect(listed.map((r) => r.status)).toEqual(["REFUNDED", "REFUNDED"]);
+    const trade = alipay.sim.trade(orderId)!;
+    expect([...trade.refunds.values()].map((r) => r.amount).sort()).toEqual(["150.00", "50.00"]);
+    expect(trade.refundCalls).toBe(2);
+  });
 });

@@ -24,6 +24,8 @@ export {
   receiptLineSchema,
 } from "./events/issuance.ts";
 export {
+  ChannelDifferenceFound,
+  ChannelReconciled,
   NoticeCreated,
   PaymentAnomalyRecorded,
   PaymentClosed,
@@ -32,6 +34,9 @@ export {
   payerSchema,
   paymentCode,
   paymentItemSchema,
+  RefundCompleted,
+  RefundRejected,
+  RefundRequested,
   settlementSchema,
 } from "./events/payment.ts";
 export { ReceiptSigned, ReceiptSigningRefused } from "./events/signing.ts";

@@ -1,5 +1,7 @@
 import { createSign, createVerify, generateKeyPairSync, randomBytes } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
+import { zipSync } from "fflate";
+import iconv from "iconv-lite";
 
 /**
  * Alipay's open platform (支付宝开放平台, OpenAPI 2.0 gateway) as a peer on loopback, speaking the
@@ -26,7 +28,10 @@ export interface AlipayTrade {
   timeExpire: Date | undefined;
   createdAt: Date;
   paidAt: Date | undefined;
-  refunds: Map<string, string>;
+  /** Refunds by out_request_no (the merchant's idempotency key): amount and when it was paid back. */
+  refunds: Map<string, { amount: string; at: Date; reason: string }>;
+  /** Every alipay.trade.refund call for the trade, repeats included. */
+  refundCalls: number;
   notifiesSent: number;
   notifiesTaken: number;
 }
@@ -39,12 +44,24 @@ export interface AlipaySimulator {
   registerApp(appId: string, appPublicKeyPem: string): void;
   trade(outTradeNo: string): AlipayTrade | undefined;
   /** The payer scans the QR code (or opens the H5 page) and pays. Refused once closed or expired. */
-  pay(outTradeNo: string): Promise<AlipayTrade>;
+  pay(outTradeNo: string, at?: Date): Promise<AlipayTrade>;
+  /** Faults of the day's statement (对账单): a trade booked on another day, or for another amount. */
+  billFaults: { bookedOn: Map<string, string>; amount: Map<string, string>; refundAt: Date | undefined };
+  /** A trade the merchant never opened (paid at Alipay, e.g. by a code the merchant printed long ago). */
+  plantTrade(appId: string, outTradeNo: string, totalAmount: string, at: Date): AlipayTrade;
   /** Money taken even though the merchant closed the trade a moment before (the race a close can lose). */
   payDespiteClose(outTradeNo: string): Promise<AlipayTrade>;
   /** Sends the trade's notify again now, as Alipay's retries would. */
   renotify(outTradeNo: string): Promise<void>;
-  faults: { notify: NotifyMode; notifyDelayMs: number; stallMs: number; stallMethods: Set<string> };
+  faults: {
+    notify: NotifyMode;
+    notifyDelayMs: number;
+    stallMs: number;
+    stallMethods: Set<string>;
+    /** The request is carried out, then its answer held this long (lost, for a short client timeout). */
+    answerDelayMs: number;
+    answerDelayMethods: Set<string>;
+  };
   /** Requests the gateway refused for a bad signature. */
   readonly badSignatures: number;
   /** Waits until every notify in flight has been answered or given up. */
@@ -67,11 +84,19 @@ export async function startAlipaySimulator(
   const inFlight = new Set<Promise<void>>();
   let badSignatures = 0;
   let tradeSeq = 0;
+  const billFaults = {
+    bookedOn: new Map<string, string>(),
+    amount: new Map<string, string>(),
+    /** When refunds are booked (a planted day's); unset: now. */
+    refundAt: undefined as Date | undefined,
+  };
   const faults = {
     notify: "deliver" as NotifyMode,
     notifyDelayMs: 1000,
     stallMs: 0,
     stallMethods: new Set<string>(),
+    answerDelayMs: 0,
+    answerDelayMethods: new Set<string>(),
   };
 
   const signText = (text: string) =>
@@ -195,6 +220,7 @@ export async function startAlipaySimulator(
       createdAt: new Date(),
       paidAt: undefined,
       refunds: new Map(),
+      refundCalls: 0,
       notifiesSent: 0,
       notifiesTaken: 0,
     };
@@ -209,9 +235,9 @@ export async function startAlipaySimulator(
     return undefined;
   }
 
-  function settle(t: AlipayTrade): AlipayTrade {
+  function settle(t: AlipayTrade, at = new Date()): AlipayTrade {
     t.status = "TRADE_SUCCESS";
-    t.paidAt = new Date();
+    t.paidAt = at;
     notifyPaid(t);
     return t;
   }
@@ -291,12 +317,29 @@ export async function startAlipaySimulator(
           }),
         };
       case "alipay.trade.refund": {
-        if (t?.status !== "TRADE_SUCCESS") return { json: notExist(method) };
+        // A fully refunded trade is TRADE_CLOSED at Alipay, and its refunds still answer.
+        if (!t || (t.status !== "TRADE_SUCCESS" && t.refunds.size === 0)) return { json: notExist(method) };
+        t.refundCalls++;
         const requestNo = biz.out_request_no ?? t.outTradeNo;
         const again = t.refunds.get(requestNo);
+        if (again && again.amount !== biz.refund_amount) {
+          return {
+            json: error(
+              method,
+              "40004",
+              "Business Failed",
+              "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
+              "退款金额与退款请求号不一致",
+            ),
+          };
+        }
         if (!again) {
-          const refunded = [...t.refunds.values()].reduce((s, v) => s + toFen(v), 0);
-          if (refunded + toFen(biz.refund_amount ?? "0") > toFen(t.totalAmount)) {
+          if (!/^\d{1,12}\.\d{2}$/.test(biz.refund_amount ?? "") || toFen(biz.refund_amount ?? "0") <= 0) {
+            return {
+              json: error(method, "40004", "Business Failed", "ACQ.INVALID_PARAMETER", "refund_amount"),
+            };
+          }
+          if (refundedFen(t) + toFen(biz.refund_amount ?? "0") > toFen(t.totalAmount)) {
             return {
               json: error(
                 method,
@@ -307,16 +350,48 @@ export async function startAlipaySimulator(
               ),
             };
           }
-          t.refunds.set(requestNo, biz.refund_amount ?? "0");
+          t.refunds.set(requestNo, {
+            amount: biz.refund_amount ?? "0",
+            at: billFaults.refundAt ?? new Date(),
+            reason: biz.refund_reason ?? "",
+          });
+          if (refundedFen(t) === toFen(t.totalAmount)) t.status = "TRADE_CLOSED";
         }
+        const refund = t.refunds.get(requestNo);
         return {
           json: answer(method, {
             code: "10000",
             msg: "Success",
             trade_no: t.tradeNo,
             out_trade_no: t.outTradeNo,
-            refund_fee: t.refunds.get(requestNo),
+            buyer_logon_id: "138****8000",
+            // Alipay answers the trade's refunded total so far, and whether this call moved money.
+            refund_fee: fenToYuan(refundedFen(t)),
+            gmt_refund_pay: shanghai(refund?.at ?? new Date()),
             fund_change: again ? "N" : "Y",
+          }),
+        };
+      }
+      case "alipay.trade.fastpay.refund.query": {
+        if (!t) return { json: notExist(method) };
+        const refund = t.refunds.get(biz.out_request_no ?? t.outTradeNo);
+        // Alipay answers 10000 either way; only a refund it made carries refund_amount.
+        return {
+          json: answer(method, {
+            code: "10000",
+            msg: "Success",
+            trade_no: t.tradeNo,
+            out_trade_no: t.outTradeNo,
+            out_request_no: biz.out_request_no,
+            ...(refund
+              ? {
+                  total_amount: t.totalAmount,
+                  refund_amount: refund.amount,
+                  refund_status: "REFUND_SUCCESS",
+                  refund_reason: refund.reason,
+                  gmt_refund_pay: shanghai(refund.at),
+                }
+              : {}),
           }),
         };
       }
@@ -338,6 +413,9 @@ export async function startAlipaySimulator(
     reply: { type: (t: string) => { send: (b: string) => unknown } },
   ) => {
     const out = await gateway(params);
+    if (faults.answerDelayMs > 0 && faults.answerDelayMethods.has(params.method ?? "")) {
+      await sleep(faults.answerDelayMs);
+    }
     if (out.page) return reply.type("text/html; charset=utf-8").send(out.page);
     return reply.type("application/json; charset=utf-8").send(out.json ?? "{}");
   };
@@ -378,6 +456,105 @@ export async function startAlipaySimulator(
         .send(`<!doctype html><p id=result>${String((e as Error).message)}</p>`);
     }
   });
+  // 账单下载: the URL bill.downloadurl.query answered; a zip of the day's 业务明细 CSV in GBK, as
+  // Alipay serves it: '#' comment lines, the column header, one row per payment and per refund
+  // (退款: negative amounts and the 退款批次号/请求号), then the totals.
+  app.get("/bills/:appId/:billType/:file", async (req, reply) => {
+    const { appId, file } = req.params as { appId: string; billType: string; file: string };
+    const day = /^(\d{4}-\d{2}-\d{2})\.csv\.zip$/.exec(file)?.[1];
+    if (!day) return reply.status(404).send("no such bill");
+    const compact = day.replaceAll("-", "");
+    const bookedOn = (t: AlipayTrade, at: Date) =>
+      billFaults.bookedOn.get(t.outTradeNo) ?? shanghai(at).slice(0, 10);
+    const rows: string[][] = [];
+    let tradeCount = 0;
+    let tradeFen = 0;
+    let refundCount = 0;
+    let refundFen = 0;
+    for (const t of trades.values()) {
+      if (t.appId !== appId || !t.paidAt) continue;
+      if (bookedOn(t, t.paidAt) === day) {
+        const amount = billFaults.amount.get(t.outTradeNo) ?? t.totalAmount;
+        tradeCount++;
+        tradeFen += toFen(amount);
+        rows.push([
+          t.tradeNo,
+          t.outTradeNo,
+          "交易",
+          t.subject,
+          shanghai(t.createdAt),
+          shanghai(t.paidAt),
+          "",
+          "",
+          "",
+          "",
+          "138****8000",
+          amount,
+          amount,
+          "0.00",
+          "0.00",
+          "0.00",
+          "0.00",
+          "0.00",
+          "",
+          "0.00",
+          "0.00",
+          "",
+          "0.00",
+          "0.00",
+          "",
+        ]);
+      }
+      for (const [requestNo, r] of t.refunds) {
+        if (shanghai(r.at).slice(0, 10) !== day) continue;
+        refundCount++;
+        refundFen += toFen(r.amount);
+        rows.push([
+          t.tradeNo,
+          t.outTradeNo,
+          "退款",
+          t.subject,
+          shanghai(t.createdAt),
+          shanghai(r.at),
+          "",
+          "",
+          "",
+          "",
+          "138****8000",
+          `-${r.amount}`,
+          `-${r.amount}`,
+          "0.00",
+          "0.00",
+          "0.00",
+          "0.00",
+          "0.00",
+          "",
+          "0.00",
+          "0.00",
+          requestNo,
+          "0.00",
+          "0.00",
+          r.reason,
+        ]);
+      }
+    }
+    const lines = [
+      "#支付宝业务明细查询",
+      `#账号：[${appId}]`,
+      `#起始日期：[${day} 00:00:00]   终止日期：[${day} 23:59:59]`,
+      "#-----------------------------------------业务明细列表----------------------------------------",
+      "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注",
+      ...rows.map((r) => r.map((v) => `${v}\t`).join(",")),
+      "#-----------------------------------------业务明细列表结束------------------------------------",
+      `#交易合计：${tradeCount}笔，商家实收共${fenToYuan(tradeFen)}元，服务费共0.00元`,
+      `#退款合计：${refundCount}笔，商家实收退款共-${fenToYuan(refundFen)}元，服务费共0.00元`,
+      `#导出时间：[${shanghai(new Date())}]`,
+    ];
+    const csv = iconv.encode(lines.join("\r\n"), "gbk");
+    const zip = zipSync({ [`${appId}_${compact}_业务明细.csv`]: new Uint8Array(csv) });
+    return reply.type("application/zip").send(Buffer.from(zip));
+  });
+
   app.get("/qr/:outTradeNo", async (req, reply) => {
     const t = trades.get((req.params as { outTradeNo: string }).outTradeNo);
     if (!t) return reply.status(404).send("no such trade");
@@ -407,12 +584,23 @@ export async function startAlipaySimulator(
       apps.set(appId, pem);
     },
     trade: (no) => trades.get(no),
-    async pay(no) {
+    async pay(no, at) {
       const t = trades.get(no);
       if (!t) throw new Error(`no trade ${no}`);
       const refused = payable(t);
       if (refused) throw new Error(refused);
-      return settle(t);
+      return settle(t, at);
+    },
+    billFaults,
+    plantTrade(appId, outTradeNo, totalAmount, at) {
+      const t = createTrade(
+        { app_id: appId },
+        { out_trade_no: outTradeNo, total_amount: totalAmount, subject: "?" },
+        "TRADE_SUCCESS",
+      );
+      t.paidAt = at;
+      t.createdAt = at;
+      return t;
     },
     async payDespiteClose(no) {
       const t = trades.get(no);
@@ -431,6 +619,14 @@ export async function startAlipaySimulator(
     },
   };
   return sim;
+}
+
+function refundedFen(t: AlipayTrade): number {
+  return [...t.refunds.values()].reduce((s, r) => s + toFen(r.amount), 0);
+}
+
+function fenToYuan(fen: number): string {
+  return `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, "0")}`;
 }
 
 function toFen(yuan: string): number {

@@ -555,3 +555,37 @@ export const nontaxNotice = z.object({
     .optional(),
 });
 export type NontaxNotice = z.infer<typeof nontaxNotice>;
+
+/** POST /fin/v1/nontax/notices/:paymentCode/refunds: apply for a refund (退付申请) of a paid notice. */
+export const nontaxRefundRequest = z.object({
+  /** The agency's id of the refund (its out_request_no at the channel): the application's idempotency key. */
+  refundId: z.string().min(1).max(64),
+  kind: z.enum(["REFUND", "DUPLICATE"]),
+  channel: z.string().min(1).max(32),
+  channelTradeNo: z.string().min(1).max(64),
+  amountFen: z.number().int().positive(),
+  reason: z.string().min(1).max(200),
+});
+export type NontaxRefundRequest = z.infer<typeof nontaxRefundRequest>;
+
+/** POST /fin/v1/nontax/refunds/:refundId/result: the channel paid the refund back (退付结果). */
+export const nontaxRefundResult = z.object({
+  channelRefundNo: z.string().min(1).max(64),
+  refundedAt: z.iso.datetime({ offset: true }),
+});
+export type NontaxRefundResult = z.infer<typeof nontaxRefundResult>;
+
+export const nontaxRefund = z.object({
+  refundId: z.string(),
+  paymentCode: z.string(),
+  kind: z.enum(["REFUND", "DUPLICATE"]),
+  channel: z.string(),
+  channelTradeNo: z.string(),
+  amountFen: z.number().int(),
+  reason: z.string(),
+  status: z.enum(["PENDING", "APPROVED", "REJECTED", "REFUNDED"]),
+  decisionNote: z.string().optional(),
+  channelRefundNo: z.string().optional(),
+  createdAt: z.string(),
+});
+export type NontaxRefund = z.infer<typeof nontaxRefund>;

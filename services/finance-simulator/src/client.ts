@@ -6,6 +6,7 @@ import {
   type baseDataUpsert,
   type Faults,
   type faults as faultsSchema,
+  type NontaxRefund,
   signFinanceRequest,
 } from "./api.ts";
 
@@ -123,6 +124,12 @@ export function createAdminClient(options: { adminUrl: string; token: string }) 
       call("POST", `/admin/v1/stock-applications/${financeRef}/reject`, { reason }),
     setBooked: (billCode: string, number: string, booked = true) =>
       call("POST", "/admin/v1/receipts/booked", { billCode, number, booked }),
+    listRefunds: (status?: "PENDING" | "APPROVED" | "REJECTED" | "REFUNDED") =>
+      call<{ items: NontaxRefund[] }>("GET", `/admin/v1/nontax/refunds${status ? `?status=${status}` : ""}`),
+    approveRefund: (refundId: string) =>
+      call<NontaxRefund>("POST", `/admin/v1/nontax/refunds/${refundId}/approve`, {}),
+    rejectRefund: (refundId: string, reason: string) =>
+      call<NontaxRefund>("POST", `/admin/v1/nontax/refunds/${refundId}/reject`, { reason }),
     setAutoApprove: (autoApprove: boolean) => call("PUT", "/admin/v1/settings", { autoApprove }),
     /** Replaces the faults in force (unset fields off). */
     setFaults: (faults: z.input<typeof faultsSchema>) => call<Faults>("PUT", "/admin/v1/faults", faults),

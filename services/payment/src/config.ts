@@ -51,6 +51,10 @@ export const paymentConfig = z.object({
   PIAOJU_PAYMENT_CHANNEL_TIMEOUT_MS: ms(100, 10_000).meta({
     description: "Deadline of one call to a channel.",
   }),
+  PIAOJU_PAYMENT_REFUND_RETRY_MS: ms(10, 30_000).meta({
+    description:
+      "First delay before a refund step is tried again (non-tax approval awaited, channel silent); doubles up to 10 min.",
+  }),
   PIAOJU_PAYMENT_CALLBACK_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6).meta({
     description: "Tries of a result callback to a business system before it is parked (re-pushable).",
   }),

@@ -6,6 +6,7 @@ import { HttpNontaxIssuer } from "./adapters/nontax.ts";
 import { sendDueCallbacks } from "./app/callbacks.ts";
 import { makeContext } from "./app/context.ts";
 import { sendDueNontaxReports } from "./app/nontax-reports.ts";
+import { processDueRefunds } from "./app/refunds.ts";
 import { settleDueOrders } from "./app/settler.ts";
 import { paymentConfig } from "./config.ts";
 import { consumeIssuanceEvents } from "./consumers/receipts.ts";
@@ -66,6 +67,7 @@ export const paymentService: ServiceModule = {
       round = (async () => {
         try {
           await settleDueOrders(ctx);
+          await processDueRefunds(ctx, cfg.PIAOJU_PAYMENT_REFUND_RETRY_MS);
           await sendDueCallbacks(ctx, policy);
           await sendDueNontaxReports(ctx, policy);
         } catch (error) {

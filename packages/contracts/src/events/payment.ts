@@ -188,10 +188,125 @@ export const PaymentAnomalyRecorded = defineEvent({
   partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
 });
 
+const refundCore = {
+  paymentId: z.string().min(1).max(64),
+  agencyCode,
+  bizSerialNo: z.string().min(1).max(64),
+  refundId: z.string().min(1).max(64),
+  /** The caller's refund serial (退款流水号); for a duplicate payment's refund, DUP-<order>. */
+  refundSerialNo: z.string().min(1).max(64),
+  /** REFUND: the payer's, asked by the business system; DUPLICATE: a second payment of the notice. */
+  kind: z.enum(["REFUND", "DUPLICATE"]),
+  orderId: z.string().min(1).max(64),
+  channel: paymentChannel,
+  channelTradeNo: z.string().min(1).max(64),
+  amountFen: z.number().int().positive(),
+};
+
+/** A refund by the original route (原渠道退回) was applied for; the non-tax system approves it first. */
+export const RefundRequested = defineEvent({
+  type: "payment.RefundRequested",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({ ...refundCore, reason: z.string().min(1).max(200), requestedAt: isoTime }),
+  partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
+});
+
+/**
+ * The channel paid a refund back. For a REFUND, `remainingFen` is what stays paid: 0 means the
+ * receipt is red-flushed (冲红); more means red-flushed and issued again for the remainder
+ * (`remainder`: the payment's lines less the refund, taken from the last line back). Issuance
+ * and reporting take it; a DUPLICATE touches no receipt (none was issued for it).
+ */
+export const RefundCompleted = defineEvent({
+  type: "payment.RefundCompleted",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    ...refundCore,
+    refundedAt: isoTime,
+    /** The Asia/Shanghai business day the channel booked the refund on (its statement's day). */
+    businessDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    paidFen: z.number().int().nonnegative(),
+    remainingFen: z.number().int().nonnegative(),
+    remainder: z.array(paymentItemSchema).max(100),
+    /** The how-many-th REFUND of the payment this is (1, 2, …): receipt serials follow it. */
+    sequence: z.number().int().positive(),
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
+});
+
+/** A refund was not made: the non-tax system rejected it, or the channel refused it. Nothing moved. */
+export const RefundRejected = defineEvent({
+  type: "payment.RefundRejected",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    ...refundCore,
+    by: z.enum(["nontax", "channel"]),
+    note: z.string().min(1).max(500),
+    rejectedAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
+});
+
+const reconciliationKey = {
+  agencyCode,
+  channel: paymentChannel,
+  /** The Asia/Shanghai business day of the channel's statement. */
+  businessDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+};
+
+/** A day's statement of a channel was matched (日终对账): what matched, what did not, the day's money. */
+export const ChannelReconciled = defineEvent({
+  type: "payment.ChannelReconciled",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    ...reconciliationKey,
+    matched: z.number().int().nonnegative(),
+    /** Open differences: the work list. */
+    differences: z.number().int().nonnegative(),
+    /** Lost notifies completed by query. */
+    repaired: z.number().int().nonnegative(),
+    /** Paid here before midnight, booked by the channel on the next day. */
+    held: z.number().int().nonnegative(),
+    collectedFen: z.number().int().nonnegative(),
+    refundedFen: z.number().int().nonnegative(),
+    completedAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.channel}:${d.businessDay}`,
+});
+
+/** One difference a statement match found (or repaired, or held to the next day). */
+export const ChannelDifferenceFound = defineEvent({
+  type: "payment.ChannelDifferenceFound",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    ...reconciliationKey,
+    kind: z.enum(["ONLY_AT_CHANNEL", "ONLY_HERE", "AMOUNT", "STATUS", "LOST_NOTIFY", "CROSS_DAY"]),
+    subject: z.enum(["payment", "refund"]),
+    orderId: z.string().max(64).optional(),
+    refundId: z.string().max(64).optional(),
+    channelTradeNo: z.string().max(64).optional(),
+    ourFen: z.number().int().optional(),
+    channelFen: z.number().int().optional(),
+    resolution: z.enum(["OPEN", "REPAIRED", "HELD"]),
+    foundAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.channel}:${d.businessDay}`,
+});
+
 export const paymentEvents = {
   PaymentCompleted,
   NoticeCreated,
   PaymentOrderOpened,
   PaymentClosed,
   PaymentAnomalyRecorded,
+  RefundRequested,
+  RefundCompleted,
+  RefundRejected,
+  ChannelReconciled,
+  ChannelDifferenceFound,
 } as const;

@@ -18,6 +18,7 @@ import {
 } from "../api.ts";
 import { bindCertificate, revokeCertificate, upsertAgency, upsertBaseData } from "../app/base-data.ts";
 import type { SimContext } from "../app/context.ts";
+import { decideRefund, listRefunds } from "../app/nontax-refunds.ts";
 import { setBooked } from "../app/receipts.ts";
 import { approveApplication, listApplications, rejectApplication } from "../app/stock.ts";
 import type { FaultSwitch } from "./faults.ts";
@@ -92,6 +93,24 @@ export function adminRoutes(
   app.post("/admin/v1/receipts/booked", async (req) =>
     setBooked(ctx, parseInput(bookedRequest, req.body, "body")),
   );
+
+  app.get("/admin/v1/nontax/refunds", async (req) => {
+    const { status } = parseInput(
+      z.object({ status: z.enum(["PENDING", "APPROVED", "REJECTED", "REFUNDED"]).optional() }),
+      req.query,
+      "query",
+    );
+    return { items: await listRefunds(ctx, status) };
+  });
+  app.post("/admin/v1/nontax/refunds/:refundId/approve", async (req) => {
+    const { refundId } = parseInput(z.object({ refundId: z.string().min(1).max(64) }), req.params, "params");
+    return decideRefund(ctx, refundId, "APPROVED");
+  });
+  app.post("/admin/v1/nontax/refunds/:refundId/reject", async (req) => {
+    const { refundId } = parseInput(z.object({ refundId: z.string().min(1).max(64) }), req.params, "params");
+    const { reason } = parseInput(rejectRequest, req.body, "body");
+    return decideRefund(ctx, refundId, "REJECTED", reason);
+  });
 
   app.get("/admin/v1/settings", async () => ({ autoApprove: ctx.autoApprove }));
   app.put("/admin/v1/settings", async (req) => {

@@ -7,6 +7,8 @@ import {
   clientId,
   nontaxNoticeRequest,
   nontaxPaymentRequest,
+  nontaxRefundRequest,
+  nontaxRefundResult,
   segmentsQuery,
   statusUpdateRequest,
   stockApplicationRequest,
@@ -17,6 +19,7 @@ import {
 import { agencySecret, readBaseData } from "../app/base-data.ts";
 import type { SimContext } from "../app/context.ts";
 import { createNotice, readNotice, recordNoticePayment } from "../app/nontax.ts";
+import { applyRefund, readRefund, recordRefundResult } from "../app/nontax-refunds.ts";
 import { applyStatusUpdates, getAuditReport, receiveAuditReport, verifyReceipt } from "../app/receipts.ts";
 import { applyForStock, listSegments, readApplication } from "../app/stock.ts";
 import { listSupervised, superviseBatch } from "../app/supervision.ts";
@@ -128,6 +131,31 @@ export function agencyRoutes(app: FastifyInstance, ctx: SimContext): void {
     );
     const input = parseInput(nontaxPaymentRequest, signedJsonBody(req), "body");
     return recordNoticePayment(ctx, agencyCode, paymentCode, input);
+  });
+
+  app.post("/fin/v1/nontax/notices/:paymentCode/refunds", async (req, reply) => {
+    const agencyCode = await agencyOf(req);
+    const { paymentCode } = parseInput(
+      z.object({ paymentCode: z.string().regex(/^\d{20}$/) }),
+      req.params,
+      "params",
+    );
+    const input = parseInput(nontaxRefundRequest, signedJsonBody(req), "body");
+    const { created, refund } = await applyRefund(ctx, agencyCode, paymentCode, input);
+    return reply.status(created ? 201 : 200).send(refund);
+  });
+
+  app.get("/fin/v1/nontax/refunds/:refundId", async (req) => {
+    const agencyCode = await agencyOf(req);
+    const { refundId } = parseInput(z.object({ refundId: z.string().min(1).max(64) }), req.params, "params");
+    return readRefund(ctx, agencyCode, refundId);
+  });
+
+  app.post("/fin/v1/nontax/refunds/:refundId/result", async (req) => {
+    const agencyCode = await agencyOf(req);
+    const { refundId } = parseInput(z.object({ refundId: z.string().min(1).max(64) }), req.params, "params");
+    const input = parseInput(nontaxRefundResult, signedJsonBody(req), "body");
+    return recordRefundResult(ctx, agencyCode, refundId, input);
   });
 
   app.get("/fin/v1/public/verify", async (req) =>

@@ -103,6 +103,28 @@ export async function paymentApi(
     );
   });
 
+  // 退款 by the original route: the internet service platform asks for a full or partial refund
+  // (refundSerialNo, amountFen, reason); the result comes back as payment.refunded.
+  api.post("/api/v1/payments/:id/refunds", async (req, reply) => {
+    const app = await authenticate(req);
+    const { id } = parseInput(paymentId, req.params, "params");
+    return relay(
+      reply,
+      await deps.upstream.request(
+        "POST",
+        `/v1/payments/${id}/refunds`,
+        caller(app),
+        signedJsonBody(req) ?? {},
+      ),
+    );
+  });
+
+  api.get("/api/v1/payments/:id/refunds", async (req, reply) => {
+    const app = await authenticate(req);
+    const { id } = parseInput(paymentId, req.params, "params");
+    return relay(reply, await deps.upstream.request("GET", `/v1/payments/${id}/refunds`, caller(app)));
+  });
+
   api.post("/api/v1/payments/:id/callbacks/re-push", async (req, reply) => {
     const app = await authenticate(req);
     const { id } = parseInput(paymentId, req.params, "params");

@@ -287,15 +287,24 @@ export class ReceiptLifecycle {
     originalId: string,
     input: { reason: string; handlingPerson: string },
   ): Promise<Outcome> {
-    return this.issuance.inTransaction(async (tx, emit) => {
-      const original = await lockReceipt(tx, originalId);
-      const live = await liveRedOf(tx, original.id);
-      if (live && isSameRedFlush(live, input.reason)) return { receipt: receiptView(live), changed: false };
-      const refusal = redFlushRefusal(original, live ?? undefined);
-      if (refusal) throw refusal;
-      const red = await this.createRed(tx, emit, actor, original, input);
-      return { receipt: receiptView(red), changed: true };
-    });
+    return this.issuance.inTransaction((tx, emit) => this.redFlushIn(tx, emit, actor, originalId, input));
+  }
+
+  /** The red-flush inside a transaction of the caller's (a payment's refund taken from the bus). */
+  async redFlushIn(
+    tx: Tx,
+    emit: Emit,
+    actor: string,
+    originalId: string,
+    input: { reason: string; handlingPerson: string },
+  ): Promise<Outcome> {
+    const original = await lockReceipt(tx, originalId);
+    const live = await liveRedOf(tx, original.id);
+    if (live && isSameRedFlush(live, input.reason)) return { receipt: receiptView(live), changed: false };
+    const refusal = redFlushRefusal(original, live ?? undefined);
+    if (refusal) throw refusal;
+    const red = await this.createRed(tx, emit, actor, original, input);
+    return { receipt: receiptView(red), changed: true };
   }
 
   private async createRed(

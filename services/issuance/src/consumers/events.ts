@@ -1,6 +1,7 @@
-import { type Bus, consumeEvents, type Subscription } from "@piaoju/bus";
-import { topics } from "@piaoju/contracts";
+import { type Bus, consumeEvents, type Subscription, TransientError } from "@piaoju/bus";
+import { type Emit, type RefundCompleted, topics } from "@piaoju/contracts";
 import { AppError, issuesFromZod } from "@piaoju/runtime";
+import type { z } from "zod";
 import { type IssuanceApp, issuanceUnitOfWork, type Tx } from "../app/issuance.ts";
 import type { ReceiptLifecycle } from "../app/lifecycle.ts";
 import { issueRequestShape } from "../domain/request.ts";
@@ -53,6 +54,10 @@ export function consumePaymentEvents(w: Wiring): Promise<Subscription> {
     clock: w.clock,
     published: w.published,
     handle: async (event, tx, emit) => {
+      if (event.type === "payment.RefundCompleted") {
+        await refundedPayment(w, tx, emit, event.data);
+        return;
+      }
       if (event.type !== "payment.PaymentCompleted") return;
       const p = event.data;
       const parsed = issueRequestShape.safeParse({
@@ -111,4 +116,47 @@ export function consumeFinanceEvents(w: Wiring): Promise<Subscription> {
         await w.lifecycle.supervisionRejected(tx, emit, event.data);
     },
   });
+}
+
+/**
+ * A payment refunded by the original route (原渠道退回): its receipt is red-flushed (冲红) and,
+ * for a partial refund (轧差退付), issued again for what stays paid under `<serial>-R<n>`, the
+ * n-th refund's receipt (the one the next refund red-flushes). Idempotent: the red-flush of the
+ * same reason returns the red receipt already made, the re-issue is idempotent by its serial. A
+ * receipt still on its way to ISSUED is waited for (a transient error: the bus tries again).
+ */
+async function refundedPayment(
+  w: Wiring,
+  tx: Tx,
+  emit: Emit,
+  r: z.infer<typeof RefundCompleted.schema>,
+): Promise<void> {
+  if (r.kind !== "REFUND") return; // a duplicate payment was never receipted
+  const serial = r.sequence === 1 ? r.bizSerialNo : `${r.bizSerialNo}-R${r.sequence - 1}`;
+  const original = await tx.receipt.findFirst({
+    where: { agencyCode: r.agencyCode, bizSerialNo: serial, kind: "BLUE" },
+  });
+  if (!original) throw new TransientError(`no receipt yet for ${r.agencyCode}/${serial}`);
+  const actor = `payment:${r.paymentId}`;
+  try {
+    await w.lifecycle.redFlushIn(tx, emit, actor, original.id, {
+      reason: `退款冲红 refund ${r.refundSerialNo}`.slice(0, 200),
+      handlingPerson: `payment:${r.channel}`,
+    });
+  } catch (error) {
+    // Issued a moment ago and still at signing or finance: not yet red-flushable.
+    if (error instanceof AppError && error.code === "NOT_ISSUED")
+      throw new TransientError(error.message, { cause: error });
+    throw error;
+  }
+  if (r.remainingFen === 0) return;
+  const request = original.request as unknown as Record<string, unknown>;
+  const parsed = issueRequestShape.safeParse({
+    ...request,
+    bizSerialNo: `${r.bizSerialNo}-R${r.sequence}`,
+    items: r.remainder,
+    totalFen: r.remainingFen,
+  });
+  if (!parsed.success) throw AppError.validation(issuesFromZod(parsed.error, "data"));
+  await w.app.issueIn(tx, emit, actor, "PAYMENT", parsed.data);
 }

@@ -36,10 +36,16 @@ export interface VerifiedNotify {
 
 export interface RefundRequest {
   orderId: string;
+  /** Our refund's id: the channel's idempotency key (Alipay out_request_no), the same on every retry. */
   refundId: string;
   amountFen: number;
   reason: string;
 }
+
+/** The channel's word on a refund: paid back (with when), or not known to it at all. */
+export type RefundOutcome =
+  | { kind: "refunded"; channelRefundNo: string; amountFen: number; refundedAt: Date }
+  | { kind: "none" };
 
 export interface PaymentChannel {
   readonly name: string;
@@ -55,13 +61,34 @@ export interface PaymentChannel {
   verifyNotify(account: ChannelAccount, form: Record<string, string>): VerifiedNotify | undefined;
   /** What the channel wants to read back when a notify was taken (or not). */
   readonly notifyAnswer: { taken: string; refused: string };
-  /** Refund by the original route (退付): the next issue uses it. */
-  refund(
+  /**
+   * Refund by the original route (原渠道退回): idempotent at the channel by refundId, so a retry
+   * after a lost answer never pays twice. A refusal throws ChannelRefusedError; no answer throws
+   * ChannelUnavailableError (then queryRefund settles it).
+   */
+  refund(account: ChannelAccount, request: RefundRequest): Promise<RefundOutcome>;
+  /** Whether the channel made the refund (Alipay alipay.trade.fastpay.refund.query). */
+  queryRefund(
     account: ChannelAccount,
-    request: RefundRequest,
-  ): Promise<{ accepted: boolean; channelRefundNo?: string }>;
-  /** The day's statement (对账单) as a download URL (the next issue's reconciliation). */
+    request: { orderId: string; refundId: string },
+  ): Promise<RefundOutcome>;
+  /** The day's statement (对账单) as a download URL. */
   statementUrl(account: ChannelAccount, businessDay: string): Promise<string>;
+  /** The day's statement, downloaded and read: one line per payment and per refund. */
+  statement(account: ChannelAccount, businessDay: string): Promise<StatementLine[]>;
+}
+
+/** One line of a channel's statement, in our words. */
+export interface StatementLine {
+  kind: "payment" | "refund";
+  /** Our out_trade_no. */
+  orderId: string;
+  channelTradeNo: string;
+  /** Positive for both: what was taken, or what was paid back. */
+  amountFen: number;
+  /** For a refund: our refund id (its out_request_no). */
+  refundId?: string;
+  completedAt: Date;
 }
 
 /** The channel did not answer (timeout, 5xx, refused connection): nothing is known, ask again later. */

@@ -23,7 +23,34 @@ export interface NoticeIssuer {
    * a second payment it does not accept) and a person must look; an outage throws (retried).
    */
   reportPaid(agencyCode: string, paymentCode: string, result: PaidResult): Promise<"taken" | "refused">;
+  /** Applies for a refund of the notice (idempotent by refundId); an outage throws. */
+  applyRefund(
+    agencyCode: string,
+    paymentCode: string,
+    application: RefundApplication,
+  ): Promise<RefundDecision>;
+  /** The application's state now (waiting for the finance officer's approval, or decided). */
+  refundDecision(agencyCode: string, refundId: string): Promise<RefundDecision>;
+  /** Tells the non-tax system the channel paid the refund back (退付结果). */
+  reportRefunded(
+    agencyCode: string,
+    refundId: string,
+    result: { channelRefundNo: string; refundedAt: string },
+  ): Promise<"taken" | "refused">;
 }
+
+/** A refund application (退付申请) as the non-tax system takes it. */
+export interface RefundApplication {
+  refundId: string;
+  kind: "REFUND" | "DUPLICATE";
+  channel: string;
+  channelTradeNo: string;
+  amountFen: number;
+  reason: string;
+}
+
+/** The non-tax system's word on a refund application. */
+export type RefundDecision = { status: "PENDING" | "APPROVED" } | { status: "REJECTED"; note: string };
 
 export interface PaidResult {
   paidFen: number;
@@ -50,6 +77,7 @@ export class HttpNontaxIssuer implements NoticeIssuer {
     agencyCode: string,
     path: string,
     payload: unknown,
+    method: "POST" | "GET" = "POST",
   ): Promise<{ status: number; answer: Record<string, unknown> }> {
     const secret = this.secrets.get(agencyCode);
     if (!secret) {
@@ -57,27 +85,27 @@ export class HttpNontaxIssuer implements NoticeIssuer {
         code: "NONTAX_NOT_CONFIGURED",
       });
     }
-    const body = Buffer.from(JSON.stringify(payload));
+    const body = method === "GET" ? Buffer.alloc(0) : Buffer.from(JSON.stringify(payload));
     const timestamp = String(Date.now());
     const nonce = randomUUID().replaceAll("-", "");
     let res: Response;
     try {
       res = await fetch(new URL(path, this.baseUrl), {
-        method: "POST",
+        method,
         headers: {
-          "content-type": "application/json",
+          ...(method === "POST" ? { "content-type": "application/json" } : {}),
           "x-fin-agency": agencyCode,
           "x-fin-timestamp": timestamp,
           "x-fin-nonce": nonce,
           "x-fin-signature": signRequest(secret, {
-            method: "POST",
+            method,
             pathWithQuery: path,
             timestamp,
             nonce,
             body,
           }),
         },
-        body,
+        ...(method === "POST" ? { body } : {}),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
@@ -101,6 +129,45 @@ export class HttpNontaxIssuer implements NoticeIssuer {
     result: PaidResult,
   ): Promise<"taken" | "refused"> {
     const { status } = await this.call(agencyCode, `/fin/v1/nontax/notices/${paymentCode}/payment`, result);
+    return status === 200 ? "taken" : "refused";
+  }
+
+  async applyRefund(
+    agencyCode: string,
+    paymentCode: string,
+    application: RefundApplication,
+  ): Promise<RefundDecision> {
+    const { status, answer } = await this.call(
+      agencyCode,
+      `/fin/v1/nontax/notices/${paymentCode}/refunds`,
+      application,
+    );
+    if (status === 200 || status === 201) return decisionOf(answer);
+    // It will not take the application (more than paid, not that trade): a refusal, kept.
+    return { status: "REJECTED", note: String(answer.code ?? status) };
+  }
+
+  async refundDecision(agencyCode: string, refundId: string): Promise<RefundDecision> {
+    const { status, answer } = await this.call(
+      agencyCode,
+      `/fin/v1/nontax/refunds/${refundId}`,
+      undefined,
+      "GET",
+    );
+    if (status !== 200) {
+      throw new AppError("unavailable", `the non-tax system answered ${status} for refund ${refundId}`, {
+        code: "NONTAX_UNAVAILABLE",
+      });
+    }
+    return decisionOf(answer);
+  }
+
+  async reportRefunded(
+    agencyCode: string,
+    refundId: string,
+    result: { channelRefundNo: string; refundedAt: string },
+  ): Promise<"taken" | "refused"> {
+    const { status } = await this.call(agencyCode, `/fin/v1/nontax/refunds/${refundId}/result`, result);
     return status === 200 ? "taken" : "refused";
   }
 
@@ -132,5 +199,17 @@ export class HttpNontaxIssuer implements NoticeIssuer {
       });
     }
     return { noticeNo: answer.noticeNo, paymentCode: answer.paymentCode };
+  }
+}
+
+function decisionOf(answer: Record<string, unknown>): RefundDecision {
+  switch (answer.status) {
+    case "APPROVED":
+    case "REFUNDED":
+      return { status: "APPROVED" };
+    case "REJECTED":
+      return { status: "REJECTED", note: String(answer.decisionNote ?? "rejected") };
+    default:
+      return { status: "PENDING" };
   }
 }

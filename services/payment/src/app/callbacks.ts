@@ -4,7 +4,12 @@ import { AppError } from "@piaoju/runtime";
 import { audit, type PaymentContext, sealJson, type Tx, unsealJson } from "./context.ts";
 import type { PaymentRow } from "./rows.ts";
 
-export type CallbackEvent = "payment.paid" | "payment.receiptIssued" | "payment.closed";
+export type CallbackEvent =
+  | "payment.paid"
+  | "payment.receiptIssued"
+  | "payment.closed"
+  | "payment.refunded"
+  | "payment.refundRejected";
 
 export interface CallbackPolicy {
   maxAttempts: number;
@@ -25,6 +30,8 @@ export async function enqueueCallback(
   event: CallbackEvent,
   now: Date,
   detail: Record<string, unknown>,
+  /** Once per payment and key (the event's name unless a payment has several, as refunds do). */
+  key: string = event,
 ): Promise<void> {
   const body = {
     event,
@@ -41,7 +48,7 @@ export async function enqueueCallback(
       payment.id,
       payment.agency_code,
       appOf(payment.requested_by),
-      event,
+      key,
       JSON.stringify(body),
       now,
     ],

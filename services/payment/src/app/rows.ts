@@ -22,6 +22,7 @@ export interface PaymentRow {
   paid_order_id: string | null;
   paid_at: Date | null;
   paid_fen: string | number | null;
+  refunded_fen: string | number;
   surcharge_fen: string | number | null;
   closed_at: Date | null;
   close_reason: string | null;
@@ -48,6 +49,8 @@ export interface OrderRow {
   closed_at: Date | null;
   next_query_at: Date;
   queries: number;
+  taken_fen: string | number | null;
+  refunded_fen: string | number;
 }
 
 /** PGlite and pg give dates back as Date or string depending on the column; a day as YYYY-MM-DD. */

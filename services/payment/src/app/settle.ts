@@ -4,6 +4,7 @@ import { type ChannelOutcome, decideSettlement, type Settlement } from "../domai
 import { enqueueCallback } from "./callbacks.ts";
 import { audit, type PaymentContext, type Tx, unsealJson } from "./context.ts";
 import { enqueueNontaxReport } from "./nontax-reports.ts";
+import { refundAnomaly } from "./refunds.ts";
 import { lockOrder, lockPayment, type OrderRow, orderState, type PaymentRow, paymentState } from "./rows.ts";
 
 export type SettleSource = "notify" | "query" | "close";
@@ -36,8 +37,8 @@ export async function applyOutcome(
       case "anomaly": {
         if (outcome.kind !== "paid") break;
         await tx.query(
-          "UPDATE payment_order SET status = 'PAID', channel_trade_no = $2, paid_at = $3 WHERE id = $1",
-          [order.id, outcome.channelTradeNo, outcome.paidAt],
+          "UPDATE payment_order SET status = 'PAID', channel_trade_no = $2, paid_at = $3, taken_fen = $4 WHERE id = $1",
+          [order.id, outcome.channelTradeNo, outcome.paidAt, outcome.amountFen],
         );
         const inserted = await tx.query(
           `INSERT INTO payment_anomaly (payment_id, order_id, channel, channel_trade_no, kind, amount_fen, recorded_at)
@@ -68,6 +69,20 @@ export async function applyOutcome(
             amountFen: outcome.amountFen,
             recordedAt: now.toISOString(),
           });
+          // Paid twice, or after the close: sent back by its own route (重复缴款自动退付). An
+          // amount not the order's is held for a person (the channel's statement decides).
+          if (decision.anomaly !== "AMOUNT_MISMATCH") {
+            await refundAnomaly(
+              tx,
+              emit,
+              now,
+              payment,
+              order,
+              outcome.channelTradeNo,
+              outcome.amountFen,
+              decision.anomaly,
+            );
+          }
         }
         break;
       }
@@ -99,8 +114,8 @@ async function complete(
   const principalFen = Number(payment.principal_fen);
   const surchargeFen = paid.amountFen - principalFen;
   await tx.query(
-    "UPDATE payment_order SET status = 'PAID', channel_trade_no = $2, paid_at = $3 WHERE id = $1",
-    [order.id, paid.channelTradeNo, paid.paidAt],
+    "UPDATE payment_order SET status = 'PAID', channel_trade_no = $2, paid_at = $3, taken_fen = $4 WHERE id = $1",
+    [order.id, paid.channelTradeNo, paid.paidAt, paid.amountFen],
   );
   await tx.query(
     `UPDATE payment SET status = 'PAID', paid_order_id = $2, paid_at = $3, paid_fen = $4, surcharge_fen = $5,

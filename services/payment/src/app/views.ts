@@ -24,7 +24,7 @@ export interface PaymentView {
     businessDay: string;
   };
   qrUrl: string;
-  paid?: { orderId: string; paidAt: string; paidFen: number; surchargeFen: number };
+  paid?: { orderId: string; paidAt: string; paidFen: number; surchargeFen: number; refundedFen: number };
   closed?: { at: string; reason: string };
   receipt?: Record<string, unknown>;
   createdAt: string;
@@ -58,6 +58,7 @@ export function viewOf(ctx: PaymentContext, p: PaymentRow): PaymentView {
             paidAt: new Date(p.paid_at).toISOString(),
             paidFen: Number(p.paid_fen),
             surchargeFen: Number(p.surcharge_fen),
+            refundedFen: Number(p.refunded_fen ?? 0),
           },
         }
       : {}),

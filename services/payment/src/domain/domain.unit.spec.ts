@@ -7,6 +7,7 @@ import {
   type PaymentState,
 } from "./payment.ts";
 import { checkDigit, isValidPaymentCode, makePaymentCode } from "./payment-code.ts";
+import { remainderAfterRefund } from "./refund.ts";
 import { amountDue, amountFixedUntil } from "./surcharge.ts";
 
 describe("payment code (缴款识别码)", () => {
@@ -149,5 +150,31 @@ describe("the payment state machine", () => {
     expect(() => decideClose(payment({ status: "PAID" }))).toThrowError(
       expect.objectContaining({ code: "ALREADY_PAID" }),
     );
+  });
+});
+
+describe("what a partial refund leaves on the receipt (轧差退付)", () => {
+  const lines = [
+    { itemCode: "FEE", quantity: "2", amountFen: 1000 },
+    { itemCode: "FK01", quantity: "1", amountFen: 20000 },
+    { itemCode: "FK02", quantity: "1", amountFen: 6000 },
+  ];
+  it("takes the refund off the last line first, dropping a line brought to nothing", () => {
+    expect(remainderAfterRefund(lines, 6000)).toEqual(lines.slice(0, 2));
+    expect(remainderAfterRefund(lines, 6500)).toEqual([
+      lines[0],
+      { itemCode: "FK01", quantity: "1", amountFen: 19500 },
+    ]);
+    expect(remainderAfterRefund(lines, 26500)).toEqual([{ itemCode: "FEE", quantity: "1", amountFen: 500 }]);
+  });
+  it("leaves every line untouched for nothing refunded, and none for all of it", () => {
+    expect(remainderAfterRefund(lines, 0)).toEqual(lines);
+    expect(remainderAfterRefund(lines, 27000)).toEqual([]);
+  });
+  it("keeps the total: what remains plus what was refunded is what was paid", () => {
+    for (const refunded of [1, 999, 1000, 1001, 20999, 26999]) {
+      const left = remainderAfterRefund(lines, refunded).reduce((s, l) => s + l.amountFen, 0);
+      expect(left + refunded).toBe(27000);
+    }
   });
 });

@@ -17,6 +17,8 @@ import type { PaymentContext } from "../app/context.ts";
 import { createPayment } from "../app/create-payment.ts";
 import { takeNotify } from "../app/notify.ts";
 import { openOrder, orderView } from "../app/open-order.ts";
+import { reconcileDay } from "../app/reconcile.ts";
+import { type RefundRow, refundView, requestRefund } from "../app/refunds.ts";
 import type { OrderRow, PaymentRow } from "../app/rows.ts";
 import { viewOf } from "../app/views.ts";
 import { isValidPaymentCode } from "../domain/payment-code.ts";
@@ -148,6 +150,81 @@ export function registerPaymentRoutes(
     const body = parseInput(z.object({ reason: z.string().trim().min(1).max(200) }), req.body, "body");
     await load(c, id);
     return closePayment(ctx, c.actor, id, body.reason);
+  });
+
+  http.post("/v1/payments/:id/refunds", async (req, reply) => {
+    const c = caller(req);
+    const { id } = parseInput(paymentId, req.params, "params");
+    const body = parseInput(
+      z.object({
+        refundSerialNo: z
+          .string()
+          .trim()
+          .regex(/^[\w.-]{1,64}$/, "letters, digits, . _ - (at most 64)")
+          .describe("the caller's refund serial (退款流水号): the same serial again is the same refund"),
+        amountFen: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+        reason: z.string().trim().min(1).max(200),
+      }),
+      req.body,
+      "body",
+    );
+    await load(c, id);
+    const { created, refund } = await requestRefund(ctx, c.actor, id, body);
+    return reply.status(created ? 201 : 200).send(refund);
+  });
+
+  http.get("/v1/payments/:id/refunds", async (req) => {
+    const c = caller(req);
+    const { id } = parseInput(paymentId, req.params, "params");
+    await load(c, id);
+    const rows = await ctx.db.query<RefundRow>(
+      "SELECT * FROM payment_refund WHERE payment_id = $1 ORDER BY created_at, id",
+      [id],
+    );
+    return { items: rows.map(refundView) };
+  });
+
+  // 日终对账: an operator (or the day-end job) matches a channel's statement of a day.
+  http.post("/v1/payment/reconciliations", async (req) => {
+    const c = caller(req);
+    if (c.actor.startsWith("app:")) {
+      throw new AppError("forbidden", "a business system does not reconcile", { code: "FORBIDDEN" });
+    }
+    const body = parseInput(
+      z.object({ agencyCode, channel: z.string().min(1).max(32), businessDay: day }),
+      req.body,
+      "body",
+    );
+    requireAgency(c, body.agencyCode);
+    return reconcileDay(ctx, c.actor, body);
+  });
+
+  http.get("/v1/payment/reconciliations/:channel/:businessDay/differences", async (req) => {
+    const c = caller(req);
+    const p = parseInput(
+      z.object({ channel: z.string().min(1).max(32), businessDay: day }),
+      req.params,
+      "params",
+    );
+    const q = parseInput(z.object({ agencyCode }), req.query, "query");
+    requireAgency(c, q.agencyCode);
+    const rows = await ctx.db.query<Record<string, unknown>>(
+      `SELECT kind, subject, order_id, refund_id, channel_trade_no, our_fen, channel_fen, resolution, found_at
+         FROM payment_difference WHERE agency_code = $1 AND channel = $2 AND business_day = $3 ORDER BY id`,
+      [q.agencyCode, p.channel, p.businessDay],
+    );
+    return {
+      items: rows.map((r) => ({
+        kind: r.kind,
+        subject: r.subject,
+        orderId: r.order_id ?? undefined,
+        refundId: r.refund_id ?? undefined,
+        channelTradeNo: r.channel_trade_no ?? undefined,
+        ourFen: r.our_fen === null ? undefined : Number(r.our_fen),
+        channelFen: r.channel_fen === null ? undefined : Number(r.channel_fen),
+        resolution: r.resolution,
+      })),
+    };
   });
 
   http.post("/v1/payments/:id/callbacks/re-push", async (req) => {

@@ -1,4 +1,5 @@
 import { AlipayRequestError, AlipaySdk } from "alipay-sdk";
+import { unzipSync } from "fflate";
 import type { ChannelOutcome } from "../../domain/payment.ts";
 import {
   type ChannelAccount,
@@ -7,7 +8,9 @@ import {
   fenToYuanString,
   type OpenOrder,
   type PaymentChannel,
+  type RefundOutcome,
   type RefundRequest,
+  type StatementLine,
   type VerifiedNotify,
   yuanStringToFen,
 } from "../channel.ts";
@@ -133,10 +136,7 @@ export class AlipayChannel implements PaymentChannel {
     };
   }
 
-  async refund(
-    account: ChannelAccount,
-    r: RefundRequest,
-  ): Promise<{ accepted: boolean; channelRefundNo?: string }> {
+  async refund(account: ChannelAccount, r: RefundRequest): Promise<RefundOutcome> {
     const res = await this.call(account, "alipay.trade.refund", {
       bizContent: {
         outTradeNo: r.orderId,
@@ -146,9 +146,33 @@ export class AlipayChannel implements PaymentChannel {
       },
     });
     if (res.code !== "10000") throw refused(res);
+    // 10000 means the refund under this out_request_no stands (fund_change "N": an earlier call
+    // of ours already moved the money). Alipay has no refund number: the trade's number and ours.
     return {
-      accepted: res.fundChange === "Y" || res.fundChange === "N",
+      kind: "refunded",
       channelRefundNo: String(res.tradeNo ?? ""),
+      amountFen: r.amountFen,
+      refundedAt: typeof res.gmtRefundPay === "string" ? fromShanghaiDateTime(res.gmtRefundPay) : new Date(),
+    };
+  }
+
+  async queryRefund(
+    account: ChannelAccount,
+    r: { orderId: string; refundId: string },
+  ): Promise<RefundOutcome> {
+    const res = await this.call(account, "alipay.trade.fastpay.refund.query", {
+      bizContent: { outTradeNo: r.orderId, outRequestNo: r.refundId },
+    });
+    if (res.code === "40004" && res.subCode === "ACQ.TRADE_NOT_EXIST") return { kind: "none" };
+    if (res.code !== "10000") throw refused(res);
+    // Alipay: refund_amount present and refund_status empty or REFUND_SUCCESS means refunded.
+    if (typeof res.refundAmount !== "string") return { kind: "none" };
+    if (res.refundStatus !== undefined && res.refundStatus !== "REFUND_SUCCESS") return { kind: "none" };
+    return {
+      kind: "refunded",
+      channelRefundNo: String(res.tradeNo ?? ""),
+      amountFen: yuanStringToFen(res.refundAmount),
+      refundedAt: typeof res.gmtRefundPay === "string" ? fromShanghaiDateTime(res.gmtRefundPay) : new Date(),
     };
   }
 
@@ -159,6 +183,60 @@ export class AlipayChannel implements PaymentChannel {
     if (res.code !== "10000" || typeof res.billDownloadUrl !== "string") throw refused(res);
     return res.billDownloadUrl;
   }
+
+  async statement(account: ChannelAccount, businessDay: string): Promise<StatementLine[]> {
+    const url = await this.statementUrl(account, businessDay);
+    let bytes: Uint8Array;
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(this.options.timeoutMs) });
+      if (!res.ok) throw new Error(`the bill download answered ${res.status}`);
+      bytes = new Uint8Array(await res.arrayBuffer());
+    } catch (error) {
+      throw new ChannelUnavailableError(this.name, error);
+    }
+    return readAlipayBill(bytes);
+  }
+}
+
+/**
+ * Alipay's 业务明细 bill: a zip holding a GBK CSV, '#' comment lines around a header row and one
+ * row per 交易 (payment) or 退款 (refund, negative amounts, the 退款批次号/请求号). Values may end
+ * with a tab (Alipay adds one so spreadsheets keep long numbers): trimmed. Columns by header name.
+ */
+export function readAlipayBill(zip: Uint8Array): StatementLine[] {
+  const files = unzipSync(zip);
+  const name = Object.keys(files).find((n) => n.endsWith("业务明细.csv") || n.endsWith(".csv"));
+  if (!name) throw new Error("the bill holds no CSV");
+  const text = new TextDecoder("gbk").decode(files[name]);
+  const rows = text.split(/\r?\n/).filter((l) => l.length > 0 && !l.startsWith("#"));
+  const header = (rows.shift() ?? "").split(",").map((h) => h.trim());
+  const col = (h: string) => {
+    const i = header.indexOf(h);
+    if (i < 0) throw new Error(`the bill has no column ${h}`);
+    return i;
+  };
+  const [tradeNo, outTradeNo, kind, completed, amount, requestNo] = [
+    col("支付宝交易号"),
+    col("商户订单号"),
+    col("业务类型"),
+    col("完成时间"),
+    col("订单金额（元）"),
+    col("退款批次号/请求号"),
+  ];
+  return rows.map((line) => {
+    const v = line.split(",").map((x) => x.trim());
+    const isRefund = v[kind] === "退款";
+    const fen = yuanStringToFen(String(v[amount]).replace(/^-/, ""));
+    if (Number.isNaN(fen)) throw new Error(`the bill has an amount that is not one: ${v[amount]}`);
+    return {
+      kind: isRefund ? "refund" : "payment",
+      orderId: String(v[outTradeNo]),
+      channelTradeNo: String(v[tradeNo]),
+      amountFen: fen,
+      ...(isRefund && v[requestNo] ? { refundId: String(v[requestNo]) } : {}),
+      completedAt: fromShanghaiDateTime(String(v[completed])),
+    } satisfies StatementLine;
+  });
 }
 
 function refused(res: Record<string, unknown>): ChannelRefusedError {
