@@ -1,6 +1,7 @@
-import { message } from "antd";
+import { App } from "antd";
+import { useCallback } from "react";
 import { ApiError } from "./api.ts";
-import type { Lang } from "./i18n.tsx";
+import { type Lang, useLang } from "./i18n.tsx";
 
 /** A refusal as the person reads it: the gateway's Chinese text in zh, its English in en, with the fields named. */
 export function problemText(e: unknown, lang: Lang): string {
@@ -14,8 +15,15 @@ export function problemText(e: unknown, lang: Lang): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-export function showError(e: unknown, lang: Lang): void {
-  void message.error({ content: problemText(e, lang), className: "piaoju-error", duration: 6 });
+/** Shows a refusal as a message (antd's App context: static messages do not render under React 19). */
+export function useShowError(): (e: unknown) => void {
+  const { message } = App.useApp();
+  const { lang } = useLang();
+  return useCallback(
+    (e: unknown) =>
+      void message.error({ content: problemText(e, lang), className: "piaoju-error", duration: 6 }),
+    [message, lang],
+  );
 }
 
 export const STATUS_COLOURS: Record<string, string> = {

@@ -3,7 +3,7 @@ import { Button, Tag, Typography } from "antd";
 import { useState } from "react";
 import { api, query } from "../api.ts";
 import { useLang, useT } from "../i18n.tsx";
-import { showError } from "../ui.tsx";
+import { useShowError } from "../ui.tsx";
 
 interface Entry {
   seq: string;
@@ -20,6 +20,7 @@ interface Entry {
 
 /** 日志管理: the audit log (the auditor's alone), filtered by time, person and action, and exported as CSV. */
 export function Audit() {
+  const showError = useShowError();
   const t = useT();
   const { lang } = useLang();
   const [filters, setFilters] = useState<Record<string, string | undefined>>({});
@@ -96,7 +97,7 @@ export function Audit() {
           );
           return { data: out.items, success: true, total: out.items.length };
         } catch (e) {
-          showError(e, lang);
+          showError(e);
           return { data: [], success: false };
         }
       }}

@@ -3,14 +3,14 @@ import { Button, Table, Tag } from "antd";
 import type { ReactNode } from "react";
 import { internal, query, yuan } from "../api.ts";
 import { type BillKind, type Item, type Point, useList } from "../data.ts";
-import { useLang, useT } from "../i18n.tsx";
+import { useT } from "../i18n.tsx";
 import { useCan, useSession } from "../session.tsx";
-import { showError } from "../ui.tsx";
+import { useShowError } from "../ui.tsx";
 
 /** 基础信息: bill kinds, issuing points and income items; maintained with base.manage. */
 export function BaseData() {
+  const showError = useShowError();
   const t = useT();
-  const { lang } = useLang();
   const can = useCan();
   const { agency } = useSession();
   const [kinds, reloadKinds] = useList<BillKind>(`/v1/stock/bill-kinds${query({ agencyCode: agency })}`);
@@ -36,7 +36,7 @@ export function BaseData() {
             reload();
             return true;
           } catch (e) {
-            showError(e, lang);
+            showError(e);
             return false;
           }
         }}

@@ -20,9 +20,9 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { Link } from "react-router-dom";
 import { internal, query, yuan } from "../api.ts";
 import { type BillKind, type Item, useList, usePoints } from "../data.ts";
-import { useLang, useT } from "../i18n.tsx";
+import { useT } from "../i18n.tsx";
 import { useSession } from "../session.tsx";
-import { showError } from "../ui.tsx";
+import { useShowError } from "../ui.tsx";
 
 interface Payer {
   type: 1 | 2;
@@ -67,8 +67,8 @@ const serial = (point: string) =>
  * Enter issues; the amount follows the item's standard × quantity; a frequent payer fills the payer.
  */
 export function Issue() {
+  const showError = useShowError();
   const t = useT();
-  const { lang } = useLang();
   const { agency, me } = useSession();
   const [form] = Form.useForm<Values>();
   const points = usePoints();
@@ -141,7 +141,7 @@ export function Issue() {
       setIssued(out);
       setBizSerialNo(undefined);
     } catch (e) {
-      showError(e, lang);
+      showError(e);
     } finally {
       setBusy(false);
     }

@@ -6,7 +6,7 @@ import { Link, useNavigate, useParams } from "react-router-dom";
 import { internal, yuan } from "../api.ts";
 import { useLang, useT } from "../i18n.tsx";
 import { useCan, useSession } from "../session.tsx";
-import { STATUS_COLOURS, STATUS_NAMES, showError } from "../ui.tsx";
+import { STATUS_COLOURS, STATUS_NAMES, useShowError } from "../ui.tsx";
 
 interface Receipt {
   id: string;
@@ -66,6 +66,7 @@ const ACTIONS: Record<
 
 /** 票据详情: what it is, its life so far, its PDF, and the actions its state and the person's permissions allow. */
 export function ReceiptDetail() {
+  const showError = useShowError();
   const t = useT();
   const { lang } = useLang();
   const can = useCan();
@@ -89,6 +90,12 @@ export function ReceiptDetail() {
   useEffect(() => {
     void load();
   }, [load]);
+  // Signing and supervision take a moment: the page follows the receipt until it is issued.
+  useEffect(() => {
+    if (!receipt || !["REQUESTED", "AGENCY_SIGNED"].includes(receipt.status)) return;
+    const timer = setTimeout(() => void load(), 1500);
+    return () => clearTimeout(timer);
+  }, [receipt, load]);
   useEffect(() => {
     if (!receipt || !can("delivery.read")) return;
     internal<{ items: Array<Record<string, unknown>> }>(
@@ -157,7 +164,7 @@ export function ReceiptDetail() {
       if (acting === "redFlush" && out.id !== receipt.id) navigate(`/receipts/${out.id}`);
       else await load();
     } catch (e) {
-      showError(e, lang);
+      showError(e);
     }
   };
 

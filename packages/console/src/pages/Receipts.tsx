@@ -3,14 +3,14 @@ import { Tag } from "antd";
 import { Link } from "react-router-dom";
 import { yuan } from "../api.ts";
 import { businessDay, type Hit, searchReceipts, usePoints } from "../data.ts";
-import { useLang, useT } from "../i18n.tsx";
+import { useT } from "../i18n.tsx";
 import { useSession } from "../session.tsx";
-import { STATUS_COLOURS, STATUS_NAMES, showError } from "../ui.tsx";
+import { STATUS_COLOURS, STATUS_NAMES, useShowError } from "../ui.tsx";
 
 /** 票据查询: by date, number, payer, issuing point, status and amount, within the person's data scope. */
 export function Receipts() {
+  const showError = useShowError();
   const t = useT();
-  const { lang } = useLang();
   const { agency, me } = useSession();
   const points = usePoints();
   const columns: ProColumns<Hit>[] = [
@@ -96,7 +96,7 @@ export function Receipts() {
           });
           return { data: items, success: true, total: items.length };
         } catch (e) {
-          showError(e, lang);
+          showError(e);
           return { data: [], success: false };
         }
       }}

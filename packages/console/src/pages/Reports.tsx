@@ -4,9 +4,9 @@ import dayjs from "dayjs";
 import { useEffect, useState } from "react";
 import { internal, query, yuan } from "../api.ts";
 import { businessDay, useList } from "../data.ts";
-import { useLang, useT } from "../i18n.tsx";
+import { useT } from "../i18n.tsx";
 import { useSession } from "../session.tsx";
-import { showError } from "../ui.tsx";
+import { useShowError } from "../ui.tsx";
 
 interface ReportTable {
   title: string;
@@ -18,8 +18,8 @@ interface ReportTable {
 
 /** 统计报表: the reporting service's reports over a period, on screen and as xlsx / PDF. */
 export function Reports() {
+  const showError = useShowError();
   const t = useT();
-  const { lang } = useLang();
   const { agency } = useSession();
   const [reports] = useList<{ name: string; title: string; available: boolean }>("/v1/reporting/reports");
   const [report, setReport] = useState<string>();
@@ -39,9 +39,9 @@ export function Reports() {
       .then(setTable)
       .catch((e) => {
         setTable(undefined);
-        showError(e, lang);
+        showError(e);
       });
-  }, [shown, lang]);
+  }, [shown, showError]);
   const cell = (kind: string, v: string | number | null) =>
     v === null ? "" : kind === "money" && typeof v === "number" ? yuan(v) : String(v);
   return (

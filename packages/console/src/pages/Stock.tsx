@@ -12,9 +12,9 @@ import dayjs from "dayjs";
 import { useState } from "react";
 import { internal, query } from "../api.ts";
 import { type BillKind, businessDay, type Point, useList } from "../data.ts";
-import { useLang, useT } from "../i18n.tsx";
+import { useT } from "../i18n.tsx";
 import { useCan, useSession } from "../session.tsx";
-import { showError } from "../ui.tsx";
+import { useShowError } from "../ui.tsx";
 
 interface Application {
   id: string;
@@ -38,14 +38,14 @@ interface Segment {
 
 const APPLICATION_STATUS: Record<string, [string, string, string]> = {
   REQUESTED: ["已提交", "sent", "processing"],
-  ISSUED: ["财政已发放", "issued by finance", "success"],
-  REJECTED: ["财政退回", "refused by finance", "error"],
+  APPROVED: ["财政已发放", "issued by finance", "success"],
+  REFUSED: ["财政退回", "refused by finance", "error"],
 };
 
 /** 票据申领: apply to finance for numbers; the list shows each application's finance status. */
 export function Applications() {
+  const showError = useShowError();
   const t = useT();
-  const { lang } = useLang();
   const { agency } = useSession();
   const [kinds] = useList<BillKind>(`/v1/stock/bill-kinds${query({ agencyCode: agency })}`);
   const [apps, reload] = useList<Application>(
@@ -68,7 +68,7 @@ export function Applications() {
               reload();
               return true;
             } catch (e) {
-              showError(e, lang);
+              showError(e);
               return false;
             }
           }}
@@ -136,8 +136,8 @@ export function Applications() {
 
 /** 入库确认: segments finance issued (or registered by hand) wait here until confirmed into stock. */
 export function Segments() {
+  const showError = useShowError();
   const t = useT();
-  const { lang } = useLang();
   const { agency } = useSession();
   const [segments, reload] = useList<Segment>(`/v1/stock/segments${query({ agencyCode: agency })}`);
   const confirm = async (id: string) => {
@@ -145,7 +145,7 @@ export function Segments() {
       await internal("POST", `/v1/stock/segments/${id}/confirm`, {});
       reload();
     } catch (e) {
-      showError(e, lang);
+      showError(e);
     }
   };
   return (
@@ -165,7 +165,7 @@ export function Segments() {
                 reload();
                 return true;
               } catch (e) {
-                showError(e, lang);
+                showError(e);
                 return false;
               }
             }}
@@ -221,8 +221,8 @@ export function Segments() {
 
 /** 领用存台账: per bill kind (and issuing point), what came in, went out and is left, over a period. */
 export function Ledger() {
+  const showError = useShowError();
   const t = useT();
-  const { lang } = useLang();
   const can = useCan();
   const { agency } = useSession();
   const [kinds] = useList<BillKind>(`/v1/stock/bill-kinds${query({ agencyCode: agency })}`);
@@ -281,7 +281,7 @@ export function Ledger() {
               success: true,
             };
           } catch (e) {
-            showError(e, lang);
+            showError(e);
             return { data: [], success: false };
           }
         }}
@@ -304,8 +304,8 @@ const LEDGER_COLUMNS: Array<[string, string, string]> = [
 
 /** 分发规则: keep an issuing point above a number of receipts, topped up a batch at a time. */
 function DistributionRules() {
+  const showError = useShowError();
   const t = useT();
-  const { lang } = useLang();
   const { agency } = useSession();
   const [rules, reload] = useList<Record<string, unknown>>(
     `/v1/stock/distribution-rules${query({ agencyCode: agency })}`,
@@ -330,7 +330,7 @@ function DistributionRules() {
               reload();
               return true;
             } catch (e) {
-              showError(e, lang);
+              showError(e);
               return false;
             }
           }}

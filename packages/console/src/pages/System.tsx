@@ -1,11 +1,11 @@
 import { ModalForm, ProCard, ProFormText } from "@ant-design/pro-components";
-import { Button, Checkbox, Input, Modal, Select, Space, Switch, Table, Tag, Typography } from "antd";
+import { App, Button, Checkbox, Input, Modal, Select, Space, Switch, Table, Tag, Typography } from "antd";
 import { useState } from "react";
 import { api } from "../api.ts";
 import { useList } from "../data.ts";
-import { useLang, useT } from "../i18n.tsx";
+import { useT } from "../i18n.tsx";
 import { useCan, useSession } from "../session.tsx";
-import { showError } from "../ui.tsx";
+import { useShowError } from "../ui.tsx";
 
 interface User {
   id: string;
@@ -36,8 +36,8 @@ const SCOPES = (t: (zh: string, en: string) => string) => [
 
 /** 用户管理 (system administrator) and 功能授权 / 数据权限 (security administrator), 三员分立. */
 export function Users() {
+  const showError = useShowError();
   const t = useT();
-  const { lang } = useLang();
   const can = useCan();
   const { me, agency } = useSession();
   const [users, reload] = useList<User>("/api/console/users", "console");
@@ -53,11 +53,12 @@ export function Users() {
       if (out.oneTimePassword) oneTimePassword(out.oneTimePassword);
       reload();
     } catch (e) {
-      showError(e, lang);
+      showError(e);
     }
   };
+  const { modal } = App.useApp();
   const oneTimePassword = (otp: string) =>
-    Modal.info({
+    modal.info({
       title: t("一次性密码（仅显示这一次）", "One-time password (shown only now)"),
       content: (
         <Typography.Text code copyable id="one-time-password">
@@ -91,7 +92,7 @@ export function Users() {
                 oneTimePassword(out.oneTimePassword);
                 return true;
               } catch (e) {
-                showError(e, lang);
+                showError(e);
                 return false;
               }
             }}
@@ -223,7 +224,7 @@ export function Users() {
             setGranting(undefined);
             reload();
           } catch (e) {
-            showError(e, lang);
+            showError(e);
           }
         }}
       >
@@ -262,8 +263,8 @@ export function Users() {
 
 /** 角色管理: the built-in roles and the bureau's own, with their permissions (功能授权). */
 export function Roles() {
+  const showError = useShowError();
   const t = useT();
-  const { lang } = useLang();
   const can = useCan();
   const [roles, reload] = useList<Role>("/api/console/roles", "console");
   const [permissions] = useList<{ name: string; title: string }>("/api/console/permissions", "console");
@@ -335,7 +336,7 @@ export function Roles() {
             setEditing(undefined);
             reload();
           } catch (e) {
-            showError(e, lang);
+            showError(e);
           }
         }}
       >
