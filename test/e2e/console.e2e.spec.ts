@@ -145,7 +145,7 @@ describe("the admin console", () => {
     await page.click("#totp-submit");
     expect(await menus(page)).toEqual(MENUS["system-admin"]);
     // The cookie the page holds is httpOnly: the page's script cannot read it.
-    expect(await page.evaluate(() => document.cookie)).not.toContain("piaoju_session");
+    expect(await page.evaluate("document.cookie")).not.toContain("piaoju_session");
     const cookies = await page.context().cookies();
     expect(cookies.find((c) => c.name === "piaoju_session")).toMatchObject({
       httpOnly: true,
@@ -207,7 +207,7 @@ describe("the admin console", () => {
         issuingPoints: points,
       });
     }
-  });
+  }, 120_000);
 
   it("a clerk of WIN-01 issues a receipt online, finds it, opens its PDF and red-flushes it; WIN-02's receipts stay out of sight", async () => {
     // WIN-02 gets numbers (the ticket manager's rule) and a receipt from its own clerk.
@@ -260,6 +260,7 @@ describe("the admin console", () => {
     await page.fill("#payer-phone", "13800138000");
     await page.click("#line-0-item");
     await page.keyboard.type("001");
+    await page.waitForSelector('.ant-select-item-option:has-text("护照工本费")');
     await page.keyboard.press("Enter");
     await expect.poll(() => page.inputValue("#line-0-amount")).toBe("120.00");
     await shot(page, "issue");
@@ -326,7 +327,7 @@ describe("the admin console", () => {
     await page.waitForSelector(".ant-table-placeholder");
     expect(await page.locator("a.receipt-link").count()).toBe(0);
     await page.context().close();
-  });
+  }, 120_000);
 
   it("a ticket manager applies to finance for numbers and confirms them into stock", async () => {
     const page = await newPage();
@@ -336,7 +337,7 @@ describe("the admin console", () => {
     await shot(page, "dashboard");
     await page.click("text=票据申领");
     await page.click("#apply-bill");
-    await page.keyboard.type(BILL);
+    await page.waitForSelector(`.ant-select-item-option:has-text("${BILL}")`);
     await page.keyboard.press("Enter");
     await page.fill("#apply-quantity", "500");
     await page.click("#apply-submit");
@@ -367,7 +368,7 @@ describe("the admin console", () => {
     ]);
     await expect.poll(() => confirm.count()).toBe(0);
     await page.context().close();
-  });
+  }, 120_000);
 
   it("the auditor finds those actions in the audit log and sees no other menu", async () => {
     await adminByApi("auditor");
@@ -397,7 +398,7 @@ describe("the admin console", () => {
     // The menus are a courtesy; the API refuses the auditor everything else.
     expect((await page.request.get(`${platform.url}/api/console/users`)).status()).toBe(403);
     await page.context().close();
-  });
+  }, 120_000);
 
   it("the security administrator and the finance liaison see only their menus", async () => {
     for (const [username, role, password, code] of [
@@ -410,7 +411,7 @@ describe("the admin console", () => {
       expect(await menus(page), role).toEqual(MENUS[role]);
       await page.context().close();
     }
-  });
+  }, 120_000);
 });
 
 /** Polls until the probe gives a value (the platform works asynchronously: bus, signing, finance). */

@@ -26,7 +26,7 @@ import "./style.css";
 const PAGES: Record<string, () => ReactNode> = {
   "/dashboard": () => <Dashboard />,
   "/receipts/issue": () => <Issue />,
-  "/receipts": () => <Receipts />,
+  "/receipts/search": () => <Receipts />,
   "/receipts/:id": () => <ReceiptDetail />,
   "/stock/applications": () => <Applications />,
   "/stock/segments": () => <Segments />,

@@ -45,7 +45,7 @@ export const SECTIONS: Section[] = [
     icon: <FileTextOutlined />,
     pages: [
       { path: "/receipts/issue", zh: "在线开具", en: "Issue", anyOf: ["receipt.issue"] },
-      { path: "/receipts", zh: "票据查询", en: "Search", anyOf: ["receipt.read"] },
+      { path: "/receipts/search", zh: "票据查询", en: "Search", anyOf: ["receipt.read"] },
       { path: "/receipts/:id", zh: "票据详情", en: "Receipt", anyOf: ["receipt.read"], hidden: true },
     ],
   },

@@ -167,16 +167,24 @@ export function Login(props: { stage?: Stage; onDone: () => void }) {
                 )}
                 style={{ marginBottom: 16 }}
               />
-              <Form.Item label={t("密钥", "Key")}>
-                <Typography.Text code copyable id="totp-secret">
-                  {enrolment?.secret ?? "…"}
-                </Typography.Text>
-              </Form.Item>
-              <Form.Item label="URI">
-                <Typography.Text type="secondary" style={{ fontSize: 12, wordBreak: "break-all" }} copyable>
-                  {enrolment?.uri ?? "…"}
-                </Typography.Text>
-              </Form.Item>
+              {enrolment && (
+                <>
+                  <Form.Item label={t("密钥", "Key")}>
+                    <Typography.Text code copyable id="totp-secret">
+                      {enrolment.secret}
+                    </Typography.Text>
+                  </Form.Item>
+                  <Form.Item label="URI">
+                    <Typography.Text
+                      type="secondary"
+                      style={{ fontSize: 12, wordBreak: "break-all" }}
+                      copyable
+                    >
+                      {enrolment.uri}
+                    </Typography.Text>
+                  </Form.Item>
+                </>
+              )}
               <Form.Item name="code" label={t("动态口令", "Code")} rules={[{ required: true, len: 6 }]}>
                 <Input id="totp-code" maxLength={6} autoComplete="one-time-code" autoFocus />
               </Form.Item>
