@@ -49,6 +49,7 @@ export const AUTHORISATION_MATRIX: Readonly<Record<string, string>> = {
   "POST /v1/finance-exchange/base-data/sync": "system-admin",
   "GET /v1/finance-exchange/base-data": "system-admin ticket-manager clerk finance-liaison",
   "POST /v1/finance-exchange/stock-applications": "ticket-manager",
+  "GET /v1/finance-exchange/stock-applications": "ticket-manager finance-liaison",
   "GET /v1/finance-exchange/stock-applications/:id": "ticket-manager finance-liaison",
   "POST /v1/finance-exchange/reconciliations": "finance-liaison",
   "GET /v1/finance-exchange/reconciliations": "ticket-manager finance-liaison",
@@ -60,7 +61,7 @@ export const AUTHORISATION_MATRIX: Readonly<Record<string, string>> = {
   "GET /v1/finance-exchange/ferry/rejections": "ticket-manager finance-liaison",
   "GET /v1/reporting/reports": "ticket-manager finance-liaison",
   "GET /v1/reporting/reports/:report": "ticket-manager finance-liaison",
-  "GET /v1/reporting/receipts": "ticket-manager finance-liaison",
+  "GET /v1/reporting/receipts": "ticket-manager clerk finance-liaison",
   "GET /v1/reporting/lag": "ticket-manager finance-liaison",
   "POST /v1/reporting/rebuild": "system-admin",
   "POST /v1/payments": "clerk",
@@ -103,6 +104,7 @@ export const AUTHORISATION_MATRIX: Readonly<Record<string, string>> = {
   "GET /api/console/permissions": "system-admin security-admin",
   "GET /api/console/audit": "auditor",
   "GET /api/console/audit/export": "auditor",
+  "GET /api/console/sessions": "system-admin security-admin",
 };
 
 export function allowedRoles(route: string): BuiltInRole[] {

@@ -59,6 +59,7 @@ export const INTERNAL_ROUTES: Readonly<Record<string, RouteRule>> = {
   "POST /v1/finance-exchange/base-data/sync": { permission: "base.manage" },
   "GET /v1/finance-exchange/base-data": { permission: "base.read" },
   "POST /v1/finance-exchange/stock-applications": { permission: "stock.apply" },
+  "GET /v1/finance-exchange/stock-applications": { permission: "stock.read" },
   "GET /v1/finance-exchange/stock-applications/:id": { permission: "stock.read" },
   "POST /v1/finance-exchange/reconciliations": { permission: "finance.reconcile" },
   "GET /v1/finance-exchange/reconciliations": { permission: "finance.read" },
@@ -71,7 +72,8 @@ export const INTERNAL_ROUTES: Readonly<Record<string, RouteRule>> = {
   // reporting
   "GET /v1/reporting/reports": { permission: "report.read" },
   "GET /v1/reporting/reports/:report": { permission: "report.read" },
-  "GET /v1/reporting/receipts": { permission: "report.read" },
+  // 票据查询 (the console's receipt search): a clerk searches their points' receipts.
+  "GET /v1/reporting/receipts": { permission: "receipt.read" },
   "GET /v1/reporting/lag": { permission: "report.read" },
   "POST /v1/reporting/rebuild": { permission: "report.rebuild" },
   // payment
@@ -123,6 +125,7 @@ export const CONSOLE_ROUTES: Readonly<Record<string, { permission: Permission } 
   "GET /api/console/permissions": { permission: "user.read" },
   "GET /api/console/audit": { permission: "audit.read" },
   "GET /api/console/audit/export": { permission: "audit.read" },
+  "GET /api/console/sessions": { permission: "user.read" },
 };
 
 /** People reach internal routes through the gateway under this prefix (same path after it). */

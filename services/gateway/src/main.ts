@@ -9,6 +9,7 @@ import { Identity } from "./app/identity.ts";
 import { httpUpstream, inProcessUpstream, type Upstream } from "./app/upstream.ts";
 import { config } from "./config.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
+import { registerAdminConsole } from "./http/admin-console.ts";
 import { registerAppAdminRoutes } from "./http/apps-admin.ts";
 import { businessApi } from "./http/business-api.ts";
 import { registerConsoleRoutes } from "./http/console.ts";
@@ -81,6 +82,7 @@ export const gatewayService: ServiceModule = {
       secureCookies: cfg.PIAOJU_CONSOLE_SECURE_COOKIES === "true",
       sessionSeconds: cfg.PIAOJU_SESSION_HOURS * 3600,
     });
+    await registerAdminConsole(ctx.http);
     await ctx.http.register(businessApi, {
       apps,
       upstream: upstreamFor("/v1/receipts"),

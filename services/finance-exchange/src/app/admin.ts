@@ -75,6 +75,26 @@ export class ExchangeAdmin {
     });
   }
 
+  /** The agency's 申领 applications, newest first, with their finance status (the console's list). */
+  async listStockApplications(agencyCode: string, limit: number) {
+    const rows = await this.db.query<Record<string, unknown>>(
+      `SELECT id, agency_code, bill_code, quantity, status, finance_ref, reason, requested_by, requested_at
+         FROM stock_application WHERE agency_code = $1 ORDER BY requested_at DESC, id LIMIT $2`,
+      [agencyCode, limit],
+    );
+    return rows.map((row) => ({
+      id: row.id as string,
+      agencyCode: row.agency_code as string,
+      billCode: row.bill_code as string,
+      quantity: Number(row.quantity),
+      status: row.status as string,
+      financeRef: (row.finance_ref as string | null) ?? null,
+      reason: (row.reason as string | null) ?? null,
+      requestedBy: row.requested_by as string,
+      requestedAt: new Date(row.requested_at as string).toISOString(),
+    }));
+  }
+
   async findStockApplication(id: string) {
     const [row] = await this.db.query<Record<string, unknown>>(
       `SELECT * FROM stock_application WHERE id = $1`,

@@ -38,6 +38,17 @@ export function registerExchangeRoutes(
     return reply.status(202).send(await admin.applyForStock(caller.actor, body));
   });
 
+  http.get(`${prefix}/stock-applications`, async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(
+      z.object({ agencyCode, limit: z.coerce.number().int().min(1).max(500).default(100) }),
+      req.query,
+      "query",
+    );
+    requireAgency(caller, q.agencyCode);
+    return { items: await admin.listStockApplications(q.agencyCode, q.limit) };
+  });
+
   http.get(`${prefix}/stock-applications/:id`, async (req) => {
     const caller = authenticateCaller(req, internalToken);
     const { id } = parseInput(z.object({ id: z.uuid() }), req.params, "params");

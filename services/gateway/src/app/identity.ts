@@ -235,6 +235,33 @@ export class Identity {
     return rows.map((u) => this.viewOf(u));
   }
 
+  /** 会话管理: the live sessions of the agency's people (no token, only who, from where, since when). */
+  async listSessions(agency: string) {
+    const now = this.clock();
+    const rows = await this.prisma.session.findMany({
+      where: {
+        revokedAt: null,
+        expiresAt: { gt: now },
+        lastSeenAt: { gt: new Date(now.getTime() - this.policy.idleMs) },
+        user: agency === "*" ? { enabled: true } : { agencyCode: agency, enabled: true },
+      },
+      include: { user: true },
+      orderBy: { lastSeenAt: "desc" },
+      take: 1000,
+    });
+    return rows.map((s) => ({
+      userId: s.userId,
+      username: s.user.username,
+      displayName: s.user.displayName,
+      stage: s.stage,
+      address: s.address,
+      userAgent: s.userAgent,
+      createdAt: s.createdAt.toISOString(),
+      lastSeenAt: s.lastSeenAt.toISOString(),
+      expiresAt: s.expiresAt.toISOString(),
+    }));
+  }
+
   /**
    * 登录. A wrong password, an unknown name and a locked account answer alike (401 LOGIN_FAILED);
    * failures count towards a lock with back-off; administrators need their TOTP code.

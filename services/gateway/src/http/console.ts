@@ -301,6 +301,12 @@ export function registerConsoleRoutes(http: FastifyInstance, deps: ConsoleDeps):
     return { items: Object.entries(PERMISSIONS).map(([name, title]) => ({ name, title })) };
   });
 
+  // 会话管理: who is signed in now (revoking them is per user, above).
+  http.get("/api/console/sessions", async (req) => {
+    const session = await permitted(req, "user.read");
+    return { items: await identity.listSessions(session.user.agencyCode) };
+  });
+
   // 日志管理: the auditor's; filterable, exportable (CSV).
   const auditQuery = z.object({
     from: z.iso.datetime({ offset: true }).optional(),
