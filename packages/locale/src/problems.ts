@@ -151,6 +151,17 @@ export const PROBLEM_ZH: Readonly<Record<string, string>> = {
   NONTAX_NOT_CONFIGURED: "单位未配置与非税系统的密钥",
   NONTAX_REFUSED: "非税系统拒绝了请求",
   NONTAX_UNAVAILABLE: "非税系统未响应，请稍后重试",
+  // refunds (原渠道退回)
+  NOT_PAID: "该笔缴款尚未支付，不能退款",
+  ALREADY_REFUNDED: "该笔缴款已全额退款",
+  REFUND_EXCEEDS_PAID: "退款金额超过可退金额",
+  REFUND_SERIAL_REUSED: "退款流水号已用于另一笔退款",
+  REFUND_CONFLICT: "退款编号已用于另一笔退付申请",
+  NOT_PAID_BY_TRADE: "该缴款书不是由此笔交易缴纳的",
+  NOT_A_DUPLICATE: "该交易是缴款书的正常缴款，不是重复缴款",
+  REFUND_NOT_APPROVED: "退付申请尚未审批通过",
+  REFUND_NOT_PENDING: "退付申请不在待审批状态",
+  UNKNOWN_REFUND: "退付申请不存在",
 };
 
 /** When a code has no sentence of its own: what its kind means. */

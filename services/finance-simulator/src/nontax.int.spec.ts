@@ -97,4 +97,64 @@ describe("finance simulator: non-tax notices (非税缴款书)", () => {
       "ISSUED",
     );
   });
+
+  it("takes refund applications (退付申请) of the paying trade within what was paid, and duplicates of another", async () => {
+    const { body: notice } = await agency.post<NontaxNotice>("/fin/v1/nontax/notices", request("JJ-5"));
+    const refunds = `/fin/v1/nontax/notices/${notice.paymentCode}/refunds`;
+    const application = (refundId: string, amountFen: number, over: Record<string, unknown> = {}) => ({
+      refundId,
+      kind: "REFUND",
+      channel: "alipay",
+      channelTradeNo: "T5",
+      amountFen,
+      reason: "撤销处罚决定",
+      ...over,
+    });
+    // Not paid yet: nothing to refund.
+    const early = await agency.post(refunds, application("RF-1", 100));
+    expect(early.status).toBe(409);
+    expect(early.body.code).toBe("NOT_PAID_BY_TRADE");
+    await agency.post(`/fin/v1/nontax/notices/${notice.paymentCode}/payment`, {
+      paidFen: 20000,
+      surchargeFen: 0,
+      paidAt: new Date().toISOString(),
+      channel: "alipay",
+      channelTradeNo: "T5",
+    });
+    await sim.admin.setAutoApprove(false);
+    try {
+      const first = await agency.post(refunds, application("RF-1", 15000));
+      expect(first.status).toBe(201);
+      expect(first.body).toMatchObject({ status: "PENDING", amountFen: 15000 });
+      expect((await agency.post(refunds, application("RF-1", 15000))).status).toBe(200);
+      const changed = await agency.post(refunds, application("RF-1", 14000));
+      expect(changed.body.code).toBe("REFUND_CONFLICT");
+      const over = await agency.post(refunds, application("RF-2", 5001));
+      expect(over.status).toBe(409);
+      expect(over.body.code).toBe("REFUND_EXCEEDS_PAID");
+      // Reported refunded before it was approved: refused.
+      const result = { channelRefundNo: "T5", refundedAt: new Date().toISOString() };
+      const tooSoon = await agency.post("/fin/v1/nontax/refunds/RF-1/result", result);
+      expect(tooSoon.body.code).toBe("REFUND_NOT_APPROVED");
+      await sim.admin.rejectRefund("RF-1", "不予退付");
+      // Rejected: its amount is free again.
+      expect((await agency.post(refunds, application("RF-3", 20000))).status).toBe(201);
+      await sim.admin.approveRefund("RF-3");
+      expect((await agency.post("/fin/v1/nontax/refunds/RF-3/result", result)).body).toMatchObject({
+        status: "REFUNDED",
+      });
+      expect((await agency.get("/fin/v1/nontax/refunds/RF-3")).body.status).toBe("REFUNDED");
+      expect((await other.get("/fin/v1/nontax/refunds/RF-3")).status).toBe(404);
+      // A duplicate is of another trade than the one that paid the notice.
+      const notDup = await agency.post(refunds, application("RF-4", 20000, { kind: "DUPLICATE" }));
+      expect(notDup.body.code).toBe("NOT_A_DUPLICATE");
+      const dup = await agency.post(
+        refunds,
+        application("RF-5", 20000, { kind: "DUPLICATE", channelTradeNo: "T6" }),
+      );
+      expect(dup.status).toBe(201);
+    } finally {
+      await sim.admin.setAutoApprove(true);
+    }
+  });
 });

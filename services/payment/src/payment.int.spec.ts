@@ -314,6 +314,8 @@ describe.each(["cluster", "embedded"] as const)("payment service (%s)", (mode) =
     try {
       await alipay.sim.pay(orderId);
       await until(async () => (await statusOf(p.id)).status === "PAID");
+      // The event reaches the watcher through the outbox and the bus a moment after the commit.
+      await until(() => completions(p.id).length > 0);
       expect(completions(p.id)).toHaveLength(1);
     } finally {
       alipay.sim.faults.notify = "deliver";
