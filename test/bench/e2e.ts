@@ -14,7 +14,7 @@
 // receipt-sized document on one core (the devices' raw signing rate, in this process); and the CPU
 // each process (and thread kind) spent during the load.
 // Bounded: --timeout seconds for the whole load phase. --profile writes V8 CPU profiles of the
-// platform (and the finance simulator) to --profile-dir and prints the top functions by self time.
+// platform's process to --profile-dir and prints the top functions by self time.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -157,41 +157,72 @@ function cpuReport(before: Map<string, number>, after: Map<string, number>, wall
   ];
 }
 
-/** The top functions by self time in the V8 CPU profiles of a folder. */
-function profileSummary(dir: string, top = 25): string[] {
+/** What a profiled function belongs to, for the summary by kind of work. */
+function kindOf(url: string, name: string): string {
+  if (name === "(garbage collector)") return "garbage collector";
+  if (name === "(program)" || name === "(root)") return "V8 / native (program)";
+  if (url.startsWith("wasm://") || url.includes("@electric-sql+pglite"))
+    return "PGlite (WebAssembly + driver)";
+  if (url.includes("pglite-prisma-adapter") || url.includes("@prisma")) return "Prisma (client + adapter)";
+  const pkg = /node_modules\/\.pnpm\/(@?[^@/]+(?:\+[^@/]+)?)@/.exec(url)?.[1];
+  if (pkg) return `npm ${pkg.replace("+", "/")}`;
+  const own = /\/(packages|services)\/([^/]+)\//.exec(url);
+  if (own) return `${own[1]}/${own[2]}`;
+  if (url.startsWith("node:")) return "Node internals";
+  return url ? "other" : `native ${name}`;
+}
+
+/**
+ * Where the CPU went in the V8 CPU profiles of a folder, within [fromUs, toUs] (monotonic
+ * microseconds, the clock V8 stamps samples with): busy time by kind of work and the top functions.
+ */
+function profileSummary(dir: string, fromUs: number, toUs: number, top = 20): string[] {
   const self = new Map<string, number>();
-  let total = 0;
+  const kinds = new Map<string, number>();
+  let busy = 0;
+  let idle = 0;
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
     const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as {
-      nodes: Array<{
-        id: number;
-        hitCount?: number;
-        callFrame: { functionName: string; url: string; lineNumber: number };
-      }>;
+      nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
       startTime: number;
-      endTime: number;
       samples: number[];
+      timeDeltas: number[];
     };
-    const interval = (profile.endTime - profile.startTime) / Math.max(1, profile.samples.length) / 1000;
-    for (const node of profile.nodes) {
-      const hits = node.hitCount ?? 0;
-      if (!hits) continue;
-      const f = node.callFrame;
+    const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+    let t = profile.startTime;
+    for (let i = 0; i < profile.samples.length; i++) {
+      const dt = profile.timeDeltas[i + 1] ?? 0;
+      t += profile.timeDeltas[i] ?? 0;
+      if (t < fromUs || t > toUs) continue;
+      const f = byId.get(profile.samples[i]!)!;
+      if (f.functionName === "(idle)") {
+        idle += dt;
+        continue;
+      }
+      busy += dt;
       const where = f.url
         ? `${f.url.replace(/^file:\/\//, "").replace(repoRoot, "")}:${f.lineNumber + 1}`
         : "";
       const key = `${f.functionName || "(anonymous)"} ${where}`;
-      self.set(key, (self.get(key) ?? 0) + hits * interval);
-      total += hits * interval;
+      self.set(key, (self.get(key) ?? 0) + dt);
+      const kind = kindOf(f.url, f.functionName);
+      kinds.set(kind, (kinds.get(kind) ?? 0) + dt);
     }
   }
-  return [...self]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, top)
-    .map(
-      ([k, v]) =>
-        `  ${((v / total) * 100).toFixed(1).padStart(5)} %  ${(v / 1000).toFixed(2).padStart(6)} s  ${k}`,
-    );
+  const pct = (v: number) =>
+    `${((v / busy) * 100).toFixed(1).padStart(5)} %  ${(v / 1e6).toFixed(2).padStart(6)} s`;
+  return [
+    `  busy ${(busy / 1e6).toFixed(1)} s, idle ${(idle / 1e6).toFixed(1)} s (all threads profiled); busy time by kind:`,
+    ...[...kinds]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 14)
+      .map(([k, v]) => `  ${pct(v)}  ${k}`),
+    "  top functions by self time:",
+    ...[...self]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, v]) => `  ${pct(v)}  ${k}`),
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -206,9 +237,10 @@ interface Platform {
 
 async function startEmbedded(dataDir: string): Promise<Platform> {
   const t0 = performance.now();
+  const prof = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "services/runner/src/main.ts", "start", "--no-demo"],
+    [...prof, "--import", "tsx", "services/runner/src/main.ts", "start", "--no-demo"],
     {
       cwd: repoRoot,
       env: {
@@ -216,7 +248,6 @@ async function startEmbedded(dataDir: string): Promise<Platform> {
         PIAOJU_DATA_DIR: dataDir,
         PIAOJU_HTTP_PORT: "0",
         LOG_LEVEL: "warn",
-        ...(values.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
       },
       stdio: ["ignore", "pipe", "pipe"],
     },
@@ -299,6 +330,8 @@ if (values.profile) {
   mkdirSync(profileDir, { recursive: true });
 }
 let platform: Platform | undefined;
+/** The load phase in monotonic microseconds, to cut the profiles to it. */
+const loadWindow = [0, 0];
 let pool: Pool | undefined;
 try {
   console.log(
@@ -461,7 +494,7 @@ try {
         if (status === "VOIDED") throw new Error(`receipt ${ids[seen]} was VOIDED`);
       } else if (done()) return performance.now();
       if (performance.now() > deadline) throw new Error(`${ids.length - seen} receipts not ISSUED in time`);
-      await sleep(20);
+      await sleep(50);
     }
   };
 
@@ -500,8 +533,10 @@ try {
   process.stdout.write(`  ${CLIENTS} clients, ${RECEIPTS} receipts … `);
   const ids: string[] = [];
   let posting = true;
+  if (process.env.PGSTATS) platform.child.kill("SIGUSR2"); // TEMP-STATS
   const cpuBefore = cpuTree(platform.child.pid!);
   const tLoad = performance.now();
+  loadWindow[0] = Number(process.hrtime.bigint() / 1000n);
   const watcher = watchIssued(ids, () => !posting, tLoad + TIMEOUT_MS);
   const load = await drive(`POST /api/v1/receipts, ${CLIENTS} clients`, RECEIPTS, CLIENTS, (i) =>
     issue(i, ids),
@@ -521,9 +556,13 @@ try {
   const issuedAt = await watcher.finally(() => clearInterval(progress));
   const wall = (issuedAt - tLoad) / 1000;
   const cpuAfter = cpuTree(platform.child.pid!);
+  if (process.env.PGSTATS) platform.child.kill("SIGUSR2"); // TEMP-STATS
+  loadWindow[1] = Number(process.hrtime.bigint() / 1000n);
   console.log("done\n");
 
   const fully = ids.length / wall;
+  let platformCpu = 0;
+  for (const [k, v] of cpuAfter) if (k.startsWith("platform")) platformCpu += v - (cpuBefore.get(k) ?? 0);
   console.log("figures (each beside its floor, measured in this run):");
   console.log(line(healthz));
   console.log(line(pglite));
@@ -535,6 +574,9 @@ try {
   console.log(line(load, healthz));
   console.log(
     `  ${`fully issued, ${CLIENTS} clients`.padEnd(34)} ${fully.toFixed(1).padStart(8)}/s  (${ids.length} ISSUED ${wall.toFixed(1)} s after the first POST, ${((issuedAt - tPosted) / 1000).toFixed(1)} s after the last)  ${(fully / rateOf(pglite)).toFixed(3)}x of PGlite INSERT  ${(fully / rateOf(signing)).toFixed(3)}x of SM2 sign`,
+  );
+  console.log(
+    `  ${"platform CPU per fully issued".padEnd(34)} ${((platformCpu / ids.length) * 1000).toFixed(1).padStart(8)} ms  (less load-dependent than the rates on a shared machine)`,
   );
   const sorted = [...load.latencies].sort((a, b) => a - b);
   const p99 = quantile(sorted, 0.99);
@@ -553,6 +595,6 @@ try {
 if (values.profile) {
   // Profiles are written when the processes exit.
   await sleep(500);
-  console.log(`\nCPU profiles in ${profileDir}; top functions by self time (all processes, whole run):`);
-  for (const l of profileSummary(profileDir)) console.log(l);
+  console.log(`\nCPU profiles in ${profileDir}; the ${CLIENTS}-client phase:`);
+  for (const l of profileSummary(profileDir, loadWindow[0]!, loadWindow[1]!)) console.log(l);
 }
