@@ -301,15 +301,8 @@ export class IssuanceApp {
    * find the first; the unique index stays the last word if anything slips past.
    */
   async issue(actor: string, source: ReceiptSource, request: IssueRequest): Promise<IssueOutcome> {
-    // Reference data is read before the transaction opens: each of these statements sees the latest
-    // committed rows either way (READ COMMITTED takes a snapshot per statement and locks none of
-    // them), and on PGlite's one connection a transaction holds the connection for every round
-    // trip it makes, so the fewer it makes the more receipts go through.
-    const reference = await this.reference(this.deps.prisma, request);
     try {
-      return await this.inTransaction((tx, emit) =>
-        this.issueIn(tx, emit, actor, source, request, reference),
-      );
+      return await this.inTransaction((tx, emit) => this.issueIn(tx, emit, actor, source, request));
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       const existing = await this.deps.prisma.receipt.findUnique({
@@ -328,8 +321,6 @@ export class IssuanceApp {
     actor: string,
     source: ReceiptSource,
     request: IssueRequest,
-    /** The point, items and bill kind when the caller read them already (see issue()). */
-    known?: Reference,
   ): Promise<IssueOutcome> {
     const requestSm3 = fingerprint(request);
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`receipt:${request.agencyCode}:${request.bizSerialNo}`}, 0))`;
@@ -338,7 +329,7 @@ export class IssuanceApp {
     });
     if (existing) return { receipt: sameOrRefuse(existing, requestSm3), created: false };
 
-    const { point, items, billKind } = known ?? (await this.reference(tx, request));
+    const { point, items, billKind } = await this.reference(tx, request);
     refuse(checkAgainstReference(request, point, items));
 
     const number = formatNumber(await this.allocateNumber(tx, request));
@@ -431,27 +422,17 @@ export class IssuanceApp {
     return { receipt: receiptView(receipt), created: true };
   }
 
-  /** What a request names: its issuing point, income items and bill kind (undefined: not there). */
-  async reference(db: Tx | IssuanceDeps["prisma"], request: IssueRequest): Promise<Reference> {
-    const reads = [
-      () =>
-        db.issuingPoint.findUnique({
-          where: { agencyCode_code: { agencyCode: request.agencyCode, code: request.issuingPointCode } },
-        }),
-      () =>
-        db.incomeItem.findMany({
-          where: { agencyCode: request.agencyCode, code: { in: request.items.map((i) => i.itemCode) } },
-        }),
-      () =>
-        db.billKind.findUnique({
-          where: { agencyCode_billCode: { agencyCode: request.agencyCode, billCode: request.billCode } },
-        }),
-    ] as const;
-    // Outside a transaction the three go at once (a pool's connections); inside one, in turn.
-    const [point, itemRows, billKind] =
-      db === this.deps.prisma
-        ? await Promise.all([reads[0](), reads[1](), reads[2]()])
-        : [await reads[0](), await reads[1](), await reads[2]()];
+  /** What a request names, read in the receipt's transaction: its point, items and bill kind. */
+  async reference(tx: Tx, request: IssueRequest): Promise<Reference> {
+    const point = await tx.issuingPoint.findUnique({
+      where: { agencyCode_code: { agencyCode: request.agencyCode, code: request.issuingPointCode } },
+    });
+    const itemRows = await tx.incomeItem.findMany({
+      where: { agencyCode: request.agencyCode, code: { in: request.items.map((i) => i.itemCode) } },
+    });
+    const billKind = await tx.billKind.findUnique({
+      where: { agencyCode_billCode: { agencyCode: request.agencyCode, billCode: request.billCode } },
+    });
     return {
       point: point ?? undefined,
       items: new Map<string, IncomeItem>(itemRows.map((i) => [i.code, i])),
