@@ -28,12 +28,21 @@ export function subscribeOnce<Tx>(
   options: Omit<SubscribeOptions, "handler"> & {
     handler: (message: IncomingMessage, tx: Tx, sql: SqlExecutor) => Promise<void>;
     onOutcome?: (outcome: InboxOutcome, message: IncomingMessage) => void;
+    /**
+     * The event types the handler acts on. Any other type on the topics is passed over before a
+     * transaction opens (no inbox row): the handler would have done nothing with it, and a topic
+     * carries several types (issuance's five per receipt), so each group saves a transaction per
+     * event it does not want. Unset: every event is handled.
+     */
+    types?: readonly string[];
   },
 ): Promise<Subscription> {
-  const { handler, onOutcome, ...rest } = options;
+  const { handler, onOutcome, types, ...rest } = options;
+  const wanted = types ? new Set(types) : undefined;
   return bus.subscribe({
     ...rest,
     handler: async (message) => {
+      if (wanted && !wanted.has(message.envelope.type)) return;
       const outcome = await unitOfWork(async (tx, sql): Promise<InboxOutcome> => {
         if (!(await claimEvent(sql, options.group, message.envelope))) return "duplicate";
         await handler(message, tx, sql);
@@ -47,7 +56,8 @@ export function subscribeOnce<Tx>(
 /**
  * A service's consumer of catalog events: each event decoded (validated, upcast), handled
  * exactly once per group in one transaction with the events the handler emits (outbox),
- * and the relay woken after the commit. Unknown or malformed events are dead-lettered.
+ * and the relay woken after the commit. Unknown or malformed events are dead-lettered (of the
+ * listed `types`, when the consumer lists them: the others are not its business).
  */
 export function consumeEvents<Tx>(
   bus: Bus,
@@ -57,6 +67,8 @@ export function consumeEvents<Tx>(
     clock: () => Date;
     published: () => void;
     handle: (event: CatalogEvent, tx: Tx, emit: Emit) => Promise<void>;
+    /** The event types `handle` acts on; others are passed over without a transaction (see subscribeOnce). */
+    types?: readonly CatalogEvent["type"][];
   },
 ): Promise<Subscription> {
   const { producer, clock, published, handle, ...subscribe } = options;

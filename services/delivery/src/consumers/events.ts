@@ -20,6 +20,7 @@ export function consumeIssuanceEvents(w: {
 }): Promise<Subscription> {
   return consumeEvents<Tx>(w.bus, prismaUnitOfWork<Tx>(w.prisma), {
     group: DELIVERY_GROUP,
+    types: ["issuance.ReceiptIssued", "issuance.ReceiptRedFlushed", "issuance.ReceiptPaperExchanged"],
     topics: [topics.issuance],
     producer: "delivery",
     clock: w.clock,

@@ -22,6 +22,12 @@ export function consumeSubmittedReceipts(w: {
   const unitOfWork: UnitOfWork<SqlExecutor> = (work) => w.db.transaction((tx) => work(tx, tx));
   return consumeEvents<SqlExecutor>(w.bus, unitOfWork, {
     group: SUPERVISION_INTAKE_GROUP,
+    types: [
+      "issuance.ReceiptSubmittedForSupervision",
+      "issuance.ReceiptPaperExchanged",
+      "issuance.ReceiptRedFlushed",
+      "issuance.ReceiptVoided",
+    ],
     topics: [topics.issuance],
     producer: "finance-exchange",
     clock: w.clock,

@@ -28,6 +28,7 @@ interface Wiring {
 export function consumeStockEvents(w: Wiring): Promise<Subscription> {
   return consumeEvents<Tx>(w.bus, issuanceUnitOfWork(w.prisma), {
     group: NUMBER_INTAKE_GROUP,
+    types: ["stock.SegmentDistributed", "stock.BillKindRegistered"],
     topics: [topics.stock],
     producer: "issuance",
     clock: w.clock,
@@ -49,6 +50,7 @@ export function consumeStockEvents(w: Wiring): Promise<Subscription> {
 export function consumePaymentEvents(w: Wiring): Promise<Subscription> {
   return consumeEvents<Tx>(w.bus, issuanceUnitOfWork(w.prisma), {
     group: PAYMENT_INTAKE_GROUP,
+    types: ["payment.PaymentCompleted"],
     topics: [topics.payment],
     producer: "issuance",
     clock: w.clock,
@@ -86,6 +88,7 @@ export function consumePaymentEvents(w: Wiring): Promise<Subscription> {
 export function consumeSigningEvents(w: Wiring): Promise<Subscription> {
   return consumeEvents<Tx>(w.bus, issuanceUnitOfWork(w.prisma), {
     group: SIGNING_OUTCOME_GROUP,
+    types: ["signing.ReceiptSigned", "signing.ReceiptSigningRefused"],
     topics: [topics.signing],
     producer: "issuance",
     clock: w.clock,
@@ -106,6 +109,7 @@ export function consumeSigningEvents(w: Wiring): Promise<Subscription> {
 export function consumeFinanceEvents(w: Wiring): Promise<Subscription> {
   return consumeEvents<Tx>(w.bus, issuanceUnitOfWork(w.prisma), {
     group: SUPERVISION_OUTCOME_GROUP,
+    types: ["finance.ReceiptSupervised", "finance.ReceiptSupervisionRejected"],
     topics: [topics.finance],
     producer: "issuance",
     clock: w.clock,

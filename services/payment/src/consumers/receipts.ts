@@ -18,6 +18,7 @@ export function consumeIssuanceEvents(
 ): Promise<Subscription> {
   return consumeEvents<Tx>(bus, unitOfWork(ctx.db), {
     group: RECEIPT_OUTCOME_GROUP,
+    types: ["issuance.ReceiptIssued"],
     topics: [topics.issuance],
     producer: "payment",
     clock: ctx.clock,

@@ -21,6 +21,7 @@ interface Wiring {
 export function consumeFinanceEvents(w: Wiring): Promise<Subscription> {
   return consumeEvents<Tx>(w.bus, prismaUnitOfWork<Tx>(w.prisma), {
     group: STOCK_FINANCE_GROUP,
+    types: ["finance.SegmentIssued"],
     topics: [topics.finance],
     producer: "stock",
     clock: w.clock,
@@ -48,6 +49,7 @@ export function consumeFinanceEvents(w: Wiring): Promise<Subscription> {
 export function consumeIssuanceEvents(w: Wiring): Promise<Subscription> {
   return consumeEvents<Tx>(w.bus, prismaUnitOfWork<Tx>(w.prisma), {
     group: STOCK_USAGE_GROUP,
+    types: ["issuance.ReceiptRequested", "issuance.ReceiptVoided"],
     topics: [topics.issuance],
     producer: "stock",
     clock: w.clock,

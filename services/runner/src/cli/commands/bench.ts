@@ -11,6 +11,10 @@ const benches: Record<string, { script: string; cwd?: string; what: string }> = 
     script: "test/bench/signing.ts",
     what: "two signing devices behind the gateway, against the hardware rating",
   },
+  e2e: {
+    script: "test/bench/e2e.ts",
+    what: "receipts fully issued through the business API, embedded: rates, latency, CPU, beside floors",
+  },
   idle: {
     script: "test/bench/idle.ts",
     what: "the embedded platform left alone: CPU share and time to ready, beside a bare Node process",
