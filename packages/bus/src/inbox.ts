@@ -59,16 +59,17 @@ export function subscribeOnce<Tx>(
  * and the relay woken after the commit. Unknown or malformed events are dead-lettered (of the
  * listed `types`, when the consumer lists them: the others are not its business).
  */
-export function consumeEvents<Tx>(
+export function consumeEvents<Tx, T extends CatalogEvent["type"] = CatalogEvent["type"]>(
   bus: Bus,
   unitOfWork: UnitOfWork<Tx>,
   options: Omit<SubscribeOptions, "handler"> & {
     producer: string;
     clock: () => Date;
     published: () => void;
-    handle: (event: CatalogEvent, tx: Tx, emit: Emit) => Promise<void>;
+    /** Sees only the listed types: a branch on a type left out of `types` does not compile. */
+    handle: (event: Extract<CatalogEvent, { type: T }>, tx: Tx, emit: Emit) => Promise<void>;
     /** The event types `handle` acts on; others are passed over without a transaction (see subscribeOnce). */
-    types?: readonly CatalogEvent["type"][];
+    types?: readonly T[];
   },
 ): Promise<Subscription> {
   const { producer, clock, published, handle, ...subscribe } = options;
@@ -76,7 +77,8 @@ export function consumeEvents<Tx>(
     ...subscribe,
     handler: async (message, tx, sql) => {
       const recorder = recordEvents(producer, clock);
-      await handle(decodeEvent(message.envelope), tx, recorder.emit);
+      // subscribeOnce passes over the types not listed, so what reaches here is one of them.
+      await handle(decodeEvent(message.envelope) as Extract<CatalogEvent, { type: T }>, tx, recorder.emit);
       await enqueueEvents(sql, recorder.messages);
     },
     onOutcome: (outcome) => {

@@ -50,7 +50,7 @@ export function consumeStockEvents(w: Wiring): Promise<Subscription> {
 export function consumePaymentEvents(w: Wiring): Promise<Subscription> {
   return consumeEvents<Tx>(w.bus, issuanceUnitOfWork(w.prisma), {
     group: PAYMENT_INTAKE_GROUP,
-    types: ["payment.PaymentCompleted"],
+    types: ["payment.PaymentCompleted", "payment.RefundCompleted"],
     topics: [topics.payment],
     producer: "issuance",
     clock: w.clock,
