@@ -1,4 +1,4 @@
-import { ProConfigProvider, ProLayout } from "@ant-design/pro-components";
+import { ProLayout } from "@ant-design/pro-components";
 import { App as AntApp, ConfigProvider, Dropdown, Input, Result, Select, Spin } from "antd";
 import enUS from "antd/locale/en_US";
 import zhCN from "antd/locale/zh_CN";
@@ -194,11 +194,9 @@ function Root() {
   return (
     <LangContext.Provider value={{ lang, setLang }}>
       <ConfigProvider locale={lang === "zh" ? zhCN : enUS} theme={{ token: { colorPrimary: "#c0392b" } }}>
-        <ProConfigProvider hashed={false}>
-          <AntApp>
-            <BrowserRouter basename="/admin">{body}</BrowserRouter>
-          </AntApp>
-        </ProConfigProvider>
+        <AntApp>
+          <BrowserRouter basename="/admin">{body}</BrowserRouter>
+        </AntApp>
       </ConfigProvider>
     </LangContext.Provider>
   );
