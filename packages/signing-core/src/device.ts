@@ -2,6 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { createSm2DigestHash, createSm3, Sm2PublicKey } from "@piaoju/gm-crypto";
 import {
   loadSigningProto,
+  type Pkcs7Profile,
   type SignatureFormat,
   type SignBatchResultInput,
   type SigningDeviceHandlers,
@@ -26,7 +27,7 @@ import { serverCredentials } from "@piaoju/service-identity";
 import { guardHandlers } from "./access.ts";
 import type { DeviceConfig } from "./config.ts";
 import { type CertificateChain, KeystoreError, listKeyIds, readChain } from "./keystore.ts";
-import type { Op, OpResult, RawFormat } from "./ops.ts";
+import type { Op, OpResult, ProfileName, RawFormat } from "./ops.ts";
 
 /** What a Sign asks for: a bare SM2 signature (DER or r‖s) or a PKCS#7 SignedData. */
 type SignFormat = RawFormat | "pkcs7-detached" | "pkcs7-attached";
@@ -160,6 +161,22 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
     }
   }
 
+  /** The peer's PKCS#7 form; an enum value this build does not know is refused, never defaulted. */
+  function profileOf(profile: Pkcs7Profile | number | undefined): ProfileName {
+    switch (profile) {
+      case undefined:
+      case "PKCS7_PROFILE_UNSPECIFIED":
+      case "PKCS7_PROFILE_DEFAULT":
+        return "default";
+      case "PKCS7_PROFILE_GMSSL":
+        return "gmssl";
+      case "PKCS7_PROFILE_GMT0010":
+        return "gmt0010";
+      default:
+        throw invalid(`profile: unknown PKCS#7 profile ${String(profile)}`);
+    }
+  }
+
   function isPkcs7(format: SignFormat): format is "pkcs7-detached" | "pkcs7-attached" {
     return format === "pkcs7-detached" || format === "pkcs7-attached";
   }
@@ -189,6 +206,7 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
           data: request.data,
           userId: request.userId,
           detached: format === "pkcs7-detached",
+          profile: profileOf(request.profile),
         },
       };
     }
@@ -368,7 +386,13 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
 
     signStream: clientStreamHandler(handlerOptions("SignStream"), async (call) => {
       let header:
-        | { keyId: string; requestId: string; format: SignFormat; userId?: string | undefined }
+        | {
+            keyId: string;
+            requestId: string;
+            format: SignFormat;
+            userId?: string | undefined;
+            profile: ProfileName;
+          }
         | undefined;
       // Bare signatures hash Z_A ‖ M; a PKCS#7 SignedData signs attributes holding plain SM3(M).
       let hash: { update(chunk: Uint8Array): unknown; digest(): Uint8Array } | undefined;
@@ -381,7 +405,13 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
           checkUserId(h.userId);
           const format = signFormat(h.format, true);
           if (isPkcs7(format)) requireCertificate(entry);
-          header = { keyId: entry.keyId, requestId: h.requestId, format, userId: h.userId };
+          header = {
+            keyId: entry.keyId,
+            requestId: h.requestId,
+            format,
+            userId: h.userId,
+            profile: profileOf(h.profile),
+          };
           hash = isPkcs7(format) ? createSm3() : createSm2DigestHash(entry.publicKey, h.userId);
         } else if (message.part === "chunk" && message.chunk) {
           if (!hash) throw invalid("header: the first message must be the header");
@@ -402,7 +432,14 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
       const op: Op =
         header.format === "der" || header.format === "raw"
           ? { kind: "signDigest", keyId: header.keyId, digest, format: header.format }
-          : { kind: "signPkcs7", keyId: header.keyId, digest, userId: header.userId, detached: true };
+          : {
+              kind: "signPkcs7",
+              keyId: header.keyId,
+              digest,
+              userId: header.userId,
+              detached: true,
+              profile: header.profile,
+            };
       const result = await pool.run(op);
       logFailure(result, "SignStream");
       return signResponse(header.keyId, header.requestId, header.format, result);
@@ -416,6 +453,7 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
         kind: "makeEnvelope",
         recipients: request.recipientCertificates,
         content: request.content,
+        profile: profileOf(request.profile),
       });
       logFailure(result, "MakeEnvelope");
       if (!result.ok) throw failure(result);

@@ -5,6 +5,9 @@
 
 export type RawFormat = "der" | "raw";
 
+/** PKCS7_PROFILES' names in @piaoju/gm-crypto: which GM/T 0010 identifiers a peer reads (ADR 0019). */
+export type ProfileName = "default" | "gmssl" | "gmt0010";
+
 export type Signer = { keyId: string } | { certificate: Uint8Array } | { publicKey: Uint8Array };
 
 export type Op =
@@ -26,6 +29,7 @@ export type Op =
       digest?: Uint8Array | undefined;
       userId?: string | undefined;
       detached: boolean;
+      profile: ProfileName;
     }
   /** A SignedData checked with the certificate inside it; `signer`, when given, must be that certificate's key. */
   | {
@@ -36,7 +40,7 @@ export type Op =
       userId?: string | undefined;
       attached: boolean;
     }
-  | { kind: "makeEnvelope"; recipients: Uint8Array[]; content: Uint8Array }
+  | { kind: "makeEnvelope"; recipients: Uint8Array[]; content: Uint8Array; profile: ProfileName }
   | { kind: "openEnvelope"; keyId: string; envelope: Uint8Array };
 
 export type OpValue =

@@ -7,6 +7,7 @@ import {
   createSignedDataFromDigest,
   GmCryptoError,
   openEnvelopedData,
+  PKCS7_PROFILES,
   Sm2PrivateKey,
   Sm2PublicKey,
   sign,
@@ -140,7 +141,13 @@ function optionalUserId(userId: string | undefined): { userId?: string } {
 
 function signPkcs7(op: Extract<Op, { kind: "signPkcs7" }>): OpValue {
   const { leaf, chain } = certificateOf(op.keyId);
-  const common = { signerKey: privateKey(op.keyId), signerCert: leaf, chain, ...optionalUserId(op.userId) };
+  const common = {
+    signerKey: privateKey(op.keyId),
+    signerCert: leaf,
+    chain,
+    signatureAlgorithm: PKCS7_PROFILES[op.profile].signatureAlgorithm,
+    ...optionalUserId(op.userId),
+  };
   const signature = about("data", () =>
     op.digest
       ? createSignedDataFromDigest({ ...common, digest: op.digest })
@@ -186,7 +193,9 @@ function makeEnvelope(op: Extract<Op, { kind: "makeEnvelope" }>): OpValue {
   );
   return {
     kind: "envelope",
-    envelope: about("recipient_certificates", () => createEnvelopedData({ content: op.content, recipients })),
+    envelope: about("recipient_certificates", () =>
+      createEnvelopedData({ content: op.content, recipients, form: PKCS7_PROFILES[op.profile].envelope }),
+    ),
   };
 }
 

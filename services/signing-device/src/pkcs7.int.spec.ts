@@ -127,6 +127,43 @@ describe("Sign with PKCS#7 formats", () => {
     );
   });
 
+  it("profile picks the SignerInfo algorithm per peer (ADR 0019): default and GMSSL write 501, GMT0010 writes 301.1; all verify; an unknown profile is INVALID_ARGUMENT", async () => {
+    const expected = {
+      PKCS7_PROFILE_UNSPECIFIED: "1.2.156.10197.1.501",
+      PKCS7_PROFILE_DEFAULT: "1.2.156.10197.1.501",
+      PKCS7_PROFILE_GMSSL: "1.2.156.10197.1.501",
+      PKCS7_PROFILE_GMT0010: "1.2.156.10197.1.301.1",
+    } as const;
+    for (const [profile, oid] of Object.entries(expected)) {
+      const { signature } = await unaryCall(client, client.Sign, {
+        keyId: KEY,
+        data: RECEIPT,
+        format: "SIGNATURE_FORMAT_PKCS7_DETACHED",
+        profile: profile as keyof typeof expected,
+      });
+      expect(parseSignedData(signature).signers[0]?.signatureAlgorithm, profile).toBe(oid);
+      expect(verifySignedData(signature, { content: RECEIPT, trusted: [deviceCa] }).valid, profile).toBe(
+        true,
+      );
+      expect(opensslVerifiesSignerInfo(signature), profile).toBe(true);
+    }
+    const streamed = await clientStreamCall(client, client.SignStream, async (send) => {
+      await send({
+        header: { keyId: KEY, format: "SIGNATURE_FORMAT_PKCS7_DETACHED", profile: "PKCS7_PROFILE_GMT0010" },
+      });
+      await send({ chunk: RECEIPT });
+    });
+    expect(parseSignedData(streamed.signature).signers[0]?.signatureAlgorithm).toBe("1.2.156.10197.1.301.1");
+    await expect(
+      unaryCall(client, client.Sign, {
+        keyId: KEY,
+        data: RECEIPT,
+        format: "SIGNATURE_FORMAT_PKCS7_DETACHED",
+        profile: 9 as unknown as "PKCS7_PROFILE_DEFAULT",
+      }),
+    ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining("profile") });
+  });
+
   it("PKCS7_ATTACHED carries the data; a custom user ID is used for the signature", async () => {
     const response = await unaryCall(client, client.Sign, {
       keyId: KEY,
@@ -298,6 +335,26 @@ describe("MakeEnvelope and OpenEnvelope", () => {
     expect(openEnvelopedData(envelope, { key: outsideKey, cert: outsideCert }).equals(RECEIPT)).toBe(true);
     const opened = await unaryCall(client, client.OpenEnvelope, { keyId: KEY, envelope, requestId: "o-1" });
     expect(opened).toEqual({ content: RECEIPT, requestId: "o-1" });
+  });
+
+  it("profile GMSSL writes GmSSL's key-encryption OID 301.2, the default SM2-3 301.3 (ADR 0019); both open on both sides", async () => {
+    const oidDer = (last: number) =>
+      Buffer.from([0x06, 0x09, 0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d, last]);
+    for (const [profile, last] of [
+      ["PKCS7_PROFILE_DEFAULT", 3],
+      ["PKCS7_PROFILE_GMSSL", 2],
+    ] as const) {
+      const { envelope } = await unaryCall(client, client.MakeEnvelope, {
+        recipientCertificates: [leaf.toDer(), outsideCert.toDer()],
+        content: RECEIPT,
+        profile,
+      });
+      expect(envelope.includes(oidDer(last)), profile).toBe(true);
+      expect(envelope.includes(oidDer(last === 3 ? 2 : 3)), profile).toBe(false);
+      expect(openEnvelopedData(envelope, { key: outsideKey, cert: outsideCert }).equals(RECEIPT)).toBe(true);
+      const opened = await unaryCall(client, client.OpenEnvelope, { keyId: KEY, envelope });
+      expect(opened.content.equals(RECEIPT), profile).toBe(true);
+    }
   });
 
   it("an envelope made elsewhere (gm-crypto) for the device's certificate opens on the device", async () => {

@@ -51,6 +51,7 @@ export function signInput(r: SignRequest): SignRequestInput {
     data: r.data,
     format: r.format,
     requestId: r.requestId,
+    profile: r.profile,
     ...(r.userId !== undefined ? { userId: r.userId } : {}),
   };
 }
@@ -82,6 +83,7 @@ function streamInput(m: SignStreamRequest): SignStreamRequestInput {
         keyId: h.keyId,
         format: h.format,
         requestId: h.requestId,
+        profile: h.profile,
         ...(h.userId !== undefined ? { userId: h.userId } : {}),
       },
     };

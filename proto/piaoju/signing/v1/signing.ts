@@ -31,6 +31,13 @@ export type SignatureFormat =
   | "SIGNATURE_FORMAT_PKCS7_ATTACHED"
   | "SIGNATURE_FORMAT_RAW_RS";
 
+/** The GM/T 0010 identifiers written for a peer; UNSPECIFIED is DEFAULT (ADR 0019). */
+export type Pkcs7Profile =
+  | "PKCS7_PROFILE_UNSPECIFIED"
+  | "PKCS7_PROFILE_DEFAULT"
+  | "PKCS7_PROFILE_GMSSL"
+  | "PKCS7_PROFILE_GMT0010";
+
 export type ServingStatus = "SERVING_STATUS_UNSPECIFIED" | "SERVING" | "NOT_SERVING";
 
 // ---- Sign -------------------------------------------------------------------------------------
@@ -42,6 +49,7 @@ export interface SignRequestInput {
   userId?: string;
   format?: SignatureFormat;
   requestId?: string;
+  profile?: Pkcs7Profile;
 }
 export interface SignRequest {
   keyId: string;
@@ -49,6 +57,7 @@ export interface SignRequest {
   userId?: string;
   format: SignatureFormat;
   requestId: string;
+  profile: Pkcs7Profile;
 }
 export interface SignResponse {
   signature: Buffer;
@@ -155,12 +164,14 @@ export interface SignStreamHeader {
   userId?: string;
   format: SignatureFormat;
   requestId: string;
+  profile: Pkcs7Profile;
 }
 export interface SignStreamHeaderInput {
   keyId?: string;
   userId?: string;
   format?: SignatureFormat;
   requestId?: string;
+  profile?: Pkcs7Profile;
 }
 /** Exactly one of header (first message only) or chunk. */
 export interface SignStreamRequestInput {
@@ -179,11 +190,13 @@ export interface MakeEnvelopeRequestInput {
   recipientCertificates?: Uint8Array[];
   content?: Uint8Array;
   requestId?: string;
+  profile?: Pkcs7Profile;
 }
 export interface MakeEnvelopeRequest {
   recipientCertificates: Buffer[];
   content: Buffer;
   requestId: string;
+  profile: Pkcs7Profile;
 }
 export interface MakeEnvelopeResponse {
   envelope: Buffer;
