@@ -30,13 +30,14 @@ import { type CertificateChain, KeystoreError, listKeyIds, readChain } from "./k
 import type { Op, OpResult, ProfileName, RawFormat } from "./ops.ts";
 
 /** What a Sign asks for: a bare SM2 signature (DER or r‖s) or a PKCS#7 SignedData. */
-type SignFormat = RawFormat | "pkcs7-detached" | "pkcs7-attached";
+type SignFormat = RawFormat | "pkcs7-detached" | "pkcs7-attached" | "xml-enveloped";
 
 const FORMAT_NAMES: Record<SignFormat, SignatureFormat> = {
   der: "SIGNATURE_FORMAT_RAW_DER",
   raw: "SIGNATURE_FORMAT_RAW_RS",
   "pkcs7-detached": "SIGNATURE_FORMAT_PKCS7_DETACHED",
   "pkcs7-attached": "SIGNATURE_FORMAT_PKCS7_ATTACHED",
+  "xml-enveloped": "SIGNATURE_FORMAT_XML_ENVELOPED",
 };
 
 import { WorkerPool } from "./pool.ts";
@@ -156,6 +157,9 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
           throw invalid("format: PKCS7_ATTACHED cannot be made from a stream (use PKCS7_DETACHED)");
         }
         return "pkcs7-attached";
+      case "SIGNATURE_FORMAT_XML_ENVELOPED":
+        if (forStream) throw invalid("format: XML_ENVELOPED cannot be made from a stream (use Sign)");
+        return "xml-enveloped";
       default:
         throw invalid(`format: unknown signature format ${String(format)}`);
     }
@@ -196,6 +200,13 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
     checkPayload("data", request.data.length);
     checkUserId(request.userId);
     const format = signFormat(request.format);
+    if (format === "xml-enveloped") {
+      requireCertificate(entry);
+      return {
+        format,
+        op: { kind: "signXml", keyId: entry.keyId, data: request.data, userId: request.userId },
+      };
+    }
     if (isPkcs7(format)) {
       requireCertificate(entry);
       return {
@@ -249,8 +260,14 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
       signer = { certificate: request.certificate };
     } else if (request.signer === "publicKey" && request.publicKey) {
       signer = { publicKey: request.publicKey };
-    } else if (!isPkcs7(format)) {
+    } else if (!isPkcs7(format) && format !== "xml-enveloped") {
       throw invalid("signer: one of key_id, certificate or public_key is required");
+    }
+    if (format === "xml-enveloped") {
+      return {
+        op: { kind: "verifyXml", signer, document: request.signature, userId: request.userId },
+        fingerprint,
+      };
     }
     const op: Op = isPkcs7(format)
       ? {

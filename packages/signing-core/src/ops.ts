@@ -40,6 +40,10 @@ export type Op =
       userId?: string | undefined;
       attached: boolean;
     }
+  /** An enveloped ds:Signature (SM2-SM3) over the UTF-8 XML document `data`, KeyInfo the key's certificate. */
+  | { kind: "signXml"; keyId: string; data: Uint8Array; userId?: string | undefined }
+  /** A signed XML document checked with the certificate in its KeyInfo; `signer`, when given, must be it. */
+  | { kind: "verifyXml"; signer?: Signer | undefined; document: Uint8Array; userId?: string | undefined }
   | { kind: "makeEnvelope"; recipients: Uint8Array[]; content: Uint8Array; profile: ProfileName }
   | { kind: "openEnvelope"; keyId: string; envelope: Uint8Array };
 

@@ -239,6 +239,10 @@ function opBytes(op: Op): number {
       return (op.data?.length ?? 0) + (op.digest?.length ?? 0);
     case "verifyPkcs7":
       return op.data.length + op.signature.length;
+    case "signXml":
+      return op.data.length;
+    case "verifyXml":
+      return op.document.length;
     case "makeEnvelope":
       return op.content.length + op.recipients.reduce((sum, cert) => sum + cert.length, 0);
     case "openEnvelope":

@@ -12,8 +12,10 @@ import {
   Sm2PublicKey,
   sign,
   signDigest,
+  signXml,
   verify,
   verifySignedData,
+  verifyXml,
 } from "@piaoju/gm-crypto";
 import { KeystoreError, keyFilePath, openPrivateKey, readChain } from "./keystore.ts";
 import type { FromWorker, Op, OpResult, OpValue, Signer, ToWorker, WorkerInit } from "./ops.ts";
@@ -187,6 +189,41 @@ function verifyPkcs7(op: Extract<Op, { kind: "verifyPkcs7" }>): OpValue {
   return verdict(true, "");
 }
 
+/** The XML text of `bytes`, refused (naming the field) unless it is UTF-8. */
+function xmlText(field: string, bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new OpError(INVALID_ARGUMENT, `${field}: an XML document must be UTF-8`);
+  }
+}
+
+function signXmlDocument(op: Extract<Op, { kind: "signXml" }>): OpValue {
+  const { leaf } = certificateOf(op.keyId);
+  const text = xmlText("data", op.data);
+  const signed = about("data", () =>
+    signXml(text, { key: privateKey(op.keyId), certificate: leaf, ...optionalUserId(op.userId) }),
+  );
+  return { kind: "signature", signature: Buffer.from(signed, "utf8") };
+}
+
+function verifyXmlDocument(op: Extract<Op, { kind: "verifyXml" }>): OpValue {
+  const text = xmlText("signature", op.document);
+  const result = about("signature", () => verifyXml(text, optionalUserId(op.userId)));
+  const fingerprint = result.signer?.fingerprintSm3() ?? "";
+  const verdict = (valid: boolean, reason: string): OpValue => ({
+    kind: "verdict",
+    valid,
+    reason,
+    signerFingerprint: fingerprint,
+  });
+  if (!result.valid) return verdict(false, result.reason ?? "the XML signature does not verify");
+  if (op.signer && result.signer && !sameSigner(op.signer, result.signer)) {
+    return verdict(false, `signed by ${result.signer.subject.text}, not by the signer named in the request`);
+  }
+  return verdict(true, "");
+}
+
 function makeEnvelope(op: Extract<Op, { kind: "makeEnvelope" }>): OpValue {
   const recipients = op.recipients.map((der, i) =>
     about(`recipient_certificates[${i}]`, () => Certificate.fromDer(der)),
@@ -253,6 +290,10 @@ function execute(op: Op): OpValue {
       return signPkcs7(op);
     case "verifyPkcs7":
       return verifyPkcs7(op);
+    case "signXml":
+      return signXmlDocument(op);
+    case "verifyXml":
+      return verifyXmlDocument(op);
     case "makeEnvelope":
       return makeEnvelope(op);
     case "openEnvelope":

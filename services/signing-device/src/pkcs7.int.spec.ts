@@ -14,6 +14,7 @@ import {
   type Sm2PrivateKey,
   sm3,
   verifySignedData,
+  verifyXml,
 } from "@piaoju/gm-crypto";
 import type { SigningDeviceClient } from "@piaoju/proto/signing";
 import { clientStreamCall, unaryCall } from "@piaoju/runtime";
@@ -321,6 +322,81 @@ describe("Verify of PKCS#7", () => {
     );
     expect(refused.code).toBe(status.INVALID_ARGUMENT);
     expect(refused.details).toMatch(/^signature: /);
+  });
+});
+
+describe("XML_ENVELOPED (ADR 0019)", () => {
+  const DOCUMENT = Buffer.from(
+    '<?xml version="1.0" encoding="UTF-8"?><EInvoice><Header><EInvoiceID>0000000001</EInvoiceID></Header><EInvoiceData><Main>张三 120.00</Main></EInvoiceData></EInvoice>',
+  );
+
+  it("Sign appends an SM2-SM3 ds:Signature with the key's certificate; gm-crypto (xml-crypto) and the device verify it; tampering is valid = false", async () => {
+    const { signature, format } = await unaryCall(client, client.Sign, {
+      keyId: KEY,
+      data: DOCUMENT,
+      format: "SIGNATURE_FORMAT_XML_ENVELOPED",
+    });
+    expect(format).toBe("SIGNATURE_FORMAT_XML_ENVELOPED");
+    const signed = signature.toString("utf8");
+    expect(signed).toMatch(/<ds:Signature [^>]*><ds:SignedInfo>/);
+    expect(signed).toContain("#sm2-sm3");
+    const outside = verifyXml(signed, { trusted: [deviceCa] });
+    expect(outside.valid, outside.reason).toBe(true);
+    expect(outside.signer?.fingerprintSm3()).toBe(leaf.fingerprintSm3());
+    const onDevice = await unaryCall(client, client.Verify, {
+      keyId: KEY,
+      data: Buffer.alloc(0),
+      signature,
+      format: "SIGNATURE_FORMAT_XML_ENVELOPED",
+    });
+    expect(onDevice).toMatchObject({ valid: true, signerFingerprint: leaf.fingerprintSm3() });
+    const tampered = Buffer.from(signed.replace("120.00", "1200.00"));
+    const refused = await unaryCall(client, client.Verify, {
+      data: Buffer.alloc(0),
+      signature: tampered,
+      format: "SIGNATURE_FORMAT_XML_ENVELOPED",
+    });
+    expect(refused.valid).toBe(false);
+    expect(refused.reason).not.toBe("");
+  });
+
+  it("refuses a key without a certificate, a non-UTF-8 or malformed document, and SignStream, each naming the field", async () => {
+    const bare = await failure(
+      unaryCall(client, client.Sign, {
+        keyId: "bare",
+        data: DOCUMENT,
+        format: "SIGNATURE_FORMAT_XML_ENVELOPED",
+      }),
+    );
+    expect(bare.code).toBe(status.FAILED_PRECONDITION);
+    const latin = await failure(
+      unaryCall(client, client.Sign, {
+        keyId: KEY,
+        data: Buffer.from([0x3c, 0x61, 0x3e, 0xff, 0x3c, 0x2f, 0x61, 0x3e]),
+        format: "SIGNATURE_FORMAT_XML_ENVELOPED",
+      }),
+    );
+    expect(latin).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining("data") });
+    const malformed = await failure(
+      unaryCall(client, client.Sign, {
+        keyId: KEY,
+        data: Buffer.from("<EInvoice><Header></EInvoice>"),
+        format: "SIGNATURE_FORMAT_XML_ENVELOPED",
+      }),
+    );
+    expect(malformed).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining("data"),
+    });
+    const streamed = await failure(
+      clientStreamCall(client, client.SignStream, async (send) => {
+        await send({ header: { keyId: KEY, format: "SIGNATURE_FORMAT_XML_ENVELOPED" } });
+      }),
+    );
+    expect(streamed).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining("format"),
+    });
   });
 });
 

@@ -29,7 +29,8 @@ export type SignatureFormat =
   | "SIGNATURE_FORMAT_RAW_DER"
   | "SIGNATURE_FORMAT_PKCS7_DETACHED"
   | "SIGNATURE_FORMAT_PKCS7_ATTACHED"
-  | "SIGNATURE_FORMAT_RAW_RS";
+  | "SIGNATURE_FORMAT_RAW_RS"
+  | "SIGNATURE_FORMAT_XML_ENVELOPED";
 
 /** The GM/T 0010 identifiers written for a peer; UNSPECIFIED is DEFAULT (ADR 0019). */
 export type Pkcs7Profile =
