@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import { createSm2DigestHash, createSm3, Sm2PublicKey } from "@piaoju/gm-crypto";
+import { certificationRequestPem, createSm2DigestHash, createSm3, Sm2PublicKey } from "@piaoju/gm-crypto";
 import {
   loadSigningProto,
   type Pkcs7Profile,
@@ -508,6 +508,31 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
         publicKey: entry.publicKeyDer,
       };
     }),
+
+    createCertificationRequest: unaryHandler(
+      handlerOptions("CreateCertificationRequest"),
+      async (request) => {
+        const entry = key(request.keyId);
+        if (!request.commonName) throw invalid("common_name: required");
+        const optional = (name: "organization" | "organizationalUnit" | "country") =>
+          request[name] ? { [name]: request[name] } : {};
+        const result = await pool.run({
+          kind: "makeCsr",
+          keyId: entry.keyId,
+          subject: {
+            commonName: request.commonName,
+            ...optional("organization"),
+            ...optional("organizationalUnit"),
+            ...optional("country"),
+          },
+        });
+        logFailure(result, "CreateCertificationRequest");
+        if (!result.ok) throw failure(result);
+        if (result.value.kind !== "csr") throw new Error("worker answered a CSR with something else");
+        const der = Buffer.from(result.value.der);
+        return { certificationRequest: der, pem: certificationRequestPem(der), requestId: request.requestId };
+      },
+    ),
 
     listKeys: unaryHandler(handlerOptions("ListKeys"), async () => ({
       keys: [...keys.values()].map((entry) => ({

@@ -44,6 +44,12 @@ export type Op =
   | { kind: "signXml"; keyId: string; data: Uint8Array; userId?: string | undefined }
   /** A signed XML document checked with the certificate in its KeyInfo; `signer`, when given, must be it. */
   | { kind: "verifyXml"; signer?: Signer | undefined; document: Uint8Array; userId?: string | undefined }
+  /** A PKCS#10 request for the key's public key and `subject`, signed with the key. */
+  | {
+      kind: "makeCsr";
+      keyId: string;
+      subject: { commonName: string; organization?: string; organizationalUnit?: string; country?: string };
+    }
   | { kind: "makeEnvelope"; recipients: Uint8Array[]; content: Uint8Array; profile: ProfileName }
   | { kind: "openEnvelope"; keyId: string; envelope: Uint8Array };
 
@@ -51,6 +57,7 @@ export type OpValue =
   | { kind: "signature"; signature: Uint8Array }
   | { kind: "verdict"; valid: boolean; reason: string; signerFingerprint: string }
   | { kind: "envelope"; envelope: Uint8Array }
+  | { kind: "csr"; der: Uint8Array }
   | { kind: "content"; content: Uint8Array };
 
 /** A failed op: a gRPC status code and a message safe to show; `internal` only for the log. */

@@ -241,6 +241,8 @@ function opBytes(op: Op): number {
       return op.data.length + op.signature.length;
     case "signXml":
       return op.data.length;
+    case "makeCsr":
+      return 0;
     case "verifyXml":
       return op.document.length;
     case "makeEnvelope":

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import {
   Certificate,
+  createCertificationRequest,
   createEnvelopedData,
   createSignedData,
   createSignedDataFromDigest,
@@ -294,6 +295,11 @@ function execute(op: Op): OpValue {
       return signXmlDocument(op);
     case "verifyXml":
       return verifyXmlDocument(op);
+    case "makeCsr":
+      return {
+        kind: "csr",
+        der: about("subject", () => createCertificationRequest(op.subject, privateKey(op.keyId))),
+      };
     case "makeEnvelope":
       return makeEnvelope(op);
     case "openEnvelope":

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -397,6 +397,69 @@ describe("XML_ENVELOPED (ADR 0019)", () => {
       code: status.INVALID_ARGUMENT,
       details: expect.stringContaining("format"),
     });
+  });
+});
+
+describe("CreateCertificationRequest", () => {
+  it("makes a PKCS#10 request for the key that the openssl CLI verifies (subject, public key, SM2-with-SM3); bad input names the field", async () => {
+    const answer = await unaryCall(client, client.CreateCertificationRequest, {
+      keyId: KEY,
+      commonName: "测试单位 110101",
+      organization: "Piaoju",
+      country: "CN",
+      requestId: "csr-1",
+    });
+    expect(answer.requestId).toBe("csr-1");
+    expect(answer.pem).toContain("-----BEGIN CERTIFICATE REQUEST-----");
+    const dir = mkdtempSync(join(tmpdir(), "device-csr-"));
+    try {
+      const file = join(dir, "req.pem");
+      writeFileSync(file, answer.pem);
+      const checked = execFileSync(
+        "openssl",
+        [
+          "req",
+          "-in",
+          file,
+          "-verify",
+          "-noout",
+          "-vfyopt",
+          "distid:1234567812345678",
+          "-subject",
+          "-nameopt",
+          "utf8,sep_comma_plus",
+          "-pubkey",
+        ],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      ).toString();
+      expect(checked).toContain("CN=测试单位 110101");
+      const pem = checked.slice(checked.indexOf("-----BEGIN PUBLIC KEY-----"));
+      expect(
+        Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64").equals(leaf.publicKey.toDer()),
+      ).toBe(true);
+      const verdict = spawnSync("openssl", [
+        "req",
+        "-in",
+        file,
+        "-verify",
+        "-noout",
+        "-vfyopt",
+        "distid:1234567812345678",
+      ]);
+      expect(`${verdict.stdout}${verdict.stderr}`).toContain("verify OK");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(
+      (await failure(unaryCall(client, client.CreateCertificationRequest, { keyId: KEY }))).details,
+    ).toContain("common_name");
+    expect(
+      (
+        await failure(
+          unaryCall(client, client.CreateCertificationRequest, { keyId: "agency-999999", commonName: "x" }),
+        )
+      ).code,
+    ).toBe(status.NOT_FOUND);
   });
 });
 

@@ -130,6 +130,9 @@ export function gatewayHandlers(
     getCertificate: unaryHandler(opts("GetCertificate"), (request, call) =>
       router.unary("GetCertificate", { keyId: request.keyId }, deadlineOf(call, fallback)),
     ),
+    createCertificationRequest: unaryHandler(opts("CreateCertificationRequest"), (request, call) =>
+      router.unary("CreateCertificationRequest", { ...request }, deadlineOf(call, fallback)),
+    ),
     listKeys: unaryHandler(opts("ListKeys"), (_request, call) =>
       router.unary("ListKeys", {}, deadlineOf(call, fallback)),
     ),

@@ -239,6 +239,29 @@ export interface GetCertificateResponse {
 }
 export type GetCertificateResponseInput = Partial<GetCertificateResponse>;
 
+export interface CreateCertificationRequestRequestInput {
+  keyId?: string;
+  commonName?: string;
+  organization?: string;
+  organizationalUnit?: string;
+  country?: string;
+  requestId?: string;
+}
+export interface CreateCertificationRequestRequest {
+  keyId: string;
+  commonName: string;
+  organization: string;
+  organizationalUnit: string;
+  country: string;
+  requestId: string;
+}
+export interface CreateCertificationRequestResponse {
+  certificationRequest: Buffer;
+  pem: string;
+  requestId: string;
+}
+export type CreateCertificationRequestResponseInput = Partial<CreateCertificationRequestResponse>;
+
 export type ListKeysRequestInput = Record<string, never>;
 export type ListKeysRequest = Record<string, never>;
 export interface KeyInfo {
@@ -287,6 +310,10 @@ export interface SigningDeviceHandlers extends grpc.UntypedServiceImplementation
   makeEnvelope: grpc.handleUnaryCall<MakeEnvelopeRequest, MakeEnvelopeResponseInput>;
   openEnvelope: grpc.handleUnaryCall<OpenEnvelopeRequest, OpenEnvelopeResponseInput>;
   getCertificate: grpc.handleUnaryCall<GetCertificateRequest, GetCertificateResponseInput>;
+  createCertificationRequest: grpc.handleUnaryCall<
+    CreateCertificationRequestRequest,
+    CreateCertificationRequestResponseInput
+  >;
   listKeys: grpc.handleUnaryCall<ListKeysRequest, ListKeysResponseInput>;
   health: grpc.handleUnaryCall<HealthRequest, HealthResponseInput>;
 }
@@ -316,6 +343,10 @@ export interface SigningDeviceClient extends grpc.Client {
   MakeEnvelope: UnaryMethod<MakeEnvelopeRequestInput, MakeEnvelopeResponse>;
   OpenEnvelope: UnaryMethod<OpenEnvelopeRequestInput, OpenEnvelopeResponse>;
   GetCertificate: UnaryMethod<GetCertificateRequestInput, GetCertificateResponse>;
+  CreateCertificationRequest: UnaryMethod<
+    CreateCertificationRequestRequestInput,
+    CreateCertificationRequestResponse
+  >;
   ListKeys: UnaryMethod<ListKeysRequestInput, ListKeysResponse>;
   Health: UnaryMethod<HealthRequestInput, HealthResponse>;
 }
