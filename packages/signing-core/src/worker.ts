@@ -176,6 +176,15 @@ function verifyPkcs7(op: Extract<Op, { kind: "verifyPkcs7" }>): OpValue {
   const result = about("signature", () =>
     verifySignedData(op.signature, { ...content, ...optionalUserId(op.userId) }),
   );
+  return signerVerdict(result, op.signer, "the SignedData does not verify");
+}
+
+/** A verdict on a signature checked with the certificate it carries; a named signer must be that certificate's key. */
+function signerVerdict(
+  result: { valid: boolean; reason?: string | undefined; signer?: Certificate | undefined },
+  named: Signer | undefined,
+  fallbackReason: string,
+): OpValue {
   const fingerprint = result.signer?.fingerprintSm3() ?? "";
   const verdict = (valid: boolean, reason: string): OpValue => ({
     kind: "verdict",
@@ -183,8 +192,8 @@ function verifyPkcs7(op: Extract<Op, { kind: "verifyPkcs7" }>): OpValue {
     reason,
     signerFingerprint: fingerprint,
   });
-  if (!result.valid) return verdict(false, result.reason ?? "the SignedData does not verify");
-  if (op.signer && result.signer && !sameSigner(op.signer, result.signer)) {
+  if (!result.valid) return verdict(false, result.reason ?? fallbackReason);
+  if (named && result.signer && !sameSigner(named, result.signer)) {
     return verdict(false, `signed by ${result.signer.subject.text}, not by the signer named in the request`);
   }
   return verdict(true, "");
@@ -211,18 +220,7 @@ function signXmlDocument(op: Extract<Op, { kind: "signXml" }>): OpValue {
 function verifyXmlDocument(op: Extract<Op, { kind: "verifyXml" }>): OpValue {
   const text = xmlText("signature", op.document);
   const result = about("signature", () => verifyXml(text, optionalUserId(op.userId)));
-  const fingerprint = result.signer?.fingerprintSm3() ?? "";
-  const verdict = (valid: boolean, reason: string): OpValue => ({
-    kind: "verdict",
-    valid,
-    reason,
-    signerFingerprint: fingerprint,
-  });
-  if (!result.valid) return verdict(false, result.reason ?? "the XML signature does not verify");
-  if (op.signer && result.signer && !sameSigner(op.signer, result.signer)) {
-    return verdict(false, `signed by ${result.signer.subject.text}, not by the signer named in the request`);
-  }
-  return verdict(true, "");
+  return signerVerdict(result, op.signer, "the XML signature does not verify");
 }
 
 function makeEnvelope(op: Extract<Op, { kind: "makeEnvelope" }>): OpValue {
