@@ -1,6 +1,7 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { businessClient } from "@piaoju/business-client";
 import { gatewayService } from "@piaoju/gateway";
+import { sm3 } from "@piaoju/gm-crypto";
 import { issuanceService } from "@piaoju/issuance";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { stockService } from "@piaoju/stock";
@@ -83,6 +84,18 @@ describe.each(["cluster", "embedded"] as const)("business API end to end (%s)", 
       `/api/v1/receipts/verify?billCode=${BILL}&number=0000100001&checkCode=${String(first.body.checkCode)}`,
     );
     expect(verified.status).toBe(200);
+    // The document, byte for byte: its SM3 is the receipt's documentSm3 (what the signatures cover).
+    const document = await signed("GET", `/api/v1/receipts/${String(first.body.id)}/document`);
+    expect(document.status).toBe(200);
+    expect(document.contentType).toContain("application/xml");
+    expect(sm3(document.raw).toString("hex")).toBe(first.body.documentSm3);
+    expect(document.raw.toString("utf8")).toContain("0000100001");
+    const unknown = await signed("GET", `/api/v1/receipts/${randomUUID()}/document`);
+    expect(unknown.status).toBe(404);
+    const unsignedDocument = await fetch(
+      `${t.platform.url}/api/v1/receipts/${String(first.body.id)}/document`,
+    );
+    expect(unsignedDocument.status).toBe(401);
   });
 
   it("refuses unsigned, mis-signed, stale, replayed and unknown-app calls", async () => {

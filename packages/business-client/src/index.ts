@@ -58,7 +58,7 @@ export type BusinessCall = (
   pathWithQuery: string,
   body?: unknown,
   override?: SigningOverride,
-) => Promise<{ status: number; body: Record<string, unknown> }>;
+) => Promise<{ status: number; body: Record<string, unknown>; raw: Buffer; contentType: string }>;
 
 /**
  * A business system's side of the scheme: calls the business API with each request signed.
@@ -93,7 +93,13 @@ export function businessClient(options: BusinessClientOptions): BusinessCall {
       },
       ...(sendsBody ? { body: raw } : {}),
     });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    // JSON answers are parsed; any other (the receipt's XML document) is in `raw`, exactly as sent.
+    const contentType = res.headers.get("content-type") ?? "";
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const parsed = contentType.includes("json")
+      ? (JSON.parse(bytes.toString("utf8")) as Record<string, unknown>)
+      : {};
+    return { status: res.status, body: parsed, raw: bytes, contentType };
   };
 }
 

@@ -78,7 +78,15 @@ export type {
   NameAttribute,
   NameInput,
 } from "./x509.ts";
-export { Certificate, DevCa, OID_SM2_WITH_SM3, OID_SM3, verifyChain } from "./x509.ts";
+export {
+  Certificate,
+  certificationRequestPem,
+  createCertificationRequest,
+  DevCa,
+  OID_SM2_WITH_SM3,
+  OID_SM3,
+  verifyChain,
+} from "./x509.ts";
 export type { SignXmlOptions, VerifyXmlOptions, VerifyXmlResult } from "./xml-signature.ts";
 export {
   signXml,

@@ -3,7 +3,7 @@
  * signatures through `pkeyutl -rawin -digest sm3 -pkeyopt distid:…`, encryption through
  * `pkeyutl -encrypt/-decrypt` (GM/T 0009 ASN.1 ciphertexts).
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { decrypt, encrypt } from "./encryption.ts";
 import { Sm2PrivateKey, Sm2PublicKey } from "./keys.ts";
 import { computeDigest, sign, signDigest, verify, verifyDigest } from "./signature.ts";
+import { certificationRequestPem, createCertificationRequest } from "./x509.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gm-openssl-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -132,5 +133,50 @@ describe("interop with the openssl CLI: encryption (GM/T 0009 ASN.1)", () => {
       const ct = openssl(["pkeyutl", "-encrypt", "-pubin", "-inkey", pubFile, "-in", tmp(m)]);
       expect(decrypt(ct, key, { form: "asn1" })).toEqual(m);
     }
+  });
+});
+
+describe("interop with the openssl CLI: PKCS#10 certification requests", () => {
+  it("openssl reads our SM2 CSR's subject and key and verifies its SM2-with-SM3 self-signature (default user ID); a changed byte fails", () => {
+    const csr = createCertificationRequest(
+      { commonName: "测试单位 110101", organization: "Piaoju", country: "CN" },
+      key,
+    );
+    const file = tmp(certificationRequestPem(csr));
+    // openssl prints the verdict on stderr (OpenSSL 3.0 exits 0 either way)
+    const verify = (f: string) => {
+      const r = spawnSync("openssl", [
+        "req",
+        "-in",
+        f,
+        "-verify",
+        "-noout",
+        "-vfyopt",
+        "distid:1234567812345678",
+      ]);
+      const out = `${r.stdout}${r.stderr}`;
+      return { ok: out.includes("verify OK"), out };
+    };
+    expect(verify(file)).toMatchObject({ ok: true, out: expect.stringContaining("verify OK") });
+    const subject = openssl([
+      "req",
+      "-in",
+      file,
+      "-noout",
+      "-subject",
+      "-nameopt",
+      "utf8,sep_comma_plus",
+    ]).toString();
+    expect(subject).toContain("CN=测试单位 110101");
+    const reqKey = openssl(["req", "-in", file, "-noout", "-pubkey"]).toString();
+    expect(Sm2PublicKey.fromPem(reqKey).equals(pub)).toBe(true);
+    // the subject's last byte changed: still parses, the signature no longer holds
+    const tampered = Buffer.from(csr);
+    const at = tampered.indexOf(Buffer.from("110101"));
+    tampered[at] = 0x32;
+    expect(verify(tmp(certificationRequestPem(tampered)))).toMatchObject({
+      ok: false,
+      out: expect.stringContaining("verify failure"),
+    });
   });
 });

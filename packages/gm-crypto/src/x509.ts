@@ -736,3 +736,37 @@ export function verifyChain(
   }
   return { ok: false, reason: `chain longer than ${MAX_CHAIN}` };
 }
+
+/**
+ * A PKCS#10 certification request (RFC 2986) for an SM2 key, for the online certificate
+ * application to a licensed CA: subject, the key's SubjectPublicKeyInfo, no attributes, signed
+ * SM2-with-SM3 (`1.2.156.10197.1.501`, GM/T 0015) with the default user ID, as OpenSSL and
+ * GmSSL verify a CSR. Returns DER.
+ */
+export function createCertificationRequest(subject: NameInput, key: Sm2PrivateKey): Buffer {
+  if (!(key instanceof Sm2PrivateKey)) throw new GmCryptoError("BAD_KEY", "key must be an Sm2PrivateKey");
+  const info = der(
+    new asn1js.Sequence({
+      value: [
+        new asn1js.Integer({ value: 0 }),
+        encodeName(subject),
+        raw(key.publicKey.toDer()),
+        new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [] }),
+      ],
+    }),
+  );
+  const signature = sign(info, key);
+  return der(
+    new asn1js.Sequence({
+      value: [raw(info), algorithm(OID_SM2_WITH_SM3), new asn1js.BitString({ valueHex: signature })],
+    }),
+  );
+}
+
+/** PEM ("CERTIFICATE REQUEST") of a DER certification request. */
+export function certificationRequestPem(csrDer: Uint8Array): string {
+  const b64 = Buffer.from(csrDer)
+    .toString("base64")
+    .replace(/.{1,64}/g, "$&\n");
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${b64}-----END CERTIFICATE REQUEST-----\n`;
+}

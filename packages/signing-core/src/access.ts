@@ -8,7 +8,8 @@ import { type AuthenticatedCall, requireCaller } from "@piaoju/service-identity"
  * the devices (to the gateway) and by the signing gateway (to its callers). Callers are service
  * identities from their mutual-TLS certificate, never something they say.
  *
- * Methods that use a key's private half (Sign, SignBatch, SignStream, OpenEnvelope) need a grant
+ * Methods that use a key's private half (Sign, SignBatch, SignStream, OpenEnvelope,
+ * CreateCertificationRequest) need a grant
  * for that key; the others (Verify, VerifyBatch, MakeEnvelope, GetCertificate, ListKeys, Health) only read
  * public things and are open to every caller the endpoint admits. Everything not granted is
  * refused (PERMISSION_DENIED).
@@ -20,6 +21,7 @@ export type SigningMethod =
   | "SignBatch"
   | "SignStream"
   | "OpenEnvelope"
+  | "CreateCertificationRequest"
   | "Verify"
   | "VerifyBatch"
   | "MakeEnvelope"
@@ -32,6 +34,7 @@ const PRIVATE_KEY_METHODS: ReadonlySet<SigningMethod> = new Set([
   "SignBatch",
   "SignStream",
   "OpenEnvelope",
+  "CreateCertificationRequest",
 ]);
 
 /** `agency`: a key the gateway's agency mapping names (PIAOJU_SIGNING_KEY_ID_PATTERN / _AGENCY_KEYS). */
@@ -107,6 +110,7 @@ const HANDLER_METHODS: Record<keyof SigningDeviceHandlers, SigningMethod> = {
   makeEnvelope: "MakeEnvelope",
   openEnvelope: "OpenEnvelope",
   getCertificate: "GetCertificate",
+  createCertificationRequest: "CreateCertificationRequest",
   listKeys: "ListKeys",
   health: "Health",
 };

@@ -1,7 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
-import { createSm2DigestHash, createSm3, Sm2PublicKey } from "@piaoju/gm-crypto";
+import { certificationRequestPem, createSm2DigestHash, createSm3, Sm2PublicKey } from "@piaoju/gm-crypto";
 import {
   loadSigningProto,
+  type Pkcs7Profile,
   type SignatureFormat,
   type SignBatchResultInput,
   type SigningDeviceHandlers,
@@ -26,16 +27,17 @@ import { serverCredentials } from "@piaoju/service-identity";
 import { guardHandlers } from "./access.ts";
 import type { DeviceConfig } from "./config.ts";
 import { type CertificateChain, KeystoreError, listKeyIds, readChain } from "./keystore.ts";
-import type { Op, OpResult, RawFormat } from "./ops.ts";
+import type { Op, OpResult, ProfileName, RawFormat } from "./ops.ts";
 
 /** What a Sign asks for: a bare SM2 signature (DER or r‖s) or a PKCS#7 SignedData. */
-type SignFormat = RawFormat | "pkcs7-detached" | "pkcs7-attached";
+type SignFormat = RawFormat | "pkcs7-detached" | "pkcs7-attached" | "xml-enveloped";
 
 const FORMAT_NAMES: Record<SignFormat, SignatureFormat> = {
   der: "SIGNATURE_FORMAT_RAW_DER",
   raw: "SIGNATURE_FORMAT_RAW_RS",
   "pkcs7-detached": "SIGNATURE_FORMAT_PKCS7_DETACHED",
   "pkcs7-attached": "SIGNATURE_FORMAT_PKCS7_ATTACHED",
+  "xml-enveloped": "SIGNATURE_FORMAT_XML_ENVELOPED",
 };
 
 import { WorkerPool } from "./pool.ts";
@@ -155,8 +157,27 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
           throw invalid("format: PKCS7_ATTACHED cannot be made from a stream (use PKCS7_DETACHED)");
         }
         return "pkcs7-attached";
+      case "SIGNATURE_FORMAT_XML_ENVELOPED":
+        if (forStream) throw invalid("format: XML_ENVELOPED cannot be made from a stream (use Sign)");
+        return "xml-enveloped";
       default:
         throw invalid(`format: unknown signature format ${String(format)}`);
+    }
+  }
+
+  /** The peer's PKCS#7 form; an enum value this build does not know is refused, never defaulted. */
+  function profileOf(profile: Pkcs7Profile | number | undefined): ProfileName {
+    switch (profile) {
+      case undefined:
+      case "PKCS7_PROFILE_UNSPECIFIED":
+      case "PKCS7_PROFILE_DEFAULT":
+        return "default";
+      case "PKCS7_PROFILE_GMSSL":
+        return "gmssl";
+      case "PKCS7_PROFILE_GMT0010":
+        return "gmt0010";
+      default:
+        throw invalid(`profile: unknown PKCS#7 profile ${String(profile)}`);
     }
   }
 
@@ -179,6 +200,13 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
     checkPayload("data", request.data.length);
     checkUserId(request.userId);
     const format = signFormat(request.format);
+    if (format === "xml-enveloped") {
+      requireCertificate(entry);
+      return {
+        format,
+        op: { kind: "signXml", keyId: entry.keyId, data: request.data, userId: request.userId },
+      };
+    }
     if (isPkcs7(format)) {
       requireCertificate(entry);
       return {
@@ -189,6 +217,7 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
           data: request.data,
           userId: request.userId,
           detached: format === "pkcs7-detached",
+          profile: profileOf(request.profile),
         },
       };
     }
@@ -231,8 +260,14 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
       signer = { certificate: request.certificate };
     } else if (request.signer === "publicKey" && request.publicKey) {
       signer = { publicKey: request.publicKey };
-    } else if (!isPkcs7(format)) {
+    } else if (!isPkcs7(format) && format !== "xml-enveloped") {
       throw invalid("signer: one of key_id, certificate or public_key is required");
+    }
+    if (format === "xml-enveloped") {
+      return {
+        op: { kind: "verifyXml", signer, document: request.signature, userId: request.userId },
+        fingerprint,
+      };
     }
     const op: Op = isPkcs7(format)
       ? {
@@ -368,7 +403,13 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
 
     signStream: clientStreamHandler(handlerOptions("SignStream"), async (call) => {
       let header:
-        | { keyId: string; requestId: string; format: SignFormat; userId?: string | undefined }
+        | {
+            keyId: string;
+            requestId: string;
+            format: SignFormat;
+            userId?: string | undefined;
+            profile: ProfileName;
+          }
         | undefined;
       // Bare signatures hash Z_A ‖ M; a PKCS#7 SignedData signs attributes holding plain SM3(M).
       let hash: { update(chunk: Uint8Array): unknown; digest(): Uint8Array } | undefined;
@@ -381,7 +422,13 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
           checkUserId(h.userId);
           const format = signFormat(h.format, true);
           if (isPkcs7(format)) requireCertificate(entry);
-          header = { keyId: entry.keyId, requestId: h.requestId, format, userId: h.userId };
+          header = {
+            keyId: entry.keyId,
+            requestId: h.requestId,
+            format,
+            userId: h.userId,
+            profile: profileOf(h.profile),
+          };
           hash = isPkcs7(format) ? createSm3() : createSm2DigestHash(entry.publicKey, h.userId);
         } else if (message.part === "chunk" && message.chunk) {
           if (!hash) throw invalid("header: the first message must be the header");
@@ -402,7 +449,14 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
       const op: Op =
         header.format === "der" || header.format === "raw"
           ? { kind: "signDigest", keyId: header.keyId, digest, format: header.format }
-          : { kind: "signPkcs7", keyId: header.keyId, digest, userId: header.userId, detached: true };
+          : {
+              kind: "signPkcs7",
+              keyId: header.keyId,
+              digest,
+              userId: header.userId,
+              detached: true,
+              profile: header.profile,
+            };
       const result = await pool.run(op);
       logFailure(result, "SignStream");
       return signResponse(header.keyId, header.requestId, header.format, result);
@@ -416,6 +470,7 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
         kind: "makeEnvelope",
         recipients: request.recipientCertificates,
         content: request.content,
+        profile: profileOf(request.profile),
       });
       logFailure(result, "MakeEnvelope");
       if (!result.ok) throw failure(result);
@@ -453,6 +508,31 @@ export async function startDevice(config: DeviceConfig, logger: Logger): Promise
         publicKey: entry.publicKeyDer,
       };
     }),
+
+    createCertificationRequest: unaryHandler(
+      handlerOptions("CreateCertificationRequest"),
+      async (request) => {
+        const entry = key(request.keyId);
+        if (!request.commonName) throw invalid("common_name: required");
+        const optional = (name: "organization" | "organizationalUnit" | "country") =>
+          request[name] ? { [name]: request[name] } : {};
+        const result = await pool.run({
+          kind: "makeCsr",
+          keyId: entry.keyId,
+          subject: {
+            commonName: request.commonName,
+            ...optional("organization"),
+            ...optional("organizationalUnit"),
+            ...optional("country"),
+          },
+        });
+        logFailure(result, "CreateCertificationRequest");
+        if (!result.ok) throw failure(result);
+        if (result.value.kind !== "csr") throw new Error("worker answered a CSR with something else");
+        const der = Buffer.from(result.value.der);
+        return { certificationRequest: der, pem: certificationRequestPem(der), requestId: request.requestId };
+      },
+    ),
 
     listKeys: unaryHandler(handlerOptions("ListKeys"), async () => ({
       keys: [...keys.values()].map((entry) => ({

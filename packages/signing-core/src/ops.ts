@@ -5,6 +5,9 @@
 
 export type RawFormat = "der" | "raw";
 
+/** PKCS7_PROFILES' names in @piaoju/gm-crypto: which GM/T 0010 identifiers a peer reads (ADR 0019). */
+export type ProfileName = "default" | "gmssl" | "gmt0010";
+
 export type Signer = { keyId: string } | { certificate: Uint8Array } | { publicKey: Uint8Array };
 
 export type Op =
@@ -26,6 +29,7 @@ export type Op =
       digest?: Uint8Array | undefined;
       userId?: string | undefined;
       detached: boolean;
+      profile: ProfileName;
     }
   /** A SignedData checked with the certificate inside it; `signer`, when given, must be that certificate's key. */
   | {
@@ -36,13 +40,24 @@ export type Op =
       userId?: string | undefined;
       attached: boolean;
     }
-  | { kind: "makeEnvelope"; recipients: Uint8Array[]; content: Uint8Array }
+  /** An enveloped ds:Signature (SM2-SM3) over the UTF-8 XML document `data`, KeyInfo the key's certificate. */
+  | { kind: "signXml"; keyId: string; data: Uint8Array; userId?: string | undefined }
+  /** A signed XML document checked with the certificate in its KeyInfo; `signer`, when given, must be it. */
+  | { kind: "verifyXml"; signer?: Signer | undefined; document: Uint8Array; userId?: string | undefined }
+  /** A PKCS#10 request for the key's public key and `subject`, signed with the key. */
+  | {
+      kind: "makeCsr";
+      keyId: string;
+      subject: { commonName: string; organization?: string; organizationalUnit?: string; country?: string };
+    }
+  | { kind: "makeEnvelope"; recipients: Uint8Array[]; content: Uint8Array; profile: ProfileName }
   | { kind: "openEnvelope"; keyId: string; envelope: Uint8Array };
 
 export type OpValue =
   | { kind: "signature"; signature: Uint8Array }
   | { kind: "verdict"; valid: boolean; reason: string; signerFingerprint: string }
   | { kind: "envelope"; envelope: Uint8Array }
+  | { kind: "csr"; der: Uint8Array }
   | { kind: "content"; content: Uint8Array };
 
 /** A failed op: a gRPC status code and a message safe to show; `internal` only for the log. */

@@ -239,6 +239,12 @@ function opBytes(op: Op): number {
       return (op.data?.length ?? 0) + (op.digest?.length ?? 0);
     case "verifyPkcs7":
       return op.data.length + op.signature.length;
+    case "signXml":
+      return op.data.length;
+    case "makeCsr":
+      return 0;
+    case "verifyXml":
+      return op.document.length;
     case "makeEnvelope":
       return op.content.length + op.recipients.reduce((sum, cert) => sum + cert.length, 0);
     case "openEnvelope":

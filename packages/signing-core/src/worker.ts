@@ -2,17 +2,21 @@ import { readFileSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import {
   Certificate,
+  createCertificationRequest,
   createEnvelopedData,
   createSignedData,
   createSignedDataFromDigest,
   GmCryptoError,
   openEnvelopedData,
+  PKCS7_PROFILES,
   Sm2PrivateKey,
   Sm2PublicKey,
   sign,
   signDigest,
+  signXml,
   verify,
   verifySignedData,
+  verifyXml,
 } from "@piaoju/gm-crypto";
 import { KeystoreError, keyFilePath, openPrivateKey, readChain } from "./keystore.ts";
 import type { FromWorker, Op, OpResult, OpValue, Signer, ToWorker, WorkerInit } from "./ops.ts";
@@ -140,7 +144,13 @@ function optionalUserId(userId: string | undefined): { userId?: string } {
 
 function signPkcs7(op: Extract<Op, { kind: "signPkcs7" }>): OpValue {
   const { leaf, chain } = certificateOf(op.keyId);
-  const common = { signerKey: privateKey(op.keyId), signerCert: leaf, chain, ...optionalUserId(op.userId) };
+  const common = {
+    signerKey: privateKey(op.keyId),
+    signerCert: leaf,
+    chain,
+    signatureAlgorithm: PKCS7_PROFILES[op.profile].signatureAlgorithm,
+    ...optionalUserId(op.userId),
+  };
   const signature = about("data", () =>
     op.digest
       ? createSignedDataFromDigest({ ...common, digest: op.digest })
@@ -166,6 +176,15 @@ function verifyPkcs7(op: Extract<Op, { kind: "verifyPkcs7" }>): OpValue {
   const result = about("signature", () =>
     verifySignedData(op.signature, { ...content, ...optionalUserId(op.userId) }),
   );
+  return signerVerdict(result, op.signer, "the SignedData does not verify");
+}
+
+/** A verdict on a signature checked with the certificate it carries; a named signer must be that certificate's key. */
+function signerVerdict(
+  result: { valid: boolean; reason?: string | undefined; signer?: Certificate | undefined },
+  named: Signer | undefined,
+  fallbackReason: string,
+): OpValue {
   const fingerprint = result.signer?.fingerprintSm3() ?? "";
   const verdict = (valid: boolean, reason: string): OpValue => ({
     kind: "verdict",
@@ -173,11 +192,35 @@ function verifyPkcs7(op: Extract<Op, { kind: "verifyPkcs7" }>): OpValue {
     reason,
     signerFingerprint: fingerprint,
   });
-  if (!result.valid) return verdict(false, result.reason ?? "the SignedData does not verify");
-  if (op.signer && result.signer && !sameSigner(op.signer, result.signer)) {
+  if (!result.valid) return verdict(false, result.reason ?? fallbackReason);
+  if (named && result.signer && !sameSigner(named, result.signer)) {
     return verdict(false, `signed by ${result.signer.subject.text}, not by the signer named in the request`);
   }
   return verdict(true, "");
+}
+
+/** The XML text of `bytes`, refused (naming the field) unless it is UTF-8. */
+function xmlText(field: string, bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new OpError(INVALID_ARGUMENT, `${field}: an XML document must be UTF-8`);
+  }
+}
+
+function signXmlDocument(op: Extract<Op, { kind: "signXml" }>): OpValue {
+  const { leaf } = certificateOf(op.keyId);
+  const text = xmlText("data", op.data);
+  const signed = about("data", () =>
+    signXml(text, { key: privateKey(op.keyId), certificate: leaf, ...optionalUserId(op.userId) }),
+  );
+  return { kind: "signature", signature: Buffer.from(signed, "utf8") };
+}
+
+function verifyXmlDocument(op: Extract<Op, { kind: "verifyXml" }>): OpValue {
+  const text = xmlText("signature", op.document);
+  const result = about("signature", () => verifyXml(text, optionalUserId(op.userId)));
+  return signerVerdict(result, op.signer, "the XML signature does not verify");
 }
 
 function makeEnvelope(op: Extract<Op, { kind: "makeEnvelope" }>): OpValue {
@@ -186,7 +229,9 @@ function makeEnvelope(op: Extract<Op, { kind: "makeEnvelope" }>): OpValue {
   );
   return {
     kind: "envelope",
-    envelope: about("recipient_certificates", () => createEnvelopedData({ content: op.content, recipients })),
+    envelope: about("recipient_certificates", () =>
+      createEnvelopedData({ content: op.content, recipients, form: PKCS7_PROFILES[op.profile].envelope }),
+    ),
   };
 }
 
@@ -244,6 +289,15 @@ function execute(op: Op): OpValue {
       return signPkcs7(op);
     case "verifyPkcs7":
       return verifyPkcs7(op);
+    case "signXml":
+      return signXmlDocument(op);
+    case "verifyXml":
+      return verifyXmlDocument(op);
+    case "makeCsr":
+      return {
+        kind: "csr",
+        der: about("subject", () => createCertificationRequest(op.subject, privateKey(op.keyId))),
+      };
     case "makeEnvelope":
       return makeEnvelope(op);
     case "openEnvelope":

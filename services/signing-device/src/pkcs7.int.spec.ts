@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +14,7 @@ import {
   type Sm2PrivateKey,
   sm3,
   verifySignedData,
+  verifyXml,
 } from "@piaoju/gm-crypto";
 import type { SigningDeviceClient } from "@piaoju/proto/signing";
 import { clientStreamCall, unaryCall } from "@piaoju/runtime";
@@ -125,6 +126,43 @@ describe("Sign with PKCS#7 formats", () => {
     expect(verifySignedData(response.signature, { content: Buffer.from("another receipt") }).valid).toBe(
       false,
     );
+  });
+
+  it("profile picks the SignerInfo algorithm per peer (ADR 0019): default and GMSSL write 501, GMT0010 writes 301.1; all verify; an unknown profile is INVALID_ARGUMENT", async () => {
+    const expected = {
+      PKCS7_PROFILE_UNSPECIFIED: "1.2.156.10197.1.501",
+      PKCS7_PROFILE_DEFAULT: "1.2.156.10197.1.501",
+      PKCS7_PROFILE_GMSSL: "1.2.156.10197.1.501",
+      PKCS7_PROFILE_GMT0010: "1.2.156.10197.1.301.1",
+    } as const;
+    for (const [profile, oid] of Object.entries(expected)) {
+      const { signature } = await unaryCall(client, client.Sign, {
+        keyId: KEY,
+        data: RECEIPT,
+        format: "SIGNATURE_FORMAT_PKCS7_DETACHED",
+        profile: profile as keyof typeof expected,
+      });
+      expect(parseSignedData(signature).signers[0]?.signatureAlgorithm, profile).toBe(oid);
+      expect(verifySignedData(signature, { content: RECEIPT, trusted: [deviceCa] }).valid, profile).toBe(
+        true,
+      );
+      expect(opensslVerifiesSignerInfo(signature), profile).toBe(true);
+    }
+    const streamed = await clientStreamCall(client, client.SignStream, async (send) => {
+      await send({
+        header: { keyId: KEY, format: "SIGNATURE_FORMAT_PKCS7_DETACHED", profile: "PKCS7_PROFILE_GMT0010" },
+      });
+      await send({ chunk: RECEIPT });
+    });
+    expect(parseSignedData(streamed.signature).signers[0]?.signatureAlgorithm).toBe("1.2.156.10197.1.301.1");
+    await expect(
+      unaryCall(client, client.Sign, {
+        keyId: KEY,
+        data: RECEIPT,
+        format: "SIGNATURE_FORMAT_PKCS7_DETACHED",
+        profile: 9 as unknown as "PKCS7_PROFILE_DEFAULT",
+      }),
+    ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining("profile") });
   });
 
   it("PKCS7_ATTACHED carries the data; a custom user ID is used for the signature", async () => {
@@ -287,6 +325,144 @@ describe("Verify of PKCS#7", () => {
   });
 });
 
+describe("XML_ENVELOPED (ADR 0019)", () => {
+  const DOCUMENT = Buffer.from(
+    '<?xml version="1.0" encoding="UTF-8"?><EInvoice><Header><EInvoiceID>0000000001</EInvoiceID></Header><EInvoiceData><Main>张三 120.00</Main></EInvoiceData></EInvoice>',
+  );
+
+  it("Sign appends an SM2-SM3 ds:Signature with the key's certificate; gm-crypto (xml-crypto) and the device verify it; tampering is valid = false", async () => {
+    const { signature, format } = await unaryCall(client, client.Sign, {
+      keyId: KEY,
+      data: DOCUMENT,
+      format: "SIGNATURE_FORMAT_XML_ENVELOPED",
+    });
+    expect(format).toBe("SIGNATURE_FORMAT_XML_ENVELOPED");
+    const signed = signature.toString("utf8");
+    expect(signed).toMatch(/<ds:Signature [^>]*><ds:SignedInfo>/);
+    expect(signed).toContain("#sm2-sm3");
+    const outside = verifyXml(signed, { trusted: [deviceCa] });
+    expect(outside.valid, outside.reason).toBe(true);
+    expect(outside.signer?.fingerprintSm3()).toBe(leaf.fingerprintSm3());
+    const onDevice = await unaryCall(client, client.Verify, {
+      keyId: KEY,
+      data: Buffer.alloc(0),
+      signature,
+      format: "SIGNATURE_FORMAT_XML_ENVELOPED",
+    });
+    expect(onDevice).toMatchObject({ valid: true, signerFingerprint: leaf.fingerprintSm3() });
+    const tampered = Buffer.from(signed.replace("120.00", "1200.00"));
+    const refused = await unaryCall(client, client.Verify, {
+      data: Buffer.alloc(0),
+      signature: tampered,
+      format: "SIGNATURE_FORMAT_XML_ENVELOPED",
+    });
+    expect(refused.valid).toBe(false);
+    expect(refused.reason).not.toBe("");
+  });
+
+  it("refuses a key without a certificate, a non-UTF-8 or malformed document, and SignStream, each naming the field", async () => {
+    const bare = await failure(
+      unaryCall(client, client.Sign, {
+        keyId: "bare",
+        data: DOCUMENT,
+        format: "SIGNATURE_FORMAT_XML_ENVELOPED",
+      }),
+    );
+    expect(bare.code).toBe(status.FAILED_PRECONDITION);
+    const latin = await failure(
+      unaryCall(client, client.Sign, {
+        keyId: KEY,
+        data: Buffer.from([0x3c, 0x61, 0x3e, 0xff, 0x3c, 0x2f, 0x61, 0x3e]),
+        format: "SIGNATURE_FORMAT_XML_ENVELOPED",
+      }),
+    );
+    expect(latin).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining("data") });
+    const malformed = await failure(
+      unaryCall(client, client.Sign, {
+        keyId: KEY,
+        data: Buffer.from("<EInvoice><Header></EInvoice>"),
+        format: "SIGNATURE_FORMAT_XML_ENVELOPED",
+      }),
+    );
+    expect(malformed).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining("data"),
+    });
+    const streamed = await failure(
+      clientStreamCall(client, client.SignStream, async (send) => {
+        await send({ header: { keyId: KEY, format: "SIGNATURE_FORMAT_XML_ENVELOPED" } });
+      }),
+    );
+    expect(streamed).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining("format"),
+    });
+  });
+});
+
+describe("CreateCertificationRequest", () => {
+  it("makes a PKCS#10 request for the key that the openssl CLI verifies (subject, public key, SM2-with-SM3); bad input names the field", async () => {
+    const answer = await unaryCall(client, client.CreateCertificationRequest, {
+      keyId: KEY,
+      commonName: "测试单位 110101",
+      organization: "Piaoju",
+      country: "CN",
+      requestId: "csr-1",
+    });
+    expect(answer.requestId).toBe("csr-1");
+    expect(answer.pem).toContain("-----BEGIN CERTIFICATE REQUEST-----");
+    const dir = mkdtempSync(join(tmpdir(), "device-csr-"));
+    try {
+      const file = join(dir, "req.pem");
+      writeFileSync(file, answer.pem);
+      const checked = execFileSync(
+        "openssl",
+        [
+          "req",
+          "-in",
+          file,
+          "-verify",
+          "-noout",
+          "-vfyopt",
+          "distid:1234567812345678",
+          "-subject",
+          "-nameopt",
+          "utf8,sep_comma_plus",
+          "-pubkey",
+        ],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      ).toString();
+      expect(checked).toContain("CN=测试单位 110101");
+      const pem = checked.slice(checked.indexOf("-----BEGIN PUBLIC KEY-----"));
+      expect(
+        Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64").equals(leaf.publicKey.toDer()),
+      ).toBe(true);
+      const verdict = spawnSync("openssl", [
+        "req",
+        "-in",
+        file,
+        "-verify",
+        "-noout",
+        "-vfyopt",
+        "distid:1234567812345678",
+      ]);
+      expect(`${verdict.stdout}${verdict.stderr}`).toContain("verify OK");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(
+      (await failure(unaryCall(client, client.CreateCertificationRequest, { keyId: KEY }))).details,
+    ).toContain("common_name");
+    expect(
+      (
+        await failure(
+          unaryCall(client, client.CreateCertificationRequest, { keyId: "agency-999999", commonName: "x" }),
+        )
+      ).code,
+    ).toBe(status.NOT_FOUND);
+  });
+});
+
 describe("MakeEnvelope and OpenEnvelope", () => {
   it("an envelope for the device's key and an outside recipient opens on both sides", async () => {
     const { envelope, requestId } = await unaryCall(client, client.MakeEnvelope, {
@@ -298,6 +474,26 @@ describe("MakeEnvelope and OpenEnvelope", () => {
     expect(openEnvelopedData(envelope, { key: outsideKey, cert: outsideCert }).equals(RECEIPT)).toBe(true);
     const opened = await unaryCall(client, client.OpenEnvelope, { keyId: KEY, envelope, requestId: "o-1" });
     expect(opened).toEqual({ content: RECEIPT, requestId: "o-1" });
+  });
+
+  it("profile GMSSL writes GmSSL's key-encryption OID 301.2, the default SM2-3 301.3 (ADR 0019); both open on both sides", async () => {
+    const oidDer = (last: number) =>
+      Buffer.from([0x06, 0x09, 0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d, last]);
+    for (const [profile, last] of [
+      ["PKCS7_PROFILE_DEFAULT", 3],
+      ["PKCS7_PROFILE_GMSSL", 2],
+    ] as const) {
+      const { envelope } = await unaryCall(client, client.MakeEnvelope, {
+        recipientCertificates: [leaf.toDer(), outsideCert.toDer()],
+        content: RECEIPT,
+        profile,
+      });
+      expect(envelope.includes(oidDer(last)), profile).toBe(true);
+      expect(envelope.includes(oidDer(last === 3 ? 2 : 3)), profile).toBe(false);
+      expect(openEnvelopedData(envelope, { key: outsideKey, cert: outsideCert }).equals(RECEIPT)).toBe(true);
+      const opened = await unaryCall(client, client.OpenEnvelope, { keyId: KEY, envelope });
+      expect(opened.content.equals(RECEIPT), profile).toBe(true);
+    }
   });
 
   it("an envelope made elsewhere (gm-crypto) for the device's certificate opens on the device", async () => {

@@ -18,6 +18,7 @@ export type UnaryName =
   | "MakeEnvelope"
   | "OpenEnvelope"
   | "GetCertificate"
+  | "CreateCertificationRequest"
   | "ListKeys"
   | "Health";
 

@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import { Sm2PublicKey, verify } from "@piaoju/gm-crypto";
+import { parseSignedData, Sm2PublicKey, verify } from "@piaoju/gm-crypto";
 import type {
   GetCertificateResponse,
   SigningDeviceClient,
@@ -155,6 +155,17 @@ describe("signing gateway rules", () => {
     const after = gateway.stats().devices.reduce((n, d) => n + d.calls, 0);
     expect(after - before).toBeLessThanOrEqual(7);
     expect(gateway.stats().retries).toBeLessThanOrEqual(1);
+  });
+
+  it("passes the caller's PKCS#7 profile to the device (the finance peer's identifiers, ADR 0019)", async () => {
+    const { client } = await gatewayOver({ devices: [addressOf(a)] });
+    const signed = await unary<SignResponse>(client, "Sign", {
+      keyId: KEY,
+      data: Buffer.from("z"),
+      format: "SIGNATURE_FORMAT_PKCS7_DETACHED",
+      profile: "PKCS7_PROFILE_GMT0010",
+    });
+    expect(parseSignedData(signed.signature).signers[0]?.signatureAlgorithm).toBe("1.2.156.10197.1.301.1");
   });
 
   it("load-balancing spreads calls over both devices by the fewest in flight, every signature valid", async () => {

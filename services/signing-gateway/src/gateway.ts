@@ -51,6 +51,7 @@ export function signInput(r: SignRequest): SignRequestInput {
     data: r.data,
     format: r.format,
     requestId: r.requestId,
+    profile: r.profile,
     ...(r.userId !== undefined ? { userId: r.userId } : {}),
   };
 }
@@ -82,6 +83,7 @@ function streamInput(m: SignStreamRequest): SignStreamRequestInput {
         keyId: h.keyId,
         format: h.format,
         requestId: h.requestId,
+        profile: h.profile,
         ...(h.userId !== undefined ? { userId: h.userId } : {}),
       },
     };
@@ -127,6 +129,9 @@ export function gatewayHandlers(
     ),
     getCertificate: unaryHandler(opts("GetCertificate"), (request, call) =>
       router.unary("GetCertificate", { keyId: request.keyId }, deadlineOf(call, fallback)),
+    ),
+    createCertificationRequest: unaryHandler(opts("CreateCertificationRequest"), (request, call) =>
+      router.unary("CreateCertificationRequest", { ...request }, deadlineOf(call, fallback)),
     ),
     listKeys: unaryHandler(opts("ListKeys"), (_request, call) =>
       router.unary("ListKeys", {}, deadlineOf(call, fallback)),

@@ -54,6 +54,7 @@ const IDEMPOTENT: ReadonlySet<UnaryName> = new Set<UnaryName>([
   "SignBatch",
   "VerifyBatch",
   "GetCertificate",
+  "CreateCertificationRequest",
   "ListKeys",
   "Health",
   "MakeEnvelope",

@@ -29,7 +29,15 @@ export type SignatureFormat =
   | "SIGNATURE_FORMAT_RAW_DER"
   | "SIGNATURE_FORMAT_PKCS7_DETACHED"
   | "SIGNATURE_FORMAT_PKCS7_ATTACHED"
-  | "SIGNATURE_FORMAT_RAW_RS";
+  | "SIGNATURE_FORMAT_RAW_RS"
+  | "SIGNATURE_FORMAT_XML_ENVELOPED";
+
+/** The GM/T 0010 identifiers written for a peer; UNSPECIFIED is DEFAULT (ADR 0019). */
+export type Pkcs7Profile =
+  | "PKCS7_PROFILE_UNSPECIFIED"
+  | "PKCS7_PROFILE_DEFAULT"
+  | "PKCS7_PROFILE_GMSSL"
+  | "PKCS7_PROFILE_GMT0010";
 
 export type ServingStatus = "SERVING_STATUS_UNSPECIFIED" | "SERVING" | "NOT_SERVING";
 
@@ -42,6 +50,7 @@ export interface SignRequestInput {
   userId?: string;
   format?: SignatureFormat;
   requestId?: string;
+  profile?: Pkcs7Profile;
 }
 export interface SignRequest {
   keyId: string;
@@ -49,6 +58,7 @@ export interface SignRequest {
   userId?: string;
   format: SignatureFormat;
   requestId: string;
+  profile: Pkcs7Profile;
 }
 export interface SignResponse {
   signature: Buffer;
@@ -155,12 +165,14 @@ export interface SignStreamHeader {
   userId?: string;
   format: SignatureFormat;
   requestId: string;
+  profile: Pkcs7Profile;
 }
 export interface SignStreamHeaderInput {
   keyId?: string;
   userId?: string;
   format?: SignatureFormat;
   requestId?: string;
+  profile?: Pkcs7Profile;
 }
 /** Exactly one of header (first message only) or chunk. */
 export interface SignStreamRequestInput {
@@ -179,11 +191,13 @@ export interface MakeEnvelopeRequestInput {
   recipientCertificates?: Uint8Array[];
   content?: Uint8Array;
   requestId?: string;
+  profile?: Pkcs7Profile;
 }
 export interface MakeEnvelopeRequest {
   recipientCertificates: Buffer[];
   content: Buffer;
   requestId: string;
+  profile: Pkcs7Profile;
 }
 export interface MakeEnvelopeResponse {
   envelope: Buffer;
@@ -224,6 +238,29 @@ export interface GetCertificateResponse {
   publicKey: Buffer;
 }
 export type GetCertificateResponseInput = Partial<GetCertificateResponse>;
+
+export interface CreateCertificationRequestRequestInput {
+  keyId?: string;
+  commonName?: string;
+  organization?: string;
+  organizationalUnit?: string;
+  country?: string;
+  requestId?: string;
+}
+export interface CreateCertificationRequestRequest {
+  keyId: string;
+  commonName: string;
+  organization: string;
+  organizationalUnit: string;
+  country: string;
+  requestId: string;
+}
+export interface CreateCertificationRequestResponse {
+  certificationRequest: Buffer;
+  pem: string;
+  requestId: string;
+}
+export type CreateCertificationRequestResponseInput = Partial<CreateCertificationRequestResponse>;
 
 export type ListKeysRequestInput = Record<string, never>;
 export type ListKeysRequest = Record<string, never>;
@@ -273,6 +310,10 @@ export interface SigningDeviceHandlers extends grpc.UntypedServiceImplementation
   makeEnvelope: grpc.handleUnaryCall<MakeEnvelopeRequest, MakeEnvelopeResponseInput>;
   openEnvelope: grpc.handleUnaryCall<OpenEnvelopeRequest, OpenEnvelopeResponseInput>;
   getCertificate: grpc.handleUnaryCall<GetCertificateRequest, GetCertificateResponseInput>;
+  createCertificationRequest: grpc.handleUnaryCall<
+    CreateCertificationRequestRequest,
+    CreateCertificationRequestResponseInput
+  >;
   listKeys: grpc.handleUnaryCall<ListKeysRequest, ListKeysResponseInput>;
   health: grpc.handleUnaryCall<HealthRequest, HealthResponseInput>;
 }
@@ -302,6 +343,10 @@ export interface SigningDeviceClient extends grpc.Client {
   MakeEnvelope: UnaryMethod<MakeEnvelopeRequestInput, MakeEnvelopeResponse>;
   OpenEnvelope: UnaryMethod<OpenEnvelopeRequestInput, OpenEnvelopeResponse>;
   GetCertificate: UnaryMethod<GetCertificateRequestInput, GetCertificateResponse>;
+  CreateCertificationRequest: UnaryMethod<
+    CreateCertificationRequestRequestInput,
+    CreateCertificationRequestResponse
+  >;
   ListKeys: UnaryMethod<ListKeysRequestInput, ListKeysResponse>;
   Health: UnaryMethod<HealthRequestInput, HealthResponse>;
 }

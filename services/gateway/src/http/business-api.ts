@@ -219,6 +219,29 @@ export async function businessApi(
     },
   );
 
+  api.get(
+    "/api/v1/receipts/:id/document",
+    {
+      schema: {
+        summary:
+          "The receipt's XML document, byte for byte as signed and stored (its SM3 is documentSm3; the agency and finance SignedData in the receipt are over these bytes)",
+        params: receiptId,
+      },
+    },
+    async (req, reply) => {
+      const app = await lookup(req, reply);
+      const { id } = parseInput(receiptId, req.params, "params");
+      const res = await deps.upstream.request("GET", `/v1/receipts/${id}/document`, caller(app));
+      if (res.status !== 200 || !res.raw) return relay(reply, res);
+      // Exact bytes: no re-encoding, so a verifier hashes what was signed.
+      return reply
+        .status(200)
+        .type(res.contentType || "application/xml; charset=utf-8")
+        .header("cache-control", "private, no-store")
+        .send(res.raw);
+    },
+  );
+
   /**
    * Acting on a receipt: the receipt must be the app's agency's (the receipt service checks the
    * scope) and issued at one of the app's issuing points (checked here, before anything changes).
