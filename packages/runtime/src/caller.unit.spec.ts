@@ -17,7 +17,7 @@ async function app() {
     return reply.status(p.status).send(p);
   });
   // Routes of the real table: a report read, an operators' route, and one the table does not know.
-  http.get("/v1/reporting/receipts", async (req) => {
+  http.get("/v1/reporting/reports/:report", async (req) => {
     const caller = authenticateCaller(req, TOKEN);
     const q = req.query as { agencyCode: string; issuingPointCode?: string };
     return { actor: caller.actor, point: scopedPoint(caller, q.agencyCode, q.issuingPointCode) ?? null };
@@ -35,7 +35,7 @@ const as = (identity: Parameters<typeof signer.sign>[0], url: string, token = TO
 describe("authenticateCaller", () => {
   it("takes who calls from the verified assertion only, and the route's permission from the table", async () => {
     const http = await app();
-    const url = "/v1/reporting/receipts?agencyCode=110101";
+    const url = "/v1/reporting/reports/issued-detail?agencyCode=110101";
     const manager = testIdentity({ actor: "m", agency: "110101", roles: ["ticket-manager"] });
     const ok = await http.inject({ url, headers: as(manager, url) });
     expect(ok.json()).toEqual({ actor: "m", point: null });
@@ -85,14 +85,14 @@ describe("authenticateCaller", () => {
       ],
     };
     const get = (q: string) => {
-      const url = `/v1/reporting/receipts?agencyCode=110101${q}`;
+      const url = `/v1/reporting/reports/issued-detail?agencyCode=110101${q}`;
       return http.inject({ url, headers: as(reader, url) }).then((r) => r.json());
     };
     expect(await get("&issuingPointCode=WIN-02")).toEqual({ actor: "r", point: "WIN-02" });
     expect((await get("&issuingPointCode=WIN-03")).code).toBe("OUT_OF_SCOPE");
     expect((await get("")).code).toBe("OUT_OF_SCOPE");
     const one = { ...reader, grants: [{ ...reader.grants[0]!, issuingPoints: ["WIN-01"] }] };
-    const url = "/v1/reporting/receipts?agencyCode=110101";
+    const url = "/v1/reporting/reports/issued-detail?agencyCode=110101";
     expect((await http.inject({ url, headers: as(one, url) })).json()).toEqual({
       actor: "r",
       point: "WIN-01",
