@@ -3,9 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Bus, KafkaBus } from "@piaoju/bus";
 import { businessClient } from "@piaoju/business-client";
-import { createEnvelope, ReceiptSupervised, topics } from "@piaoju/contracts";
 import { gatewayService } from "@piaoju/gateway";
-import { type Certificate, createSignedData, DevCa, Sm2PrivateKey } from "@piaoju/gm-crypto";
+import { type Certificate, DevCa, Sm2PrivateKey } from "@piaoju/gm-crypto";
 import { issuanceService } from "@piaoju/issuance";
 import { type Database, databaseUrl, openDatabase } from "@piaoju/persistence";
 import { quoteIdent, withAdmin } from "@piaoju/persistence/testing";
@@ -23,6 +22,7 @@ import {
   type ReceiptRecord,
   receiptsOf,
   signingCertificates,
+  supervisionOf,
   verifyReceiptSignatures,
 } from "../support/backup.ts";
 import { makeKeystore, spawnDevice } from "../support/signing-device.ts";
@@ -226,30 +226,7 @@ describe("backup and restore (cluster, PostgreSQL)", () => {
 /** Plays finance: a real SM2 PKCS#7 over the receipt's document, as ReceiptSupervised on `bus`. */
 function superviseWith(bus: Bus, key: Sm2PrivateKey, certificate: Certificate) {
   return async (r: ReceiptRecord): Promise<void> => {
-    await bus.publish([
-      {
-        topic: topics.finance,
-        envelope: createEnvelope(
-          ReceiptSupervised,
-          {
-            receiptId: r.id,
-            agencyCode: AGENCY,
-            billCode: BILL,
-            number: r.number.split("-")[1] as string,
-            financeSignature: createSignedData({
-              content: r.document,
-              detached: true,
-              signerKey: key,
-              signerCert: certificate,
-            }).toString("base64"),
-            financeCertificateSm3: certificate.fingerprintSm3(),
-            financeRef: `FIN-${r.number}`,
-            supervisedAt: new Date().toISOString(),
-          },
-          { producer: "finance-exchange" },
-        ),
-      },
-    ]);
+    await bus.publish([supervisionOf(r, AGENCY, { key, certificate })]);
   };
 }
 

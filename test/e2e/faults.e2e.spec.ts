@@ -3,9 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KafkaBus } from "@piaoju/bus";
 import { businessClient } from "@piaoju/business-client";
-import { createEnvelope, ReceiptSupervised, topics } from "@piaoju/contracts";
 import { gatewayService } from "@piaoju/gateway";
-import { createSignedData, DevCa, Sm2PrivateKey } from "@piaoju/gm-crypto";
+import { DevCa, Sm2PrivateKey } from "@piaoju/gm-crypto";
 import { issuanceService } from "@piaoju/issuance";
 import type { Database } from "@piaoju/persistence";
 import { type Platform, startPlatform } from "@piaoju/runtime";
@@ -15,7 +14,7 @@ import { signingGatewayService } from "@piaoju/signing-gateway";
 import { stockService } from "@piaoju/stock";
 import { afterAll, describe, expect, it } from "vitest";
 import { prepareAgency } from "../support/agency.ts";
-import { receiptsOf } from "../support/backup.ts";
+import { receiptsOf, supervisionOf } from "../support/backup.ts";
 import {
   type PrivatePostgres,
   type RestartableKafka,
@@ -257,28 +256,9 @@ describe("faults under load (cluster): Kafka broker SIGKILL, PostgreSQL crash", 
     const signedReceipts = await receiptsOf(issuance, secretsKey);
     for (let i = 0; i < signedReceipts.length; i += 100) {
       await probe.publish(
-        signedReceipts.slice(i, i + 100).map((r) => ({
-          topic: topics.finance,
-          envelope: createEnvelope(
-            ReceiptSupervised,
-            {
-              receiptId: r.id,
-              agencyCode: AGENCY,
-              billCode: BILL,
-              number: r.number.split("-")[1] as string,
-              financeSignature: createSignedData({
-                content: r.document,
-                detached: true,
-                signerKey: financeKey,
-                signerCert: financeCert,
-              }).toString("base64"),
-              financeCertificateSm3: financeCert.fingerprintSm3(),
-              financeRef: `FIN-${r.number}`,
-              supervisedAt: new Date().toISOString(),
-            },
-            { producer: "finance-exchange" },
-          ),
-        })),
+        signedReceipts
+          .slice(i, i + 100)
+          .map((r) => supervisionOf(r, AGENCY, { key: financeKey, certificate: financeCert })),
       );
     }
     await waitAll("ISSUED", 120_000);

@@ -3,7 +3,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { Certificate, sm3, verifySignedData } from "@piaoju/gm-crypto";
+import { createEnvelope, ReceiptSupervised, topics } from "@piaoju/contracts";
+import { Certificate, createSignedData, type Sm2PrivateKey, sm3, verifySignedData } from "@piaoju/gm-crypto";
 import type { SqlExecutor } from "@piaoju/persistence";
 import { Keyring, Sealer } from "@piaoju/sealing";
 
@@ -144,4 +145,38 @@ export function certificateFromPemFile(path: string): Certificate {
   const [first] = Certificate.allFromPem(readFileSync(path, "utf8"));
   if (!first) throw new Error(`${path} holds no certificate`);
   return first;
+}
+
+/**
+ * Finance's 监制 of a receipt as finance-exchange announces it (finance.ReceiptSupervised): a real
+ * SM2 PKCS#7 over the receipt's document, signed with `finance`'s key.
+ */
+export function supervisionOf(
+  r: ReceiptRecord,
+  agencyCode: string,
+  finance: { key: Sm2PrivateKey; certificate: Certificate },
+) {
+  const [billCode, number] = r.number.split("-") as [string, string];
+  return {
+    topic: topics.finance,
+    envelope: createEnvelope(
+      ReceiptSupervised,
+      {
+        receiptId: r.id,
+        agencyCode,
+        billCode,
+        number,
+        financeSignature: createSignedData({
+          content: r.document,
+          detached: true,
+          signerKey: finance.key,
+          signerCert: finance.certificate,
+        }).toString("base64"),
+        financeCertificateSm3: finance.certificate.fingerprintSm3(),
+        financeRef: `FIN-${r.number}`,
+        supervisedAt: new Date().toISOString(),
+      },
+      { producer: "finance-exchange" },
+    ),
+  };
 }
