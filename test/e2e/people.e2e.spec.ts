@@ -254,7 +254,7 @@ describe.each(["cluster", "embedded"] as const)("people (%s)", (mode) => {
     const forOther = callerHeaders(
       { "x-piaoju-actor": "m", "x-piaoju-agencies": AGENCY },
       "GET",
-      "/v1/issuance/issuing-points?agencyCode=" + AGENCY,
+      `/v1/issuance/issuing-points?agencyCode=${AGENCY}`,
     );
     const replayed = await fetch(`${t.platform.url}/v1/issuance/items?agencyCode=${AGENCY}`, {
       headers: { authorization: `Bearer ${t.env.PIAOJU_INTERNAL_TOKEN}`, ...forOther },

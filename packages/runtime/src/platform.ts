@@ -79,7 +79,7 @@ export const platformConfig = z.object({
     }),
   PIAOJU_DATABASE_URL: z.url().optional().meta({
     description:
-      "Cluster: PostgreSQL server URL; each service gets database `${PIAOJU_DATABASE_PREFIX}${service}` on it. Unset: embedded PGlite.",
+      "Cluster: PostgreSQL server URL; each service gets database named PIAOJU_DATABASE_PREFIX + the service name on it. Unset: embedded PGlite.",
     example: "postgresql://piaoju:secret@127.0.0.1:5432/postgres",
   }),
   PIAOJU_DATABASE_PREFIX: z

@@ -129,7 +129,6 @@ describe("boundary ferry with tampered files", () => {
       30_000,
       "the rejections to be reported",
     );
-    const reasons = reported.map((r) => r.reason);
     console.log(
       `ferry: ${forgeries.length} forged, ${misrouted} misrouted, ${corrupted} damaged files; ` +
         `mover picked ${h.ferry!.mover.counts.picked}, delivered ${h.ferry!.mover.counts.delivered} ` +
