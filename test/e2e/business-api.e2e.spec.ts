@@ -179,12 +179,60 @@ describe.each(["cluster", "embedded"] as const)("business API end to end (%s)", 
     expect(JSON.stringify(bad.body.issues)).toContain("body.totalFen");
   });
 
-  it("serves its OpenAPI description", async () => {
+  it("serves one OpenAPI description of the business and console APIs, from the schemas that validate", async () => {
     const res = await fetch(`${t.platform.url}/api/openapi.json`);
-    const doc = (await res.json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(["/api/v1/receipts", "/api/v1/receipts/verify", "/api/v1/receipts/{id}"]),
+    type Operation = {
+      tags?: string[];
+      summary?: string;
+      security?: unknown[];
+      requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown> } }> };
+    };
+    const doc = (await res.json()) as { paths: Record<string, Record<string, Operation>> };
+    const paths = Object.keys(doc.paths);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        "/api/v1/receipts",
+        "/api/v1/receipts/verify",
+        "/api/v1/receipts/{id}",
+        "/api/v1/payments",
+        "/api/v1/payments/{id}/refunds",
+        "/api/console/login",
+        "/api/console/users",
+        "/api/console/audit",
+      ]),
     );
+    // Only what business systems and people call: not the internal proxy, the console's files or probes.
+    expect(paths.filter((p) => !/^\/api\/(v1|console)\//.test(p))).toEqual([]);
+    const operations = Object.values(doc.paths).flatMap((byMethod) => Object.values(byMethod));
+    for (const op of operations) {
+      expect(op.summary, JSON.stringify(op)).toBeTruthy();
+      expect(op.tags).toHaveLength(1);
+    }
+    // The bodies are the shared zod schemas, rendered: the payer of a payment follows the receipt's rules.
+    const create = doc.paths["/api/v1/payments"]!.post!;
+    const body = create.requestBody!.content["application/json"]!.schema;
+    expect(Object.keys(body.properties ?? {})).toEqual(
+      expect.arrayContaining(["bizSerialNo", "payer", "items", "issuingPointCode", "billCode"]),
+    );
+    expect(create.tags).toEqual(["payments"]);
+    expect(doc.paths["/api/console/users"]!.post!.security).toEqual([{ session: [] }]);
+    expect(doc.paths["/api/console/login"]!.post!.security).toEqual([]);
+    const ui = await fetch(`${t.platform.url}/api/docs/`);
+    expect(ui.status).toBe(200);
+  });
+
+  it("relays to the payment service only what the payment API's schema parsed", async () => {
+    const res = await signed("POST", "/api/v1/payments", {
+      bizSerialNo: "PAY-FIELDS-1",
+      issuingPointCode: "WIN-01",
+      billCode: "00000000",
+      payer: { type: 1, code: "110101199003071234", name: "王五" },
+      items: [{ itemCode: "001", quantity: "1", amountFen: 100 }],
+      source: "online",
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body.issues)).toContain("body");
+    expect(JSON.stringify(res.body.issues)).toContain("source");
   });
 
   /** What a refused call must not change: the numbers each issuing point has left. */

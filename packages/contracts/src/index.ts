@@ -1,3 +1,4 @@
+export * as paymentApi from "./api/payments.ts";
 export * as receiptApi from "./api/receipts.ts";
 export * from "./catalog.ts";
 export * from "./envelope.ts";

@@ -13,6 +13,7 @@ import { registerAdminConsole } from "./http/admin-console.ts";
 import { registerAppAdminRoutes } from "./http/apps-admin.ts";
 import { businessApi } from "./http/business-api.ts";
 import { registerConsoleRoutes } from "./http/console.ts";
+import { registerOpenApi } from "./http/openapi.ts";
 import { registerOperatorRoutes } from "./http/operator.ts";
 import { paymentApi } from "./http/payment-api.ts";
 
@@ -73,6 +74,7 @@ export const gatewayService: ServiceModule = {
       return (owner && remote.get(owner)) || local;
     };
 
+    await registerOpenApi(ctx.http);
     registerAppAdminRoutes(ctx.http, apps, cfg.PIAOJU_INTERNAL_TOKEN);
     registerOperatorRoutes(ctx.http, { identity, audit, internalToken: cfg.PIAOJU_INTERNAL_TOKEN });
     registerConsoleRoutes(ctx.http, {

@@ -64,7 +64,7 @@ describe("payment notices from the non-tax system (embedded)", () => {
   const request = (bizSerialNo: string, agencyCode = AGENCY) => ({
     agencyCode,
     bizSerialNo,
-    payer: { type: 1, code: "230102199003077777", name: "王五" },
+    payer: { type: 1, code: "230102199003077778", name: "王五" },
     items: [{ itemCode: "FK01", quantity: "1", amountFen: 20000 }],
     issuingPointCode: "JJ-01",
     billCode: "23010526",

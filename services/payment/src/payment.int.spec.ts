@@ -79,7 +79,7 @@ describe.each(["cluster", "embedded"] as const)("payment service (%s)", (mode) =
     agencyCode: AGENCY,
     bizSerialNo: `JJ-${mode}-${++serial}`,
     decisionNo: `2301011000${String(serial).padStart(6, "0")}`,
-    payer: { type: 1, code: "230102199003077777", name: "王五", phone: "13800138000" },
+    payer: { type: 1, code: "230102199003077778", name: "王五", phone: "13800138000" },
     items: [{ itemCode: "FK01", quantity: "1", amountFen: 20000 }],
     issuingPointCode: "JJ-01",
     billCode: "23010126",

@@ -142,7 +142,7 @@ describe("refunds survive the payment service killed between steps (a real proce
     const created = await call("POST", "/v1/payments", {
       agencyCode: AGENCY,
       bizSerialNo: "CRASH-1",
-      payer: { type: 1, code: "230102199003077777", name: "王五" },
+      payer: { type: 1, code: "230102199003077778", name: "王五" },
       items: [{ itemCode: "FK01", quantity: "1", amountFen: 20000 }],
       issuingPointCode: "JJ-01",
       billCode: "23010726",

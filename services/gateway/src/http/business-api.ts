@@ -1,11 +1,8 @@
-import fastifySwagger from "@fastify/swagger";
-import fastifySwaggerUi from "@fastify/swagger-ui";
 import type { AssertedIdentity, Permission } from "@piaoju/access";
 import { billCode, billNumber, bizSerialNo, receiptApi, text } from "@piaoju/contracts";
 import type { Database } from "@piaoju/persistence";
 import { AppError, type LookupLimits, lookupLimiter, parseInput, signedJsonBody } from "@piaoju/runtime";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { jsonSchemaTransform } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Apps, CallingApp } from "../app/apps.ts";
 import type { Upstream } from "../app/upstream.ts";
@@ -72,7 +69,7 @@ const receiptStatus = z
 /**
  * The business API business systems call, under /api/v1: every call signed by the app
  * (see the README), bound to the app's agency and issuing points, then handed to the
- * receipt service with that scope. OpenAPI at /api/openapi.json, browsable at /api/docs.
+ * receipt service with that scope. Described in /api/openapi.json (http/openapi.ts).
  */
 export async function businessApi(
   api: FastifyInstance,
@@ -80,26 +77,6 @@ export async function businessApi(
 ): Promise<void> {
   // Lookups (verify by check code above all) answer guesses: limited per address, then per app.
   const limiter = await lookupLimiter(api, deps.limits, deps.db, "gateway");
-  await api.register(fastifySwagger, {
-    openapi: {
-      info: {
-        title: "Piaoju business API",
-        version: "1.0.0",
-        description:
-          "Issue and query fiscal e-receipts (财政电子票据). Every call carries X-Piaoju-App-Id, X-Piaoju-Timestamp " +
-          "(Unix ms), X-Piaoju-Nonce and X-Piaoju-Signature = hex(HMAC-SM3(appSecret, METHOD\\nPATH\\nTIMESTAMP\\nNONCE\\nhex(SM3(body)))).",
-      },
-      components: {
-        securitySchemes: {
-          signedRequest: { type: "apiKey", in: "header", name: "X-Piaoju-Signature" },
-        },
-      },
-      security: [{ signedRequest: [] }],
-    },
-    transform: jsonSchemaTransform,
-  });
-  await api.register(fastifySwaggerUi, { routePrefix: "/api/docs" });
-  api.get("/api/openapi.json", { schema: { hide: true } }, async () => api.swagger());
 
   // Every business route is signed: its body is read only after the signature holds.
   api.addHook("onRoute", (route) => {

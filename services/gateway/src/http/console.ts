@@ -38,6 +38,39 @@ const grants = z
   .array(z.object({ role: z.string().min(1).max(64), scope: scope.optional() }).strict())
   .max(20);
 const userId = z.object({ id: z.uuid() });
+const issuingPoints = z.array(issuingPointCode).max(100).default([]);
+
+const loginBody = z
+  .object({
+    username: z.string().min(1).max(64),
+    password: z.string().min(1).max(256),
+    totp: z.string().max(10).optional().describe("the authenticator's 6 digits, once TOTP is on"),
+  })
+  .strict();
+const passwordBody = z
+  .object({ currentPassword: z.string().min(1).max(256), newPassword: z.string().min(1).max(256) })
+  .strict();
+const totpBody = z.object({ code: z.string().regex(/^\d{6}$/, "6 digits") }).strict();
+const newUserBody = z
+  .object({
+    username,
+    displayName: z.string().trim().min(1).max(100),
+    agencyCode: z.union([agencyCode, z.literal("*")]),
+    issuingPoints,
+  })
+  .strict();
+const grantsBody = z.object({ grants, issuingPoints }).strict();
+const roleName = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, "lower-case letters, digits, -"),
+});
+const roleBody = z
+  .object({
+    title: z.string().trim().min(1).max(50),
+    permissions: z.array(z.string().refine(isPermission, "a known permission")).max(100),
+    dataScope: scope,
+    administrator: z.boolean().default(false),
+  })
+  .strict();
 
 /** Internal route patterns as matchers, to find the rule of a forwarded path. */
 const matchers = Object.entries(INTERNAL_ROUTES).map(([key, rule]) => {
@@ -112,32 +145,28 @@ export function registerConsoleRoutes(http: FastifyInstance, deps: ConsoleDeps):
     return session;
   };
 
-  http.post("/api/console/login", async (req, reply) => {
-    const body = parseInput(
-      z
-        .object({
-          username: z.string().min(1).max(64),
-          password: z.string().min(1).max(256),
-          totp: z.string().max(10).optional(),
-        })
-        .strict(),
-      req.body,
-      "body",
-    );
-    const out = await identity.login(body, {
-      address: req.ip,
-      userAgent: String(req.headers["user-agent"] ?? ""),
-    });
-    return reply
-      .header("set-cookie", [
-        cookie(SESSION_COOKIE, out.token, deps.sessionSeconds, true),
-        cookie(CSRF_COOKIE, out.csrf, deps.sessionSeconds, false),
-      ])
-      .header("cache-control", "no-store")
-      .send({ user: out.user, stage: out.stage, csrfToken: out.csrf });
-  });
+  const doc = (summary: string, parts: Record<string, z.ZodType> = {}) => ({ schema: { summary, ...parts } });
 
-  http.post("/api/console/logout", async (req, reply) => {
+  http.post(
+    "/api/console/login",
+    doc("Sign in (登录): sets the session and CSRF cookies", { body: loginBody }),
+    async (req, reply) => {
+      const body = parseInput(loginBody, req.body, "body");
+      const out = await identity.login(body, {
+        address: req.ip,
+        userAgent: String(req.headers["user-agent"] ?? ""),
+      });
+      return reply
+        .header("set-cookie", [
+          cookie(SESSION_COOKIE, out.token, deps.sessionSeconds, true),
+          cookie(CSRF_COOKIE, out.csrf, deps.sessionSeconds, false),
+        ])
+        .header("cache-control", "no-store")
+        .send({ user: out.user, stage: out.stage, csrfToken: out.csrf });
+    },
+  );
+
+  http.post("/api/console/logout", doc("Sign out: the session ends"), async (req, reply) => {
     const session = await signedIn(req, "any");
     await identity.logout(session, whoOf(req, session.user.username));
     return reply
@@ -145,164 +174,163 @@ export function registerConsoleRoutes(http: FastifyInstance, deps: ConsoleDeps):
       .send({ signedOut: true });
   });
 
-  http.get("/api/console/me", async (req) => {
+  http.get("/api/console/me", doc("Who is signed in, their permissions and data scope"), async (req) => {
     const session = await signedIn(req, "any");
     return { user: session.user, stage: session.stage };
   });
 
-  http.post("/api/console/password", async (req) => {
-    const session = await signedIn(req, "any");
-    const body = parseInput(
-      z
-        .object({ currentPassword: z.string().min(1).max(256), newPassword: z.string().min(1).max(256) })
-        .strict(),
-      req.body,
-      "body",
-    );
-    await identity.changePassword(
-      session,
-      whoOf(req, session.user.username),
-      body.currentPassword,
-      body.newPassword,
-    );
-    return { changed: true };
-  });
+  http.post(
+    "/api/console/password",
+    doc("Change one's own password (the policy applies)", { body: passwordBody }),
+    async (req) => {
+      const session = await signedIn(req, "any");
+      const body = parseInput(passwordBody, req.body, "body");
+      await identity.changePassword(
+        session,
+        whoOf(req, session.user.username),
+        body.currentPassword,
+        body.newPassword,
+      );
+      return { changed: true };
+    },
+  );
 
-  http.post("/api/console/totp/enroll", async (req, reply) => {
-    const session = await signedIn(req, "any");
-    if (session.stage === "password") await signedIn(req, "full");
-    return reply
-      .header("cache-control", "no-store")
-      .send(await identity.enrolTotp(session, whoOf(req, session.user.username)));
-  });
+  http.post(
+    "/api/console/totp/enroll",
+    doc("Start TOTP enrolment: the secret and its otpauth URI"),
+    async (req, reply) => {
+      const session = await signedIn(req, "any");
+      if (session.stage === "password") await signedIn(req, "full");
+      return reply
+        .header("cache-control", "no-store")
+        .send(await identity.enrolTotp(session, whoOf(req, session.user.username)));
+    },
+  );
 
-  http.post("/api/console/totp/confirm", async (req) => {
-    const session = await signedIn(req, "any");
-    if (session.stage === "password") await signedIn(req, "full");
-    const { code } = parseInput(
-      z.object({ code: z.string().regex(/^\d{6}$/, "6 digits") }).strict(),
-      req.body,
-      "body",
-    );
-    await identity.confirmTotp(session, whoOf(req, session.user.username), code);
-    return { enabled: true };
-  });
+  http.post(
+    "/api/console/totp/confirm",
+    doc("Finish TOTP enrolment with a first code", { body: totpBody }),
+    async (req) => {
+      const session = await signedIn(req, "any");
+      if (session.stage === "password") await signedIn(req, "full");
+      const { code } = parseInput(totpBody, req.body, "body");
+      await identity.confirmTotp(session, whoOf(req, session.user.username), code);
+      return { enabled: true };
+    },
+  );
 
   // 用户管理
-  http.get("/api/console/users", async (req) => {
+  http.get("/api/console/users", doc("用户管理: the agency's users"), async (req) => {
     const session = await permitted(req, "user.read");
     return { items: await identity.listUsers(session.user.agencyCode) };
   });
 
-  http.post("/api/console/users", async (req, reply) => {
-    const session = await permitted(req, "user.manage");
-    const body = parseInput(
-      z
-        .object({
-          username,
-          displayName: z.string().trim().min(1).max(100),
-          agencyCode: z.union([agencyCode, z.literal("*")]),
-          issuingPoints: z.array(issuingPointCode).max(100).default([]),
-        })
-        .strict(),
-      req.body,
-      "body",
-    );
-    if (session.user.agencyCode !== "*" && body.agencyCode !== session.user.agencyCode) {
-      throw new AppError(
-        "forbidden",
-        `agency ${body.agencyCode} is outside ${session.user.username}'s data scope`,
-        {
-          code: "OUT_OF_SCOPE",
-        },
-      );
-    }
-    // Accounts come without roles: a security administrator grants them (三员分立).
-    const out = await identity.createUser(whoOf(req, session.user.username), { ...body, grants: [] });
-    return reply.status(201).header("cache-control", "no-store").send(out);
-  });
+  http.post(
+    "/api/console/users",
+    doc("Create a user, without roles; the one-time password is in the answer only", { body: newUserBody }),
+    async (req, reply) => {
+      const session = await permitted(req, "user.manage");
+      const body = parseInput(newUserBody, req.body, "body");
+      if (session.user.agencyCode !== "*" && body.agencyCode !== session.user.agencyCode) {
+        throw new AppError(
+          "forbidden",
+          `agency ${body.agencyCode} is outside ${session.user.username}'s data scope`,
+          {
+            code: "OUT_OF_SCOPE",
+          },
+        );
+      }
+      // Accounts come without roles: a security administrator grants them (三员分立).
+      const out = await identity.createUser(whoOf(req, session.user.username), { ...body, grants: [] });
+      return reply.status(201).header("cache-control", "no-store").send(out);
+    },
+  );
 
   for (const [action, enabled] of [
     ["disable", false],
     ["enable", true],
   ] as const) {
-    http.post(`/api/console/users/:id/${action}`, async (req) => {
-      const session = await permitted(req, "user.manage");
-      const { id } = parseInput(userId, req.params, "params");
-      const user = await identity.userInScope(session.user.agencyCode, id);
-      if (user.id === session.user.id)
-        throw new AppError("forbidden", "nobody disables themselves", { code: "SELF_CHANGE" });
-      return identity.setEnabled(whoOf(req, session.user.username), id, enabled);
-    });
+    http.post(
+      `/api/console/users/:id/${action}`,
+      doc(`${enabled ? "Enable" : "Disable"} a user`, { params: userId }),
+      async (req) => {
+        const session = await permitted(req, "user.manage");
+        const { id } = parseInput(userId, req.params, "params");
+        const user = await identity.userInScope(session.user.agencyCode, id);
+        if (user.id === session.user.id)
+          throw new AppError("forbidden", "nobody disables themselves", { code: "SELF_CHANGE" });
+        return identity.setEnabled(whoOf(req, session.user.username), id, enabled);
+      },
+    );
   }
 
-  http.post("/api/console/users/:id/reset-password", async (req, reply) => {
-    const session = await permitted(req, "user.manage");
-    const { id } = parseInput(userId, req.params, "params");
-    await identity.userInScope(session.user.agencyCode, id);
-    return reply
-      .header("cache-control", "no-store")
-      .send(await identity.resetPassword(whoOf(req, session.user.username), id));
-  });
+  http.post(
+    "/api/console/users/:id/reset-password",
+    doc("A new one-time password for a user, shown once", { params: userId }),
+    async (req, reply) => {
+      const session = await permitted(req, "user.manage");
+      const { id } = parseInput(userId, req.params, "params");
+      await identity.userInScope(session.user.agencyCode, id);
+      return reply
+        .header("cache-control", "no-store")
+        .send(await identity.resetPassword(whoOf(req, session.user.username), id));
+    },
+  );
 
-  http.post("/api/console/users/:id/revoke-sessions", async (req) => {
-    const session = await permitted(req, "user.manage");
-    const { id } = parseInput(userId, req.params, "params");
-    await identity.userInScope(session.user.agencyCode, id);
-    return identity.revokeSessions(whoOf(req, session.user.username), id);
-  });
+  http.post(
+    "/api/console/users/:id/revoke-sessions",
+    doc("End every session of a user", { params: userId }),
+    async (req) => {
+      const session = await permitted(req, "user.manage");
+      const { id } = parseInput(userId, req.params, "params");
+      await identity.userInScope(session.user.agencyCode, id);
+      return identity.revokeSessions(whoOf(req, session.user.username), id);
+    },
+  );
 
   // 功能授权 and 数据权限
-  http.put("/api/console/users/:id/grants", async (req) => {
-    const session = await permitted(req, "role.manage");
-    const { id } = parseInput(userId, req.params, "params");
-    await identity.userInScope(session.user.agencyCode, id);
-    const body = parseInput(
-      z.object({ grants, issuingPoints: z.array(issuingPointCode).max(100).default([]) }).strict(),
-      req.body,
-      "body",
-    );
-    return identity.setGrants(whoOf(req, session.user.username), id, body);
-  });
+  http.put(
+    "/api/console/users/:id/grants",
+    doc("功能授权 and 数据权限: a user's roles, each with its data scope", {
+      params: userId,
+      body: grantsBody,
+    }),
+    async (req) => {
+      const session = await permitted(req, "role.manage");
+      const { id } = parseInput(userId, req.params, "params");
+      await identity.userInScope(session.user.agencyCode, id);
+      const body = parseInput(grantsBody, req.body, "body");
+      return identity.setGrants(whoOf(req, session.user.username), id, body);
+    },
+  );
 
   // 角色管理
-  http.get("/api/console/roles", async (req) => {
+  http.get("/api/console/roles", doc("角色管理: the roles and their permissions"), async (req) => {
     await permitted(req, "user.read");
     return { items: await identity.listRoles() };
   });
 
-  http.put("/api/console/roles/:name", async (req) => {
-    const session = await permitted(req, "role.manage");
-    const { name } = parseInput(
-      z.object({ name: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, "lower-case letters, digits, -") }),
-      req.params,
-      "params",
-    );
-    const body = parseInput(
-      z
-        .object({
-          title: z.string().trim().min(1).max(50),
-          permissions: z.array(z.string().refine(isPermission, "a known permission")).max(100),
-          dataScope: scope,
-          administrator: z.boolean().default(false),
-        })
-        .strict(),
-      req.body,
-      "body",
-    );
-    return identity.putRole(whoOf(req, session.user.username), name, {
-      ...body,
-      permissions: body.permissions as Permission[],
-    });
-  });
+  http.put(
+    "/api/console/roles/:name",
+    doc("Create or change a role", { params: roleName, body: roleBody }),
+    async (req) => {
+      const session = await permitted(req, "role.manage");
+      const { name } = parseInput(roleName, req.params, "params");
+      const body = parseInput(roleBody, req.body, "body");
+      return identity.putRole(whoOf(req, session.user.username), name, {
+        ...body,
+        permissions: body.permissions as Permission[],
+      });
+    },
+  );
 
-  http.get("/api/console/permissions", async (req) => {
+  http.get("/api/console/permissions", doc("Every permission, by name and title"), async (req) => {
     await permitted(req, "user.read");
     return { items: Object.entries(PERMISSIONS).map(([name, title]) => ({ name, title })) };
   });
 
   // 会话管理: who is signed in now (revoking them is per user, above).
-  http.get("/api/console/sessions", async (req) => {
+  http.get("/api/console/sessions", doc("会话管理: who is signed in now"), async (req) => {
     const session = await permitted(req, "user.read");
     return { items: await identity.listSessions(session.user.agencyCode) };
   });
@@ -327,38 +355,46 @@ export function registerConsoleRoutes(http: FastifyInstance, deps: ConsoleDeps):
     afterSeq: q.afterSeq ? BigInt(q.afterSeq) : undefined,
     limit: q.limit,
   });
-  http.get("/api/console/audit", async (req) => {
-    await permitted(req, "audit.read");
-    return { items: await deps.audit.list(auditFilter(parseInput(auditQuery, req.query, "query"))) };
-  });
-  http.get("/api/console/audit/export", async (req, reply) => {
-    await permitted(req, "audit.read");
-    const items = await deps.audit.list(auditFilter(parseInput(auditQuery, req.query, "query")));
-    const cell = (v: unknown) => {
-      const s = typeof v === "string" ? v : v === null || v === undefined ? "" : JSON.stringify(v);
-      return /[",\n\r]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-    };
-    const header = [
-      "seq",
-      "at",
-      "actor",
-      "address",
-      "action",
-      "subject",
-      "outcome",
-      "before",
-      "after",
-      "hash",
-    ];
-    const lines = [
-      header.join(","),
-      ...items.map((i) => header.map((h) => cell(i[h as keyof typeof i])).join(",")),
-    ];
-    return reply
-      .type("text/csv; charset=utf-8")
-      .header("content-disposition", 'attachment; filename="audit.csv"')
-      .send(`\ufeff${lines.join("\r\n")}\r\n`);
-  });
+  http.get(
+    "/api/console/audit",
+    doc("日志管理: the audit log, filtered (audit.read only)", { querystring: auditQuery }),
+    async (req) => {
+      await permitted(req, "audit.read");
+      return { items: await deps.audit.list(auditFilter(parseInput(auditQuery, req.query, "query"))) };
+    },
+  );
+  http.get(
+    "/api/console/audit/export",
+    doc("The filtered audit log as CSV", { querystring: auditQuery }),
+    async (req, reply) => {
+      await permitted(req, "audit.read");
+      const items = await deps.audit.list(auditFilter(parseInput(auditQuery, req.query, "query")));
+      const cell = (v: unknown) => {
+        const s = typeof v === "string" ? v : v === null || v === undefined ? "" : JSON.stringify(v);
+        return /[",\n\r]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+      };
+      const header = [
+        "seq",
+        "at",
+        "actor",
+        "address",
+        "action",
+        "subject",
+        "outcome",
+        "before",
+        "after",
+        "hash",
+      ];
+      const lines = [
+        header.join(","),
+        ...items.map((i) => header.map((h) => cell(i[h as keyof typeof i])).join(",")),
+      ];
+      return reply
+        .type("text/csv; charset=utf-8")
+        .header("content-disposition", 'attachment; filename="audit.csv"')
+        .send(`\ufeff${lines.join("\r\n")}\r\n`);
+    },
+  );
 
   // Every internal route, for people: the same path under /api/internal.
   const forward = async (req: FastifyRequest, reply: FastifyReply) => {

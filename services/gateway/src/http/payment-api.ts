@@ -1,4 +1,5 @@
 import type { AssertedIdentity, Permission } from "@piaoju/access";
+import { bizSerialNo, paymentApi as bodies } from "@piaoju/contracts";
 import { AppError, parseInput, signedJsonBody } from "@piaoju/runtime";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -53,100 +54,157 @@ export async function paymentApi(
       .send(res.body);
   const paymentId = z.object({ id: z.uuid() });
 
-  api.post("/api/v1/payments", async (req, reply) => {
-    const app = await authenticate(req);
-    const body = (signedJsonBody(req) ?? {}) as Record<string, unknown>;
-    const point = typeof body.issuingPointCode === "string" ? body.issuingPointCode : undefined;
-    if (point !== undefined && !app.issuingPoints.has(point)) {
-      throw new AppError("forbidden", `app ${app.appId} may not take payments at issuing point ${point}`, {
-        code: "ISSUING_POINT_NOT_ALLOWED",
-      });
-    }
-    return relay(
-      reply,
-      await deps.upstream.request("POST", "/v1/payments", caller(app), {
-        ...body,
-        agencyCode: app.agencyCode,
-      }),
-    );
-  });
+  /** The body, read and validated only once the signature over its bytes held. */
+  const bodyOf = <S extends z.ZodType>(req: FastifyRequest, schema: S): z.infer<S> =>
+    parseInput(schema, signedJsonBody(req) ?? {}, "body");
 
-  api.get("/api/v1/payments", async (req, reply) => {
-    const app = await authenticate(req);
-    const { bizSerialNo } = parseInput(
-      z.object({ bizSerialNo: z.string().min(1).max(64) }),
-      req.query,
-      "query",
-    );
-    const query = new URLSearchParams({ agencyCode: app.agencyCode, bizSerialNo });
-    return relay(reply, await deps.upstream.request("GET", `/v1/payments?${query}`, caller(app)));
-  });
+  api.post(
+    "/api/v1/payments",
+    {
+      schema: {
+        summary:
+          "Create a payment notice (缴款通知书) and its 20-digit payment code; idempotent by bizSerialNo",
+        body: bodies.createPaymentBody,
+      },
+    },
+    async (req, reply) => {
+      const app = await authenticate(req);
+      const body = bodyOf(req, bodies.createPaymentBody);
+      if (!app.issuingPoints.has(body.issuingPointCode)) {
+        throw new AppError(
+          "forbidden",
+          `app ${app.appId} may not take payments at issuing point ${body.issuingPointCode}`,
+          { code: "ISSUING_POINT_NOT_ALLOWED" },
+        );
+      }
+      // The command is what the shared schema parsed, and the agency is the app's: nothing else
+      // the caller sent reaches the payment service.
+      const command: bodies.CreatePaymentCommand = { ...body, agencyCode: app.agencyCode };
+      return relay(reply, await deps.upstream.request("POST", "/v1/payments", caller(app), command));
+    },
+  );
 
-  api.get("/api/v1/payments/:id", async (req, reply) => {
-    const app = await authenticate(req);
-    const { id } = parseInput(paymentId, req.params, "params");
-    return relay(reply, await deps.upstream.request("GET", `/v1/payments/${id}`, caller(app)));
-  });
+  const bySerial = z.object({ bizSerialNo });
+  api.get(
+    "/api/v1/payments",
+    { schema: { summary: "Find the payment of a business serial number", querystring: bySerial } },
+    async (req, reply) => {
+      const app = await authenticate(req);
+      const q = parseInput(bySerial, req.query, "query");
+      const query = new URLSearchParams({ agencyCode: app.agencyCode, bizSerialNo: q.bizSerialNo });
+      return relay(reply, await deps.upstream.request("GET", `/v1/payments?${query}`, caller(app)));
+    },
+  );
 
-  api.get("/api/v1/payments/:id/qr-url", async (req, reply) => {
-    const app = await authenticate(req);
-    const { id } = parseInput(paymentId, req.params, "params");
-    return relay(reply, await deps.upstream.request("GET", `/v1/payments/${id}/qr-url`, caller(app)));
-  });
+  api.get(
+    "/api/v1/payments/:id",
+    { schema: { summary: "A payment, its notice and its orders", params: paymentId } },
+    async (req, reply) => {
+      const app = await authenticate(req);
+      const { id } = parseInput(paymentId, req.params, "params");
+      return relay(reply, await deps.upstream.request("GET", `/v1/payments/${id}`, caller(app)));
+    },
+  );
 
-  api.post("/api/v1/payments/:id/close", async (req, reply) => {
-    const app = await authenticate(req);
-    const { id } = parseInput(paymentId, req.params, "params");
-    return relay(
-      reply,
-      await deps.upstream.request("POST", `/v1/payments/${id}/close`, caller(app), signedJsonBody(req) ?? {}),
-    );
-  });
+  api.get(
+    "/api/v1/payments/:id/qr-url",
+    {
+      schema: {
+        summary: "The URL to print as a QR code on the penalty decision (处罚决定书)",
+        params: paymentId,
+      },
+    },
+    async (req, reply) => {
+      const app = await authenticate(req);
+      const { id } = parseInput(paymentId, req.params, "params");
+      return relay(reply, await deps.upstream.request("GET", `/v1/payments/${id}/qr-url`, caller(app)));
+    },
+  );
+
+  api.post(
+    "/api/v1/payments/:id/close",
+    {
+      schema: {
+        summary: "Close an unpaid notice (no channel takes money for it afterwards)",
+        params: paymentId,
+        body: bodies.closePaymentBody,
+      },
+    },
+    async (req, reply) => {
+      const app = await authenticate(req);
+      const { id } = parseInput(paymentId, req.params, "params");
+      const body = bodyOf(req, bodies.closePaymentBody);
+      return relay(reply, await deps.upstream.request("POST", `/v1/payments/${id}/close`, caller(app), body));
+    },
+  );
 
   // 退款 by the original route: the internet service platform asks for a full or partial refund
   // (refundSerialNo, amountFen, reason); the result comes back as payment.refunded.
-  api.post("/api/v1/payments/:id/refunds", async (req, reply) => {
-    const app = await authenticate(req);
-    const { id } = parseInput(paymentId, req.params, "params");
-    return relay(
-      reply,
-      await deps.upstream.request(
-        "POST",
-        `/v1/payments/${id}/refunds`,
-        caller(app),
-        signedJsonBody(req) ?? {},
-      ),
-    );
-  });
+  api.post(
+    "/api/v1/payments/:id/refunds",
+    {
+      schema: {
+        summary: "Refund by the original route (原渠道退回), full or partial; idempotent by refundSerialNo",
+        params: paymentId,
+        body: bodies.refundBody,
+      },
+    },
+    async (req, reply) => {
+      const app = await authenticate(req);
+      const { id } = parseInput(paymentId, req.params, "params");
+      const body = bodyOf(req, bodies.refundBody);
+      return relay(
+        reply,
+        await deps.upstream.request("POST", `/v1/payments/${id}/refunds`, caller(app), body),
+      );
+    },
+  );
 
-  api.get("/api/v1/payments/:id/refunds", async (req, reply) => {
-    const app = await authenticate(req);
-    const { id } = parseInput(paymentId, req.params, "params");
-    return relay(reply, await deps.upstream.request("GET", `/v1/payments/${id}/refunds`, caller(app)));
-  });
+  api.get(
+    "/api/v1/payments/:id/refunds",
+    { schema: { summary: "The refunds of a payment and where each stands", params: paymentId } },
+    async (req, reply) => {
+      const app = await authenticate(req);
+      const { id } = parseInput(paymentId, req.params, "params");
+      return relay(reply, await deps.upstream.request("GET", `/v1/payments/${id}/refunds`, caller(app)));
+    },
+  );
 
-  api.post("/api/v1/payments/:id/callbacks/re-push", async (req, reply) => {
-    const app = await authenticate(req);
-    const { id } = parseInput(paymentId, req.params, "params");
-    return relay(
-      reply,
-      await deps.upstream.request("POST", `/v1/payments/${id}/callbacks/re-push`, caller(app), {}),
-    );
-  });
+  api.post(
+    "/api/v1/payments/:id/callbacks/re-push",
+    {
+      schema: { summary: "Push the payment's result to the app's callback target again", params: paymentId },
+    },
+    async (req, reply) => {
+      const app = await authenticate(req);
+      const { id } = parseInput(paymentId, req.params, "params");
+      return relay(
+        reply,
+        await deps.upstream.request("POST", `/v1/payments/${id}/callbacks/re-push`, caller(app), {}),
+      );
+    },
+  );
 
-  api.put("/api/v1/payments/callback-target", async (req, reply) => {
-    const app = await authenticate(req);
-    return relay(
-      reply,
-      await deps.upstream.request(
-        "PUT",
-        `/v1/payment/callback-targets/${encodeURIComponent(app.appId)}`,
-        caller(app),
-        {
-          ...((signedJsonBody(req) ?? {}) as Record<string, unknown>),
-          agencyCode: app.agencyCode,
-        },
-      ),
-    );
-  });
+  api.put(
+    "/api/v1/payments/callback-target",
+    {
+      schema: {
+        summary: "Where this app's payment results are pushed (signed HMAC-SM3 with the secret)",
+        body: bodies.callbackTargetBody,
+      },
+    },
+    async (req, reply) => {
+      const app = await authenticate(req);
+      const body = bodyOf(req, bodies.callbackTargetBody);
+      return relay(
+        reply,
+        await deps.upstream.request(
+          "PUT",
+          `/v1/payment/callback-targets/${encodeURIComponent(app.appId)}`,
+          caller(app),
+          { ...body, agencyCode: app.agencyCode },
+        ),
+      );
+    },
+  );
 }

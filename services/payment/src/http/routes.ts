@@ -1,12 +1,4 @@
-import {
-  agencyCode,
-  billCode,
-  bizSerialNo,
-  issuingPointCode,
-  payerSchema,
-  paymentCode,
-  paymentItemSchema,
-} from "@piaoju/contracts";
+import { agencyCode, bizSerialNo, paymentApi, paymentCode } from "@piaoju/contracts";
 import { AppError, authenticateCaller, type Caller, parseInput, requireAgency } from "@piaoju/runtime";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
@@ -29,23 +21,9 @@ const day = z.iso.date();
 const serial = bizSerialNo;
 const paymentId = z.object({ id: z.uuid() });
 
-const createBody = z.object({
-  agencyCode,
-  bizSerialNo: serial,
-  decisionNo: z.string().trim().min(1).max(64).optional(),
-  payer: payerSchema,
-  items: z.array(paymentItemSchema).min(1).max(100),
-  surcharge: z
-    .object({
-      fineItemCode: z.string().min(1).max(32).describe("the item the surcharge runs on (the fine)"),
-      deadline: day.describe("the last day to pay without surcharge (Asia/Shanghai)"),
-      itemCode: z.string().min(1).max(32).describe("the income item the surcharge is receipted under"),
-    })
-    .optional(),
-  issuingPointCode,
-  billCode,
-  remark: z.string().max(500).optional(),
-});
+// The bodies are the payment API's (packages/contracts), checked again here: the gateway relays
+// only what they parsed, and any other internal caller meets the same rules.
+const createBody = paymentApi.createPaymentCommand;
 
 /** Internal API of the payment service; the gateway fronts the business systems' part of it. */
 export function registerPaymentRoutes(
@@ -147,7 +125,7 @@ export function registerPaymentRoutes(
   http.post("/v1/payments/:id/close", async (req) => {
     const c = caller(req);
     const { id } = parseInput(paymentId, req.params, "params");
-    const body = parseInput(z.object({ reason: z.string().trim().min(1).max(200) }), req.body, "body");
+    const body = parseInput(paymentApi.closePaymentBody, req.body, "body");
     await load(c, id);
     return closePayment(ctx, c.actor, id, body.reason);
   });
@@ -155,19 +133,7 @@ export function registerPaymentRoutes(
   http.post("/v1/payments/:id/refunds", async (req, reply) => {
     const c = caller(req);
     const { id } = parseInput(paymentId, req.params, "params");
-    const body = parseInput(
-      z.object({
-        refundSerialNo: z
-          .string()
-          .trim()
-          .regex(/^[\w.-]{1,64}$/, "letters, digits, . _ - (at most 64)")
-          .describe("the caller's refund serial (退款流水号): the same serial again is the same refund"),
-        amountFen: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-        reason: z.string().trim().min(1).max(200),
-      }),
-      req.body,
-      "body",
-    );
+    const body = parseInput(paymentApi.refundBody, req.body, "body");
     await load(c, id);
     const { created, refund } = await requestRefund(ctx, c.actor, id, body);
     return reply.status(created ? 201 : 200).send(refund);
@@ -241,11 +207,7 @@ export function registerPaymentRoutes(
       req.params,
       "params",
     );
-    const body = parseInput(
-      z.object({ agencyCode, url: z.url(), secret: z.string().min(16).max(128) }),
-      req.body,
-      "body",
-    );
+    const body = parseInput(paymentApi.callbackTargetCommand, req.body, "body");
     requireAgency(c, body.agencyCode);
     // A business system sets its own target only.
     if (c.actor.startsWith("app:") && c.actor !== `app:${appId}`) {
