@@ -345,6 +345,21 @@ describe.each(["cluster", "embedded"] as const)("stock service (%s)", (mode) => 
       ["0000000001", "0000000200", "rule"],
       ["0000000251", "0000000350", "rule"],
     ]);
+    // The balance a top-up reads is the ledger's own sum, point by point; the history cannot be edited.
+    const db = platform.databases.get("stock")!;
+    const balances = await db.query(
+      "SELECT issuing_point_code AS point, unused FROM point_stock WHERE agency_code = $1 ORDER BY 1",
+      [AGENCY],
+    );
+    const sums = await db.query(
+      `SELECT issuing_point_code AS point,
+              sum(CASE WHEN movement = 'DISTRIBUTED' THEN quantity ELSE -quantity END)::int AS unused
+         FROM ledger_entry WHERE agency_code = $1 AND issuing_point_code IS NOT NULL GROUP BY 1 ORDER BY 1`,
+      [AGENCY],
+    );
+    expect(balances).toEqual(sums);
+    expect(balances).toContainEqual({ point: "P01", unused: 240 });
+    await expect(db.query("UPDATE ledger_entry SET quantity = quantity + 1")).rejects.toThrow(/append-only/);
   });
 
   it("reports ready with its database and bus", async () => {

@@ -19,9 +19,11 @@ export interface Projection {
 }
 
 /**
- * The read models' one consumer: every event of the topics, in one transaction each with its
- * inbox claim and the partition's checkpoint (how far the read models got: the lag metric).
- * Events the read models are not built from only move the checkpoint. A consumer whose
+ * The read models' one consumer: every event they are built from in one transaction with its
+ * inbox claim (the claim, not the checkpoint, makes a redelivered event apply once). Each
+ * partition's checkpoint (how far the read models got: the lag metric) is written after the
+ * events before it have committed, at most every `checkpointMs` per partition rather than once per
+ * event; events the read models are not built from only move it, without a transaction of their own. A consumer whose
  * generation was retired by a rebuild applies nothing more; each replica notices the new
  * generation within `pollMs` and moves to its group.
  */
@@ -30,9 +32,12 @@ export async function startProjection(deps: {
   db: Database;
   protection: PayerProtection;
   pollMs: number;
+  /** How long a partition's checkpoint may trail the events applied (default 200 ms). */
+  checkpointMs?: number;
   onError: (error: unknown) => void;
 }): Promise<Projection> {
   await ensureProjectionState(deps.db);
+  const checkpoints = checkpointWriter(deps.db, deps.checkpointMs ?? 200, deps.onError);
   let generation = await currentGeneration(deps.db);
   let subscription: Subscription | undefined = await subscribe(generation);
   let switching: Promise<void> = Promise.resolve();
@@ -43,14 +48,15 @@ export async function startProjection(deps: {
     return deps.bus.subscribe({
       group,
       topics: projectionTopics,
-      handler: (message) =>
-        deps.db.transaction(async (tx) => {
-          const event = decodeEvent(message.envelope);
-          if (projectedTypes.has(event.type) && (await claimWhileLive(tx, gen, group, message))) {
-            await projectEvent(tx, deps.protection, event);
-          }
-          await checkpoint(tx, gen, message);
-        }),
+      handler: async (message) => {
+        const event = decodeEvent(message.envelope);
+        if (projectedTypes.has(event.type)) {
+          await deps.db.transaction(async (tx) => {
+            if (await claimWhileLive(tx, gen, group, message)) await projectEvent(tx, deps.protection, event);
+          });
+        }
+        checkpoints.passed(gen, message);
+      },
     });
   }
 
@@ -82,6 +88,7 @@ export async function startProjection(deps: {
       clearInterval(timer);
       await switching.catch(() => {});
       await subscription?.stop();
+      await checkpoints.flush();
     },
   };
 }
@@ -106,13 +113,44 @@ async function claimWhileLive(
   return rows.length === 1;
 }
 
-async function checkpoint(tx: SqlExecutor, generation: number, m: IncomingMessage): Promise<void> {
-  await tx.query(
+/**
+ * Checkpoints trail the applied events: `passed` records an event's offset once its transaction
+ * committed; a timer writes what moved, one statement per partition, GREATEST so a late write
+ * never moves one back, and only while the generation is live.
+ */
+function checkpointWriter(db: Database, everyMs: number, onError: (error: unknown) => void) {
+  const pending = new Map<string, { generation: number; m: IncomingMessage }>();
+  let timer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  const flush = (): Promise<void> => {
+    timer = undefined;
+    const batch = [...pending.values()];
+    pending.clear();
+    writing = writing.then(async () => {
+      for (const { generation, m } of batch) await write(db, generation, m);
+    });
+    return writing.catch(onError);
+  };
+  return {
+    passed(generation: number, m: IncomingMessage): void {
+      pending.set(`${generation}|${m.topic}|${m.partition}`, { generation, m });
+      timer ??= setTimeout(() => void flush(), everyMs);
+    },
+    flush(): Promise<void> {
+      if (timer) clearTimeout(timer);
+      return flush();
+    },
+  };
+}
+
+async function write(db: SqlExecutor, generation: number, m: IncomingMessage): Promise<void> {
+  await db.query(
     `INSERT INTO projection_checkpoint (generation, topic, partition, next_offset, last_event_at, applied_at)
      SELECT $1, $2, $3, $4, $5, now() WHERE EXISTS (SELECT 1 FROM projection_state WHERE generation = $1)
      ON CONFLICT (generation, topic, partition) DO UPDATE
        SET next_offset = GREATEST(projection_checkpoint.next_offset, EXCLUDED.next_offset),
-           last_event_at = EXCLUDED.last_event_at, applied_at = EXCLUDED.applied_at`,
+           last_event_at = GREATEST(projection_checkpoint.last_event_at, EXCLUDED.last_event_at),
+           applied_at = EXCLUDED.applied_at`,
     [generation, m.topic, m.partition, String(BigInt(m.offset) + 1n), m.envelope.occurredAt],
   );
 }

@@ -97,22 +97,35 @@ export async function listDistributions(
   return rows.map(distributionView);
 }
 
-/** Tops up every issuing point of the bill kind whose rule says it runs low. Caller holds the bill kind lock. */
+/**
+ * Tops up every issuing point of the bill kind whose rule says it runs low, or only `onlyPoint`
+ * (a number used there moves no other point's balance, and adds nothing to stock: a point that
+ * found stock empty earlier is topped up when stock next comes in, which applies every rule).
+ * Stock is read only for a point below its threshold. Caller holds the bill kind lock.
+ */
 export async function applyRules(
   ctx: StockContext,
   tx: Tx,
   emit: Emit,
   agencyCode: string,
   billCode: string,
+  onlyPoint?: string,
 ): Promise<void> {
   const rules = await tx.distributionRule.findMany({
-    where: { agencyCode, billCode, enabled: true },
+    where: {
+      agencyCode,
+      billCode,
+      enabled: true,
+      ...(onlyPoint === undefined ? {} : { issuingPointCode: onlyPoint }),
+    },
     orderBy: { issuingPointCode: "asc" },
   });
   for (const rule of rules) {
+    const unused = await unusedAt(tx, agencyCode, billCode, rule.issuingPointCode);
+    if (topUpSize(rule, unused, BigInt(Number.MAX_SAFE_INTEGER)) === 0) continue;
     const stock = await undistributed(tx, agencyCode, billCode);
     const inStock = stock.reduce((n, s) => n + (s.end - s.next + 1n), 0n);
-    const size = topUpSize(rule, await unusedAt(tx, agencyCode, billCode, rule.issuingPointCode), inStock);
+    const size = topUpSize(rule, unused, inStock);
     if (size > 0) {
       await handOut(ctx, tx, emit, agencyCode, billCode, rule.issuingPointCode, carve(stock, size), "rule");
     }
@@ -193,16 +206,16 @@ async function undistributed(tx: Tx, agencyCode: string, billCode: string): Prom
   );
 }
 
+/** Unused numbers at a point: its balance, kept with every ledger entry (migration 0004_point_stock). */
 async function unusedAt(
   tx: Tx,
   agencyCode: string,
   billCode: string,
   issuingPointCode: string,
 ): Promise<number> {
-  const rows = await tx.ledgerEntry.groupBy({
-    by: ["movement"],
-    where: { agencyCode, billCode, issuingPointCode },
-    _sum: { quantity: true },
+  const row = await tx.pointStock.findUnique({
+    where: { agencyCode_billCode_issuingPointCode: { agencyCode, billCode, issuingPointCode } },
+    select: { unused: true },
   });
-  return rows.reduce((n, r) => n + (r.movement === "DISTRIBUTED" ? 1 : -1) * (r._sum.quantity ?? 0), 0);
+  return row?.unused ?? 0;
 }

@@ -26,7 +26,7 @@ export async function recordUse(
       businessDate: new Date(`${businessDate(use.usedAt)}T00:00:00Z`),
     },
   });
-  await applyRules(ctx, tx, emit, use.agencyCode, use.billCode);
+  await applyRules(ctx, tx, emit, use.agencyCode, use.billCode, use.issuingPointCode);
 }
 
 /**
