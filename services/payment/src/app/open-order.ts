@@ -123,7 +123,9 @@ export async function openOrder(
       subject: `非税缴款 ${order.id}`,
       scene: input.scene,
       expiresAt: new Date(order.expires_at),
-      notifyUrl: `${ctx.publicUrl()}/v1/payment/notify/${input.channel}`,
+      notifyUrl: `${ctx.publicUrl()}/v1/payment/notify/${input.channel}${
+        channel.notifyPerAccount ? `/${encodeURIComponent(account.accountId)}` : ""
+      }`,
       returnUrl: input.returnUrl,
     });
     const [updated] = await ctx.db.query<OrderRow>(
