@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import type { Envelope } from "@piaoju/contracts";
 import { decodeEvent, topics } from "@piaoju/contracts";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
@@ -356,6 +356,67 @@ describe.each(["cluster", "embedded"] as const)("payment service, WeChat Pay (%s
     } finally {
       wechat.sim.faults.notify = "deliver";
     }
+  });
+
+  it("is refused 401 SIGN_ERROR for a request it signed with another key, and trusts no answer it cannot verify", async () => {
+    const OTHER = "230102";
+    const asOps = { "x-piaoju-actor": "ops.li", "x-piaoju-agencies": OTHER };
+    const setAccount = async (config: Record<string, string>) => {
+      const res = await t.call(
+        "PUT",
+        "/v1/payment/channel-accounts/wechat",
+        { agencyCode: OTHER, accountId: wechat.account.accountId, config },
+        asOps,
+      );
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    };
+    const attempt = async () => {
+      serial++;
+      const p = await t.call(
+        "POST",
+        "/v1/payments",
+        {
+          agencyCode: OTHER,
+          bizSerialNo: `WX-${mode}-K${serial}-${randomBytes(3).toString("hex")}`,
+          decisionNo: `2301023000${String(serial).padStart(6, "0")}`,
+          payer: { type: 1, code: "230102199003077778", name: "王五" },
+          items: [{ itemCode: "FK01", quantity: "1", amountFen: 20000 }],
+          issuingPointCode: "JJ-01",
+          billCode: "23010126",
+        },
+        asOps,
+      );
+      expect(p.status, JSON.stringify(p.body)).toBe(201);
+      const res = await t.call(
+        "POST",
+        `/v1/payments/${p.body.id}/orders`,
+        { channel: "wechat", scene: "qr", expectedAmountFen: 20000 },
+        asOps,
+      );
+      return { id: String(p.body.id), res };
+    };
+    const stranger = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const before = wechat.sim.badSignatures;
+    await setAccount({
+      ...wechat.account.config,
+      privateKey: stranger.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    });
+    const refused = await attempt();
+    expect(refused.res.status).toBe(503);
+    expect(refused.res.body.code).toBe("CHANNEL_REFUSED");
+    expect(String(refused.res.body.detail ?? refused.res.body.message ?? "")).toContain("SIGN_ERROR");
+    expect(wechat.sim.badSignatures).toBe(before + 1);
+    // WeChat Pay took the order, but its answer does not verify with the key configured here.
+    await setAccount({
+      ...wechat.account.config,
+      platformPublicKey: stranger.publicKey.export({ type: "spki", format: "pem" }).toString(),
+    });
+    const unverified = await attempt();
+    expect(unverified.res.status).toBe(503);
+    expect(unverified.res.body.code).toBe("CHANNEL_UNAVAILABLE");
+    expect((await t.call("GET", `/v1/payments/${unverified.id}`, undefined, asOps)).body.status).toBe(
+      "PAYING",
+    );
   });
 
   it("matches the day's trade bill (signed download, digest checked): paid and refunded orders agree", async () => {
