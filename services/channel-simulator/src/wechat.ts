@@ -35,6 +35,8 @@ export interface WechatTrade {
   description: string;
   tradeType: "NATIVE" | "MWEB";
   notifyUrl: string;
+  /** scene_info.payer_client_ip of an H5 order. */
+  payerClientIp: string | undefined;
   state: "NOTPAY" | "SUCCESS" | "CLOSED" | "REFUND";
   timeExpire: Date | undefined;
   createdAt: Date;
@@ -421,6 +423,8 @@ export async function startWechatSimulator(
         description: String(b.description ?? ""),
         tradeType: type,
         notifyUrl: b.notify_url,
+        payerClientIp:
+          String(((b.scene_info ?? {}) as Record<string, unknown>).payer_client_ip ?? "") || undefined,
         state: "NOTPAY",
         timeExpire: typeof b.time_expire === "string" ? new Date(b.time_expire) : undefined,
         createdAt: new Date(),
@@ -693,6 +697,7 @@ export async function startWechatSimulator(
         description: "?",
         tradeType: "NATIVE",
         notifyUrl: "",
+        payerClientIp: undefined,
         state: "SUCCESS",
         timeExpire: undefined,
         createdAt: at,

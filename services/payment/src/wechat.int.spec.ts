@@ -111,6 +111,7 @@ describe.each(["cluster", "embedded"] as const)("payment service, WeChat Pay (%s
       channel: "wechat",
       scene,
       expectedAmountFen: 20000,
+      ...(scene === "wap" ? { payerIp: "203.0.113.7" } : {}),
     });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return res.body as { orderId: string; payTarget: string; amountFen: number };
@@ -255,7 +256,20 @@ describe.each(["cluster", "embedded"] as const)("payment service, WeChat Pay (%s
     const p = await create();
     const order = await open(p.id, "wap");
     expect(order.payTarget).toContain("/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx");
-    expect(wechat.sim.trade(order.orderId)?.tradeType).toBe("MWEB");
+    expect(wechat.sim.trade(order.orderId)).toMatchObject({
+      tradeType: "MWEB",
+      payerClientIp: "203.0.113.7",
+    });
+    // Without the payer's address WeChat Pay cannot take an H5 order: refused here, nothing opened.
+    const p2 = await create();
+    const bare = await t.call("POST", `/v1/payments/${p2.id}/orders`, {
+      channel: "wechat",
+      scene: "wap",
+      expectedAmountFen: 20000,
+    });
+    expect(bare.status).toBe(400);
+    expect(bare.body.issues?.map((i) => i.field)).toContain("body.payerIp");
+    expect((await t.call("GET", `/v1/payments/${p2.id}/orders`)).body.items).toEqual([]);
     const html = await (await fetch(order.payTarget)).text();
     expect(html).toContain("确认支付");
     expect(html).toContain("200.00");

@@ -1,7 +1,7 @@
 import type { ChannelOutcome } from "../domain/payment.ts";
 
 /**
- * One interface for every payment channel (Alipay now; WeChat Pay, UnionPay and the bank counter
+ * One interface for every payment channel (Alipay and WeChat Pay now; UnionPay and the bank counter
  * next): what the payment service asks of a channel, in its own words. An adapter speaks the
  * channel's protocol with the agency's merchant account (keys unsealed only in memory) and turns
  * each answer into a ChannelOutcome; a timeout or an outage throws ChannelUnavailableError and the
@@ -25,6 +25,8 @@ export interface OpenOrder {
   expiresAt: Date;
   notifyUrl: string;
   returnUrl?: string | undefined;
+  /** The payer's address as the cashier saw it (WeChat Pay's H5 order requires it, for its risk checks). */
+  payerIp?: string | undefined;
 }
 
 /**
@@ -85,6 +87,8 @@ export interface PaymentChannel {
    * carries the merchant only inside the ciphertext, so the key to verify with is found by the URL.
    */
   readonly notifyPerAccount: boolean;
+  /** Whether an H5 (wap) order must name the payer's address (WeChat Pay's scene_info.payer_client_ip). */
+  readonly wapNeedsPayerIp: boolean;
   /** Which account a notify claims to come for (unverified: only to find the key to verify with). */
   notifyAccountId(notify: NotifyRequest): string | undefined;
   /**

@@ -114,6 +114,7 @@ export function registerPaymentRoutes(
         scene: z.enum(["qr", "wap"]),
         expectedAmountFen: z.number().int().nonnegative(),
         returnUrl: z.url().optional(),
+        payerIp: z.union([z.ipv4(), z.ipv6()]).optional(),
       }),
       req.body,
       "body",

@@ -30,6 +30,7 @@ export class AlipayChannel implements PaymentChannel {
     refused: { status: 200, contentType: "text/plain", body: "failure" },
   };
   readonly notifyPerAccount = false;
+  readonly wapNeedsPayerIp = false;
   private readonly sdks = new Map<string, { fingerprint: string; sdk: AlipaySdk }>();
 
   constructor(private readonly options: { timeoutMs: number }) {}

@@ -36,6 +36,7 @@ const MAX_CLOCK_OFFSET_S = 300;
 export class WechatChannel implements PaymentChannel {
   readonly name = "wechat";
   readonly notifyPerAccount = true;
+  readonly wapNeedsPayerIp = true;
   readonly notifyAnswer = {
     // 200 or 204 is taken; anything else and WeChat Pay sends the notify again.
     taken: { status: 204, contentType: "application/json", body: "" },
@@ -114,12 +115,10 @@ export class WechatChannel implements PaymentChannel {
       amount: { total: order.amountFen, currency: "CNY" },
     };
     if (order.scene === "wap") {
-      body.scene_info = {
-        // The payer's address is WeChat Pay's anti-fraud input; the cashier's relay (no address
-        // of its own to give) names the platform's.
-        payer_client_ip: "127.0.0.1",
-        h5_info: { type: "Wap" },
-      };
+      if (!order.payerIp) {
+        throw new ChannelRefusedError(this.name, "PAYER_IP", "an H5 order needs the payer's address");
+      }
+      body.scene_info = { payer_client_ip: order.payerIp, h5_info: { type: "Wap" } };
     }
     const path = order.scene === "wap" ? "/v3/pay/transactions/h5" : "/v3/pay/transactions/native";
     const res = await this.call(account, "post", path, body);
