@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import type { Envelope } from "@piaoju/contracts";
 import { decodeEvent, topics } from "@piaoju/contracts";
+import { openDatabase } from "@piaoju/persistence";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
@@ -162,6 +163,39 @@ describe.each(["cluster", "embedded"] as const)("payment service, WeChat Pay (%s
     expect(wechat.sim.badSignatures).toBe(0);
     cleanOrders.push(order.orderId);
   });
+
+  it.runIf(mode === "cluster")(
+    "keeps the merchant's keys and the APIv3 key sealed at rest, and audits field names only",
+    async () => {
+      const url = new URL(t.env.PIAOJU_DATABASE_URL ?? "");
+      url.pathname = `/${t.env.PIAOJU_DATABASE_PREFIX}payment`;
+      const db = await openDatabase({ kind: "postgres", url: url.toString() });
+      try {
+        const rows = await db.query<{ account_id: string; sealed: Uint8Array }>(
+          "SELECT account_id, sealed FROM channel_account WHERE channel = 'wechat'",
+        );
+        expect(rows.map((r) => r.account_id)).toEqual([wechat.account.accountId]);
+        expect(Buffer.isBuffer(rows[0]?.sealed)).toBe(true);
+        const stored = Buffer.from(rows[0]?.sealed ?? []);
+        // The whole config is in there (about 2.5 kB of PEM and keys), only not readable.
+        expect(stored.length).toBeGreaterThan(2000);
+        const keyBody = wechat.privateKey.split("\n")[1] ?? "";
+        expect(keyBody.length).toBeGreaterThan(40);
+        for (const secret of [wechat.apiV3Key, keyBody, "PRIVATE KEY", wechat.account.config.serialNo]) {
+          expect(stored.includes(Buffer.from(secret)), secret.slice(0, 12)).toBe(false);
+        }
+        const audits = await db.query<{ detail: unknown }>(
+          "SELECT detail FROM audit_log WHERE action = 'channel-account.set' AND subject LIKE '%:wechat'",
+        );
+        expect(audits.length).toBeGreaterThan(0);
+        const text = JSON.stringify(audits);
+        expect(text).not.toContain(wechat.apiV3Key);
+        expect(text).not.toContain(keyBody);
+      } finally {
+        await db.close();
+      }
+    },
+  );
 
   it("refuses a forged or tampered notify with 4xx {code,message}, and changes nothing", async () => {
     const p = await create();
