@@ -1,10 +1,15 @@
-// The payment service's test harness: the Alipay simulator (its peer) with a merchant app whose
-// RSA keys are made here, at test time, and a business system's callback receiver that checks
+// The payment service's test harness: the Alipay and WeChat Pay simulators (its peers) with a
+// merchant app / merchant whose RSA keys (and WeChat Pay's APIv3 key) are made here, at test time, and a business system's callback receiver that checks
 // every push's signature. It lives in test/support because it puts a service and a peer together.
-import { generateKeyPairSync, timingSafeEqual } from "node:crypto";
+import { generateKeyPairSync, randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { callbackStringToSign } from "@piaoju/business-client";
-import { type AlipaySimulator, startAlipaySimulator } from "@piaoju/channel-simulator";
+import {
+  type AlipaySimulator,
+  startAlipaySimulator,
+  startWechatSimulator,
+  type WechatSimulator,
+} from "@piaoju/channel-simulator";
 import { hmacSm3 } from "@piaoju/gm-crypto";
 
 export interface AlipayRig {
@@ -26,6 +31,63 @@ export async function startAlipayRig(appId = "2021004100000001"): Promise<Alipay
     account: {
       accountId: appId,
       config: { privateKey: pem, alipayPublicKey: sim.alipayPublicKey, gateway: sim.gatewayUrl },
+    },
+  };
+}
+
+export interface WechatRig {
+  sim: WechatSimulator;
+  /** The agency's merchant account, as PUT /v1/payment/channel-accounts/wechat takes it. */
+  account: {
+    accountId: string;
+    config: {
+      appId: string;
+      serialNo: string;
+      privateKey: string;
+      platformSerial: string;
+      platformPublicKey: string;
+      apiV3Key: string;
+      baseUrl: string;
+    };
+  };
+  /** The merchant's API private key and APIv3 key, to prove they never show in logs or answers. */
+  privateKey: string;
+  apiV3Key: string;
+}
+
+/**
+ * WeChat Pay's simulator with a merchant registered as the merchant platform would have it: the
+ * API certificate's public key and serial, the APIv3 key, the appid bound to the mchid.
+ */
+export async function startWechatRig(mchid = "1900000109"): Promise<WechatRig> {
+  const sim = await startWechatSimulator({ notifyRetryMs: [150, 300, 600, 1200] });
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  const serialNo = randomBytes(20).toString("hex").toUpperCase();
+  const apiV3Key = randomBytes(16).toString("hex");
+  const appId = `wx${randomBytes(8).toString("hex")}`;
+  sim.registerMerchant({
+    mchid,
+    appid: appId,
+    serialNo,
+    publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    apiV3Key,
+  });
+  return {
+    sim,
+    privateKey: pem,
+    apiV3Key,
+    account: {
+      accountId: mchid,
+      config: {
+        appId,
+        serialNo,
+        privateKey: pem,
+        platformSerial: sim.platformSerial,
+        platformPublicKey: sim.platformPublicKey,
+        apiV3Key,
+        baseUrl: sim.baseUrl,
+      },
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { ChannelOutcome } from "../domain/payment.ts";
 
 /**
- * One interface for every payment channel (Alipay now; WeChat Pay, UnionPay and the bank counter
+ * One interface for every payment channel (Alipay and WeChat Pay now; UnionPay and the bank counter
  * next): what the payment service asks of a channel, in its own words. An adapter speaks the
  * channel's protocol with the agency's merchant account (keys unsealed only in memory) and turns
  * each answer into a ChannelOutcome; a timeout or an outage throws ChannelUnavailableError and the
@@ -25,6 +25,27 @@ export interface OpenOrder {
   expiresAt: Date;
   notifyUrl: string;
   returnUrl?: string | undefined;
+  /** The payer's address as the cashier saw it (WeChat Pay's H5 order requires it, for its risk checks). */
+  payerIp?: string | undefined;
+}
+
+/**
+ * A notify as it came: the raw body (the signature covers these exact bytes), the headers, and
+ * the account named in the notify URL's path (…/notify/<channel>/<accountId>) for a channel whose
+ * notify names its merchant only inside the ciphertext (WeChat Pay).
+ */
+export interface NotifyRequest {
+  body: string;
+  /** Header names in lower case. */
+  headers: Record<string, string | undefined>;
+  pathAccountId?: string | undefined;
+}
+
+/** What the channel wants to read back: Alipay the text "success", WeChat Pay HTTP 204 or a 4xx/5xx JSON. */
+export interface NotifyReply {
+  status: number;
+  contentType: string;
+  body: string;
 }
 
 /** A notify whose signature checked out, reduced to what the service needs. */
@@ -39,12 +60,18 @@ export interface RefundRequest {
   /** Our refund's id: the channel's idempotency key (Alipay out_request_no), the same on every retry. */
   refundId: string;
   amountFen: number;
+  /** What the order took (WeChat Pay's amount.total: the refund names the payment's whole amount). */
+  paidFen: number;
   reason: string;
 }
 
-/** The channel's word on a refund: paid back (with when), or not known to it at all. */
+/**
+ * The channel's word on a refund: paid back (with when), taken and still being paid back
+ * (WeChat Pay's PROCESSING: ask again later, never send again), or not known to it at all.
+ */
 export type RefundOutcome =
   | { kind: "refunded"; channelRefundNo: string; amountFen: number; refundedAt: Date }
+  | { kind: "pending" }
   | { kind: "none" };
 
 export interface PaymentChannel {
@@ -55,19 +82,29 @@ export interface PaymentChannel {
   query(account: ChannelAccount, orderId: string): Promise<ChannelOutcome>;
   /** Closes the order at the channel; "paid" when the payer got there first (then query settles it). */
   close(account: ChannelAccount, orderId: string): Promise<"closed" | "paid">;
+  /**
+   * Whether the notify URL names the account (…/notify/<channel>/<accountId>): WeChat Pay's notify
+   * carries the merchant only inside the ciphertext, so the key to verify with is found by the URL.
+   */
+  readonly notifyPerAccount: boolean;
+  /** Whether an H5 (wap) order must name the payer's address (WeChat Pay's scene_info.payer_client_ip). */
+  readonly wapNeedsPayerIp: boolean;
   /** Which account a notify claims to come for (unverified: only to find the key to verify with). */
-  notifyAccountId(form: Record<string, string>): string | undefined;
-  /** Verifies a notify with the channel's public key; undefined when the signature does not hold. */
-  verifyNotify(account: ChannelAccount, form: Record<string, string>): VerifiedNotify | undefined;
+  notifyAccountId(notify: NotifyRequest): string | undefined;
+  /**
+   * Verifies a notify with the channel's public key (and decrypts it where the channel encrypts);
+   * undefined when the signature does not hold or the notify is not a payment result of that account.
+   */
+  verifyNotify(account: ChannelAccount, notify: NotifyRequest): VerifiedNotify | undefined;
   /** What the channel wants to read back when a notify was taken (or not). */
-  readonly notifyAnswer: { taken: string; refused: string };
+  readonly notifyAnswer: { taken: NotifyReply; refused: NotifyReply };
   /**
    * Refund by the original route (原渠道退回): idempotent at the channel by refundId, so a retry
    * after a lost answer never pays twice. A refusal throws ChannelRefusedError; no answer throws
    * ChannelUnavailableError (then queryRefund settles it).
    */
   refund(account: ChannelAccount, request: RefundRequest): Promise<RefundOutcome>;
-  /** Whether the channel made the refund (Alipay alipay.trade.fastpay.refund.query). */
+  /** Whether the channel made the refund (Alipay alipay.trade.fastpay.refund.query, WeChat Pay GET …/refunds/{out_refund_no}). */
   queryRefund(
     account: ChannelAccount,
     request: { orderId: string; refundId: string },

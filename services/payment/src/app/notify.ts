@@ -1,27 +1,30 @@
-import type { ChannelAccount } from "../adapters/channel.ts";
+import type { ChannelAccount, NotifyReply, NotifyRequest } from "../adapters/channel.ts";
 import { type PaymentContext, unsealJson } from "./context.ts";
 import { applyOutcome } from "./settle.ts";
 
 /**
  * A channel's asynchronous notify (异步通知). Its signature is checked with the channel's public
- * key of the account it names before any payment or order is read; then the order named must be
- * that account's, and the amount is matched against the order in applyOutcome. The answer is
- * what the channel expects to read ("success" for Alipay) once the notify is taken: a duplicate
- * is taken too (it changes nothing), a forgery or an unknown order is refused.
+ * key of the account it names (in the form for Alipay, in the URL for WeChat Pay) before any
+ * payment or order is read; then the order named must be that account's, and the amount is
+ * matched against the order in applyOutcome. The answer is what the channel expects to read
+ * ("success" for Alipay, HTTP 204 for WeChat Pay) once the notify is taken: a duplicate is taken
+ * too (it changes nothing), a forgery or an unknown order is refused (the channel sends again).
  */
 export async function takeNotify(
   ctx: PaymentContext,
   channelName: string,
-  form: Record<string, string>,
-): Promise<{ taken: boolean; answer: string }> {
+  notify: NotifyRequest,
+): Promise<{ taken: boolean; reply: NotifyReply }> {
   const channel = ctx.channels.get(channelName);
-  if (!channel) return { taken: false, answer: "failure" };
+  if (!channel) {
+    return { taken: false, reply: { status: 404, contentType: "text/plain", body: "no such channel" } };
+  }
   const log = (verified: boolean, outcome: string, orderId?: string) =>
     ctx.db.query(
       "INSERT INTO channel_notify (channel, order_id, verified, outcome, received_at) VALUES ($1,$2,$3,$4,$5)",
       [channelName, orderId ?? null, verified, outcome, ctx.clock()],
     );
-  const accountId = channel.notifyAccountId(form);
+  const accountId = channel.notifyAccountId(notify);
   const [row] = accountId
     ? await ctx.db.query<{ account_id: string; sealed: Uint8Array }>(
         "SELECT account_id, sealed FROM channel_account WHERE channel = $1 AND account_id = $2 LIMIT 1",
@@ -31,10 +34,10 @@ export async function takeNotify(
   const account: ChannelAccount | undefined = row
     ? { accountId: row.account_id, config: unsealJson(ctx, row.sealed) }
     : undefined;
-  const verified = account ? channel.verifyNotify(account, form) : undefined;
+  const verified = account ? channel.verifyNotify(account, notify) : undefined;
   if (!verified) {
     await log(false, "BAD_SIGNATURE");
-    return { taken: false, answer: channel.notifyAnswer.refused };
+    return { taken: false, reply: channel.notifyAnswer.refused };
   }
   const [order] = await ctx.db.query<{ id: string }>(
     "SELECT id FROM payment_order WHERE id = $1 AND channel = $2 AND channel_account = $3",
@@ -42,9 +45,9 @@ export async function takeNotify(
   );
   if (!order) {
     await log(true, "UNKNOWN_ORDER", verified.orderId);
-    return { taken: false, answer: channel.notifyAnswer.refused };
+    return { taken: false, reply: channel.notifyAnswer.refused };
   }
   const result = await applyOutcome(ctx, order.id, verified.outcome, "notify");
   await log(true, result, order.id);
-  return { taken: true, answer: channel.notifyAnswer.taken };
+  return { taken: true, reply: channel.notifyAnswer.taken };
 }

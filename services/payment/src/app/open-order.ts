@@ -13,6 +13,8 @@ export interface OpenOrderInput {
   /** The amount the payer saw and confirmed: it must be the amount due now. */
   expectedAmountFen: number;
   returnUrl?: string | undefined;
+  /** The payer's address (the cashier's request's): WeChat Pay's H5 order names it. */
+  payerIp?: string | undefined;
 }
 
 export interface OrderView {
@@ -54,6 +56,15 @@ export async function openOrder(
   if (!channel) {
     throw AppError.validation([
       { field: "body.channel", rule: "enum", message: `no channel ${input.channel}` },
+    ]);
+  }
+  if (input.scene === "wap" && channel.wapNeedsPayerIp && !input.payerIp) {
+    throw AppError.validation([
+      {
+        field: "body.payerIp",
+        rule: "required",
+        message: `an H5 order at ${input.channel} names the payer's address`,
+      },
     ]);
   }
   const { order, reused, account } = await ctx.inTransaction(async (tx, emit) => {
@@ -123,8 +134,11 @@ export async function openOrder(
       subject: `非税缴款 ${order.id}`,
       scene: input.scene,
       expiresAt: new Date(order.expires_at),
-      notifyUrl: `${ctx.publicUrl()}/v1/payment/notify/${input.channel}`,
+      notifyUrl: `${ctx.publicUrl()}/v1/payment/notify/${input.channel}${
+        channel.notifyPerAccount ? `/${encodeURIComponent(account.accountId)}` : ""
+      }`,
       returnUrl: input.returnUrl,
+      payerIp: input.payerIp,
     });
     const [updated] = await ctx.db.query<OrderRow>(
       "UPDATE payment_order SET pay_target = $2 WHERE id = $1 RETURNING *",

@@ -378,10 +378,15 @@ async function sendToChannel(
   const request = { orderId: r.order_id, refundId: r.id };
   let outcome: RefundOutcome = askFirst ? await channel.queryRefund(account, request) : { kind: "none" };
   if (outcome.kind === "none") {
+    const [order] = await ctx.db.query<{ taken_fen: string | number | null; amount_fen: string | number }>(
+      "SELECT taken_fen, amount_fen FROM payment_order WHERE id = $1",
+      [r.order_id],
+    );
     try {
       outcome = await channel.refund(account, {
         ...request,
         amountFen: Number(r.amount_fen),
+        paidFen: Number(order?.taken_fen ?? order?.amount_fen ?? r.amount_fen),
         reason: r.reason,
       });
     } catch (error) {

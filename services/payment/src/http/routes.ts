@@ -1,6 +1,6 @@
 import { agencyCode, bizSerialNo, paymentApi, paymentCode } from "@piaoju/contracts";
 import { AppError, authenticateCaller, type Caller, parseInput, requireAgency } from "@piaoju/runtime";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { setChannelAccount } from "../app/accounts.ts";
 import { rePushCallbacks, setCallbackTarget } from "../app/callbacks.ts";
@@ -114,6 +114,7 @@ export function registerPaymentRoutes(
         scene: z.enum(["qr", "wap"]),
         expectedAmountFen: z.number().int().nonnegative(),
         returnUrl: z.url().optional(),
+        payerIp: z.union([z.ipv4(), z.ipv6()]).optional(),
       }),
       req.body,
       "body",
@@ -246,20 +247,37 @@ export function registerPaymentRoutes(
   });
 
   // Channels' notifies: no internal token (the channel calls from outside), the signature is the
-  // authentication. Form-encoded bodies are parsed in this scope only.
+  // authentication. Bodies are kept as the raw text in this scope only (the signature covers those
+  // exact bytes: Alipay's form, WeChat Pay's JSON); each adapter reads its own.
   void http.register(async (scope) => {
-    scope.addContentTypeParser(
-      "application/x-www-form-urlencoded",
-      { parseAs: "string" },
-      (_req, body, done) => {
-        done(null, Object.fromEntries(new URLSearchParams(String(body))));
-      },
-    );
-    scope.post("/v1/payment/notify/:channel", async (req, reply) => {
-      const { channel } = parseInput(z.object({ channel: z.string().min(1).max(32) }), req.params, "params");
-      const form = (req.body ?? {}) as Record<string, string>;
-      const result = await takeNotify(ctx, channel, typeof form === "object" ? form : {});
-      return reply.status(200).type("text/plain").send(result.answer);
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
+      done(null, String(body));
     });
+    const notifyParams = z.object({
+      channel: z.string().min(1).max(32),
+      accountId: z
+        .string()
+        .regex(/^[\w.-]{1,64}$/)
+        .optional(),
+    });
+    const take = async (req: FastifyRequest, reply: FastifyReply) => {
+      const { channel, accountId } = parseInput(notifyParams, req.params, "params");
+      const headers: Record<string, string | undefined> = {};
+      for (const [name, value] of Object.entries(req.headers)) {
+        headers[name.toLowerCase()] = Array.isArray(value) ? value[0] : value;
+      }
+      const result = await takeNotify(ctx, channel, {
+        body: typeof req.body === "string" ? req.body : "",
+        headers,
+        pathAccountId: accountId,
+      });
+      const r = result.reply;
+      if (r.status === 204) return reply.status(204).send();
+      return reply.status(r.status).type(r.contentType).send(r.body);
+    };
+    scope.post("/v1/payment/notify/:channel", take);
+    // WeChat Pay: the notify names its merchant only inside the ciphertext; the URL names it.
+    scope.post("/v1/payment/notify/:channel/:accountId", take);
   });
 }

@@ -6,6 +6,7 @@ import {
   ChannelRefusedError,
   ChannelUnavailableError,
   fenToYuanString,
+  type NotifyRequest,
   type OpenOrder,
   type PaymentChannel,
   type RefundOutcome,
@@ -24,7 +25,12 @@ import {
  */
 export class AlipayChannel implements PaymentChannel {
   readonly name = "alipay";
-  readonly notifyAnswer = { taken: "success", refused: "failure" };
+  readonly notifyAnswer = {
+    taken: { status: 200, contentType: "text/plain", body: "success" },
+    refused: { status: 200, contentType: "text/plain", body: "failure" },
+  };
+  readonly notifyPerAccount = false;
+  readonly wapNeedsPayerIp = false;
   private readonly sdks = new Map<string, { fingerprint: string; sdk: AlipaySdk }>();
 
   constructor(private readonly options: { timeoutMs: number }) {}
@@ -116,11 +122,13 @@ export class AlipayChannel implements PaymentChannel {
     throw refused(res);
   }
 
-  notifyAccountId(form: Record<string, string>): string | undefined {
-    return typeof form.app_id === "string" ? form.app_id : undefined;
+  notifyAccountId(notify: NotifyRequest): string | undefined {
+    const appId = formOf(notify).app_id;
+    return typeof appId === "string" ? appId : undefined;
   }
 
-  verifyNotify(account: ChannelAccount, form: Record<string, string>): VerifiedNotify | undefined {
+  verifyNotify(account: ChannelAccount, notify: NotifyRequest): VerifiedNotify | undefined {
+    const form = formOf(notify);
     if (form.app_id !== account.accountId) return undefined;
     if (!this.sdkFor(account).checkNotifySignV2(form)) return undefined;
     if (typeof form.out_trade_no !== "string") return undefined;
@@ -237,6 +245,11 @@ export function readAlipayBill(zip: Uint8Array): StatementLine[] {
       completedAt: fromShanghaiDateTime(String(v[completed])),
     } satisfies StatementLine;
   });
+}
+
+/** Alipay's notify is a form POST (application/x-www-form-urlencoded, UTF-8). */
+function formOf(notify: NotifyRequest): Record<string, string> {
+  return Object.fromEntries(new URLSearchParams(notify.body));
 }
 
 function refused(res: Record<string, unknown>): ChannelRefusedError {
