@@ -1,7 +1,8 @@
 // pnpm bench:reporting — the read models over a million receipts on this machine's PostgreSQL.
 //
-//   1. live path: receipts' events applied one transaction per event with its inbox claim and
-//      checkpoint, as the consumer does on the bus (the rate that must keep up with 500 receipts/s);
+//   1. live path: receipts' events applied one transaction per event with its inbox claim, as the
+//      consumer does on the bus (its checkpoint trails, written apart; the rate that must keep up
+//      with 500 receipts/s);
 //   2. rebuild load: a million receipts' events (requested, signed, issued; some voided, some
 //      red-flushed) through the same projection, 500 events per transaction: events/s;
 //   3. the p99 of every report and of the receipt search over those rows, beside the floor of a
