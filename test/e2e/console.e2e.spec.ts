@@ -140,6 +140,12 @@ describe("the admin console", () => {
     // An administrator: an authenticator before anything else.
     const secret = ((await (await page.waitForSelector("#totp-secret")).textContent()) ?? "").trim();
     expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
+    // The authenticator can scan it: a QR code drawn in the page, beside the otpauth URI it holds.
+    const qr = await page.waitForSelector("#totp-qr canvas");
+    expect((await qr.boundingBox())?.width).toBeGreaterThan(100);
+    expect(await page.textContent("body")).toContain(`otpauth://totp/`);
+    expect(await page.textContent("body")).toContain(`secret=${secret}`);
+    await shot(page, "totp");
     totp.sysadmin = secret;
     await page.fill("#totp-code", await generate({ secret }));
     await page.click("#totp-submit");

@@ -1,5 +1,5 @@
 import { LockOutlined, SafetyOutlined, UserOutlined } from "@ant-design/icons";
-import { Alert, Button, Card, Form, Input, Select, Space, Typography } from "antd";
+import { Alert, Button, Card, Form, Input, QRCode, Select, Space, Typography } from "antd";
 import { useEffect, useState } from "react";
 import { ApiError, api } from "../api.ts";
 import { useLang, useT } from "../i18n.tsx";
@@ -162,14 +162,18 @@ export function Login(props: { stage?: Stage; onDone: () => void }) {
                 type="info"
                 showIcon
                 message={t(
-                  "管理员账号须绑定动态口令：在身份验证器中添加下列密钥，再输入它显示的 6 位数字。",
-                  "Administrator accounts need an authenticator: add this key to it, then enter the 6 digits it shows.",
+                  "管理员账号须绑定动态口令：用身份验证器扫描二维码（或手动输入密钥），再输入它显示的 6 位数字。",
+                  "Administrator accounts need an authenticator: scan the code with it (or type the key), then enter the 6 digits it shows.",
                 )}
                 style={{ marginBottom: 16 }}
               />
               {enrolment && (
                 <>
-                  <Form.Item label={t("密钥", "Key")}>
+                  <Form.Item label={t("扫码添加", "Scan to add")}>
+                    {/* Drawn in the browser from the otpauth URI: the key goes to no other server. */}
+                    <QRCode id="totp-qr" value={enrolment.uri} size={168} bordered={false} />
+                  </Form.Item>
+                  <Form.Item label={t("或手动输入密钥", "Or type the key")}>
                     <Typography.Text code copyable id="totp-secret">
                       {enrolment.secret}
                     </Typography.Text>
