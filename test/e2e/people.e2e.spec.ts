@@ -319,6 +319,26 @@ describe.each(["cluster", "embedded"] as const)("people (%s)", (mode) => {
     expect(log.find((e) => e.action === "POST /v1/receipts" && e.actor === "clerk.w1")).toMatchObject({
       outcome: "201",
     });
+    // Newest first, page by page: the pages follow each other without gap or overlap, and the
+    // total is the filter's whole count.
+    const page = async (offset: number) =>
+      (await auditor.request("GET", `/api/console/audit?order=desc&limit=5&offset=${offset}`)).body as {
+        items: Array<{ seq: string }>;
+        total: number;
+      };
+    const [first, second] = [await page(0), await page(5)];
+    const all = (await auditor.request("GET", "/api/console/audit?order=desc&limit=1000")).body as {
+      items: Array<{ seq: string }>;
+      total: number;
+    };
+    expect(first.total).toBeGreaterThanOrEqual(10);
+    expect([...first.items, ...second.items].map((e) => e.seq)).toEqual(
+      all.items.slice(0, 10).map((e) => e.seq),
+    );
+    expect(all.items.map((e) => BigInt(e.seq))).toEqual(
+      [...all.items.map((e) => BigInt(e.seq))].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)),
+    );
+    expect((await auditor.request("GET", "/api/console/audit?offset=-1")).status).toBe(400);
     const csv = await auditor.request("GET", "/api/console/audit/export?action=session.");
     expect(csv.headers.get("content-type")).toContain("text/csv");
     expect(csv.text.split("\r\n")[0]).toContain("seq,at,actor,address,action");

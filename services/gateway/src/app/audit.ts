@@ -55,27 +55,38 @@ export class AuditLog {
     });
   }
 
+  /**
+   * The entries a filter selects, oldest first (a cursor: `afterSeq`) or newest first (a page:
+   * `offset`), with how many the filter selects in all so a screen can page through them.
+   */
   async list(filter: {
     from?: Date | undefined;
     to?: Date | undefined;
     actor?: string | undefined;
     action?: string | undefined;
     afterSeq?: bigint | undefined;
+    order?: "asc" | "desc" | undefined;
+    offset?: number | undefined;
     limit: number;
   }) {
-    const rows = await this.prisma.auditEntry.findMany({
-      where: {
-        ...(filter.from || filter.to
-          ? { at: { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lt: filter.to } : {}) } }
-          : {}),
-        ...(filter.actor ? { actor: filter.actor } : {}),
-        ...(filter.action ? { action: { startsWith: filter.action } } : {}),
-        ...(filter.afterSeq !== undefined ? { seq: { gt: filter.afterSeq } } : {}),
-      },
-      orderBy: { seq: "asc" },
-      take: filter.limit,
-    });
-    return rows.map((r) => ({
+    const where: Prisma.AuditEntryWhereInput = {
+      ...(filter.from || filter.to
+        ? { at: { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lt: filter.to } : {}) } }
+        : {}),
+      ...(filter.actor ? { actor: filter.actor } : {}),
+      ...(filter.action ? { action: { startsWith: filter.action } } : {}),
+      ...(filter.afterSeq !== undefined ? { seq: { gt: filter.afterSeq } } : {}),
+    };
+    const [rows, total] = await Promise.all([
+      this.prisma.auditEntry.findMany({
+        where,
+        orderBy: { seq: filter.order ?? "asc" },
+        skip: filter.offset ?? 0,
+        take: filter.limit,
+      }),
+      this.prisma.auditEntry.count({ where }),
+    ]);
+    const items = rows.map((r) => ({
       seq: r.seq.toString(),
       at: r.at.toISOString(),
       actor: r.actor,
@@ -87,6 +98,7 @@ export class AuditLog {
       after: r.after,
       hash: r.hash,
     }));
+    return { items, total };
   }
 
   /** Walks the whole chain in pages; the first break (a changed, removed or inserted row) is reported. */

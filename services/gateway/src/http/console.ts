@@ -345,6 +345,9 @@ export function registerConsoleRoutes(http: FastifyInstance, deps: ConsoleDeps):
       .string()
       .regex(/^\d{1,18}$/)
       .optional(),
+    /** asc: oldest first (with afterSeq, a cursor to read on from); desc: newest first, paged by offset. */
+    order: z.enum(["asc", "desc"]).default("asc"),
+    offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
     limit: z.coerce.number().int().min(1).max(1000).default(200),
   });
   const auditFilter = (q: z.infer<typeof auditQuery>) => ({
@@ -353,6 +356,8 @@ export function registerConsoleRoutes(http: FastifyInstance, deps: ConsoleDeps):
     actor: q.actor,
     action: q.action,
     afterSeq: q.afterSeq ? BigInt(q.afterSeq) : undefined,
+    order: q.order,
+    offset: q.offset,
     limit: q.limit,
   });
   http.get(
@@ -360,7 +365,8 @@ export function registerConsoleRoutes(http: FastifyInstance, deps: ConsoleDeps):
     doc("日志管理: the audit log, filtered (audit.read only)", { querystring: auditQuery }),
     async (req) => {
       await permitted(req, "audit.read");
-      return { items: await deps.audit.list(auditFilter(parseInput(auditQuery, req.query, "query"))) };
+      // items: one page; total: how many entries the filter selects in all.
+      return deps.audit.list(auditFilter(parseInput(auditQuery, req.query, "query")));
     },
   );
   http.get(
@@ -368,7 +374,7 @@ export function registerConsoleRoutes(http: FastifyInstance, deps: ConsoleDeps):
     doc("The filtered audit log as CSV", { querystring: auditQuery }),
     async (req, reply) => {
       await permitted(req, "audit.read");
-      const items = await deps.audit.list(auditFilter(parseInput(auditQuery, req.query, "query")));
+      const { items } = await deps.audit.list(auditFilter(parseInput(auditQuery, req.query, "query")));
       const cell = (v: unknown) => {
         const s = typeof v === "string" ? v : v === null || v === undefined ? "" : JSON.stringify(v);
         return /[",\n\r]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
