@@ -15,6 +15,8 @@ export interface Authenticity {
   finance: SignatureCheck;
   /** Signatures good and the document intact: a formal e-receipt as issued. */
   authentic: boolean;
+  /** Each signer was also chained to a trusted certificate (false: none is known yet). */
+  chained: boolean;
 }
 
 /**
@@ -31,7 +33,13 @@ export function verifyReceipt(
   const documentIntact = sm3(document).toString("hex") === r.documentSm3;
   const agency = check(r.agencySignature, document, trusted, at);
   const finance = check(r.financeSignature, document, trusted, at);
-  return { documentIntact, agency, finance, authentic: documentIntact && agency.valid && finance.valid };
+  return {
+    documentIntact,
+    agency,
+    finance,
+    authentic: documentIntact && agency.valid && finance.valid,
+    chained: trusted.length > 0,
+  };
 }
 
 function check(signature: string, content: Buffer, trusted: Certificate[], at: Date): SignatureCheck {
