@@ -5,6 +5,7 @@ import { parseConfig, type ServiceModule } from "@piaoju/runtime";
 import type { z } from "zod";
 import { ExchangeAdmin } from "./app/admin.ts";
 import { FinanceExchange } from "./app/exchange.ts";
+import { FinanceCertificates } from "./app/finance-certificates.ts";
 import { ferryRejectionCounter } from "./app/metrics.ts";
 import { ExchangeSchedule } from "./app/schedule.ts";
 import { config } from "./config.ts";
@@ -83,6 +84,12 @@ export const financeExchangeService: ServiceModule = {
       published: ctx.outbox.wake,
       logger: ctx.logger,
       financeCertificateSm3: c.FINANCE_CERTIFICATE_SM3,
+      financeCertificates: new FinanceCertificates(
+        clock,
+        c.FINANCE_TRANSPORT === "ferry" && c.FINANCE_FERRY_TRUSTED_CA
+          ? Certificate.allFromPem(pem(c.FINANCE_FERRY_TRUSTED_CA))
+          : [],
+      ),
       settings: {
         batchSize: c.FINANCE_BATCH_SIZE,
         maxInFlight: c.FINANCE_MAX_IN_FLIGHT,
@@ -92,6 +99,12 @@ export const financeExchangeService: ServiceModule = {
         pendingPollMs: c.FINANCE_PENDING_POLL_MS,
       },
     });
+    try {
+      await exchange.publishFinanceCertificates();
+    } catch (error) {
+      // Not a reason to stay down: each accepted answer publishes its certificate too.
+      ctx.logger.warn({ err: error }, "finance's certificates not published at start");
+    }
     admin = new ExchangeAdmin(ctx.db, exchange, clock, () => schedule?.kick());
     registerExchangeRoutes(ctx.http, admin, c.PIAOJU_INTERNAL_TOKEN);
     const intake = await consumeSubmittedReceipts({
