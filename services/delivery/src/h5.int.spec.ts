@@ -185,6 +185,32 @@ describe("the H5 pick-up page", () => {
     expect(await verdict2("server").getAttribute("data-verdict")).toBe("verified");
     await tampered.screenshot({ path: join(ARTIFACTS, "h5-verify-tampered.png"), fullPage: true });
     await tampered.context().close();
+
+    // The bytes intact but the agency's SM2 signature value altered (its last byte: the end of s):
+    // the digest still matches, and only the SM2 check in the browser can refuse it.
+    const forged = await openPage();
+    await forged.route("**/h5/api/receipts/*/signatures", async (route) => {
+      const original = await route.fetch();
+      const body = (await original.json()) as { agencySignature: string };
+      const der = Buffer.from(body.agencySignature, "base64");
+      der[der.length - 1]! ^= 0x01;
+      await route.fulfill({ response: original, json: { ...body, agencySignature: der.toString("base64") } });
+    });
+    await forged.fill("#bizSerialNo", "CRJ-H5-0001");
+    await forged.fill("#payerName", "王小明");
+    await forged.click("#serial button[type=submit]");
+    const card3 = forged.locator("article.card");
+    await expect.poll(() => card3.count()).toBe(1);
+    await card3.getByText("查验真伪").click();
+    const browser3 = card3.locator("[data-check=browser]");
+    await expect
+      .poll(() => browser3.locator("[data-verdict]").getAttribute("data-verdict"))
+      .toBe("not-verified");
+    const said = await browser3.textContent();
+    expect(said).toContain("单位签名 Agency：签名无效");
+    expect(said).toContain("财政监制 Finance：有效");
+    expect(said).toContain("与开具时一致");
+    await forged.context().close();
   });
 
   it("serves the exact signed bytes and both signatures by pick-up token, and the certificates it trusts", async () => {
