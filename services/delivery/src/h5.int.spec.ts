@@ -64,6 +64,8 @@ beforeAll(async () => {
   receipts.push(
     issuedReceipt(stranger, { number: "0000020003", bizSerialNo: "CRJ-H5-0003", payer: qian, supervisedAt }),
   );
+  // Supervised (the fixture's date) before the test CA's certificates were made: not valid then.
+  receipts.push(issuedReceipt(signers, { number: "0000020004", bizSerialNo: "CRJ-H5-0004", payer: qian }));
   zhaoReceipt = receipts[1]!;
   await t.probe.publish(receipts.map((r) => ({ topic: topics.issuance, envelope: issuedEnvelope(r) })));
   // The agency CA and finance's certificate, as the signing gateway and finance-exchange publish them.
@@ -76,7 +78,7 @@ beforeAll(async () => {
     const db = t.platform.databases.get("delivery")!;
     const rows = await db.query(`SELECT 1 FROM receipt`);
     const trusted = await db.query(`SELECT 1 FROM trusted_certificate`);
-    return rows.length === 3 && trusted.length === 2 ? true : undefined;
+    return rows.length === 4 && trusted.length === 2 ? true : undefined;
   });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -264,6 +266,32 @@ describe("the H5 pick-up page", () => {
       .poll(() => browser.locator("[data-verdict]").getAttribute("data-verdict"))
       .toBe("not-verified");
     expect(await browser.textContent()).toContain("证书不受信任");
+    await page.context().close();
+  });
+
+  it("does not call a receipt authentic whose certificates were not valid when it was supervised, on the server or in the browser", async () => {
+    const found = await pickUp({ method: "serial", bizSerialNo: "CRJ-H5-0004", name: "钱多多" });
+    const res = await fetch(`${t.platform.url}/h5/api/verify`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: found.body.items?.[0]?.token }),
+    });
+    expect(await res.json()).toMatchObject({
+      authentic: false,
+      agency: { valid: false, reason: expect.stringContaining("is not valid at") },
+    });
+    const page = await openPage();
+    await page.fill("#bizSerialNo", "CRJ-H5-0004");
+    await page.fill("#payerName", "钱多多");
+    await page.click("#serial button[type=submit]");
+    const card = page.locator("article.card");
+    await expect.poll(() => card.count()).toBe(1);
+    await card.getByText("查验真伪").click();
+    const browser = card.locator("[data-check=browser]");
+    await expect
+      .poll(() => browser.locator("[data-verdict]").getAttribute("data-verdict"))
+      .toBe("not-verified");
+    expect(await browser.textContent()).toContain("证书当时不在有效期内");
     await page.context().close();
   });
 

@@ -206,8 +206,9 @@ export const PICKUP_JS = `(function () {
  * browser build (window.sm2, window.sm3), independent of the server's answer. For each detached
  * PKCS#7 SignedData: the signer's certificate found by issuer and serial number, the document's
  * SM3 equal to the signed messageDigest, the SM2 signature (SM3 with Z_A, default user ID) over
- * the DER of the authenticated attributes, and the certificate either one of the trusted ones
- * (finance's pinned supervision certificate) or signed by a trusted CA of the same side.
+ * the DER of the authenticated attributes, the certificate valid when finance supervised the
+ * receipt, and either one of the trusted ones (finance's pinned supervision certificate) or
+ * signed by a trusted CA of the same side.
  */
 export const RECEIPT_VERIFY_JS = `(function () {
   "use strict";
@@ -233,11 +234,18 @@ export const RECEIPT_VERIFY_JS = `(function () {
   function whole(n) { return n.bytes.subarray(n.start, n.end); }
   function content(n) { return n.bytes.subarray(n.body, n.end); }
 
+  // UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSSZ), as milliseconds.
+  function time(n) {
+    var t = ""; content(n).forEach(function (b) { t += String.fromCharCode(b); });
+    if (n.tag === 0x17) t = (Number(t.slice(0, 2)) < 50 ? "20" : "19") + t;
+    return Date.UTC(+t.slice(0, 4), +t.slice(4, 6) - 1, +t.slice(6, 8), +t.slice(8, 10), +t.slice(10, 12), +t.slice(12, 14));
+  }
   function certificate(der) {
     var top = kids(node(der, 0)), tbs = kids(top[0]), i = tbs[0].tag === 0xa0 ? 1 : 0;
-    var spki = kids(tbs[i + 5]);
+    var spki = kids(tbs[i + 5]), validity = kids(tbs[i + 3]);
     return {
       der: der, tbs: whole(top[0]), serial: content(tbs[i]), issuer: whole(tbs[i + 2]), subject: whole(tbs[i + 4]),
+      notBefore: time(validity[0]), notAfter: time(validity[1]),
       publicKey: hex(content(spki[1]).subarray(1)), signature: hex(content(top[2]).subarray(1)),
     };
   }
@@ -258,8 +266,9 @@ export const RECEIPT_VERIFY_JS = `(function () {
     return window.sm2.doVerifySignature(Array.prototype.slice.call(message), signatureHex, publicKeyHex, { der: true, hash: true });
   }
 
-  // One signature over the document; trusted: the certificates of its side (agency or finance).
-  function check(signatureB64, documentBytes, trusted) {
+  // One signature over the document; trusted: the certificates of its side (agency or finance);
+  // at: when finance supervised the receipt, the time the certificates must have been valid at.
+  function check(signatureB64, documentBytes, trusted, at) {
     try {
       var s = signedData(fromBase64(signatureB64));
       var signer = s.certs.filter(function (c) { return same(c.issuer, s.issuer) && same(c.serial, s.serial); })[0];
@@ -272,6 +281,7 @@ export const RECEIPT_VERIFY_JS = `(function () {
         signed = whole(s.attrs).slice(); signed[0] = 0x31; // signed as a SET OF, per PKCS#7
       }
       if (!verifySm2(signed, s.signature, signer.publicKey)) return { valid: false, text: "签名无效 the signature does not verify" };
+      if (!(at >= signer.notBefore && at <= signer.notAfter)) return { valid: false, text: "证书当时不在有效期内 the certificate was not valid then" };
       var pinned = trusted.some(function (t) { return same(t.der, signer.der); });
       var issuer = trusted.filter(function (t) { return same(t.subject, signer.issuer) && verifySm2(signer.tbs, signer.signature, t.publicKey); })[0];
       if (!pinned && !issuer) return { valid: false, text: "证书不受信任 the certificate is not trusted" };
@@ -294,8 +304,9 @@ export const RECEIPT_VERIFY_JS = `(function () {
     var sigs = await responses[1].json(), trust = await responses[2].json();
     var side = function (roles) { return trust.certificates.filter(function (c) { return roles.indexOf(c.role) >= 0; }).map(function (c) { return certificate(fromPem(c.pem)); }); };
     var digestOk = window.sm3(Array.prototype.slice.call(documentBytes)) === sigs.documentSm3;
-    var agency = check(sigs.agencySignature, documentBytes, side(["AGENCY_CA"]));
-    var finance = check(sigs.financeSignature, documentBytes, side(["FINANCE_SUPERVISION", "FINANCE_CA"]));
+    var at = Date.parse(sigs.signedAt);
+    var agency = check(sigs.agencySignature, documentBytes, side(["AGENCY_CA"]), at);
+    var finance = check(sigs.financeSignature, documentBytes, side(["FINANCE_SUPERVISION", "FINANCE_CA"]), at);
     return {
       verified: digestOk && agency.valid && finance.valid, agency: agency, finance: finance, digestOk: digestOk,
       digestText: digestOk ? "与开具时一致 as issued" : "与开具时不一致 differs from the issued one",

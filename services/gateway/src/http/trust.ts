@@ -5,6 +5,8 @@ import type { TrustList, TrustRole } from "../app/trust.ts";
 
 /** Caches may keep the list a few minutes: a CA changes rarely, and ETag makes re-checking cheap. */
 const CACHE_CONTROL = "public, max-age=300";
+/** How long one read of the table answers every request. */
+const MEMO_MS = 5_000;
 
 const certificate = z.object({
   sm3: z.string().describe("SM3 fingerprint of the certificate's DER, lower-case hex"),
@@ -52,6 +54,18 @@ function trustRoutes(http: FastifyInstance, trust: TrustList): void {
       ],
     };
   };
+  // A public route without a signature: a flood of it reads the table once per few seconds.
+  let cached: { at: number; list: ReturnType<typeof load> } | undefined;
+  const current = () => {
+    if (!cached || Date.now() - cached.at > MEMO_MS) {
+      const list = load();
+      cached = { at: Date.now(), list };
+      list.catch(() => {
+        if (cached?.list === list) cached = undefined;
+      });
+    }
+    return cached.list;
+  };
   const send = (req: FastifyRequest, reply: FastifyReply, type: string, body: string) => {
     const etag = `"${sm3(Buffer.from(body, "utf8")).toString("hex")}"`;
     reply
@@ -70,13 +84,14 @@ function trustRoutes(http: FastifyInstance, trust: TrustList): void {
         response: { 200: trustBody },
       },
     },
-    async (req, reply) => send(req, reply, "application/json; charset=utf-8", JSON.stringify(await load())),
+    async (req, reply) =>
+      send(req, reply, "application/json; charset=utf-8", JSON.stringify(await current())),
   );
   http.get(
     "/api/v1/trust/agency-ca.pem",
     { schema: { summary: "The agency CAs as one PEM bundle" } },
     async (req, reply) => {
-      const body = (await load()).agencyCas.map((c) => c.pem.trim()).join("\n");
+      const body = (await current()).agencyCas.map((c) => c.pem.trim()).join("\n");
       return send(req, reply, "application/x-pem-file", body ? `${body}\n` : "");
     },
   );
@@ -84,7 +99,7 @@ function trustRoutes(http: FastifyInstance, trust: TrustList): void {
     "/api/v1/trust/finance.pem",
     { schema: { summary: "Finance's trusted certificates (supervision, CA) as one PEM bundle" } },
     async (req, reply) => {
-      const body = (await load()).finance.map((c) => c.pem.trim()).join("\n");
+      const body = (await current()).finance.map((c) => c.pem.trim()).join("\n");
       return send(req, reply, "application/x-pem-file", body ? `${body}\n` : "");
     },
   );

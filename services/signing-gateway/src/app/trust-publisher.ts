@@ -82,14 +82,19 @@ export class TrustPublisher {
    */
   start(o: { retryMs: number; refreshMs: number; republishMs: number }): void {
     let lastFull = 0;
+    let failingSince: number | undefined;
     const round = async () => {
       const full = Date.now() - lastFull >= o.republishMs;
       try {
         await this.publishOnce(full);
         if (full) lastFull = Date.now();
+        failingSince = undefined;
         this.#schedule(round, o.refreshMs);
       } catch (error) {
-        this.deps.logger.warn({ err: error }, "agency CA certificates not published yet: retrying");
+        // Devices still starting (embedded, they come up in the background) is no news; a minute of it is.
+        failingSince ??= Date.now();
+        const level = Date.now() - failingSince > 60_000 ? "warn" : "debug";
+        this.deps.logger[level]({ err: error }, "agency CA certificates not published yet: retrying");
         this.#schedule(round, o.retryMs);
       }
     };
