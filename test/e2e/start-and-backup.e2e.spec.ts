@@ -135,7 +135,7 @@ describe("./piaoju start, then backup and restore of what it made", () => {
       ).json()) as FinanceCertificates;
 
       // Nobody set PIAOJU_TRUSTED_CA_PEM: the signing gateway published its keystore's dev CA and
-      // finance-exchange the simulator's supervision certificate; the public trust list has both,
+      // finance-exchange the simulator's certificate and CA; the public trust list has them,
       // and the H5 page's 查验 of the demo's receipt chains to them.
       const devCa = Certificate.fromPem(
         readFileSync(join(dataDir, "signing-gateway", "keystore", "dev-ca", "ca.crt.pem"), "utf8"),
@@ -145,10 +145,16 @@ describe("./piaoju start, then backup and restore of what it made", () => {
           agencyCas: Array<{ sm3: string }>;
           finance: Array<{ role: string; pem: string }>;
         };
-        return list.agencyCas.length > 0 && list.finance.length > 0 ? list : undefined;
+        return list.agencyCas.length > 0 && list.finance.length > 1 ? list : undefined;
       }, 60_000);
       expect(trust.agencyCas.map((c) => c.sm3)).toEqual([devCa.fingerprintSm3()]);
-      expect(trust.finance.map((c) => c.role)).toEqual(["supervision"]);
+      // finance-exchange: the simulator's supervision certificate from its answers, and its CA as it serves it.
+      expect(trust.finance.map((c) => c.role)).toEqual(["supervision", "ca"]);
+      expect(
+        Certificate.fromPem(trust.finance[1]!.pem).equals(
+          Certificate.fromPem(financeCertificates.caCertificatePem),
+        ),
+      ).toBe(true);
       const pickup = (await (
         await fetch(`${url}/h5/api/find`, {
           method: "POST",

@@ -138,8 +138,8 @@ export const ReconciliationCompleted = defineEvent({
 /**
  * finance-exchange publishes a certificate of finance's that it trusts: the supervision (监制)
  * certificate finance signed receipts with (role "supervision", learned from the answers it
- * accepted) or finance's CA (role "ca", configured for the ferry). Verifiers take a
- * supervision certificate as pinned and a CA as a root for finance's signatures.
+ * accepted) or finance's CA (role "ca", as finance serves it beside that certificate). Verifiers
+ * take a supervision certificate as pinned and a CA as a root, for finance's signatures only.
  */
 export const FinanceCertificatePublished = defineEvent({
   type: "finance.FinanceCertificatePublished",

@@ -4,7 +4,8 @@ import type { z } from "zod";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { Tx } from "./receipts.ts";
 
-export type TrustRole = "AGENCY_CA" | "FINANCE_SUPERVISION" | "FINANCE_CA";
+/** CONFIGURED: from PIAOJU_TRUSTED_CA_PEM, trusted for both sides as that variable always was. */
+export type TrustRole = "AGENCY_CA" | "FINANCE_SUPERVISION" | "FINANCE_CA" | "CONFIGURED";
 
 export interface TrustedEntry {
   role: TrustRole;
@@ -54,11 +55,24 @@ export class TrustAnchors {
     return this.override !== undefined;
   }
 
+  /** What each side's signer must chain to (the override serves both sides, as it always did). */
+  async bySide(): Promise<{ agency: Certificate[]; finance: Certificate[] }> {
+    const entries = await this.list();
+    if (this.override) {
+      const all = entries.map((e) => e.certificate);
+      return { agency: all, finance: all };
+    }
+    return {
+      agency: entries.filter((e) => e.role === "AGENCY_CA").map((e) => e.certificate),
+      finance: entries.filter((e) => e.role !== "AGENCY_CA").map((e) => e.certificate),
+    };
+  }
+
   /** Every trusted certificate now (the override, or what was published). */
   async list(): Promise<TrustedEntry[]> {
     if (this.override) {
       return this.override.map((certificate) => ({
-        role: "AGENCY_CA",
+        role: "CONFIGURED",
         sm3: certificate.fingerprintSm3(),
         subject: certificate.subject.text,
         pem: certificate.toPem(),

@@ -305,8 +305,8 @@ export const RECEIPT_VERIFY_JS = `(function () {
     var side = function (roles) { return trust.certificates.filter(function (c) { return roles.indexOf(c.role) >= 0; }).map(function (c) { return certificate(fromPem(c.pem)); }); };
     var digestOk = window.sm3(Array.prototype.slice.call(documentBytes)) === sigs.documentSm3;
     var at = Date.parse(sigs.signedAt);
-    var agency = check(sigs.agencySignature, documentBytes, side(["AGENCY_CA"]), at);
-    var finance = check(sigs.financeSignature, documentBytes, side(["FINANCE_SUPERVISION", "FINANCE_CA"]), at);
+    var agency = check(sigs.agencySignature, documentBytes, side(["AGENCY_CA", "CONFIGURED"]), at);
+    var finance = check(sigs.financeSignature, documentBytes, side(["FINANCE_SUPERVISION", "FINANCE_CA", "CONFIGURED"]), at);
     return {
       verified: digestOk && agency.valid && finance.valid, agency: agency, finance: finance, digestOk: digestOk,
       digestText: digestOk ? "与开具时一致 as issued" : "与开具时不一致 differs from the issued one",

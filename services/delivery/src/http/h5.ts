@@ -147,7 +147,7 @@ export async function registerPickup(http: FastifyInstance, d: H5Deps): Promise<
     scope.post("/h5/api/verify", async (req) => {
       const body = parseInput(z.object({ token: text().min(1).max(100) }), req.body, "body");
       const row = await rowOfToken(d, body.token);
-      const trusted = (await d.trust.list()).map((t) => t.certificate);
+      const trusted = await d.trust.bySide();
       const result = verifyReceipt({ ...row, document: d.receipts.document(row) }, trusted, row.supervisedAt);
       const view = d.receipts.view(row);
       return { ...result, status: view.status, statusText: statusText(view) };

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { transactionsWithEvents } from "@piaoju/bus";
 import type { Emit } from "@piaoju/contracts";
-import { sm3 } from "@piaoju/gm-crypto";
+import { type Certificate, sm3 } from "@piaoju/gm-crypto";
 import type { Database, SqlExecutor, UnitOfWork } from "@piaoju/persistence";
 import type { Logger } from "@piaoju/runtime";
 import type {
@@ -89,6 +89,16 @@ export class FinanceExchange {
       clock: deps.clock,
       published: deps.published,
     });
+  }
+
+  /** Finance's certificates as finance serves them, published in one transaction. */
+  async publishServedFinanceCertificates(served: {
+    certificate: Certificate;
+    ca: Certificate;
+  }): Promise<void> {
+    const certificates = this.deps.financeCertificates;
+    if (!certificates) return;
+    await this.#withEvents(async (_tx, emit) => certificates.learned(emit, served));
   }
 
   /** At start: publishes finance's certificates known so far (see FinanceCertificates). */
