@@ -304,7 +304,7 @@ export const RECEIPT_VERIFY_JS = `(function () {
     var sigs = await responses[1].json(), trust = await responses[2].json();
     var side = function (roles) { return trust.certificates.filter(function (c) { return roles.indexOf(c.role) >= 0; }).map(function (c) { return certificate(fromPem(c.pem)); }); };
     var digestOk = window.sm3(Array.prototype.slice.call(documentBytes)) === sigs.documentSm3;
-    var at = Date.parse(sigs.signedAt);
+    var at = Date.parse(sigs.supervisedAt);
     var agency = check(sigs.agencySignature, documentBytes, side(["AGENCY_CA", "CONFIGURED"]), at);
     var finance = check(sigs.financeSignature, documentBytes, side(["FINANCE_SUPERVISION", "FINANCE_CA", "CONFIGURED"]), at);
     return {

@@ -170,7 +170,7 @@ export async function registerPickup(http: FastifyInstance, d: H5Deps): Promise<
         documentSm3: row.documentSm3,
         agencySignature: row.agencySignature,
         financeSignature: row.financeSignature,
-        signedAt: row.supervisedAt.toISOString(),
+        supervisedAt: row.supervisedAt.toISOString(),
       };
     });
     scope.get("/h5/api/trust", async () => ({
