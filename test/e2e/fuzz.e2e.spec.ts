@@ -296,6 +296,10 @@ describe("generated bad input changes nothing and never breaks a service (cluste
         schema: receiptApi.bookBody,
       },
       { method: "GET", route: "/api/openapi.json", auth: "public" },
+      // the public trust list (no signature)
+      { method: "GET", route: "/api/v1/trust", auth: "public" },
+      { method: "GET", route: "/api/v1/trust/agency-ca.pem", auth: "public" },
+      { method: "GET", route: "/api/v1/trust/finance.pem", auth: "public" },
       // issuance (internal)
       {
         method: "POST",
@@ -482,6 +486,22 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       },
       { method: "GET", route: "/h5/pickup", auth: "public" },
       { method: "GET", route: "/h5/pickup.js", auth: "public" },
+      { method: "GET", route: "/h5/verify.js", auth: "public" },
+      { method: "GET", route: "/h5/sm2.js", auth: "public" },
+      { method: "GET", route: "/h5/sm3.js", auth: "public" },
+      { method: "GET", route: "/h5/api/trust", auth: "public" },
+      {
+        method: "GET",
+        route: "/h5/api/receipts/:token/document",
+        auth: "public",
+        params: { token: "x".repeat(40) },
+      },
+      {
+        method: "GET",
+        route: "/h5/api/receipts/:token/signatures",
+        auth: "public",
+        params: { token: "x".repeat(40) },
+      },
       {
         method: "POST",
         route: "/h5/api/find",

@@ -134,6 +134,46 @@ describe("./piaoju start, then backup and restore of what it made", () => {
         await fetch(`${financeUrl}/fin/v1/public/certificates`)
       ).json()) as FinanceCertificates;
 
+      // Nobody set PIAOJU_TRUSTED_CA_PEM: the signing gateway published its keystore's dev CA and
+      // finance-exchange the simulator's certificate and CA; the public trust list has them,
+      // and the H5 page's 查验 of the demo's receipt chains to them.
+      const devCa = Certificate.fromPem(
+        readFileSync(join(dataDir, "signing-gateway", "keystore", "dev-ca", "ca.crt.pem"), "utf8"),
+      );
+      const trust = await waitFor(async () => {
+        const list = (await (await fetch(`${url}/api/v1/trust`)).json()) as {
+          agencyCas: Array<{ sm3: string }>;
+          finance: Array<{ role: string; pem: string }>;
+        };
+        return list.agencyCas.length > 0 && list.finance.length > 1 ? list : undefined;
+      }, 60_000);
+      expect(trust.agencyCas.map((c) => c.sm3)).toEqual([devCa.fingerprintSm3()]);
+      // finance-exchange: the simulator's supervision certificate from its answers, and its CA as it serves it.
+      expect(trust.finance.map((c) => c.role)).toEqual(["supervision", "ca"]);
+      expect(
+        Certificate.fromPem(trust.finance[1]!.pem).equals(
+          Certificate.fromPem(financeCertificates.caCertificatePem),
+        ),
+      ).toBe(true);
+      const pickup = (await (
+        await fetch(`${url}/h5/api/find`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ method: "check", billCode: "11010126", number, checkCode }),
+        })
+      ).json()) as { items: Array<{ token: string }> };
+      const h5Verified = await waitFor(async () => {
+        const answer = (await (
+          await fetch(`${url}/h5/api/verify`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ token: pickup.items[0]?.token }),
+          })
+        ).json()) as { authentic?: boolean; chained?: boolean };
+        return answer.authentic && answer.chained ? answer : undefined;
+      }, 60_000);
+      expect(h5Verified).toMatchObject({ authentic: true, chained: true });
+
       // Nothing secret on the terminal.
       for (const name of [
         "internal-token",
@@ -228,10 +268,13 @@ interface FinanceCertificates {
   financeCertificateSm3: string;
 }
 
-async function waitFor<T>(probe: () => T | undefined, withinMs = 280_000): Promise<T> {
+async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  withinMs = 280_000,
+): Promise<T> {
   const deadline = Date.now() + withinMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error("./piaoju start did not finish its demo in time");
     await new Promise((r) => setTimeout(r, 100));

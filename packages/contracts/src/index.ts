@@ -6,6 +6,7 @@ export * from "./event.ts";
 export * from "./events/common.ts";
 export {
   AgencyProfileSynced,
+  FinanceCertificatePublished,
   RECONCILIATION_DIFFERENCES_IN_EVENT,
   ReceiptSupervised,
   ReceiptSupervisionRejected,
@@ -40,7 +41,7 @@ export {
   RefundRequested,
   settlementSchema,
 } from "./events/payment.ts";
-export { ReceiptSigned, ReceiptSigningRefused } from "./events/signing.ts";
+export { AgencyCaPublished, ReceiptSigned, ReceiptSigningRefused } from "./events/signing.ts";
 export {
   BillKindRegistered,
   issuingPointCode,

@@ -45,7 +45,7 @@ export const config = z.object({
   }),
   PIAOJU_TRUSTED_CA_PEM: z.string().optional().meta({
     description:
-      "PEM bundle of the roots that agency and finance signers must chain to, for 查验 (verification).",
+      "PEM bundle of the roots that agency and finance signers must chain to, for 查验 (verification). Unset: the agency CAs and finance certificates their owners publish on the bus (signing gateway, finance-exchange); set, it replaces them.",
   }),
   PIAOJU_CJK_FONT: sharedConfig.PIAOJU_CJK_FONT,
 });

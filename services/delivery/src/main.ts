@@ -6,8 +6,9 @@ import { parseConfig, type ServiceModule } from "@piaoju/runtime";
 import { Keyring, LEGACY_FORMATS, Sealer } from "@piaoju/sealing";
 import { Deliveries } from "./app/deliveries.ts";
 import { Receipts } from "./app/receipts.ts";
+import { TrustAnchors } from "./app/trust.ts";
 import { config } from "./config.ts";
-import { consumeIssuanceEvents } from "./consumers/events.ts";
+import { consumeIssuanceEvents, consumeTrustEvents } from "./consumers/events.ts";
 import { Protector } from "./domain/protect.ts";
 import type { ReceiptView } from "./domain/receipt.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
@@ -52,7 +53,10 @@ export const deliveryService: ServiceModule = {
       clock,
       log: (fields, msg) => ctx.logger.warn(fields, msg),
     });
-    const trusted = cfg.PIAOJU_TRUSTED_CA_PEM ? Certificate.allFromPem(cfg.PIAOJU_TRUSTED_CA_PEM) : [];
+    const trust = new TrustAnchors(
+      prisma,
+      cfg.PIAOJU_TRUSTED_CA_PEM ? Certificate.allFromPem(cfg.PIAOJU_TRUSTED_CA_PEM) : undefined,
+    );
 
     registerDeliveryRoutes(ctx.http, { deliveries, receipts, render }, cfg.PIAOJU_INTERNAL_TOKEN);
     await registerPickup(ctx.http, {
@@ -61,7 +65,7 @@ export const deliveryService: ServiceModule = {
       protector,
       sms,
       render,
-      trusted,
+      trust,
       clock,
       rateLimit: cfg.PIAOJU_H5_RATE_LIMIT,
       rateLimitDb: ctx.db,
@@ -79,8 +83,16 @@ export const deliveryService: ServiceModule = {
       published: ctx.outbox.wake,
       planned: sender.wake,
     });
+    const trustIntake = await consumeTrustEvents({
+      bus: ctx.bus,
+      prisma,
+      trust,
+      clock,
+      published: ctx.outbox.wake,
+    });
     return {
       async stop() {
+        await trustIntake.stop();
         await intake.stop();
         await sender.stop();
         mail?.close();

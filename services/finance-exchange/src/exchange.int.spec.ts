@@ -93,6 +93,21 @@ describe.each(["http", "ferry"] as const)("finance exchange over %s", (transport
     });
     expect(verified.valid).toBe(true);
     expect(verified.signer?.equals(h.sim.financeCertificate)).toBe(true);
+
+    // Finance's supervision certificate is published for verifiers, once for all ten receipts.
+    const published = h.financeEvents
+      .filter((e) => e.type === "finance.FinanceCertificatePublished")
+      .map((e) => e.data as { role: string; certificate: { sm3: string; pem: string } });
+    expect(published.filter((p) => p.role === "supervision").map((p) => p.certificate.sm3)).toEqual([
+      h.sim.financeCertificate.fingerprintSm3(),
+    ]);
+    expect(published.find((p) => p.role === "supervision")!.certificate.pem).toBe(
+      h.sim.financeCertificate.toPem(),
+    );
+    // Finance's CA: over HTTP as finance serves it beside its certificate. Over the ferry none: the
+    // ferry's CA also issued this end's own ferry certificate, which must not pass for finance.
+    const cas = published.filter((p) => p.role === "ca").map((p) => p.certificate.sm3);
+    expect(cas).toEqual(transport === "http" ? [h.sim.ca.certificate.fingerprintSm3()] : []);
   });
 
   it("tells finance when a supervised receipt is exchanged for paper, so a payer's check says so", async () => {

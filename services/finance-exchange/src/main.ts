@@ -5,6 +5,7 @@ import { parseConfig, type ServiceModule } from "@piaoju/runtime";
 import type { z } from "zod";
 import { ExchangeAdmin } from "./app/admin.ts";
 import { FinanceExchange } from "./app/exchange.ts";
+import { FinanceCertificates, learnFinanceCertificates } from "./app/finance-certificates.ts";
 import { ferryRejectionCounter } from "./app/metrics.ts";
 import { ExchangeSchedule } from "./app/schedule.ts";
 import { config } from "./config.ts";
@@ -14,7 +15,7 @@ import { DirectTransport } from "./transport/direct.ts";
 import { FerryTransport } from "./transport/ferry.ts";
 import { FerrySpool, type FerrySpoolOptions } from "./transport/ferry-spool.ts";
 import { HttpFinanceApi } from "./transport/http-finance-api.ts";
-import { type FinanceTransport, UnconfiguredTransport } from "./transport/transport.ts";
+import { type FinanceTransport, FinanceUnavailable, UnconfiguredTransport } from "./transport/transport.ts";
 
 type Config = z.output<typeof config>;
 
@@ -29,7 +30,7 @@ function transportOf(c: Config, secrets: Map<string, string>, onRejected: FerryS
   }
   if (c.FINANCE_TRANSPORT === "http") {
     const api = new HttpFinanceApi({ baseUrl: c.FINANCE_URL!, secrets, timeoutMs: c.FINANCE_TIMEOUT_MS });
-    return { transport: new DirectTransport(api) as FinanceTransport, spool: undefined };
+    return { transport: new DirectTransport(api) as FinanceTransport, spool: undefined, api };
   }
   const spool = new FerrySpool({
     outDir: c.FINANCE_FERRY_OUT_DIR!,
@@ -66,7 +67,7 @@ export const financeExchangeService: ServiceModule = {
     );
     const clock = () => new Date();
     let admin: ExchangeAdmin | undefined;
-    const { transport, spool } = transportOf(c, secrets, async (r) => {
+    const { transport, spool, api } = transportOf(c, secrets, async (r) => {
       ctx.logger.warn({ file: r.fileName, reason: r.reason }, "ferry file refused");
       ferryRejectionCounter.add(1);
       await admin?.recordFerryRejection(r);
@@ -83,6 +84,7 @@ export const financeExchangeService: ServiceModule = {
       published: ctx.outbox.wake,
       logger: ctx.logger,
       financeCertificateSm3: c.FINANCE_CERTIFICATE_SM3,
+      financeCertificates: new FinanceCertificates(clock),
       settings: {
         batchSize: c.FINANCE_BATCH_SIZE,
         maxInFlight: c.FINANCE_MAX_IN_FLIGHT,
@@ -92,6 +94,27 @@ export const financeExchangeService: ServiceModule = {
         pendingPollMs: c.FINANCE_PENDING_POLL_MS,
       },
     });
+    try {
+      await exchange.publishFinanceCertificates();
+    } catch (error) {
+      // Not a reason to stay down: each accepted answer publishes its certificate too.
+      ctx.logger.warn({ err: error }, "finance's certificates not published at start");
+    }
+    // Over HTTP finance serves its certificate and CA itself: learned (retried while finance is
+    // not up yet) and published for verifiers.
+    const learning = api
+      ? learnFinanceCertificates({
+          ask: () => api.certificates(),
+          publish: (served) => exchange.publishServedFinanceCertificates(served),
+          pinnedSm3: c.FINANCE_CERTIFICATE_SM3,
+          // Finance not up yet is no news; an answer that does not hold together (or a pin it breaks) is.
+          onError: (error) =>
+            ctx.logger[error instanceof FinanceUnavailable ? "debug" : "warn"](
+              { err: error },
+              "finance's certificates not learned yet",
+            ),
+        })
+      : undefined;
     admin = new ExchangeAdmin(ctx.db, exchange, clock, () => schedule?.kick());
     registerExchangeRoutes(ctx.http, admin, c.PIAOJU_INTERNAL_TOKEN);
     const intake = await consumeSubmittedReceipts({
@@ -119,6 +142,7 @@ export const financeExchangeService: ServiceModule = {
     schedule.start();
     return {
       async stop() {
+        await learning?.stop();
         await intake.stop();
         await schedule?.stop();
         await transport.close();

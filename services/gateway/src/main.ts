@@ -6,8 +6,10 @@ import { Keyring, LEGACY_FORMATS, Sealer } from "@piaoju/sealing";
 import { Apps } from "./app/apps.ts";
 import { AuditLog } from "./app/audit.ts";
 import { Identity } from "./app/identity.ts";
+import { TrustList } from "./app/trust.ts";
 import { httpUpstream, inProcessUpstream, type Upstream } from "./app/upstream.ts";
 import { config } from "./config.ts";
+import { consumeTrustEvents } from "./consumers/trust.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { registerAdminConsole } from "./http/admin-console.ts";
 import { registerAppAdminRoutes } from "./http/apps-admin.ts";
@@ -16,6 +18,7 @@ import { registerConsoleRoutes } from "./http/console.ts";
 import { registerOpenApi } from "./http/openapi.ts";
 import { registerOperatorRoutes } from "./http/operator.ts";
 import { paymentApi } from "./http/payment-api.ts";
+import { registerTrustRoutes } from "./http/trust.ts";
 
 /** Which service owns an internal path. */
 const OWNERS: Array<[string, string]> = [
@@ -97,6 +100,15 @@ export const gatewayService: ServiceModule = {
       },
     });
     await ctx.http.register(paymentApi, { apps, upstream: upstreamFor("/v1/payments") });
+    const trust = new TrustList(prisma);
+    await registerTrustRoutes(ctx.http, trust);
+    const trustIntake = await consumeTrustEvents({
+      bus: ctx.bus,
+      prisma,
+      trust,
+      clock,
+      published: ctx.outbox.wake,
+    });
 
     if (cfg.PIAOJU_CONSOLE_BOOTSTRAP === "print") {
       const made = await identity.bootstrap({ actor: "platform:first-start", address: "local" });
@@ -120,6 +132,7 @@ export const gatewayService: ServiceModule = {
     return {
       async stop() {
         clearInterval(pruning);
+        await trustIntake.stop();
         await prisma.$disconnect();
       },
     };

@@ -293,6 +293,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     `  H5 pick-up page   ${pickupUrl}  (bill code ${BILL}, number ${result.number}, check code ${result.checkCode})`,
   );
   print(`  PDF               ${pdfUrl ?? "(not found on the pick-up API)"}`);
+  print(`  trust list        ${base}/api/v1/trust  (the CA and finance certificate 查验 chains to)`);
   print(`\nOpenAPI of the business API: ${base}/api/docs`);
   return result;
 }

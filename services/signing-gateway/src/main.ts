@@ -1,8 +1,11 @@
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Certificate } from "@piaoju/gm-crypto";
 import { ConfigError, type ServiceModule } from "@piaoju/runtime";
 import { ensureEmbeddedServiceTls, loadServiceTls, type ServiceTls } from "@piaoju/service-identity";
 import { ReceiptSigner } from "./app/receipt-signer.ts";
+import { TrustPublisher } from "./app/trust-publisher.ts";
 import { loadServiceConfig, type ServiceConfig, serviceConfigSchema } from "./config.ts";
 import { consumeReceiptRequests } from "./consumers/receipt-requests.ts";
 import { isAgencyKey, keyIdFor, parseKeyMapping } from "./domain/receipt-signing.ts";
@@ -43,6 +46,12 @@ export function gatewayOptions(
     },
   };
 }
+
+/**
+ * When the agency CAs are looked for and published: at once (again every 2 s while no device
+ * answers), then each minute for CAs of keys imported since, and all of them again each hour.
+ */
+const TRUST_SCHEDULE = { retryMs: 2_000, refreshMs: 60_000, republishMs: 3_600_000 };
 
 /** The embedded devices' identity, when this process runs them. */
 type Security = GatewaySecurity & { deviceTls?: ServiceTls | undefined };
@@ -93,6 +102,7 @@ export const signingGatewayService: ServiceModule = {
     const security = await gatewaySecurity(config, embedded);
     let local: LocalDevices | undefined;
     let devices = config.PIAOJU_SIGNING_DEVICES;
+    const keystoreDir = join(resolve(config.PIAOJU_DATA_DIR), "signing-gateway", "keystore");
     if (devices.length === 0) {
       if (!embedded)
         throw new ConfigError(["PIAOJU_SIGNING_DEVICES: required in cluster mode (host:port,…)"]);
@@ -100,7 +110,7 @@ export const signingGatewayService: ServiceModule = {
         throw new ConfigError(["PIAOJU_SIGNING_KEYSTORE_KEY: required for the local signing devices"]);
       }
       local = await LocalDevices.start({
-        keystoreDir: join(resolve(config.PIAOJU_DATA_DIR), "signing-gateway", "keystore"),
+        keystoreDir,
         keystoreKeyHex: config.PIAOJU_SIGNING_KEYSTORE_KEY,
         count: config.PIAOJU_SIGNING_LOCAL_DEVICES,
         workersEach: config.PIAOJU_SIGNING_LOCAL_DEVICE_WORKERS,
@@ -118,12 +128,27 @@ export const signingGatewayService: ServiceModule = {
     }
     const mapping = parseKeyMapping(config.PIAOJU_SIGNING_AGENCY_KEYS);
     const provisioner = local;
+    const devCaPem = join(keystoreDir, "dev-ca", "ca.crt.pem");
+    const trust = new TrustPublisher({
+      router: gateway.router,
+      db: ctx.db,
+      isAgencyKey: (keyId) => isAgencyKey(keyId, mapping, config.PIAOJU_SIGNING_KEY_ID_PATTERN),
+      // The local devices' keystore is this service's own; a cluster's devices hold their chains.
+      ownCas: () =>
+        local && existsSync(devCaPem) ? Certificate.allFromPem(readFileSync(devCaPem, "utf8")) : [],
+      published: ctx.outbox.wake,
+      logger: ctx.logger,
+      deadlineMs: config.PIAOJU_SIGNING_GATEWAY_DEADLINE_MS,
+    });
     const signer = new ReceiptSigner({
       router: gateway.router,
       keyIdFor: (agency) => keyIdFor(agency, mapping, config.PIAOJU_SIGNING_KEY_ID_PATTERN),
       provision:
         config.PIAOJU_SIGNING_DEV_PROVISION && provisioner
-          ? (keyId, agency) => provisioner.provision(keyId, agency)
+          ? async (keyId, agency) => {
+              await provisioner.provision(keyId, agency);
+              trust.nudge();
+            }
           : undefined,
       deadlineMs: config.PIAOJU_SIGNING_GATEWAY_DEADLINE_MS,
       logger: ctx.logger,
@@ -135,6 +160,7 @@ export const signingGatewayService: ServiceModule = {
       clock: () => new Date(),
       published: ctx.outbox.wake,
     });
+    trust.start(TRUST_SCHEDULE);
     ctx.logger.info(
       {
         grpc: gateway.address,
@@ -150,6 +176,7 @@ export const signingGatewayService: ServiceModule = {
     return {
       async stop() {
         await intake.stop();
+        await trust.stop();
         await gateway.close();
         await local?.close();
       },

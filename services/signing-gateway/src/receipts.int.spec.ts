@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Bus } from "@piaoju/bus";
 import { createEnvelope, type Envelope, ReceiptRequested, topics } from "@piaoju/contracts";
-import { sm3, verifySignedData } from "@piaoju/gm-crypto";
+import { Certificate, sm3, verifySignedData } from "@piaoju/gm-crypto";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { testPki } from "@piaoju/service-identity/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -174,6 +176,25 @@ describe("signing gateway embedded (one process: PGlite, embedded bus, software 
       const verified = verifySignedData(Buffer.from(signed.signature, "base64"), { content: document });
       expect(verified.valid).toBe(true);
       expect(JSON.stringify(verified.signer!.subject)).toContain("agency-120202");
+
+      // The keystore's dev CA, which the new key's certificate chains to, is published for verifiers.
+      const devCa = Certificate.fromPem(
+        readFileSync(
+          join(test.env.PIAOJU_DATA_DIR as string, "signing-gateway", "keystore", "dev-ca", "ca.crt.pem"),
+          "utf8",
+        ),
+      );
+      await until(
+        () => watch.seen.some((e) => e.type === "signing.AgencyCaPublished"),
+        30_000,
+        "AgencyCaPublished",
+      );
+      const published = watch.seen
+        .filter((e) => e.type === "signing.AgencyCaPublished")
+        .map((e) => (e.data as { certificate: { sm3: string; pem: string } }).certificate);
+      expect([...new Set(published.map((c) => c.sm3))]).toEqual([devCa.fingerprintSm3()]);
+      expect(Certificate.fromPem(published[0]!.pem).equals(devCa)).toBe(true);
+      expect(verified.signer!.issuerDer.equals(devCa.subjectDer)).toBe(true);
       await watch.stop();
     } finally {
       await test.stop();

@@ -20,3 +20,23 @@ export const numberRange = z
 export const sm3Hex = z.string().regex(/^[0-9a-f]{64}$/, "an SM3 digest is 64 lower-case hex digits");
 /** 蓝票 (a normal receipt) or 红票 (the negative receipt that red-flushes one). */
 export const receiptKind = z.enum(["blue", "red"]);
+
+/**
+ * A certificate the platform publishes as one it trusts (信任证书): the PEM and what a reader
+ * checks it by. Consumers keep the latest per `sm3`; publishing one again changes nothing.
+ */
+export const publishedCertificate = z.object({
+  /** One PEM block, "-----BEGIN CERTIFICATE-----" … */
+  pem: z
+    .string()
+    .max(16_000)
+    .regex(
+      /^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\r?\n?$/,
+      "one PEM certificate",
+    ),
+  /** SM3 of the certificate's DER, lower-case hex (its fingerprint). */
+  sm3: sm3Hex,
+  subject: z.string().min(1).max(1000),
+  notBefore: isoTime,
+  notAfter: isoTime,
+});

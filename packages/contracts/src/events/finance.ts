@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { defineEvent } from "../event.ts";
 import { topics } from "../topics.ts";
-import { agencyCode, billCode, billNumber, isoTime, sm3Hex } from "./common.ts";
+import { agencyCode, billCode, billNumber, isoTime, publishedCertificate, sm3Hex } from "./common.ts";
 
 /**
  * Finance approved a stock application (申领) and issued a segment of numbers to the agency.
@@ -135,8 +135,27 @@ export const ReconciliationCompleted = defineEvent({
   partitionKey: (d) => `${d.agencyCode}:${d.day}`,
 });
 
+/**
+ * finance-exchange publishes a certificate of finance's that it trusts: the supervision (监制)
+ * certificate finance signed receipts with (role "supervision", learned from the answers it
+ * accepted) or finance's CA (role "ca", as finance serves it beside that certificate). Verifiers
+ * take a supervision certificate as pinned and a CA as a root, for finance's signatures only.
+ */
+export const FinanceCertificatePublished = defineEvent({
+  type: "finance.FinanceCertificatePublished",
+  topic: topics.finance,
+  version: 1,
+  schema: z.object({
+    role: z.enum(["supervision", "ca"]),
+    certificate: publishedCertificate,
+    publishedAt: isoTime,
+  }),
+  partitionKey: (d) => `trust:${d.certificate.sm3}`,
+});
+
 export const financeEvents = {
   SegmentIssued,
+  FinanceCertificatePublished,
   ReceiptSupervised,
   ReceiptSupervisionRejected,
   AgencyProfileSynced,

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { defineEvent } from "../event.ts";
 import { topics } from "../topics.ts";
-import { agencyCode, isoTime, sm3Hex } from "./common.ts";
+import { agencyCode, isoTime, publishedCertificate, sm3Hex } from "./common.ts";
 
 /**
  * The signing gateway signed a receipt's document with the agency's key (单位签名): it
@@ -46,4 +46,22 @@ export const ReceiptSigningRefused = defineEvent({
   partitionKey: (d) => d.receiptId,
 });
 
-export const signingEvents = { ReceiptSigned, ReceiptSigningRefused } as const;
+/**
+ * The signing gateway publishes a CA that agency signing certificates chain to (单位证书的 CA):
+ * the development CA of its keystore (embedded), and every issuer in the chains its devices
+ * hold for agency keys. Sent on start, when it finds a new one, and again now and then, so a
+ * consumer that joins late learns them all. Verifiers (delivery, the gateway's public trust
+ * list) take it as a root for agency signatures.
+ */
+export const AgencyCaPublished = defineEvent({
+  type: "signing.AgencyCaPublished",
+  topic: topics.signing,
+  version: 1,
+  schema: z.object({
+    certificate: publishedCertificate,
+    publishedAt: isoTime,
+  }),
+  partitionKey: (d) => `trust:${d.certificate.sm3}`,
+});
+
+export const signingEvents = { ReceiptSigned, ReceiptSigningRefused, AgencyCaPublished } as const;

@@ -15,23 +15,40 @@ export interface Authenticity {
   finance: SignatureCheck;
   /** Signatures good and the document intact: a formal e-receipt as issued. */
   authentic: boolean;
+  /** Each signer was also chained to a trusted certificate (false: none is known yet). */
+  chained: boolean;
+}
+
+/**
+ * What each signature must chain to: the agency's to an agency CA, finance's to finance's CA or
+ * its pinned certificate; never one side's certificate for the other's signature.
+ */
+export interface TrustedBySide {
+  agency: Certificate[];
+  finance: Certificate[];
 }
 
 /**
  * Checks a receipt as a verifier would (查验): the document bytes hash to the recorded SM3,
  * the agency's detached SM2 PKCS#7 signature (单位签名) and finance's (监制签名) both verify
- * over those bytes. With trusted roots configured, each signer must also chain to one.
+ * over those bytes. With trusted certificates known for a side, its signer must also chain to one.
  */
 export function verifyReceipt(
   r: { document: string; documentSm3: string; agencySignature: string; financeSignature: string },
-  trusted: Certificate[],
+  trusted: TrustedBySide,
   at: Date,
 ): Authenticity {
   const document = Buffer.from(r.document, "base64");
   const documentIntact = sm3(document).toString("hex") === r.documentSm3;
-  const agency = check(r.agencySignature, document, trusted, at);
-  const finance = check(r.financeSignature, document, trusted, at);
-  return { documentIntact, agency, finance, authentic: documentIntact && agency.valid && finance.valid };
+  const agency = check(r.agencySignature, document, trusted.agency, at);
+  const finance = check(r.financeSignature, document, trusted.finance, at);
+  return {
+    documentIntact,
+    agency,
+    finance,
+    authentic: documentIntact && agency.valid && finance.valid,
+    chained: trusted.agency.length > 0 && trusted.finance.length > 0,
+  };
 }
 
 function check(signature: string, content: Buffer, trusted: Certificate[], at: Date): SignatureCheck {

@@ -2,9 +2,11 @@ import { type Bus, consumeEvents, type Subscription } from "@piaoju/bus";
 import { topics } from "@piaoju/contracts";
 import { prismaUnitOfWork } from "@piaoju/persistence";
 import type { Receipts, Tx } from "../app/receipts.ts";
+import { TrustAnchors as Trust, type TrustAnchors } from "../app/trust.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
 export const DELIVERY_GROUP = "delivery.receipts";
+export const TRUST_GROUP = "delivery.trust";
 
 /**
  * Issued receipts (blue and red), red-flushes and paper exchanges come in once each (inbox);
@@ -36,6 +38,40 @@ export function consumeIssuanceEvents(w: {
       else return;
       // The transaction commits after this returns; the sender's next poll picks the deliveries up.
       setTimeout(w.planned, 50).unref();
+    },
+  });
+}
+
+/**
+ * The certificates 查验 chains to, as their owners publish them: agency CAs from the signing
+ * gateway, finance's supervision certificates and CA from finance-exchange. Its own group, so it
+ * reads both topics from their start whatever the receipts' group has read.
+ */
+export function consumeTrustEvents(w: {
+  bus: Bus;
+  prisma: PrismaClient;
+  trust: TrustAnchors;
+  clock: () => Date;
+  published: () => void;
+}): Promise<Subscription> {
+  return consumeEvents<Tx>(w.bus, prismaUnitOfWork<Tx>(w.prisma), {
+    group: TRUST_GROUP,
+    types: ["signing.AgencyCaPublished", "finance.FinanceCertificatePublished"],
+    topics: [topics.signing, topics.finance],
+    producer: "delivery",
+    clock: w.clock,
+    published: w.published,
+    handle: async (event, tx) => {
+      if (event.type === "signing.AgencyCaPublished") {
+        await w.trust.record(tx, "AGENCY_CA", event.data.certificate, event.data.publishedAt);
+      } else if (event.type === "finance.FinanceCertificatePublished") {
+        await w.trust.record(
+          tx,
+          Trust.roleOfFinance(event.data),
+          event.data.certificate,
+          event.data.publishedAt,
+        );
+      }
     },
   });
 }

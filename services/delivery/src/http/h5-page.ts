@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
 /**
  * The H5 pick-up page (在线取票): one small mobile page, no framework, that an agency embeds
  * in its website with an iframe. It only ever sends what the payer typed in POST bodies
@@ -41,6 +44,9 @@ export const PICKUP_HTML = `<!doctype html>
   .actions a { background: var(--red); color: #fff; }
   .verify { margin-top: 8px; font-size: 12px; line-height: 1.6; }
   .verify .good { color: #1e7b34; } .verify .bad { color: var(--red); }
+  .checks { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
+  .checks section { border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; }
+  .checks h3 { margin: 0 0 2px; font-size: 12px; } .checks .en { color: var(--muted); font-size: 11px; }
   footer { text-align: center; font-size: 11px; color: var(--muted); padding: 16px; }
 </style>
 </head>
@@ -73,6 +79,9 @@ export const PICKUP_HTML = `<!doctype html>
   <section id="results"></section>
 </main>
 <footer>Piaoju 财政电子票据平台</footer>
+<script src="/h5/sm3.js"></script>
+<script src="/h5/sm2.js"></script>
+<script src="/h5/verify.js"></script>
 <script src="/h5/pickup.js"></script>
 </body>
 </html>`;
@@ -120,15 +129,33 @@ export const PICKUP_JS = `(function () {
       var verifyBox = el("div", { class: "verify" });
       var verifyButton = el("button", { type: "button" }, ["查验真伪"]);
       verifyButton.addEventListener("click", async function () {
-        verifyBox.textContent = "查验中…";
-        try {
-          var v = await post("/h5/api/verify", { token: r.token });
-          verifyBox.replaceChildren(
-            el("div", { class: v.authentic ? "good" : "bad" }, [v.authentic ? "✔ 票据真实有效：单位签名、财政监制签名均验证通过" : "✘ 票据验证未通过"]),
-            el("div", {}, ["单位签名：" + (v.agency.valid ? "有效 " + (v.agency.signer || "") : "无效")]),
-            el("div", {}, ["财政监制：" + (v.finance.valid ? "有效 " + (v.finance.signer || "") : "无效")]),
-            el("div", {}, ["票据状态：" + v.statusText]));
-        } catch (e) { verifyBox.textContent = e.message; }
+        verifyBox.textContent = "查验中… Checking…";
+        var server = el("section", { "data-check": "server" }, ["…"]);
+        var browser = el("section", { "data-check": "browser" }, ["…"]);
+        verifyBox.replaceChildren(el("div", { class: "checks" }, [server, browser]));
+        var serverDone = post("/h5/api/verify", { token: r.token }).then(function (v) {
+          server.replaceChildren(
+            el("h3", {}, ["服务器查验"]), el("div", { class: "en" }, ["Server check"]),
+            el("div", { class: v.authentic ? "good" : "bad", "data-verdict": v.authentic ? "verified" : "not-verified" },
+              [v.authentic ? "✔ 票据真实有效 Verified" : "✘ 票据验证未通过 Not verified"]),
+            el("div", {}, ["单位签名 Agency：" + (v.agency.valid ? "有效 valid " + (v.agency.signer || "") : "无效 invalid")]),
+            el("div", {}, ["财政监制 Finance：" + (v.finance.valid ? "有效 valid " + (v.finance.signer || "") : "无效 invalid")]),
+            el("div", {}, [v.chained ? "证书链：已核验至平台信任的证书 Chained to the trusted certificates" : "证书链：未配置信任证书 No trusted certificate known"]),
+            el("div", {}, ["票据状态 Status：" + v.statusText]));
+        }).catch(function (e) { server.textContent = e.message; });
+        var browserDone = window.PiaojuVerify.receipt(r.token).then(function (b) {
+          browser.replaceChildren(
+            el("h3", {}, ["浏览器查验"]), el("div", { class: "en" }, ["Browser check (sm-crypto, in this page)"]),
+            el("div", { class: b.verified ? "good" : "bad", "data-verdict": b.verified ? "verified" : "not-verified" },
+              [b.verified ? "✔ 本机验证通过 Verified here" : "✘ 本机验证未通过 Not verified here"]),
+            el("div", {}, ["单位签名 Agency：" + b.agency.text]),
+            el("div", {}, ["财政监制 Finance：" + b.finance.text]),
+            el("div", {}, ["文档摘要 SM3：" + b.digestText]));
+        }).catch(function (e) {
+          browser.replaceChildren(el("h3", {}, ["浏览器查验"]),
+            el("div", { class: "bad", "data-verdict": "not-verified" }, ["✘ 无法在本机查验 Could not check here: " + e.message]));
+        });
+        await Promise.all([serverDone, browserDone]);
       });
       var download = el("a", { href: "/h5/api/receipts/" + encodeURIComponent(r.token) + "/pdf", download: r.billCode + "-" + r.number + ".pdf" }, ["下载 PDF"]);
       results.append(el("article", { class: "card" }, [
@@ -173,3 +200,139 @@ export const PICKUP_JS = `(function () {
     find({ method: "qr", qr: qr });
   }
 })();`;
+
+/**
+ * The check in the browser (本机查验): over the exact bytes the page fetched, with sm-crypto's
+ * browser build (window.sm2, window.sm3), independent of the server's answer. For each detached
+ * PKCS#7 SignedData: the signer's certificate found by issuer and serial number, the document's
+ * SM3 equal to the signed messageDigest, the SM2 signature (SM3 with Z_A, default user ID) over
+ * the DER of the authenticated attributes, the certificate valid when finance supervised the
+ * receipt, and either one of the trusted ones (finance's pinned supervision certificate) or
+ * signed by a trusted CA of the same side.
+ */
+export const RECEIPT_VERIFY_JS = `(function () {
+  "use strict";
+  var OID_MESSAGE_DIGEST = "2a864886f70d010904";
+
+  function hex(bytes) { var s = ""; for (var i = 0; i < bytes.length; i++) s += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16); return s; }
+  function fromBase64(b64) { var bin = atob(b64); var out = new Uint8Array(bin.length); for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i); return out; }
+  function fromPem(pem) { return fromBase64(pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\\s+/g, "")); }
+  function same(a, b) { if (a.length !== b.length) return false; for (var i = 0; i < a.length; i++) if (a[i] !== b[i]) return false; return true; }
+
+  // DER, as far as these structures need it: one element at pos (tag, where its content starts and ends).
+  function node(bytes, pos) {
+    if (pos + 2 > bytes.length) throw new Error("truncated DER");
+    var tag = bytes[pos], p = pos + 1, len = bytes[p++];
+    if (len & 0x80) {
+      var n = len & 0x7f; if (n < 1 || n > 4) throw new Error("bad DER length");
+      len = 0; for (var i = 0; i < n; i++) len = len * 256 + bytes[p++];
+    }
+    if (p + len > bytes.length) throw new Error("truncated DER");
+    return { tag: tag, start: pos, body: p, end: p + len, bytes: bytes };
+  }
+  function kids(n) { var out = [], p = n.body; while (p < n.end) { var c = node(n.bytes, p); out.push(c); p = c.end; } return out; }
+  function whole(n) { return n.bytes.subarray(n.start, n.end); }
+  function content(n) { return n.bytes.subarray(n.body, n.end); }
+
+  // UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSSZ), as milliseconds.
+  function time(n) {
+    var t = ""; content(n).forEach(function (b) { t += String.fromCharCode(b); });
+    if (n.tag === 0x17) t = (Number(t.slice(0, 2)) < 50 ? "20" : "19") + t;
+    return Date.UTC(+t.slice(0, 4), +t.slice(4, 6) - 1, +t.slice(6, 8), +t.slice(8, 10), +t.slice(10, 12), +t.slice(12, 14));
+  }
+  function certificate(der) {
+    var top = kids(node(der, 0)), tbs = kids(top[0]), i = tbs[0].tag === 0xa0 ? 1 : 0;
+    var spki = kids(tbs[i + 5]), validity = kids(tbs[i + 3]);
+    return {
+      der: der, tbs: whole(top[0]), serial: content(tbs[i]), issuer: whole(tbs[i + 2]), subject: whole(tbs[i + 4]),
+      notBefore: time(validity[0]), notAfter: time(validity[1]),
+      publicKey: hex(content(spki[1]).subarray(1)), signature: hex(content(top[2]).subarray(1)),
+    };
+  }
+  function signedData(der) {
+    var info = kids(node(der, 0));
+    var sd = kids(kids(info[1])[0]);
+    var certs = [], signers = [];
+    sd.forEach(function (part, index) {
+      if (index > 2 && part.tag === 0xa0) kids(part).forEach(function (c) { certs.push(certificate(whole(c).slice())); });
+      if (index > 2 && part.tag === 0x31) signers = kids(part);
+    });
+    if (signers.length !== 1) throw new Error("expected one signer");
+    var si = kids(signers[0]), ias = kids(si[1]), j = 3, attrs;
+    if (si[3].tag === 0xa0) { attrs = si[3]; j = 4; }
+    return { certs: certs, issuer: whole(ias[0]), serial: content(ias[1]), attrs: attrs, signature: hex(content(si[j + 1])) };
+  }
+  function verifySm2(message, signatureHex, publicKeyHex) {
+    return window.sm2.doVerifySignature(Array.prototype.slice.call(message), signatureHex, publicKeyHex, { der: true, hash: true });
+  }
+
+  // One signature over the document; trusted: the certificates of its side (agency or finance);
+  // at: when finance supervised the receipt, the time the certificates must have been valid at.
+  function check(signatureB64, documentBytes, trusted, at) {
+    try {
+      var s = signedData(fromBase64(signatureB64));
+      var signer = s.certs.filter(function (c) { return same(c.issuer, s.issuer) && same(c.serial, s.serial); })[0];
+      if (!signer) return { valid: false, text: "未找到签名证书 no signer certificate" };
+      var signed = documentBytes;
+      if (s.attrs) {
+        var digest = null;
+        kids(s.attrs).forEach(function (a) { var p = kids(a); if (hex(content(p[0])) === OID_MESSAGE_DIGEST) digest = hex(content(kids(p[1])[0])); });
+        if (digest !== window.sm3(Array.prototype.slice.call(documentBytes))) return { valid: false, text: "文档已被改动 the document was changed" };
+        signed = whole(s.attrs).slice(); signed[0] = 0x31; // signed as a SET OF, per PKCS#7
+      }
+      if (!verifySm2(signed, s.signature, signer.publicKey)) return { valid: false, text: "签名无效 the signature does not verify" };
+      if (!(at >= signer.notBefore && at <= signer.notAfter)) return { valid: false, text: "证书当时不在有效期内 the certificate was not valid then" };
+      var pinned = trusted.some(function (t) { return same(t.der, signer.der); });
+      var issuer = trusted.filter(function (t) { return same(t.subject, signer.issuer) && verifySm2(signer.tbs, signer.signature, t.publicKey); })[0];
+      if (!pinned && !issuer) return { valid: false, text: "证书不受信任 the certificate is not trusted" };
+      return { valid: true, text: "有效 valid" + (pinned ? "（证书已固定 pinned certificate）" : "（证书链至受信任 CA chained to a trusted CA）") };
+    } catch (e) {
+      return { valid: false, text: "无法读取签名 unreadable signature (" + e.message + ")" };
+    }
+  }
+
+  async function fetchOk(path) {
+    var res = await fetch(path, { cache: "no-store" });
+    if (!res.ok) throw new Error(res.status === 404 ? "链接已过期，请重新查询 the link expired" : "HTTP " + res.status);
+    return res;
+  }
+
+  async function receipt(token) {
+    var t = encodeURIComponent(token);
+    var responses = await Promise.all([fetchOk("/h5/api/receipts/" + t + "/document"), fetchOk("/h5/api/receipts/" + t + "/signatures"), fetchOk("/h5/api/trust")]);
+    var documentBytes = new Uint8Array(await responses[0].arrayBuffer());
+    var sigs = await responses[1].json(), trust = await responses[2].json();
+    var side = function (roles) { return trust.certificates.filter(function (c) { return roles.indexOf(c.role) >= 0; }).map(function (c) { return certificate(fromPem(c.pem)); }); };
+    var digestOk = window.sm3(Array.prototype.slice.call(documentBytes)) === sigs.documentSm3;
+    var at = Date.parse(sigs.supervisedAt);
+    var agency = check(sigs.agencySignature, documentBytes, side(["AGENCY_CA", "CONFIGURED"]), at);
+    var finance = check(sigs.financeSignature, documentBytes, side(["FINANCE_SUPERVISION", "FINANCE_CA", "CONFIGURED"]), at);
+    return {
+      verified: digestOk && agency.valid && finance.valid, agency: agency, finance: finance, digestOk: digestOk,
+      digestText: digestOk ? "与开具时一致 as issued" : "与开具时不一致 differs from the issued one",
+    };
+  }
+
+  window.PiaojuVerify = { receipt: receipt };
+})();`;
+
+const requireHere = createRequire(import.meta.url);
+const cached = new Map<string, string>();
+/** sm-crypto's prebuilt browser files, read once on first use. */
+function smCryptoFile(name: "sm2.js" | "sm3.js"): () => string {
+  return () => {
+    let source = cached.get(name);
+    if (source === undefined) {
+      source = readFileSync(requireHere.resolve(`sm-crypto/dist/${name}`), "utf8");
+      cached.set(name, source);
+    }
+    return source;
+  };
+}
+
+/** The scripts the page loads beside pickup.js, by file name under /h5/. */
+export const SM_CRYPTO_SCRIPTS: Record<string, () => string> = {
+  "sm2.js": smCryptoFile("sm2.js"),
+  "sm3.js": smCryptoFile("sm3.js"),
+  "verify.js": () => RECEIPT_VERIFY_JS,
+};

@@ -1,20 +1,20 @@
 import { randomInt, timingSafeEqual } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
 import { billCode, billNumber, bizSerialNo, text } from "@piaoju/contracts";
-import type { Certificate } from "@piaoju/gm-crypto";
 import { fenToChineseUpper, fenToFigures } from "@piaoju/locale";
 import type { Database } from "@piaoju/persistence";
 import { AppError, parseInput, postgresRateLimitStore } from "@piaoju/runtime";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Receipts } from "../app/receipts.ts";
+import type { TrustAnchors } from "../app/trust.ts";
 import { verifyReceipt } from "../app/verify.ts";
 import type { Protector } from "../domain/protect.ts";
 import { type ReceiptView, statusText } from "../domain/receipt.ts";
 import { maskMiddle, parseQrText, shanghaiDateTime } from "../domain/receipt-text.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { SmsSender } from "../providers/providers.ts";
-import { PICKUP_HTML, PICKUP_JS } from "./h5-page.ts";
+import { PICKUP_HTML, PICKUP_JS, SM_CRYPTO_SCRIPTS } from "./h5-page.ts";
 
 export interface H5Deps {
   prisma: PrismaClient;
@@ -22,7 +22,8 @@ export interface H5Deps {
   protector: Protector;
   sms?: SmsSender | undefined;
   render: (r: ReceiptView) => Promise<Buffer>;
-  trusted: Certificate[];
+  /** What 查验 chains to: published on the bus, or the operator's override. */
+  trust: TrustAnchors;
   clock: () => Date;
   /** Requests per minute per client address on the pick-up API. */
   rateLimit: number;
@@ -104,6 +105,12 @@ export async function registerPickup(http: FastifyInstance, d: H5Deps): Promise<
     scope.get("/h5/pickup.js", async (_req, reply) =>
       reply.type("text/javascript; charset=utf-8").send(PICKUP_JS),
     );
+    // sm-crypto's own browser builds (UMD, window.sm2 / window.sm3), for the check in the browser.
+    for (const [name, source] of Object.entries(SM_CRYPTO_SCRIPTS)) {
+      scope.get(`/h5/${name}`, async (_req, reply) =>
+        reply.type("text/javascript; charset=utf-8").send(source()),
+      );
+    }
 
     scope.post("/h5/api/find", async (req) => {
       const body = parseInput(findBody, req.body, "body");
@@ -140,14 +147,41 @@ export async function registerPickup(http: FastifyInstance, d: H5Deps): Promise<
     scope.post("/h5/api/verify", async (req) => {
       const body = parseInput(z.object({ token: text().min(1).max(100) }), req.body, "body");
       const row = await rowOfToken(d, body.token);
-      const result = verifyReceipt(
-        { ...row, document: d.receipts.document(row) },
-        d.trusted,
-        row.supervisedAt,
-      );
+      const trusted = await d.trust.bySide();
+      const result = verifyReceipt({ ...row, document: d.receipts.document(row) }, trusted, row.supervisedAt);
       const view = d.receipts.view(row);
       return { ...result, status: view.status, statusText: statusText(view) };
     });
+
+    // What the browser checks for itself: the exact signed bytes, both signatures, and the
+    // certificates the platform trusts (the same ones the server's answer chains to).
+    scope.get("/h5/api/receipts/:token/document", async (req, reply) => {
+      const { token } = parseInput(z.object({ token: text().min(1).max(100) }), req.params, "params");
+      const row = await rowOfToken(d, token);
+      return reply
+        .type("application/xml")
+        .header("content-disposition", `attachment; filename="${row.billCode}-${row.number}.xml"`)
+        .send(Buffer.from(d.receipts.document(row), "base64"));
+    });
+    scope.get("/h5/api/receipts/:token/signatures", async (req) => {
+      const { token } = parseInput(z.object({ token: text().min(1).max(100) }), req.params, "params");
+      const row = await rowOfToken(d, token);
+      return {
+        documentSm3: row.documentSm3,
+        agencySignature: row.agencySignature,
+        financeSignature: row.financeSignature,
+        supervisedAt: row.supervisedAt.toISOString(),
+      };
+    });
+    scope.get("/h5/api/trust", async () => ({
+      source: d.trust.overridden ? "configured" : "published",
+      certificates: (await d.trust.list()).map(({ role, sm3, subject, pem }) => ({
+        role,
+        sm3,
+        subject,
+        pem,
+      })),
+    }));
 
     scope.get("/h5/api/receipts/:token/pdf", async (req, reply) => {
       const { token } = parseInput(z.object({ token: text().min(1).max(100) }), req.params, "params");

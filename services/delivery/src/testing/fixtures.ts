@@ -2,13 +2,15 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
+  AgencyCaPublished,
   createEnvelope,
   type Envelope,
+  FinanceCertificatePublished,
   ReceiptIssued,
   ReceiptPaperExchanged,
   ReceiptRedFlushed,
 } from "@piaoju/contracts";
-import { createSignedData, DevCa, Sm2PrivateKey, sm3 } from "@piaoju/gm-crypto";
+import { type Certificate, createSignedData, DevCa, Sm2PrivateKey, sm3 } from "@piaoju/gm-crypto";
 import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import type { z } from "zod";
@@ -35,6 +37,8 @@ export async function makeSigners() {
   });
   return {
     ca,
+    agencyCert,
+    financeCert,
     sign(document: Buffer) {
       return {
         agencySignature: createSignedData({
@@ -55,6 +59,36 @@ export async function makeSigners() {
 }
 
 export type Signers = Awaited<ReturnType<typeof makeSigners>>;
+
+function published(cert: Certificate) {
+  return {
+    pem: cert.toPem(),
+    sm3: cert.fingerprintSm3(),
+    subject: cert.subject.text,
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+  };
+}
+
+/**
+ * What the owners publish of these signers: the agency CA (as the signing gateway does) and
+ * finance's supervision certificate (as finance-exchange does).
+ */
+export function trustEnvelopes(signers: Signers): Envelope[] {
+  const publishedAt = new Date().toISOString();
+  return [
+    createEnvelope(
+      AgencyCaPublished,
+      { certificate: published(signers.ca.certificate), publishedAt },
+      { producer: "signing-gateway" },
+    ),
+    createEnvelope(
+      FinanceCertificatePublished,
+      { role: "supervision", certificate: published(signers.financeCert), publishedAt },
+      { producer: "finance-exchange" },
+    ),
+  ];
+}
 
 /** An issued receipt as issuance would publish it: document, agency and finance signatures. */
 export function issuedReceipt(

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { transactionsWithEvents } from "@piaoju/bus";
 import type { Emit } from "@piaoju/contracts";
-import { sm3 } from "@piaoju/gm-crypto";
+import { type Certificate, sm3 } from "@piaoju/gm-crypto";
 import type { Database, SqlExecutor, UnitOfWork } from "@piaoju/persistence";
 import type { Logger } from "@piaoju/runtime";
 import type {
@@ -15,6 +15,7 @@ import { backoffMs } from "../domain/retry.ts";
 import { type FinanceTransport, FinanceUnavailable } from "../transport/transport.ts";
 import { applyAnswer } from "./answers/apply.ts";
 import type { AnswerContext } from "./answers/context.ts";
+import type { FinanceCertificates } from "./finance-certificates.ts";
 import { observeQueue, requestCounter } from "./metrics.ts";
 import { type ItemRow, type RequestRow, toReceipt } from "./rows.ts";
 
@@ -72,6 +73,7 @@ export class FinanceExchange {
       settings: ExchangeSettings;
       /** Finance's signing certificate fingerprint, when known: downloaded receipts must carry it. */
       financeCertificateSm3?: string | undefined;
+      financeCertificates?: FinanceCertificates | undefined;
     },
   ) {
     const unitOfWork: UnitOfWork<SqlExecutor> = (work) => deps.db.transaction((tx) => work(tx, tx));
@@ -79,6 +81,7 @@ export class FinanceExchange {
       clock: deps.clock,
       logger: deps.logger,
       financeCertificateSm3: deps.financeCertificateSm3,
+      financeCertificates: deps.financeCertificates,
     };
     this.#withEvents = transactionsWithEvents({
       unitOfWork,
@@ -86,6 +89,23 @@ export class FinanceExchange {
       clock: deps.clock,
       published: deps.published,
     });
+  }
+
+  /** Finance's certificates as finance serves them, published in one transaction. */
+  async publishServedFinanceCertificates(served: {
+    certificate: Certificate;
+    ca: Certificate;
+  }): Promise<void> {
+    const certificates = this.deps.financeCertificates;
+    if (!certificates) return;
+    await this.#withEvents(async (_tx, emit) => certificates.learned(emit, served));
+  }
+
+  /** At start: publishes finance's certificates known so far (see FinanceCertificates). */
+  async publishFinanceCertificates(): Promise<number> {
+    const certificates = this.deps.financeCertificates;
+    if (!certificates) return 0;
+    return this.#withEvents((tx, emit) => certificates.publishKnown(tx, emit));
   }
 
   // ------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { hmacSm3, sm3 } from "@piaoju/gm-crypto";
+import { Certificate, hmacSm3, sm3 } from "@piaoju/gm-crypto";
 import { z } from "zod";
 import type { AnswerBody, RequestPayload } from "../domain/messages.ts";
 import { type FinanceApi, FinanceRefusal } from "./finance-api.ts";
@@ -87,6 +87,11 @@ const statusUpdateResponse = z.object({
     }),
   ),
 });
+const certificatesResponse = z.object({
+  financeCertificatePem: z.string(),
+  financeCertificateSm3: z.string(),
+  caCertificatePem: z.string(),
+});
 const problem = z.object({ code: z.string().optional(), detail: z.string().optional() }).passthrough();
 
 /**
@@ -105,6 +110,35 @@ export class HttpFinanceApi implements FinanceApi {
     this.#base = options.baseUrl.replace(/\/+$/, "");
     this.#timeoutMs = options.timeoutMs ?? 15_000;
     this.#pageSize = options.pageSize ?? 200;
+  }
+
+  /**
+   * Finance's public certificates (GET /fin/v1/public/certificates, no signature): its signing
+   * certificate and the CA that issued it, checked to belong together. Outages throw
+   * FinanceUnavailable; an answer that does not hold together throws FinanceRefusal.
+   */
+  async certificates(): Promise<{ certificate: Certificate; ca: Certificate }> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.#base}/fin/v1/public/certificates`, {
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (cause) {
+      throw new FinanceUnavailable(`finance's certificates: ${(cause as Error).message}`);
+    }
+    if (!res.ok) throw new FinanceUnavailable(`finance's certificates: HTTP ${res.status}`);
+    const body = certificatesResponse.safeParse(await res.json().catch(() => undefined));
+    if (!body.success) throw new FinanceRefusal("BAD_ANSWER", "finance's certificates: unreadable answer");
+    const certificate = Certificate.fromPem(body.data.financeCertificatePem);
+    const ca = Certificate.fromPem(body.data.caCertificatePem);
+    if (
+      certificate.fingerprintSm3() !== body.data.financeCertificateSm3 ||
+      !ca.isCa ||
+      !certificate.isSignedBy(ca)
+    ) {
+      throw new FinanceRefusal("BAD_ANSWER", "finance's certificates: the certificate is not its CA's");
+    }
+    return { certificate, ca };
   }
 
   async supervise(p: RequestPayload<"supervise">, messageId: string): Promise<AnswerBody<"supervise">> {

@@ -37,6 +37,11 @@ export async function registerOpenApi(http: FastifyInstance): Promise<void> {
         { name: "receipts", description: "票据: issue, find, verify and act on receipts (business systems)" },
         { name: "payments", description: "缴款: payment notices, QR codes, refunds (business systems)" },
         {
+          name: "trust",
+          description:
+            "信任证书: the certificates receipts' signatures are checked against (public, no signature)",
+        },
+        {
           name: "console",
           description: "管理端: sign-in, users, roles, sessions and the audit log (people)",
         },
@@ -57,10 +62,12 @@ export async function registerOpenApi(http: FastifyInstance): Promise<void> {
         ? "console"
         : url.startsWith("/api/v1/payments")
           ? "payments"
-          : "receipts";
+          : url.startsWith("/api/v1/trust")
+            ? "trust"
+            : "receipts";
       const security = tag === "console" ? [{ session: [] }] : [{ signedRequest: [] }];
-      // Signing in is the one call without a session.
-      const open = url === "/api/console/login";
+      // Signing in and the public trust list are the calls without a session or a signature.
+      const open = url === "/api/console/login" || tag === "trust";
       return { schema: { tags: [tag], ...(open ? { security: [] } : { security }), ...schema }, url };
     },
   });

@@ -102,6 +102,9 @@ export async function projectEvent(
     case "payment.ChannelDifferenceFound":
     case "signing.ReceiptSigned":
     case "signing.ReceiptSigningRefused":
+    // The certificates the platform trusts: for verifiers (delivery, the gateway's trust list), not reports.
+    case "signing.AgencyCaPublished":
+    case "finance.FinanceCertificatePublished":
       return;
     default: {
       const unhandled: never = event;

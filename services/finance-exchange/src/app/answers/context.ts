@@ -1,4 +1,5 @@
 import type { Logger } from "@piaoju/runtime";
+import type { FinanceCertificates } from "../finance-certificates.ts";
 
 /** What the answer handlers need of the exchange. */
 export interface AnswerContext {
@@ -6,4 +7,6 @@ export interface AnswerContext {
   logger: Logger;
   /** Finance's signing certificate fingerprint, when known: downloaded receipts must carry it. */
   financeCertificateSm3?: string | undefined;
+  /** Publishes finance's certificates as answers bring them (verifiers learn them from here). */
+  financeCertificates?: FinanceCertificates | undefined;
 }

@@ -9,7 +9,7 @@ import type { AnswerContext } from "./context.ts";
 
 /** Each receipt of the batch decided once: the status guard makes a repeated result a no-op. */
 export async function supervised(
-  _ctx: AnswerContext,
+  ctx: AnswerContext,
   tx: SqlExecutor,
   emit: Emit,
   requestId: string,
@@ -37,6 +37,7 @@ export async function supervised(
         financeRef: r.financeRef,
         supervisedAt: r.supervisedAt,
       });
+      ctx.financeCertificates?.observe(emit, r.financeSignature);
     } else {
       const [item] = await tx.query<ItemRow>(
         `UPDATE supervision_item SET status = 'REJECTED', rejection_code = $3, rejection_reason = $4, decided_at = $5

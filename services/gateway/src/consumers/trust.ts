@@ -1,0 +1,34 @@
+import { type Bus, consumeEvents, type Subscription } from "@piaoju/bus";
+import { topics } from "@piaoju/contracts";
+import { prismaUnitOfWork } from "@piaoju/persistence";
+import type { TrustList } from "../app/trust.ts";
+import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
+
+export const TRUST_GROUP = "gateway.trust";
+type Tx = Prisma.TransactionClient;
+
+/** The certificates the owners publish, into the public trust list (GET /api/v1/trust). */
+export function consumeTrustEvents(w: {
+  bus: Bus;
+  prisma: PrismaClient;
+  trust: TrustList;
+  clock: () => Date;
+  published: () => void;
+}): Promise<Subscription> {
+  return consumeEvents<Tx>(w.bus, prismaUnitOfWork<Tx>(w.prisma), {
+    group: TRUST_GROUP,
+    types: ["signing.AgencyCaPublished", "finance.FinanceCertificatePublished"],
+    topics: [topics.signing, topics.finance],
+    producer: "gateway",
+    clock: w.clock,
+    published: w.published,
+    handle: async (event, tx) => {
+      if (event.type === "signing.AgencyCaPublished") {
+        await w.trust.record(tx, "AGENCY_CA", event.data.certificate, event.data.publishedAt);
+      } else if (event.type === "finance.FinanceCertificatePublished") {
+        const role = event.data.role === "ca" ? "FINANCE_CA" : "FINANCE_SUPERVISION";
+        await w.trust.record(tx, role, event.data.certificate, event.data.publishedAt);
+      }
+    },
+  });
+}
