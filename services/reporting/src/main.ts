@@ -25,7 +25,8 @@ export const reportingService: ServiceModule = {
       db: ctx.db,
       protection,
       pollMs: cfg.PIAOJU_REPORTING_GENERATION_POLL_MS,
-      onError: (error) => ctx.logger.warn({ err: error }, "reporting: a generation check or checkpoint write failed"),
+      onError: (error) =>
+        ctx.logger.warn({ err: error }, "reporting: a generation check or checkpoint write failed"),
     });
     const lag = cachedLag(
       () => projectionLag({ bus: ctx.bus, db: ctx.db }, projection.generation, projectionTopics),
