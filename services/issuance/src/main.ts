@@ -3,8 +3,7 @@ import { createPrismaClient } from "@piaoju/persistence";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
 import { Keyring, Sealer } from "@piaoju/sealing";
 import { resealStale, withSealedReceipts } from "./adapters/sealed-receipts.ts";
-import { IssuanceApp } from "./app/issuance.ts";
-import { ReceiptLifecycle } from "./app/lifecycle.ts";
+import { issuanceContext } from "./app/context.ts";
 import { config } from "./config.ts";
 import {
   consumeFinanceEvents,
@@ -30,10 +29,15 @@ export const issuanceService: ServiceModule = {
     const prisma = withSealedReceipts(stored, sealer);
     const clock = () => new Date();
     const checkCodeKeys = Keyring.parse(PIAOJU_CHECK_CODE_KEY);
-    const app = new IssuanceApp({ prisma, published: ctx.outbox.wake, clock, checkCodeKeys });
-    const lifecycle = new ReceiptLifecycle(app, clock, (message, detail) => ctx.logger.warn(detail, message));
-    registerIssuanceRoutes(ctx.http, app, lifecycle, PIAOJU_INTERNAL_TOKEN);
-    const wiring = { bus: ctx.bus, prisma, app, lifecycle, clock, published: ctx.outbox.wake };
+    const issuance = issuanceContext({
+      prisma,
+      published: ctx.outbox.wake,
+      clock,
+      checkCodeKeys,
+      warn: (message, detail) => ctx.logger.warn(detail, message),
+    });
+    registerIssuanceRoutes(ctx.http, issuance, PIAOJU_INTERNAL_TOKEN);
+    const wiring = { bus: ctx.bus, prisma, issuance, clock, published: ctx.outbox.wake };
     const numberIntake = await consumeStockEvents(wiring);
     const paymentIntake = await consumePaymentEvents(wiring);
     const signingOutcomes = await consumeSigningEvents(wiring);

@@ -2,8 +2,12 @@ import { type Bus, consumeEvents, type Subscription, TransientError } from "@pia
 import { type Emit, type RefundCompleted, topics } from "@piaoju/contracts";
 import { AppError, issuesFromZod } from "@piaoju/runtime";
 import type { z } from "zod";
-import { type IssuanceApp, issuanceUnitOfWork, type Tx } from "../app/issuance.ts";
-import type { ReceiptLifecycle } from "../app/lifecycle.ts";
+import { recordBillKind } from "../app/catalog.ts";
+import { type IssuanceContext, issuanceUnitOfWork, type Tx } from "../app/context.ts";
+import { issueReceiptIn } from "../app/issue-receipt.ts";
+import { receiveRun } from "../app/numbers.ts";
+import { agencySigned, signingRefused, supervised, supervisionRejected } from "../app/outcomes.ts";
+import { redFlushIn } from "../app/red-flush.ts";
 import { issueRequestShape } from "../domain/request.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
@@ -15,8 +19,7 @@ export const SUPERVISION_OUTCOME_GROUP = "issuance.supervision-outcome";
 interface Wiring {
   bus: Bus;
   prisma: PrismaClient;
-  app: IssuanceApp;
-  lifecycle: ReceiptLifecycle;
+  issuance: IssuanceContext;
   clock: () => Date;
   published: () => void;
 }
@@ -34,8 +37,8 @@ export function consumeStockEvents(w: Wiring): Promise<Subscription> {
     clock: w.clock,
     published: w.published,
     handle: async (event, tx) => {
-      if (event.type === "stock.SegmentDistributed") await w.app.receiveRun(tx, event.data);
-      else if (event.type === "stock.BillKindRegistered") await w.app.recordBillKind(tx, event.data);
+      if (event.type === "stock.SegmentDistributed") await receiveRun(w.issuance, tx, event.data);
+      else if (event.type === "stock.BillKindRegistered") await recordBillKind(w.issuance, tx, event.data);
     },
   });
 }
@@ -75,7 +78,7 @@ export function consumePaymentEvents(w: Wiring): Promise<Subscription> {
         handlingPerson: p.handlingPerson ?? `payment:${p.channel}`,
       });
       if (!parsed.success) throw AppError.validation(issuesFromZod(parsed.error, "data"));
-      await w.app.issueIn(tx, emit, `payment:${p.paymentId}`, "PAYMENT", parsed.data);
+      await issueReceiptIn(w.issuance, tx, emit, `payment:${p.paymentId}`, "PAYMENT", parsed.data);
     },
   });
 }
@@ -94,9 +97,9 @@ export function consumeSigningEvents(w: Wiring): Promise<Subscription> {
     clock: w.clock,
     published: w.published,
     handle: async (event, tx, emit) => {
-      if (event.type === "signing.ReceiptSigned") await w.lifecycle.agencySigned(tx, emit, event.data);
+      if (event.type === "signing.ReceiptSigned") await agencySigned(w.issuance, tx, emit, event.data);
       else if (event.type === "signing.ReceiptSigningRefused")
-        await w.lifecycle.signingRefused(tx, emit, event.data);
+        await signingRefused(w.issuance, tx, emit, event.data);
     },
   });
 }
@@ -115,9 +118,9 @@ export function consumeFinanceEvents(w: Wiring): Promise<Subscription> {
     clock: w.clock,
     published: w.published,
     handle: async (event, tx, emit) => {
-      if (event.type === "finance.ReceiptSupervised") await w.lifecycle.supervised(tx, emit, event.data);
+      if (event.type === "finance.ReceiptSupervised") await supervised(w.issuance, tx, emit, event.data);
       else if (event.type === "finance.ReceiptSupervisionRejected")
-        await w.lifecycle.supervisionRejected(tx, emit, event.data);
+        await supervisionRejected(w.issuance, tx, emit, event.data);
     },
   });
 }
@@ -143,7 +146,7 @@ async function refundedPayment(
   if (!original) throw new TransientError(`no receipt yet for ${r.agencyCode}/${serial}`);
   const actor = `payment:${r.paymentId}`;
   try {
-    await w.lifecycle.redFlushIn(tx, emit, actor, original.id, {
+    await redFlushIn(w.issuance, tx, emit, actor, original.id, {
       reason: `退款冲红 refund ${r.refundSerialNo}`.slice(0, 200),
       handlingPerson: `payment:${r.channel}`,
     });
@@ -162,5 +165,5 @@ async function refundedPayment(
     totalFen: r.remainingFen,
   });
   if (!parsed.success) throw AppError.validation(issuesFromZod(parsed.error, "data"));
-  await w.app.issueIn(tx, emit, actor, "PAYMENT", parsed.data);
+  await issueReceiptIn(w.issuance, tx, emit, actor, "PAYMENT", parsed.data);
 }

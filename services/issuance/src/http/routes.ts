@@ -20,11 +20,19 @@ import {
 } from "@piaoju/runtime";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { IssuanceApp } from "../app/issuance.ts";
-import type { ReceiptLifecycle } from "../app/lifecycle.ts";
+import { bookReceipt } from "../app/book-receipt.ts";
+import { listIssuingPoints, listItems, registerIssuingPoint, registerItem } from "../app/catalog.ts";
+import type { IssuanceContext } from "../app/context.ts";
+import { issueReceipt } from "../app/issue-receipt.ts";
+import { findBySerial, findReceipt, receiptDocument, verifyReceipt } from "../app/lookups.ts";
+import { listNumberRuns } from "../app/numbers.ts";
+import { exchangeForPaper, returnPaper } from "../app/paper.ts";
+import { redFlush } from "../app/red-flush.ts";
+import type { ReceiptView } from "../app/views.ts";
+import { voidReceipt } from "../app/void-receipt.ts";
 import { bizSerialNo, issueRequestShape } from "../domain/request.ts";
 
-type Receipt = NonNullable<Awaited<ReturnType<IssuanceApp["findReceipt"]>>>;
+type Receipt = ReceiptView;
 
 /** A receipt as a thing in a data scope: its agency, its issuing point, who issued it. */
 const scopeOf = (r: Receipt) => ({
@@ -45,8 +53,7 @@ export function receiptFor(caller: Caller, r: Receipt): Receipt {
 /** Internal API of the issuance service; the gateway fronts it. Handlers validate and delegate. */
 export function registerIssuanceRoutes(
   http: FastifyInstance,
-  app: IssuanceApp,
-  lifecycle: ReceiptLifecycle,
+  issuance: IssuanceContext,
   internalToken: string,
 ): void {
   // 收入项目
@@ -65,14 +72,14 @@ export function registerIssuanceRoutes(
       "body",
     );
     requireAgency(caller, body.agencyCode);
-    return reply.status(201).send(await app.registerItem(caller.actor, body));
+    return reply.status(201).send(await registerItem(issuance, caller.actor, body));
   });
 
   http.get("/v1/issuance/items", async (req) => {
     const caller = authenticateCaller(req, internalToken);
     const q = parseInput(z.object({ agencyCode }), req.query, "query");
     requireAgency(caller, q.agencyCode);
-    return { items: await app.listItems(q.agencyCode) };
+    return { items: await listItems(issuance, q.agencyCode) };
   });
 
   // 开票点
@@ -89,14 +96,14 @@ export function registerIssuanceRoutes(
       "body",
     );
     requireAgency(caller, body.agencyCode);
-    return reply.status(201).send(await app.registerIssuingPoint(caller.actor, body));
+    return reply.status(201).send(await registerIssuingPoint(issuance, caller.actor, body));
   });
 
   http.get("/v1/issuance/issuing-points", async (req) => {
     const caller = authenticateCaller(req, internalToken);
     const q = parseInput(z.object({ agencyCode }), req.query, "query");
     requireAgency(caller, q.agencyCode);
-    return { items: await app.listIssuingPoints(q.agencyCode) };
+    return { items: await listIssuingPoints(issuance, q.agencyCode) };
   });
 
   // The runs of numbers each issuing point issues from, and how far each has got.
@@ -115,7 +122,7 @@ export function registerIssuanceRoutes(
         `issuing point ${q.issuingPointCode}`,
       );
     }
-    const runs = await app.numberRuns(q);
+    const runs = await listNumberRuns(issuance, q);
     return {
       items: runs.filter((r) =>
         inScope(caller, { agencyCode: r.agencyCode, issuingPointCode: r.issuingPointCode }),
@@ -135,7 +142,7 @@ export function registerIssuanceRoutes(
     // Provenance is the platform's, never the body's: a business system's call comes through the
     // gateway as its app (接口开具); a person's is 在线开具.
     const source = caller.kind === "app" ? "API" : "ONLINE";
-    const outcome = await app.issue(caller.actor, source, request);
+    const outcome = await issueReceipt(issuance, caller.actor, source, request);
     // A retry finds the receipt its first request made: it is the caller's only if in scope.
     requireInScope(caller, scopeOf(outcome.receipt), `receipt ${outcome.receipt.id}`);
     return reply.status(outcome.created ? 201 : 200).send(receiptFor(caller, outcome.receipt));
@@ -149,14 +156,14 @@ export function registerIssuanceRoutes(
       req.query,
       "query",
     );
-    return app.verify(q);
+    return verifyReceipt(issuance, q);
   });
 
   http.get("/v1/receipts", async (req) => {
     const caller = authenticateCaller(req, internalToken);
     const q = parseInput(z.object({ agencyCode, bizSerialNo }), req.query, "query");
     requireAgency(caller, q.agencyCode);
-    const receipt = await app.findBySerial(q.agencyCode, q.bizSerialNo);
+    const receipt = await findBySerial(issuance, q.agencyCode, q.bizSerialNo);
     // Out of scope reads as not there: an app of another point learns nothing of it.
     return { items: receipt && inScope(caller, scopeOf(receipt)) ? [receiptFor(caller, receipt)] : [] };
   });
@@ -164,7 +171,7 @@ export function registerIssuanceRoutes(
   http.get("/v1/receipts/:id", async (req) => {
     const caller = authenticateCaller(req, internalToken);
     const { id } = parseInput(z.object({ id: z.uuid() }), req.params, "params");
-    const receipt = await app.findReceipt(id);
+    const receipt = await findReceipt(issuance, id);
     if (!receipt)
       throw new AppError("not_found", `receipt ${id} does not exist`, { code: "RECEIPT_UNKNOWN" });
     requireInScope(caller, scopeOf(receipt), `receipt ${id}`);
@@ -175,18 +182,18 @@ export function registerIssuanceRoutes(
   http.get("/v1/receipts/:id/document", async (req, reply) => {
     const caller = authenticateCaller(req, internalToken);
     const { id } = parseInput(z.object({ id: z.uuid() }), req.params, "params");
-    const found = await app.document(id);
+    const found = await receiptDocument(issuance, id);
     if (!found) throw new AppError("not_found", `receipt ${id} does not exist`, { code: "RECEIPT_UNKNOWN" });
-    const receipt = await app.findReceipt(id);
+    const receipt = await findReceipt(issuance, id);
     requireInScope(caller, receipt ? scopeOf(receipt) : { agencyCode: found.agencyCode }, `receipt ${id}`);
     return reply.type("application/xml; charset=utf-8").send(found.document);
   });
 
-  registerLifecycleRoutes(http, app, lifecycle, internalToken);
+  registerLifecycleRoutes(http, issuance, internalToken);
 }
 
 /** A status in a few fields: what a business system polls after issuing or red-flushing. */
-function statusOf(r: Awaited<ReturnType<IssuanceApp["findReceipt"]>> & object) {
+function statusOf(r: Receipt) {
   return {
     id: r.id,
     billCode: r.billCode,
@@ -210,14 +217,13 @@ function statusOf(r: Awaited<ReturnType<IssuanceApp["findReceipt"]>> & object) {
  */
 function registerLifecycleRoutes(
   http: FastifyInstance,
-  app: IssuanceApp,
-  lifecycle: ReceiptLifecycle,
+  issuance: IssuanceContext,
   internalToken: string,
 ): void {
   const receiptInScope = async (req: FastifyRequest) => {
     const caller = authenticateCaller(req, internalToken);
     const { id } = parseInput(z.object({ id: z.uuid() }), req.params, "params");
-    const receipt = await app.findReceipt(id);
+    const receipt = await findReceipt(issuance, id);
     if (!receipt)
       throw new AppError("not_found", `receipt ${id} does not exist`, { code: "RECEIPT_UNKNOWN" });
     requireInScope(caller, scopeOf(receipt), `receipt ${id}`);
@@ -229,31 +235,31 @@ function registerLifecycleRoutes(
   http.post("/v1/receipts/:id/red-flush", async (req, reply) => {
     const { caller, receipt } = await receiptInScope(req);
     const body = parseInput(receiptApi.redFlushBody, req.body, "body");
-    const outcome = await lifecycle.redFlush(caller.actor, receipt.id, body);
+    const outcome = await redFlush(issuance, caller.actor, receipt.id, body);
     return reply.status(outcome.changed ? 201 : 200).send(receiptFor(caller, outcome.receipt));
   });
 
   http.post("/v1/receipts/:id/paper-exchange", async (req) => {
     const { caller, receipt } = await receiptInScope(req);
     const body = parseInput(receiptApi.paperExchangeBody, req.body, "body");
-    return receiptFor(caller, (await lifecycle.exchangeForPaper(caller.actor, receipt.id, body)).receipt);
+    return receiptFor(caller, (await exchangeForPaper(issuance, caller.actor, receipt.id, body)).receipt);
   });
 
   http.post("/v1/receipts/:id/paper-return", async (req) => {
     const { caller, receipt } = await receiptInScope(req);
     const body = parseInput(receiptApi.paperReturnBody, req.body, "body");
-    return receiptFor(caller, (await lifecycle.returnPaper(caller.actor, receipt.id, body)).receipt);
+    return receiptFor(caller, (await returnPaper(issuance, caller.actor, receipt.id, body)).receipt);
   });
 
   http.post("/v1/receipts/:id/book", async (req) => {
     const { caller, receipt } = await receiptInScope(req);
     const body = parseInput(receiptApi.bookBody, req.body, "body");
-    return receiptFor(caller, (await lifecycle.book(caller.actor, receipt.id, body)).receipt);
+    return receiptFor(caller, (await bookReceipt(issuance, caller.actor, receipt.id, body)).receipt);
   });
 
   http.post("/v1/receipts/:id/void", async (req) => {
     const { caller, receipt } = await receiptInScope(req);
     const body = parseInput(receiptApi.voidBody, req.body, "body");
-    return receiptFor(caller, (await lifecycle.void(caller.actor, receipt.id, body)).receipt);
+    return receiptFor(caller, (await voidReceipt(issuance, caller.actor, receipt.id, body)).receipt);
   });
 }

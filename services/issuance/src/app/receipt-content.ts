@@ -1,0 +1,47 @@
+import type { ReceiptLine } from "../domain/red-flush.ts";
+import type { IssueRequest } from "../domain/request.ts";
+import type { Receipt } from "../generated/prisma/client.ts";
+import type { Tx } from "./context.ts";
+
+/** What a receipt prints, shared by issuing, red-flushing and announcing it: lines, items, bill name. */
+
+/** When stock never said the bill kind's name, the document still needs an EInvoiceName. */
+const DEFAULT_BILL_NAME = "财政电子票据";
+
+/** The billing name used when stock never told issuance the bill kind's name. */
+export function billNameOr(name: string | undefined): string {
+  return name ?? DEFAULT_BILL_NAME;
+}
+
+/** A printed line as the document builder takes it. */
+export function documentItem(line: ReceiptLine) {
+  return {
+    code: line.itemCode,
+    name: line.itemName,
+    unit: line.unit,
+    quantity: line.quantity,
+    standardFen: line.standardFen === null ? null : BigInt(line.standardFen),
+    amountFen: BigInt(line.amountFen),
+  };
+}
+
+/** The printed lines: kept at issue time; receipts from before that was kept read the items now. */
+export async function linesOf(tx: Tx, receipt: Receipt): Promise<ReceiptLine[]> {
+  if (receipt.lines) return receipt.lines as unknown as ReceiptLine[];
+  const request = receipt.request as unknown as IssueRequest;
+  const items = await tx.incomeItem.findMany({
+    where: { agencyCode: receipt.agencyCode, code: { in: request.items.map((i) => i.itemCode) } },
+  });
+  const byCode = new Map(items.map((i) => [i.code, i]));
+  return request.items.map((line) => {
+    const item = byCode.get(line.itemCode);
+    return {
+      itemCode: line.itemCode,
+      itemName: item?.name ?? line.itemCode,
+      unit: item?.unit ?? "",
+      quantity: line.quantity,
+      standardFen: item?.standardFen == null ? null : Number(item.standardFen),
+      amountFen: line.amountFen,
+    };
+  });
+}
