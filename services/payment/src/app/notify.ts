@@ -7,13 +7,14 @@ import { applyOutcome } from "./settle.ts";
  * key of the account it names before any payment or order is read; then the order named must be
  * that account's, and the amount is matched against the order in applyOutcome. The answer is
  * what the channel expects to read ("success" for Alipay) once the notify is taken: a duplicate
- * is taken too (it changes nothing), a forgery or an unknown order is refused.
+ * is taken too (it changes nothing), a forgery or an unknown order is refused. Verified notifies are
+ * recorded in channel_notify; a forgery is not (it is logged), since its sender is unknown.
  */
 export async function takeNotify(
   ctx: PaymentContext,
   channelName: string,
   form: Record<string, string>,
-): Promise<{ taken: boolean; answer: string }> {
+): Promise<{ taken: boolean; answer: string; forged?: boolean }> {
   const channel = ctx.channels.get(channelName);
   if (!channel) return { taken: false, answer: "failure" };
   const log = (verified: boolean, outcome: string, orderId?: string) =>
@@ -32,10 +33,9 @@ export async function takeNotify(
     ? { accountId: row.account_id, config: unsealJson(ctx, row.sealed) }
     : undefined;
   const verified = account ? channel.verifyNotify(account, form) : undefined;
-  if (!verified) {
-    await log(false, "BAD_SIGNATURE");
-    return { taken: false, answer: channel.notifyAnswer.refused };
-  }
+  // A notify whose signature does not verify is anyone's request: it is refused without a write
+  // (the caller logs it), so that nobody outside can add rows to the payment database.
+  if (!verified) return { taken: false, answer: channel.notifyAnswer.refused, forged: true };
   const [order] = await ctx.db.query<{ id: string }>(
     "SELECT id FROM payment_order WHERE id = $1 AND channel = $2 AND channel_account = $3",
     [verified.orderId, channelName, verified.accountId],

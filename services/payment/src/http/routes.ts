@@ -259,6 +259,7 @@ export function registerPaymentRoutes(
       const { channel } = parseInput(z.object({ channel: z.string().min(1).max(32) }), req.params, "params");
       const form = (req.body ?? {}) as Record<string, string>;
       const result = await takeNotify(ctx, channel, typeof form === "object" ? form : {});
+      if (result.forged) req.log.warn({ channel }, "a notify whose signature does not verify was refused");
       return reply.status(200).type("text/plain").send(result.answer);
     });
   });
