@@ -135,7 +135,11 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       env: {
         PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
         PIAOJU_CHECK_CODE_KEY: randomBytes(16).toString("hex"),
+        // Lookups are rate-limited by app and address (rate-limit.int proves it): lifted here, so
+        // that every generated lookup is judged on its input rather than answered 429.
         PIAOJU_H5_RATE_LIMIT: "100000",
+        PIAOJU_LOOKUP_LIMIT_PER_ADDRESS: "100000",
+        PIAOJU_LOOKUP_LIMIT_PER_APP: "100000",
         PIAOJU_CONSOLE_SECURE_COOKIES: "false",
         FINANCE_TRANSPORT: "http",
         FINANCE_URL: sim.url,
@@ -158,6 +162,15 @@ describe("generated bad input changes nothing and never breaks a service (cluste
     const made = await business("POST", "/api/v1/receipts", JSON.stringify(validIssue("FUZZ-SEED-1")), true);
     expect(made.status).toBe(201);
     receiptId = String(made.body.id);
+    const spent = await business(
+      "GET",
+      "/api/v1/receipts?bizSerialNo=FUZZ-SEED-1",
+      undefined,
+      true,
+      0,
+      SPENT_NONCE,
+    );
+    expect(spent.status).toBe(200);
     const segments = await t.call("GET", `/v1/stock/segments?agencyCode=${AGENCY}`);
     segmentId = String((segments.body.items as Array<{ id: string }>)[0]!.id);
 
@@ -279,15 +292,30 @@ describe("generated bad input changes nothing and never breaks a service (cluste
     return { status: res.status, type: res.headers.get("content-type") ?? "", body: parsed };
   }
 
-  function business(method: string, path: string, body: string | Buffer | undefined, signed: boolean) {
+  /** A nonce the setup spent: a request signed with it again, however well, is a replay. */
+  const SPENT_NONCE = "fuzz-spent-nonce-0000000000000001";
+
+  /**
+   * A business call, signed as the business client signs. Without valid authentication
+   * (`variant` picks): another secret; the app's secret but a timestamp outside the window; the
+   * app's secret on a spent nonce (a replay); an app id nobody registered.
+   */
+  function business(
+    method: string,
+    path: string,
+    body: string | Buffer | undefined,
+    signed: boolean,
+    variant = 0,
+    nonce = randomUUID().replaceAll("-", ""),
+  ) {
     const raw = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
-    const timestamp = String(Date.now());
-    const nonce = randomUUID().replaceAll("-", "");
-    const signature = signRequest(signed ? app.appSecret : "not-the-secret", {
+    const pick = signed ? -1 : variant % 4;
+    const timestamp = String(pick === 1 ? Date.now() - 10 * 60_000 : Date.now());
+    const signature = signRequest(pick === 0 || pick === 3 ? "not-the-secret" : app.appSecret, {
       method,
       pathWithQuery: path,
       timestamp,
-      nonce,
+      nonce: pick === 2 ? SPENT_NONCE : nonce,
       body: raw,
     });
     return send(
@@ -295,9 +323,9 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       method,
       path,
       {
-        "x-piaoju-app-id": app.appId,
+        "x-piaoju-app-id": pick === 3 ? "app_nobody_registered" : app.appId,
         "x-piaoju-timestamp": timestamp,
-        "x-piaoju-nonce": nonce,
+        "x-piaoju-nonce": pick === 2 ? SPENT_NONCE : nonce,
         "x-piaoju-signature": signature,
       },
       body,
@@ -1218,7 +1246,7 @@ describe("generated bad input changes nothing and never breaks a service (cluste
           if (!req) return;
           const res =
             r.auth === "business"
-              ? await business(r.method, req.path, req.body, validAuth)
+              ? await business(r.method, req.path, req.body, validAuth, mutation.variant)
               : r.auth === "finance"
                 ? await financeCall(r.method, req.path, req.body, validAuth)
                 : r.auth === "console"
