@@ -70,6 +70,12 @@ interface Route {
   as?: Person;
   /** An internal route reached through the gateway's console proxy (/api/internal/*). */
   proxied?: boolean;
+  /**
+   * The example itself is sent once, as it is, with valid authentication, and must change
+   * nothing: "succeeds" for an idempotent replay (answered 2xx), "refused" for one a valid
+   * caller is refused (a conflict, a wrong current password, nobody changes themselves).
+   */
+  replay?: "succeeds" | "refused";
 }
 
 describe("generated bad input changes nothing and never breaks a service (cluster)", () => {
@@ -463,6 +469,7 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       {
         method: "POST",
         route: "/api/v1/payments",
+        replay: "succeeds",
         auth: "business",
         body: validPayment("FUZZ-PAY-1"),
         schema: paymentApi.createPaymentBody,
@@ -473,6 +480,7 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       {
         method: "POST",
         route: "/api/v1/payments/:id/close",
+        replay: "succeeds",
         auth: "business",
         params: { id: closed.id },
         body: { reason: "撤销" },
@@ -482,6 +490,7 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       {
         method: "POST",
         route: "/api/v1/payments/:id/refunds",
+        replay: "refused",
         auth: "business",
         params: { id: open.id },
         body: { refundSerialNo: "FUZZ-REF-1", amountFen: 100, reason: "退费" },
@@ -733,6 +742,7 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       {
         method: "POST",
         route: "/v1/payments",
+        replay: "succeeds",
         auth: "internal",
         body: { agencyCode: a, ...validPayment("FUZZ-PAY-1") },
         schema: paymentApi.createPaymentCommand,
@@ -756,6 +766,7 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       {
         method: "POST",
         route: "/v1/payments/:id/orders",
+        replay: "refused",
         auth: "internal",
         params: { id: open.id },
         body: { channel: "alipay", scene: "qr", expectedAmountFen: 12000 },
@@ -763,6 +774,7 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       {
         method: "POST",
         route: "/v1/payments/:id/close",
+        replay: "succeeds",
         auth: "internal",
         params: { id: closed.id },
         body: { reason: "撤销" },
@@ -771,6 +783,7 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       {
         method: "POST",
         route: "/v1/payments/:id/refunds",
+        replay: "refused",
         auth: "internal",
         params: { id: open.id },
         body: { refundSerialNo: "FUZZ-REF-1", amountFen: 100, reason: "退费" },
@@ -827,6 +840,7 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       {
         method: "POST",
         route: "/api/console/login",
+        replay: "refused",
         auth: "public",
         body: { username: "fuzz.nobody", password: "Not-a-password-1", totp: "123456" },
       },
@@ -837,17 +851,25 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       {
         method: "POST",
         route: "/api/console/password",
+        replay: "refused",
         auth: "console",
         body: { currentPassword: "Not-the-current-1", newPassword: "Another-Horse-43-battery" },
       },
       { method: "POST", route: "/api/console/totp/enroll", auth: "console" },
       // TOTP is already on: a first code confirms nothing.
-      { method: "POST", route: "/api/console/totp/confirm", auth: "console", body: { code: "000000" } },
+      {
+        method: "POST",
+        route: "/api/console/totp/confirm",
+        replay: "refused",
+        auth: "console",
+        body: { code: "000000" },
+      },
       { method: "GET", route: "/api/console/users", auth: "console" },
       // A user that exists: even a valid request is refused (409).
       {
         method: "POST",
         route: "/api/console/users",
+        replay: "refused",
         auth: "console",
         body: { username: "fuzz.target", displayName: "模糊目标", agencyCode: a, issuingPoints: ["WIN-01"] },
       },
@@ -855,12 +877,14 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       {
         method: "POST",
         route: "/api/console/users/:id/disable",
+        replay: "refused",
         auth: "console",
         params: { id: people.sys.id },
       },
       {
         method: "POST",
         route: "/api/console/users/:id/enable",
+        replay: "refused",
         auth: "console",
         params: { id: people.sys.id },
       },
@@ -868,12 +892,14 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       {
         method: "POST",
         route: "/api/console/users/:id/reset-password",
+        replay: "refused",
         auth: "console",
         params: { id: randomUUID() },
       },
       {
         method: "POST",
         route: "/api/console/users/:id/revoke-sessions",
+        replay: "refused",
         auth: "console",
         params: { id: randomUUID() },
       },
@@ -1087,7 +1113,14 @@ describe("generated bad input changes nothing and never breaks a service (cluste
     const proxied = direct
       .filter((r) => r.auth === "internal" && r.server !== "finance")
       .map(
-        (r): Route => ({ ...r, route: `${CONSOLE_PROXY_PREFIX}${r.route}`, auth: "console", proxied: true }),
+        ({ replay, ...r }): Route => ({
+          ...r,
+          route: `${CONSOLE_PROXY_PREFIX}${r.route}`,
+          auth: "console",
+          proxied: true,
+          // A person's success is audited (a change by design): only refusals are replayed here.
+          ...(replay === "refused" ? { replay } : {}),
+        }),
       );
     return [...direct, ...proxied];
   };
@@ -1209,12 +1242,57 @@ describe("generated bad input changes nothing and never breaks a service (cluste
     const driven = only ? routes.filter((r) => only.test(`${r.method} ${r.route}`)) : routes;
     expect(driven.length).toBeGreaterThan(0);
 
+    /** One request to a route, authenticated as its kind wants (or, without valid auth, not). */
+    const call = (
+      r: Route,
+      path: string,
+      body: string | Buffer | undefined,
+      validAuth: boolean,
+      variant: number,
+    ) =>
+      r.auth === "business"
+        ? business(r.method, path, body, validAuth, variant)
+        : r.auth === "finance"
+          ? financeCall(r.method, path, body, validAuth)
+          : r.auth === "console"
+            ? consoleCall(r.as ?? "sys", r.method, path, body, validAuth, variant)
+            : send(
+                r.server ?? "platform",
+                r.method,
+                path,
+                // The platform's token and the caller's identity assertion, signed for this very
+                // request (method and path), as the gateway signs it: without the assertion every
+                // service refuses at authentication and nothing past it would be tested.
+                r.auth === "internal" && validAuth
+                  ? {
+                      authorization: `Bearer ${t.env.PIAOJU_INTERNAL_TOKEN}`,
+                      ...callerHeaders(
+                        { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY },
+                        r.method,
+                        path,
+                      ),
+                    }
+                  : {},
+                body,
+              );
+
     const before = await settled();
     const refusalsAuditedBefore = refusalsAudited;
     const gatewayDb = t.platform.databases.get("gateway")!;
     const [{ seq: auditSeqBefore } = { seq: "0" }] = (await gatewayDb.query(
       "SELECT coalesce(max(seq), 0)::text AS seq FROM audit_entry",
     )) as Array<{ seq: string }>;
+    // The examples said to be replays, sent as they are with valid authentication: each must be
+    // answered (an idempotent success or a refusal) and, as every mutation, change nothing.
+    const replays: string[] = [];
+    for (const r of driven.filter((x) => x.replay)) {
+      const path = r.route.replace(/:(\w+)/g, (_, n: string) => encodeURIComponent(r.params![n]!));
+      const res = await call(r, path, r.body === undefined ? undefined : JSON.stringify(r.body), true, 0);
+      replays.push(`${r.method} ${r.route} → ${res.status}`);
+      expect(res.status, `${r.method} ${r.route}: ${JSON.stringify(res.body)}`).toBeLessThan(500);
+      if (r.replay === "succeeds") expect(res.status, `${r.method} ${r.route}`).toBeLessThan(300);
+      else expect(res.status, `${r.method} ${r.route}`).toBeGreaterThanOrEqual(400);
+    }
     const stats = {
       sent: 0,
       ok2xx: 0,
@@ -1244,33 +1322,7 @@ describe("generated bad input changes nothing and never breaks a service (cluste
           const r = driven[index]!;
           const req = applyMutation(r, mutation, validAuth);
           if (!req) return;
-          const res =
-            r.auth === "business"
-              ? await business(r.method, req.path, req.body, validAuth, mutation.variant)
-              : r.auth === "finance"
-                ? await financeCall(r.method, req.path, req.body, validAuth)
-                : r.auth === "console"
-                  ? await consoleCall(
-                      r.as ?? "sys",
-                      r.method,
-                      req.path,
-                      req.body,
-                      validAuth,
-                      mutation.variant,
-                    )
-                  : await send(
-                      r.server ?? "platform",
-                      r.method,
-                      req.path,
-                      r.auth === "internal" && validAuth
-                        ? {
-                            authorization: `Bearer ${t.env.PIAOJU_INTERNAL_TOKEN}`,
-                            "x-piaoju-actor": "zhang.san",
-                            "x-piaoju-agencies": AGENCY,
-                          }
-                        : {},
-                      req.body,
-                    );
+          const res = await call(r, req.path, req.body, validAuth, mutation.variant);
           stats.sent++;
           stats.byStatus[res.status] = (stats.byStatus[res.status] ?? 0) + 1;
           stats.byFamily[family(r)] = (stats.byFamily[family(r)] ?? 0) + 1;
@@ -1320,6 +1372,7 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       `fuzz: seed ${SEED}, ${driven.length} routes, requests ${stats.sent}, 2xx ${stats.ok2xx}, 4xx ${stats.refused4xx}, 5xx ${stats.server5xx}, ` +
         `side effects ${changed.length}, problems ${failures.length}, refusals audited ${refusalsAudited - refusalsAuditedBefore}; by status ${JSON.stringify(stats.byStatus)}; by family ${JSON.stringify(stats.byFamily)}`,
     );
+    console.log(`fuzz: examples replayed: ${replays.join(", ")}`);
     console.log(`fuzz: answered past authentication ${JSON.stringify(stats.authorisedByFamily)}`);
     const audited = (await gatewayDb.query(
       `SELECT action, outcome, count(*)::int AS n FROM audit_entry WHERE seq > ${BigInt(auditSeqBefore)}
