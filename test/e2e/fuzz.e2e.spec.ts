@@ -1242,6 +1242,37 @@ describe("generated bad input changes nothing and never breaks a service (cluste
     const driven = only ? routes.filter((r) => only.test(`${r.method} ${r.route}`)) : routes;
     expect(driven.length).toBeGreaterThan(0);
 
+    /**
+     * An internal call's credentials: the platform's token and the caller's identity assertion,
+     * signed for this very request (method and path) as the gateway signs it; without the
+     * assertion every service refuses at authentication and nothing past it would be tested.
+     * Without valid authentication (`variant` picks): nothing; the token alone; the token with an
+     * assertion signed for another request; an assertion without the token; another token.
+     */
+    const internalHeaders = (
+      method: string,
+      path: string,
+      valid: boolean,
+      variant: number,
+    ): Record<string, string> => {
+      const token = { authorization: `Bearer ${t.env.PIAOJU_INTERNAL_TOKEN}` };
+      const asserted = (m: string, p: string) =>
+        callerHeaders({ "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY }, m, p);
+      if (valid) return { ...token, ...asserted(method, path) };
+      switch (variant % 5) {
+        case 1:
+          return token;
+        case 2:
+          return { ...token, ...asserted(method === "GET" ? "POST" : "GET", path) };
+        case 3:
+          return asserted(method, path);
+        case 4:
+          return { authorization: `Bearer ${randomBytes(24).toString("hex")}`, ...asserted(method, path) };
+        default:
+          return {};
+      }
+    };
+
     /** One request to a route, authenticated as its kind wants (or, without valid auth, not). */
     const call = (
       r: Route,
@@ -1260,19 +1291,7 @@ describe("generated bad input changes nothing and never breaks a service (cluste
                 r.server ?? "platform",
                 r.method,
                 path,
-                // The platform's token and the caller's identity assertion, signed for this very
-                // request (method and path), as the gateway signs it: without the assertion every
-                // service refuses at authentication and nothing past it would be tested.
-                r.auth === "internal" && validAuth
-                  ? {
-                      authorization: `Bearer ${t.env.PIAOJU_INTERNAL_TOKEN}`,
-                      ...callerHeaders(
-                        { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY },
-                        r.method,
-                        path,
-                      ),
-                    }
-                  : {},
+                r.auth === "internal" ? internalHeaders(r.method, path, validAuth, variant) : {},
                 body,
               );
 
@@ -1336,6 +1355,9 @@ describe("generated bad input changes nothing and never breaks a service (cluste
           }
           if (res.status < 400) {
             stats.ok2xx++;
+            // A route that needs a caller answers nobody else but with a refusal.
+            if (!validAuth && r.auth !== "public")
+              failures.push(`answered without valid authentication: ${what}`);
             return;
           }
           stats.refused4xx++;
