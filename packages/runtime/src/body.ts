@@ -173,6 +173,10 @@ export function installBodyReader(app: FastifyInstance, options: { maxJsonDepth?
   });
   app.addHook("preValidation", async (req) => {
     refuseUnstorableText(req.query, "query");
-    refuseUnstorableText(req.params, "params");
+    // A wildcard route's `*` is the rest of the path, not a field the caller knows by that name:
+    // a character there is named as the path's, as the router names a path that does not decode.
+    const { "*": rest, ...named } = (req.params ?? {}) as Record<string, unknown>;
+    refuseUnstorableText(named, "params");
+    if (rest !== undefined) refuseUnstorableText(rest, "path");
   });
 }

@@ -8,6 +8,7 @@ import { createHttpApp } from "./http.ts";
 const app = createHttpApp({ logger: pino({ level: "silent" }), readiness: () => [], bodyLimit: 64 * 1024 });
 app.post("/echo", async (req) => ({ body: req.body ?? null, raw: req.rawBody?.toString("utf8") ?? null }));
 app.get("/echo/:p", async (req) => ({ query: req.query, params: req.params }));
+app.get("/rest/*", async (req) => ({ params: req.params }));
 app.post("/signed", { config: { signedBody: true } }, async (req) => ({
   before: req.body ?? null,
   after: signedJsonBody(req) ?? null,
@@ -55,6 +56,10 @@ describe("the one JSON body reader", () => {
     expect(q.json().issues.map((i: { field: string }) => i.field)).toEqual(["query.name"]);
     const p = await app.inject({ method: "GET", url: "/echo/x%00y" });
     expect(p.json().issues.map((i: { field: string }) => i.field)).toEqual(["params.p"]);
+    // A wildcard's rest of the path has no name of its own: the path is named.
+    const rest = await app.inject({ method: "GET", url: "/rest/v1/receipts/x%00y" });
+    expect(rest.statusCode).toBe(400);
+    expect(rest.json().issues.map((i: { field: string }) => i.field)).toEqual(["path"]);
     // Tab, LF, CR and every other character are text.
     const fine = await post(JSON.stringify({ t: "a\tb\nc\rd 张 \u{1F600} \u0085 \ufffd" }));
     expect(fine.statusCode).toBe(200);

@@ -242,6 +242,13 @@ describe.each(["cluster", "embedded"] as const)("payment service (%s)", (mode) =
       sign_type: "RSA2",
       sign: randomBytes(256).toString("base64"),
     });
+    const notifies = async () =>
+      (
+        (await t.platform.databases
+          .get("payment")!
+          .query("SELECT count(*)::int AS n FROM channel_notify")) as Array<{ n: number }>
+      )[0]!.n;
+    const before = await notifies();
     const res = await fetch(`${t.platform.url}/v1/payment/notify/alipay`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -249,6 +256,8 @@ describe.each(["cluster", "embedded"] as const)("payment service (%s)", (mode) =
     });
     expect(await res.text()).toBe("failure");
     expect((await statusOf(p.id)).status).toBe("PAYING");
+    // Not even a row of the notify log: its sender is unknown.
+    expect(await notifies()).toBe(before);
   });
 
   it("pays on the H5 (WAP) page the SDK signed for", async () => {

@@ -89,14 +89,26 @@ export function ruleFor(method: string, path: string): { key: string; rule: Rout
   return best ? { key: best.key, rule: best.rule } : undefined;
 }
 
-function cookies(req: FastifyRequest): Record<string, string> {
+/**
+ * The request's cookies by name. The header is the caller's: a value that is not valid
+ * percent-encoding is kept as sent (it then matches no session) rather than thrown on.
+ */
+export function parseCookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of String(req.headers.cookie ?? "").split(";")) {
+  for (const part of String(header ?? "").split(";")) {
     const i = part.indexOf("=");
-    if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+    if (i <= 0) continue;
+    const value = part.slice(i + 1).trim();
+    let decoded = value;
+    try {
+      decoded = decodeURIComponent(value);
+    } catch {}
+    out[part.slice(0, i).trim()] = decoded;
   }
   return out;
 }
+
+const cookies = (req: FastifyRequest) => parseCookies(req.headers.cookie);
 
 /**
  * The console's API for people (/api/console: sign-in, own account, users, roles, the audit log)

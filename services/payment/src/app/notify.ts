@@ -9,12 +9,14 @@ import { applyOutcome } from "./settle.ts";
  * matched against the order in applyOutcome. The answer is what the channel expects to read
  * ("success" for Alipay, HTTP 204 for WeChat Pay) once the notify is taken: a duplicate is taken
  * too (it changes nothing), a forgery or an unknown order is refused (the channel sends again).
+ * Verified notifies are recorded in channel_notify; a forgery is not (the caller logs it), since
+ * its sender is unknown.
  */
 export async function takeNotify(
   ctx: PaymentContext,
   channelName: string,
   notify: NotifyRequest,
-): Promise<{ taken: boolean; reply: NotifyReply }> {
+): Promise<{ taken: boolean; reply: NotifyReply; forged?: boolean }> {
   const channel = ctx.channels.get(channelName);
   if (!channel) {
     return { taken: false, reply: { status: 404, contentType: "text/plain", body: "no such channel" } };
@@ -35,10 +37,9 @@ export async function takeNotify(
     ? { accountId: row.account_id, config: unsealJson(ctx, row.sealed) }
     : undefined;
   const verified = account ? channel.verifyNotify(account, notify) : undefined;
-  if (!verified) {
-    await log(false, "BAD_SIGNATURE");
-    return { taken: false, reply: channel.notifyAnswer.refused };
-  }
+  // A notify whose signature does not verify is anyone's request: it is refused without a write
+  // (the caller logs it), so that nobody outside can add rows to the payment database.
+  if (!verified) return { taken: false, reply: channel.notifyAnswer.refused, forged: true };
   const [order] = await ctx.db.query<{ id: string }>(
     "SELECT id FROM payment_order WHERE id = $1 AND channel = $2 AND channel_account = $3",
     [verified.orderId, channelName, verified.accountId],

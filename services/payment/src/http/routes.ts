@@ -272,6 +272,7 @@ export function registerPaymentRoutes(
         headers,
         pathAccountId: accountId,
       });
+      if (result.forged) req.log.warn({ channel }, "a notify whose signature does not verify was refused");
       const r = result.reply;
       if (r.status === 204) return reply.status(204).send();
       return reply.status(r.status).type(r.contentType).send(r.body);
