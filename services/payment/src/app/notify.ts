@@ -1,3 +1,4 @@
+import { AppError } from "@piaoju/runtime";
 import type { ChannelAccount, NotifyReply, NotifyRequest } from "../adapters/channel.ts";
 import { type PaymentContext, unsealJson } from "./context.ts";
 import { applyOutcome } from "./settle.ts";
@@ -18,9 +19,8 @@ export async function takeNotify(
   notify: NotifyRequest,
 ): Promise<{ taken: boolean; reply: NotifyReply; forged?: boolean }> {
   const channel = ctx.channels.get(channelName);
-  if (!channel) {
-    return { taken: false, reply: { status: 404, contentType: "text/plain", body: "no such channel" } };
-  }
+  // No channel by that name: nobody's protocol to answer in, so a problem document like any route's.
+  if (!channel) throw new AppError("not_found", `no channel ${channelName}`, { code: "CHANNEL_UNKNOWN" });
   const log = (verified: boolean, outcome: string, orderId?: string) =>
     ctx.db.query(
       "INSERT INTO channel_notify (channel, order_id, verified, outcome, received_at) VALUES ($1,$2,$3,$4,$5)",
