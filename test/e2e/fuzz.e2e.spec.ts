@@ -874,7 +874,12 @@ describe("generated bad input changes nothing and never breaks a service (cluste
           id: "EV-FUZZ-1",
           event_type: "TRANSACTION.SUCCESS",
           resource_type: "encrypt-resource",
-          resource: { algorithm: "AEAD_AES_256_GCM", ciphertext: "AAAA", nonce: "n", associated_data: "transaction" },
+          resource: {
+            algorithm: "AEAD_AES_256_GCM",
+            ciphertext: "AAAA",
+            nonce: "n",
+            associated_data: "transaction",
+          },
         },
       },
       // the console's own routes (session cookie and CSRF token). Sign-in with a name nobody has.

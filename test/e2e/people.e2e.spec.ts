@@ -345,7 +345,9 @@ describe.each(["cluster", "embedded"] as const)("people (%s)", (mode) => {
 
     // A refused change whose body carries a "__proto__" key is audited with what can be stored,
     // and the chain still verifies over it (the fuzz suite found the chain broken there).
-    const hostile = JSON.parse(`{"agencyCode":"${AGENCY}","code":"P1","name":"x","__proto__":{"admin":true}}`);
+    const hostile = JSON.parse(
+      `{"agencyCode":"${AGENCY}","code":"P1","name":"x","__proto__":{"admin":true}}`,
+    );
     expect((await sys.request("POST", "/api/internal/v1/issuance/items", hostile)).status).toBe(400);
     const verified = await t.call("GET", "/v1/admin/audit/verification", undefined, {});
     expect(verified.body).toMatchObject({ entries: expect.any(Number) });
