@@ -782,6 +782,21 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       ),
     );
     console.log(`fuzz: ${notYetDriven.size} routes not yet in the catalog: ${[...notYetDriven].join(", ")}`);
+    // Not in this suite at all: the payment service is not started here (its channel simulators,
+    // merchant accounts and keys are set up by payment.e2e and cashier.e2e). Its public routes,
+    // the cashier's (/h5/pay), are driven with bad input — wrong, altered and guessed tokens, bad
+    // bodies, the rate limit — by services/payment/src/cashier.int.spec.ts in both modes. Held
+    // here so that the day payment joins this suite they must move into the catalog above.
+    const paymentPublicRoutes = [
+      "GET /h5/pay/cashier.js",
+      "GET /h5/pay/:token",
+      "GET /h5/pay/api/:token",
+      "POST /h5/pay/api/:token/orders",
+    ];
+    expect(
+      paymentPublicRoutes.filter((r) => registered.has(r) && !covered.has(r)),
+      "the payment service runs here now: put its cashier routes in the catalog",
+    ).toEqual([]);
     const missing = [...registered].filter(
       (r) =>
         !covered.has(r) &&
