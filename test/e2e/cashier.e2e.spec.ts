@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { businessClient } from "@piaoju/business-client";
 import { createEnvelope, ReceiptSigned, ReceiptSupervised, topics } from "@piaoju/contracts";
+import { deliveryService } from "@piaoju/delivery";
 import { gatewayService } from "@piaoju/gateway";
 import { issuanceService } from "@piaoju/issuance";
 import { paymentService } from "@piaoju/payment";
@@ -11,7 +12,7 @@ import { stockService } from "@piaoju/stock";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { prepareAgency, succeeding } from "../support/agency.ts";
-import { type AlipayRig, startAlipayRig, startWechatRig, type WechatRig } from "../support/payment.ts";
+import { type AlipayRig, startAlipayRig, startWechatRig, until, type WechatRig } from "../support/payment.ts";
 
 const AGENCY = "230105";
 const BILL = "23010526";
@@ -41,7 +42,7 @@ describe("the cashier in Chromium (cluster)", () => {
     wechat = await startWechatRig();
     t = await startTestPlatform({
       mode: "cluster",
-      services: [stockService, issuanceService, gatewayService, paymentService],
+      services: [stockService, issuanceService, gatewayService, deliveryService, paymentService],
       kafkaBrokers: inject("kafkaBrokers"),
       caller: { "x-piaoju-actor": "ops.zhao", "x-piaoju-agencies": AGENCY },
       env: {
@@ -206,7 +207,6 @@ describe("the cashier in Chromium (cluster)", () => {
     expect(await page.locator("#paid").textContent()).toContain(yuan(due.totalFen));
     const pickup = page.locator("#pickup");
     await expect.poll(() => pickup.count(), { timeout: 60_000, interval: 500 }).toBe(1);
-    expect(await pickup.getAttribute("href")).toBe(`${t.platform.url}/h5/pickup?agency=${AGENCY}`);
     await page.screenshot({ path: join(IMAGES, "cashier-paid.png"), fullPage: true });
 
     const payment = await signed("GET", `/api/v1/payments/${id}`);
@@ -216,6 +216,21 @@ describe("the cashier in Chromium (cluster)", () => {
     expect(await page.locator("#paid").textContent()).toContain(receipt.checkCode);
     const status = await signed("GET", `/api/v1/receipts/${receipt.receiptId}/status`);
     expect(status.body.status).toBe("ISSUED");
+    // The link opens delivery's pick-up page on this very receipt (its QR text in the fragment,
+    // never sent to a server): the payer's receipt on H5 without typing anything.
+    const href = String(await pickup.getAttribute("href"));
+    expect(href.startsWith(`${t.platform.url}/h5/pickup?agency=${AGENCY}#qr=`)).toBe(true);
+    // Delivery takes the same ReceiptIssued on its own: wait until it holds the receipt.
+    const deliveryDb = t.platform.databases.get("delivery")!;
+    await until(async () => {
+      const rows = await deliveryDb.query("SELECT 1 FROM receipt WHERE number = $1", [receipt.number]);
+      return rows.length === 1 ? true : undefined;
+    }, 60_000);
+    await page.click("#pickup");
+    const card = page.locator("article.card");
+    await expect.poll(() => card.count(), { timeout: 30_000, interval: 500 }).toBe(1);
+    expect(await card.textContent()).toContain(receipt.number);
+    expect(await card.textContent()).toContain(yuan(due.totalFen));
     await page.context().close();
   });
 

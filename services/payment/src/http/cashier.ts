@@ -181,7 +181,7 @@ async function cashierView(ctx: PaymentContext, row: PaymentRow) {
     ...(receipt?.pickupUrl
       ? {
           receipt: {
-            pickupUrl: receipt.pickupUrl,
+            pickupUrl: pickupLink(receipt.pickupUrl, receipt),
             billCode: receipt.billCode,
             number: receipt.number,
             checkCode: receipt.checkCode,
@@ -189,6 +189,17 @@ async function cashierView(ctx: PaymentContext, row: PaymentRow) {
         }
       : {}),
   };
+}
+
+/**
+ * The pick-up page, opened on this receipt: delivery's page reads a receipt's QR text from the
+ * fragment (which a browser never sends to a server) and looks it up by code, number and check
+ * code, so the payer lands on their receipt without typing anything.
+ */
+function pickupLink(url: string, r: { billCode?: string; number?: string; checkCode?: string }): string {
+  if (!r.billCode || !r.number || !r.checkCode) return url;
+  const qr = `CZ-EI-${r.billCode.slice(0, 2)},${r.billCode},${r.number},${r.checkCode}`;
+  return `${url}#qr=${encodeURIComponent(qr)}`;
 }
 
 /** 王小明 → 王*明, 李四 → 李*: enough for the payer to recognise, little for anyone else. */
