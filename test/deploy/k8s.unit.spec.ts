@@ -84,7 +84,7 @@ describe.each(overlays)("k8s/overlays/%s", (overlay) => {
     );
   });
 
-  it("routes /api and /admin to the gateway, /h5 to delivery, channels' notifies to payment, and nothing else from outside", () => {
+  it("routes /api and /admin to the gateway, /h5 to delivery, the cashier and channels' notifies to payment, and nothing else from outside", () => {
     const ingress = find(objects, "Ingress", "piaoju") as K8sObject;
     const paths = (
       ingress.spec.rules[0].http.paths as Array<{ path: string; backend: { service: { name: string } } }>
@@ -92,6 +92,7 @@ describe.each(overlays)("k8s/overlays/%s", (overlay) => {
     expect(paths).toEqual([
       "/api → gateway",
       "/admin → gateway",
+      "/h5/pay → payment",
       "/h5 → delivery",
       "/v1/payment/notify → payment",
     ]);

@@ -80,7 +80,7 @@ interface Route {
    * The route answers a peer in the peer's own protocol (a channel's notify): a refusal in that
    * protocol stands in for a problem document (the channel reads it and sends again).
    */
-  peerRefusal?: (res: { status: number; body: Record<string, unknown> }) => boolean;
+  peerRefusal?: (res: { status: number; type: string; body: Record<string, unknown> }) => boolean;
 }
 
 describe("generated bad input changes nothing and never breaks a service (cluster)", () => {
@@ -91,7 +91,7 @@ describe("generated bad input changes nothing and never breaks a service (cluste
   let receiptId: string;
   let segmentId: string;
   /** Two payment notices: the first open (its request replayed is idempotent), the second closed. */
-  const payments: Array<{ id: string; code: string }> = [];
+  const payments: Array<{ id: string; code: string; token: string }> = [];
   /** The console's people, signed in before the first snapshot (their logins are setup, not fuzz). */
   const people = {} as Record<Person, { session: ConsoleSession; id: string }>;
   /** A user whose grants the security administrator's route is driven against. */
@@ -149,6 +149,7 @@ describe("generated bad input changes nothing and never breaks a service (cluste
         // Lookups are rate-limited by app and address (rate-limit.int proves it): lifted here, so
         // that every generated lookup is judged on its input rather than answered 429.
         PIAOJU_H5_RATE_LIMIT: "100000",
+        PIAOJU_CASHIER_RATE_LIMIT: "100000",
         PIAOJU_LOOKUP_LIMIT_PER_ADDRESS: "100000",
         PIAOJU_LOOKUP_LIMIT_PER_APP: "100000",
         PIAOJU_CONSOLE_SECURE_COOKIES: "false",
@@ -190,7 +191,12 @@ describe("generated bad input changes nothing and never breaks a service (cluste
     for (const serial of ["FUZZ-PAY-1", "FUZZ-PAY-2"]) {
       const res = await business("POST", "/api/v1/payments", JSON.stringify(validPayment(serial)), true);
       expect(res.status, JSON.stringify(res.body)).toBe(201);
-      payments.push({ id: String(res.body.id), code: String(res.body.paymentCode) });
+      payments.push({
+        id: String(res.body.id),
+        code: String(res.body.paymentCode),
+        // The cashier's token, as the QR URL on the decision carries it.
+        token: String(res.body.qrUrl).split("/h5/pay/")[1]!,
+      });
     }
     const closed = await business(
       "POST",
@@ -703,6 +709,25 @@ describe("generated bad input changes nothing and never breaks a service (cluste
         route: "/v1/delivery/receipts/:receiptId/print",
         auth: "internal",
         params: { receiptId: id },
+      },
+      // The payer's cashier (收银台), by the token the QR URL carries: the open notice; an order for it
+      // is refused (the agency has no channel account here), so a valid request changes nothing.
+      { method: "GET", route: "/h5/pay/cashier.js", auth: "public" },
+      {
+        method: "GET",
+        route: "/h5/pay/:token",
+        auth: "public",
+        params: { token: payments[0]!.token },
+        // A page a payer's browser opens: a link that is not one is a page saying so (链接无效).
+        peerRefusal: (res) => res.status === 404 && res.type.includes("text/html"),
+      },
+      { method: "GET", route: "/h5/pay/api/:token", auth: "public", params: { token: payments[0]!.token } },
+      {
+        method: "POST",
+        route: "/h5/pay/api/:token/orders",
+        auth: "public",
+        params: { token: payments[0]!.token },
+        body: { channel: "alipay", expectedAmountFen: 12000 },
       },
       { method: "GET", route: "/h5/pickup", auth: "public" },
       { method: "GET", route: "/h5/pickup.js", auth: "public" },

@@ -170,7 +170,8 @@ describe("payment to receipt, pushed back (cluster)", () => {
       const due = created.body.amountDue as { totalFen: number; surchargeFen: number };
       expect(due.surchargeFen).toBeGreaterThan(0);
       const qr = await signed("GET", `/api/v1/payments/${id}/qr-url`);
-      expect(String(qr.body.qrUrl)).toContain(String(created.body.paymentCode));
+      expect(String(qr.body.qrUrl)).toMatch(/\/h5\/pay\/[A-Za-z0-9_-]{43}$/);
+      expect(String(qr.body.qrUrl)).not.toContain(String(created.body.paymentCode));
 
       // The payer scans the decision's QR code; the cashier opens an Alipay order for today's amount.
       alipay.sim.faults.notify = mode;

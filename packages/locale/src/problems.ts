@@ -144,6 +144,7 @@ export const PROBLEM_ZH: Readonly<Record<string, string>> = {
   PAYMENT_CODE_EXHAUSTED: "缴款识别码已用完",
   PAYMENT_IN_PROGRESS: "该笔缴款正在创建，请稍后重试",
   PAYMENT_NOT_FOUND: "缴款记录不存在",
+  CASHIER_LINK_INVALID: "链接无效",
   NOTICE_CONFLICT: "业务流水号已用于另一张缴款书",
   NOTICE_VOIDED: "缴款书已作废",
   UNKNOWN_NOTICE: "缴款书不存在",

@@ -58,6 +58,15 @@ export const paymentConfig = z.object({
   PIAOJU_PAYMENT_CALLBACK_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6).meta({
     description: "Tries of a result callback to a business system before it is parked (re-pushable).",
   }),
+  PIAOJU_CASHIER_RATE_LIMIT: z.coerce.number().int().min(1).default(120).meta({
+    description:
+      "The cashier (/h5/pay): requests per minute per address, page, script and API together (the page polls every 2.5 s while a payment settles).",
+  }),
+  PIAOJU_CASHIER_FRAME_ANCESTORS: z.string().default("*").meta({
+    description:
+      "CSP frame-ancestors of the cashier page: the sites that may embed it (e.g. the bureau's portal).",
+    example: "https://www.hrbgaj.example.gov.cn",
+  }),
   PIAOJU_PAYMENT_CALLBACK_BACKOFF_MS: ms(10, 30_000).meta({
     description: "First retry delay of a result callback; doubles each time.",
   }),

@@ -11,6 +11,7 @@ import { processDueRefunds } from "./app/refunds.ts";
 import { settleDueOrders } from "./app/settler.ts";
 import { paymentConfig } from "./config.ts";
 import { consumeIssuanceEvents } from "./consumers/receipts.ts";
+import { registerCashier } from "./http/cashier.ts";
 import { registerPaymentRoutes } from "./http/routes.ts";
 
 /** Composition root of the payment service (缴款): notices, orders, channels, callbacks. */
@@ -58,6 +59,10 @@ export const paymentService: ServiceModule = {
       orderTtlMs: cfg.PIAOJU_PAYMENT_ORDER_TTL_MS,
     });
     registerPaymentRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
+    await registerCashier(svc.http, ctx, {
+      rateLimit: cfg.PIAOJU_CASHIER_RATE_LIMIT,
+      frameAncestors: cfg.PIAOJU_CASHIER_FRAME_ANCESTORS,
+    });
     const receipts = await consumeIssuanceEvents(ctx, svc.bus, publicUrl);
     const policy = {
       maxAttempts: cfg.PIAOJU_PAYMENT_CALLBACK_ATTEMPTS,

@@ -1,3 +1,4 @@
+import { cashierKey, cashierToken } from "../domain/cashier-token.ts";
 import { amountDue } from "../domain/surcharge.ts";
 import { type PaymentContext, unsealJson } from "./context.ts";
 import { dayOf, dueInputs, type PaymentRow } from "./rows.ts";
@@ -30,8 +31,9 @@ export interface PaymentView {
   createdAt: string;
 }
 
-export function qrUrlOf(ctx: PaymentContext, paymentCode: string): string {
-  return `${ctx.publicUrl()}/h5/pay/${paymentCode}`;
+/** The cashier's page for the payment: what the QR code on the decision opens, and the bureau links to. */
+export function qrUrlOf(ctx: PaymentContext, paymentId: string): string {
+  return `${ctx.publicUrl()}/h5/pay/${cashierToken(cashierKey(ctx.sealKey), paymentId)}`;
 }
 
 export function viewOf(ctx: PaymentContext, p: PaymentRow): PaymentView {
@@ -50,7 +52,7 @@ export function viewOf(ctx: PaymentContext, p: PaymentRow): PaymentView {
     principalFen: Number(p.principal_fen),
     ...(deadline ? { deadline } : {}),
     amountDue: amountDue(dueInputs(p), ctx.clock()),
-    qrUrl: qrUrlOf(ctx, p.payment_code),
+    qrUrl: qrUrlOf(ctx, p.id),
     ...(p.paid_order_id && p.paid_at
       ? {
           paid: {
