@@ -424,7 +424,8 @@ describe("generated bad input changes nothing and never breaks a service (cluste
     const id = receiptId;
     const range = { agencyCode: a, billCode: BILL, startNumber: "0000900090", endNumber: "0000900099" };
     const day = "2026-03-01";
-    const [open, closed] = payments as [{ id: string; code: string }, { id: string; code: string }];
+    type Made = (typeof payments)[number];
+    const [open, closed] = payments as [Made, Made];
     const direct: Route[] = [
       // business API (signed)
       {
@@ -717,16 +718,16 @@ describe("generated bad input changes nothing and never breaks a service (cluste
         method: "GET",
         route: "/h5/pay/:token",
         auth: "public",
-        params: { token: payments[0]!.token },
+        params: { token: open.token },
         // A page a payer's browser opens: a link that is not one is a page saying so (链接无效).
         peerRefusal: (res) => res.status === 404 && res.type.includes("text/html"),
       },
-      { method: "GET", route: "/h5/pay/api/:token", auth: "public", params: { token: payments[0]!.token } },
+      { method: "GET", route: "/h5/pay/api/:token", auth: "public", params: { token: open.token } },
       {
         method: "POST",
         route: "/h5/pay/api/:token/orders",
         auth: "public",
-        params: { token: payments[0]!.token },
+        params: { token: open.token },
         body: { channel: "alipay", expectedAmountFen: 12000 },
       },
       { method: "GET", route: "/h5/pickup", auth: "public" },
