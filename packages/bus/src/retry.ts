@@ -65,7 +65,18 @@ function someInChain(
  */
 export function isUnavailable(error: unknown): boolean {
   return someInChain(error, (e) => {
-    const codes = [e.code, e.errorCode].filter((c): c is string => typeof c === "string");
+    // Prisma reports the database's own code in meta, or only in its message ("Code: `57P03`").
+    const meta = (
+      e as { meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } } }
+    ).meta;
+    const inMessage = typeof e.message === "string" ? /Code: `(\w+)`/.exec(e.message)?.[1] : undefined;
+    const codes = [
+      e.code,
+      e.errorCode,
+      meta?.code,
+      meta?.driverAdapterError?.cause?.originalCode,
+      inMessage,
+    ].filter((c): c is string => typeof c === "string");
     if (codes.some((c) => unavailableCodes.has(c))) return true;
     return typeof e.message === "string" && unavailableMessages.some((m) => m.test(e.message as string));
   });

@@ -20,6 +20,13 @@ const outage = [
     code: "57P02",
   }),
   Object.assign(new Error("Can't reach database server at 127.0.0.1:5432"), { code: "P1001" }),
+  // Prisma over the pg adapter: the server's code only inside the message.
+  Object.assign(
+    new Error(
+      "Database error. Code: `57P03`. Message: `the database system is not yet accepting connections`",
+    ),
+    { name: "PrismaClientKnownRequestError", code: "P2010" },
+  ),
   new TransientError("wrapped", { cause: new Error("Connection terminated unexpectedly") }),
 ];
 
