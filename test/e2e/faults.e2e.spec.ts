@@ -76,17 +76,22 @@ interface Phase {
 }
 
 /**
- * Faults under load, on the platform as a cluster runs it (stock, issuance, gateway and the signing
- * gateway on PostgreSQL and Kafka, a signing device process over mutual TLS), with a PostgreSQL
- * server and a Kafka broker of this test's own so that breaking them harms no other test: business
- * systems issue receipts without pause while the broker is SIGKILLed and brought back, then while
- * PostgreSQL is crashed (immediate stop) and started again. A business system retries what the
- * platform answers with 5xx or a cut connection, with the same serial (the idempotency key). After
- * it: every serial has exactly one receipt, every point's numbers run without gap or duplicate, every
- * receipt is agency-signed and, once finance answers, ISSUED; no outbox row is left unpublished.
- * `PIAOJU_FAULTS_CLIENTS`, `PIAOJU_FAULTS_OUTAGE_MS`, `PIAOJU_FAULTS_STEADY_MS` make the run larger.
+ * Faults under load, on the platform as a cluster runs it: stock, issuance, the signing gateway and
+ * the gateway each its own process (`piaoju service <name>`) on PostgreSQL and Kafka, two signing
+ * device processes over mutual TLS (active-standby), with a PostgreSQL server and a Kafka broker
+ * of this test's own so that breaking them harms no other test. Business systems issue receipts
+ * in a steady stream while, in turn, the broker is SIGKILLed and brought back, PostgreSQL is
+ * crashed (immediate stop) and started, the active signing device is SIGKILLed (signing must go
+ * on through the standby) and restarted, and each service is SIGKILLed and restarted. A business
+ * system retries what the platform answers with 5xx or a cut connection, with the same serial (the
+ * idempotency key). After each fault the test waits until a receipt accepted after the mend is
+ * agency-signed. After all: every serial has exactly one receipt, every point's numbers run
+ * without gap or duplicate, every receipt is agency-signed and, once finance answers, ISSUED; no
+ * outbox row is left unpublished and no dead letter is left in any group.
+ * `PIAOJU_FAULTS_CLIENTS`, `PIAOJU_FAULTS_OUTAGE_MS`, `PIAOJU_FAULTS_STEADY_MS`, `PIAOJU_FAULTS_PACE_MS`
+ * make the run larger; `PIAOJU_FAULTS_ONLY` picks the faults.
  */
-describe("faults under load (cluster): Kafka broker SIGKILL, PostgreSQL crash", () => {
+describe("faults under load (cluster): broker, PostgreSQL, signing device and service SIGKILLs", () => {
   const cleanups: Array<() => Promise<void> | void> = [];
   afterAll(async () => {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
