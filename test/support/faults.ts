@@ -1,5 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -109,6 +109,111 @@ export async function startRestartableKafka(): Promise<RestartableKafka> {
       await broker?.stop();
       broker = undefined;
       rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A free loopback port below the kernel's ephemeral range (32768+ on Linux), for a process that
+ * must get the same port again after a restart: no outgoing connection is ever given it meanwhile.
+ */
+export async function freeFixedPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
+export interface ServiceProcess {
+  /** The services this process runs (`piaoju service <names…>`). */
+  names: readonly string[];
+  url: string;
+  /** SIGKILL, as the kernel's OOM killer or a node failure ends a pod: no drain, no flush. */
+  kill(): Promise<void>;
+  /** The same services again, on the same port (as Kubernetes restarts the pod). */
+  restart(): Promise<void>;
+  /** SIGTERM: intake closed, consumers drained, outbox flushed. */
+  stop(): Promise<void>;
+}
+
+const REPO_ROOT = new URL("../..", import.meta.url).pathname;
+
+/**
+ * `node --import tsx services/runner/src/main.ts service <names…>` (cluster mode, what each
+ * Kubernetes Deployment runs) as a child process on a fixed loopback port, so that the others can
+ * be pointed at it before it starts and find it again after a restart. Resolves once it prints that
+ * it is running; rejects, with its output, if it exits first.
+ */
+export async function startServiceProcess(
+  names: readonly string[],
+  env: Record<string, string>,
+): Promise<ServiceProcess> {
+  const port = await freeFixedPort();
+  // PIAOJU_FAULTS_LOG_DIR: each process's whole output in <dir>/<names>.log, across restarts.
+  const logDir = process.env.PIAOJU_FAULTS_LOG_DIR;
+  const logFile = logDir ? join(logDir, `${names.join("+")}.log`) : undefined;
+  let child: ChildProcess | undefined;
+  const spawnIt = () =>
+    new Promise<void>((resolve, reject) => {
+      const proc = spawn(
+        process.execPath,
+        ["--import", "tsx", "services/runner/src/main.ts", "service", ...names],
+        {
+          cwd: REPO_ROOT,
+          env: { ...process.env, ...env, PIAOJU_HTTP_PORT: String(port) },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      child = proc;
+      let out = "";
+      const keep = (data: Buffer) => {
+        out = (out + data.toString()).slice(-20_000);
+        if (logFile) appendFileSync(logFile, data);
+      };
+      proc.stdout?.on("data", (data: Buffer) => {
+        keep(data);
+        if (out.includes("Piaoju is running")) resolve();
+      });
+      proc.stderr?.on("data", keep);
+      proc.once("exit", (code, signal) =>
+        reject(new Error(`piaoju service ${names.join(" ")} exited (${signal ?? code}):\n${out}`)),
+      );
+    });
+  const exited = (proc: ChildProcess) =>
+    proc.exitCode !== null || proc.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((r) => proc.once("exit", () => r()));
+  await spawnIt();
+  // Should the test process die without stopping it, the service goes with it.
+  const orphanGuard = () => child?.kill("SIGKILL");
+  process.once("exit", orphanGuard);
+  return {
+    names,
+    url: `http://127.0.0.1:${port}`,
+    async kill() {
+      if (!child) return;
+      const proc = child;
+      child = undefined;
+      proc.kill("SIGKILL");
+      await exited(proc);
+    },
+    async restart() {
+      if (!child) await spawnIt();
+    },
+    async stop() {
+      process.off("exit", orphanGuard);
+      if (!child) return;
+      const proc = child;
+      child = undefined;
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
+      proc.kill("SIGTERM");
+      await exited(proc);
+      clearTimeout(timer);
     },
   };
 }

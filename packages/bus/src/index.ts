@@ -13,5 +13,5 @@ export {
 } from "./outbox.ts";
 export { partitionFor } from "./partitioner.ts";
 export { replayDeadLetters } from "./replay.ts";
-export { defaultRetryPolicy, isTransientByDefault, TransientError } from "./retry.ts";
+export { defaultRetryPolicy, isTransientByDefault, isUnavailable, TransientError } from "./retry.ts";
 export { currentTrace, withConsumerSpan } from "./tracing.ts";

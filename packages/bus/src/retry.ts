@@ -10,24 +10,85 @@ export class TransientError extends Error {
   }
 }
 
-const transientCodes = new Set([
+/**
+ * A dependency (the database, mostly) that cannot be reached or is restarting: sockets refused or
+ * cut, PostgreSQL shutting down, crashed or in recovery (57P01-57P03), connection exceptions
+ * (class 08), too many connections, and Prisma's "can't reach / timed out / closed" (P1001, P1002,
+ * P1017) and pool timeout (P2024).
+ */
+const unavailableCodes = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
   "ETIMEDOUT",
   "EPIPE",
   "EAI_AGAIN",
   "57P01",
-  "40001",
-  "40P01",
+  "57P02",
+  "57P03",
+  "08000",
+  "08001",
+  "08003",
+  "08004",
+  "08006",
+  "53300",
+  "P1001",
+  "P1002",
+  "P1017",
+  "P2024",
 ]);
+/** node-postgres says a cut connection in words only (no code). */
+const unavailableMessages = [
+  /^Connection terminated/,
+  /timeout exceeded when trying to connect/,
+  /Can't reach database server/,
+];
+const transientCodes = new Set([...unavailableCodes, "40001", "40P01"]);
+
+function someInChain(
+  error: unknown,
+  test: (e: { code?: unknown; errorCode?: unknown; message?: unknown }) => boolean,
+) {
+  for (let e = error, depth = 0; typeof e === "object" && e !== null && depth < 8; depth++) {
+    if (test(e as { code?: unknown })) return true;
+    const next = (e as { cause?: unknown }).cause;
+    if (next === e) break;
+    e = next;
+  }
+  return false;
+}
+
+/**
+ * The message is not at fault: what it needs cannot be reached now (the database is down or
+ * restarting). Such a failure is retried for as long as it lasts, never dead-lettered: a dead
+ * letter waits for an operator, and an outage of every message's dependency would put every
+ * message there (each then lost to the flow until replayed).
+ */
+export function isUnavailable(error: unknown): boolean {
+  return someInChain(error, (e) => {
+    // Prisma reports the database's own code in meta, or only in its message ("Code: `57P03`").
+    const meta = (
+      e as { meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } } }
+    ).meta;
+    const inMessage = typeof e.message === "string" ? /Code: `(\w+)`/.exec(e.message)?.[1] : undefined;
+    const codes = [
+      e.code,
+      e.errorCode,
+      meta?.code,
+      meta?.driverAdapterError?.cause?.originalCode,
+      inMessage,
+    ].filter((c): c is string => typeof c === "string");
+    if (codes.some((c) => unavailableCodes.has(c))) return true;
+    return typeof e.message === "string" && unavailableMessages.some((m) => m.test(e.message as string));
+  });
+}
 
 /** Connection trouble, serialization failures and deadlocks are transient; the rest is not. */
 export function isTransientByDefault(error: unknown): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  const e = error as { transient?: unknown; code?: unknown; cause?: unknown };
-  if (e.transient === true) return true;
-  if (typeof e.code === "string" && transientCodes.has(e.code)) return true;
-  return e.cause !== undefined && e.cause !== error && isTransientByDefault(e.cause);
+  if (isUnavailable(error)) return true;
+  return someInChain(error, (e) => {
+    if ((e as { transient?: unknown }).transient === true) return true;
+    return typeof e.code === "string" && transientCodes.has(e.code);
+  });
 }
 
 export const defaultRetryPolicy: RetryPolicy = {
@@ -50,6 +111,8 @@ export function backoffMs(policy: RetryPolicy, attempt: number): number {
 /**
  * Runs a handler with bounded retries. Resolves when the message is processed, or
  * when it has been handed to `deadLetter`; either way the caller may commit it.
+ * A failure because a dependency is unavailable (`isUnavailable`) does not count against
+ * `maxAttempts`: it is retried, at most `maxBackoffMs` apart, until the dependency is back.
  * `beat` runs between attempts (a Kafka consumer heartbeats there).
  */
 export async function deliver(
@@ -60,13 +123,14 @@ export async function deliver(
   deadLetter: (letter: DeadLetter) => Promise<void>,
   beat: () => Promise<void> = async () => {},
 ): Promise<"processed" | "dead-lettered"> {
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1, counted = 1; ; attempt++) {
     try {
       await handler({ ...message, attempt });
       return "processed";
     } catch (error) {
-      const transient = policy.isTransient(error);
-      if (!transient || attempt >= policy.maxAttempts) {
+      const unavailable = isUnavailable(error);
+      const transient = unavailable || policy.isTransient(error);
+      if (!transient || (!unavailable && counted >= policy.maxAttempts)) {
         const err = error instanceof Error ? error : new Error(String(error));
         await deadLetter({
           group,
@@ -80,7 +144,8 @@ export async function deliver(
         });
         return "dead-lettered";
       }
-      await sleep(backoffMs(policy, attempt));
+      if (!unavailable) counted++;
+      await sleep(backoffMs(policy, Math.min(attempt, 16)));
       await beat();
     }
   }
