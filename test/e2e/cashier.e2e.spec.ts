@@ -1,8 +1,7 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { businessClient } from "@piaoju/business-client";
-import { createEnvelope, ReceiptSigned, ReceiptSupervised, topics } from "@piaoju/contracts";
 import { deliveryService } from "@piaoju/delivery";
 import { gatewayService } from "@piaoju/gateway";
 import { issuanceService } from "@piaoju/issuance";
@@ -12,7 +11,15 @@ import { stockService } from "@piaoju/stock";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { prepareAgency, succeeding } from "../support/agency.ts";
-import { type AlipayRig, startAlipayRig, startWechatRig, until, type WechatRig } from "../support/payment.ts";
+import {
+  type AlipayRig,
+  playSigningAndFinance,
+  registerFineItems,
+  startAlipayRig,
+  startWechatRig,
+  until,
+  type WechatRig,
+} from "../support/payment.ts";
 
 const AGENCY = "230105";
 const BILL = "23010526";
@@ -62,68 +69,11 @@ describe("the cashier in Chromium (cluster)", () => {
       appPoints: ["JJ-01"],
     });
     const ok = succeeding(t);
-    for (const [code, name] of [
-      ["FK01", "交通违法罚款"],
-      ["FK02", "加处罚款"],
-    ]) {
-      await ok("POST", "/v1/issuance/items", {
-        agencyCode: AGENCY,
-        code,
-        name,
-        unit: "次",
-        standardFen: null,
-      });
-    }
+    await registerFineItems(ok, AGENCY);
     await ok("PUT", "/v1/payment/channel-accounts/alipay", { agencyCode: AGENCY, ...alipay.account });
     await ok("PUT", "/v1/payment/channel-accounts/wechat", { agencyCode: AGENCY, ...wechat.account });
     // Plays the signing gateway and finance-exchange for every receipt issuance asks to sign.
-    const play = await t.probe.subscribe({
-      group: `play-${randomUUID().slice(0, 8)}`,
-      topics: [topics.issuance],
-      handler: async (m) => {
-        const d = m.envelope.data as Record<string, string>;
-        if (m.envelope.type === "issuance.ReceiptRequested") {
-          await t.probe.publish([
-            {
-              topic: topics.signing,
-              envelope: createEnvelope(
-                ReceiptSigned,
-                {
-                  receiptId: d.receiptId!,
-                  agencyCode: AGENCY,
-                  documentSm3: d.documentSm3!,
-                  signature: randomBytes(96).toString("base64"),
-                  certificateSm3: "a".repeat(64),
-                  keyId: `agency-${AGENCY}`,
-                  signedAt: new Date().toISOString(),
-                },
-                { producer: "signing" },
-              ),
-            },
-          ]);
-        } else if (m.envelope.type === "issuance.ReceiptSubmittedForSupervision") {
-          await t.probe.publish([
-            {
-              topic: topics.finance,
-              envelope: createEnvelope(
-                ReceiptSupervised,
-                {
-                  receiptId: d.receiptId!,
-                  agencyCode: AGENCY,
-                  billCode: d.billCode!,
-                  number: d.number!,
-                  financeSignature: randomBytes(96).toString("base64"),
-                  financeCertificateSm3: "f".repeat(64),
-                  financeRef: `FIN-${d.number}`,
-                  supervisedAt: new Date().toISOString(),
-                },
-                { producer: "finance-exchange" },
-              ),
-            },
-          ]);
-        }
-      },
-    });
+    const play = await playSigningAndFinance(t.probe, AGENCY);
     stops.push(() => play.stop());
     browser = await chromium.launch({
       executablePath: CHROMIUM,

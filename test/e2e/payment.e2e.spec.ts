@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { businessClient } from "@piaoju/business-client";
-import { createEnvelope, type Envelope, ReceiptSigned, ReceiptSupervised, topics } from "@piaoju/contracts";
+import { type Envelope, topics } from "@piaoju/contracts";
 import { gatewayService } from "@piaoju/gateway";
 import { issuanceService } from "@piaoju/issuance";
 import { paymentService } from "@piaoju/payment";
@@ -8,7 +8,14 @@ import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { stockService } from "@piaoju/stock";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { prepareAgency, succeeding } from "../support/agency.ts";
-import { type AlipayRig, startAlipayRig, startCallbackReceiver, until } from "../support/payment.ts";
+import {
+  type AlipayRig,
+  playSigningAndFinance,
+  registerFineItems,
+  startAlipayRig,
+  startCallbackReceiver,
+  until,
+} from "../support/payment.ts";
 
 const AGENCY = "230104";
 const BILL = "23010426";
@@ -56,67 +63,10 @@ describe("payment to receipt, pushed back (cluster)", () => {
       appPoints: ["JJ-01"],
     });
     const ok = succeeding(t);
-    for (const [code, name] of [
-      ["FK01", "交通违法罚款"],
-      ["FK02", "加处罚款"],
-    ]) {
-      await ok("POST", "/v1/issuance/items", {
-        agencyCode: AGENCY,
-        code,
-        name,
-        unit: "次",
-        standardFen: null,
-      });
-    }
+    await registerFineItems(ok, AGENCY);
     await ok("PUT", "/v1/payment/channel-accounts/alipay", { agencyCode: AGENCY, ...alipay.account });
     // Plays the signing gateway and finance-exchange for every receipt issuance asks to sign.
-    const play = await t.probe.subscribe({
-      group: `play-${randomUUID().slice(0, 8)}`,
-      topics: [topics.issuance],
-      handler: async (m) => {
-        const d = m.envelope.data as Record<string, string>;
-        if (m.envelope.type === "issuance.ReceiptRequested") {
-          await t.probe.publish([
-            {
-              topic: topics.signing,
-              envelope: createEnvelope(
-                ReceiptSigned,
-                {
-                  receiptId: d.receiptId!,
-                  agencyCode: AGENCY,
-                  documentSm3: d.documentSm3!,
-                  signature: randomBytes(96).toString("base64"),
-                  certificateSm3: "a".repeat(64),
-                  keyId: `agency-${AGENCY}`,
-                  signedAt: new Date().toISOString(),
-                },
-                { producer: "signing" },
-              ),
-            },
-          ]);
-        } else if (m.envelope.type === "issuance.ReceiptSubmittedForSupervision") {
-          await t.probe.publish([
-            {
-              topic: topics.finance,
-              envelope: createEnvelope(
-                ReceiptSupervised,
-                {
-                  receiptId: d.receiptId!,
-                  agencyCode: AGENCY,
-                  billCode: d.billCode!,
-                  number: d.number!,
-                  financeSignature: randomBytes(96).toString("base64"),
-                  financeCertificateSm3: "f".repeat(64),
-                  financeRef: `FIN-${d.number}`,
-                  supervisedAt: new Date().toISOString(),
-                },
-                { producer: "finance-exchange" },
-              ),
-            },
-          ]);
-        }
-      },
-    });
+    const play = await playSigningAndFinance(t.probe, AGENCY);
     const watch = await t.probe.subscribe({
       group: `watch-${randomUUID().slice(0, 8)}`,
       topics: [topics.payment],

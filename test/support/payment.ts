@@ -1,8 +1,9 @@
 // The payment service's test harness: the Alipay and WeChat Pay simulators (its peers) with a
 // merchant app / merchant whose RSA keys (and WeChat Pay's APIv3 key) are made here, at test time, and a business system's callback receiver that checks
 // every push's signature. It lives in test/support because it puts a service and a peer together.
-import { generateKeyPairSync, randomBytes, timingSafeEqual } from "node:crypto";
+import { generateKeyPairSync, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
+import type { Bus, Subscription } from "@piaoju/bus";
 import { callbackStringToSign } from "@piaoju/business-client";
 import {
   type AlipaySimulator,
@@ -10,6 +11,7 @@ import {
   startWechatSimulator,
   type WechatSimulator,
 } from "@piaoju/channel-simulator";
+import { createEnvelope, ReceiptSigned, ReceiptSupervised, topics } from "@piaoju/contracts";
 import { hmacSm3 } from "@piaoju/gm-crypto";
 
 export interface AlipayRig {
@@ -182,4 +184,63 @@ export async function startNontaxPeer(agencyCode: string, regionCode = "230100")
       await database.drop();
     },
   };
+}
+
+/** The income items of a traffic fine (交通违法罚款) and its late surcharge (加处罚款), as an agency registers them. */
+export async function registerFineItems(
+  ok: (method: string, path: string, body?: unknown) => Promise<unknown>,
+  agencyCode: string,
+): Promise<void> {
+  for (const [code, name] of [
+    ["FK01", "交通违法罚款"],
+    ["FK02", "加处罚款"],
+  ]) {
+    await ok("POST", "/v1/issuance/items", { agencyCode, code, name, unit: "次", standardFen: null });
+  }
+}
+
+/**
+ * Plays the signing gateway and finance-exchange on the bus, as those services answer: every
+ * receipt issuance asks to sign is signed (a random signature), and every one it submits for
+ * supervision is supervised, so receipts reach ISSUED without devices or finance in the test.
+ */
+export function playSigningAndFinance(probe: Bus, agencyCode: string): Promise<Subscription> {
+  return probe.subscribe({
+    group: `play-${randomUUID().slice(0, 8)}`,
+    topics: [topics.issuance],
+    handler: async (m) => {
+      const d = m.envelope.data as Record<string, string>;
+      if (m.envelope.type === "issuance.ReceiptRequested") {
+        const signed = {
+          receiptId: d.receiptId!,
+          agencyCode,
+          documentSm3: d.documentSm3!,
+          signature: randomBytes(96).toString("base64"),
+          certificateSm3: "a".repeat(64),
+          keyId: `agency-${agencyCode}`,
+          signedAt: new Date().toISOString(),
+        };
+        await probe.publish([
+          { topic: topics.signing, envelope: createEnvelope(ReceiptSigned, signed, { producer: "signing" }) },
+        ]);
+      } else if (m.envelope.type === "issuance.ReceiptSubmittedForSupervision") {
+        const supervised = {
+          receiptId: d.receiptId!,
+          agencyCode,
+          billCode: d.billCode!,
+          number: d.number!,
+          financeSignature: randomBytes(96).toString("base64"),
+          financeCertificateSm3: "f".repeat(64),
+          financeRef: `FIN-${d.number}`,
+          supervisedAt: new Date().toISOString(),
+        };
+        await probe.publish([
+          {
+            topic: topics.finance,
+            envelope: createEnvelope(ReceiptSupervised, supervised, { producer: "finance-exchange" }),
+          },
+        ]);
+      }
+    },
+  });
 }
