@@ -54,3 +54,4 @@ export {
 } from "./events/stock.ts";
 export * from "./fields/index.ts";
 export * from "./topics.ts";
+export * from "./trust.ts";

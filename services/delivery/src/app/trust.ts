@@ -1,11 +1,10 @@
-import type { AgencyCaPublished, FinanceCertificatePublished } from "@piaoju/contracts";
+import type { TrustRole as PublishedRole, TrustedCertificateRow } from "@piaoju/contracts";
 import { Certificate } from "@piaoju/gm-crypto";
-import type { z } from "zod";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { Tx } from "./receipts.ts";
 
 /** CONFIGURED: from PIAOJU_TRUSTED_CA_PEM, trusted for both sides as that variable always was. */
-export type TrustRole = "AGENCY_CA" | "FINANCE_SUPERVISION" | "FINANCE_CA" | "CONFIGURED";
+export type TrustRole = PublishedRole | "CONFIGURED";
 
 export interface TrustedEntry {
   role: TrustRole;
@@ -14,8 +13,6 @@ export interface TrustedEntry {
   pem: string;
   certificate: Certificate;
 }
-
-type PublishedCertificate = z.infer<typeof AgencyCaPublished.schema>["certificate"];
 
 /**
  * The certificates 查验 chains to. By default what their owners published on the bus: the agency
@@ -30,24 +27,8 @@ export class TrustAnchors {
   ) {}
 
   /** From the bus: kept by fingerprint; the same certificate published again changes nothing. */
-  async record(tx: Tx, role: TrustRole, c: PublishedCertificate, publishedAt: string): Promise<void> {
-    const row = {
-      role,
-      pem: c.pem,
-      subject: c.subject,
-      notBefore: new Date(c.notBefore),
-      notAfter: new Date(c.notAfter),
-      publishedAt: new Date(publishedAt),
-    };
-    await tx.trustedCertificate.upsert({
-      where: { sm3: c.sm3 },
-      create: { sm3: c.sm3, ...row },
-      update: row,
-    });
-  }
-
-  static roleOfFinance(e: z.infer<typeof FinanceCertificatePublished.schema>): TrustRole {
-    return e.role === "ca" ? "FINANCE_CA" : "FINANCE_SUPERVISION";
+  async record(tx: Tx, row: TrustedCertificateRow): Promise<void> {
+    await tx.trustedCertificate.upsert({ where: { sm3: row.sm3 }, create: row, update: row });
   }
 
   /** Whether the set comes from the override rather than from the bus. */

@@ -1,8 +1,8 @@
 import { type Bus, consumeEvents, type Subscription } from "@piaoju/bus";
-import { topics } from "@piaoju/contracts";
+import { topics, trustEventTypes, trustedCertificateOf, trustTopics } from "@piaoju/contracts";
 import { prismaUnitOfWork } from "@piaoju/persistence";
 import type { Receipts, Tx } from "../app/receipts.ts";
-import { TrustAnchors as Trust, type TrustAnchors } from "../app/trust.ts";
+import type { TrustAnchors } from "../app/trust.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
 export const DELIVERY_GROUP = "delivery.receipts";
@@ -56,22 +56,14 @@ export function consumeTrustEvents(w: {
 }): Promise<Subscription> {
   return consumeEvents<Tx>(w.bus, prismaUnitOfWork<Tx>(w.prisma), {
     group: TRUST_GROUP,
-    types: ["signing.AgencyCaPublished", "finance.FinanceCertificatePublished"],
-    topics: [topics.signing, topics.finance],
+    types: [...trustEventTypes],
+    topics: [...trustTopics],
     producer: "delivery",
     clock: w.clock,
     published: w.published,
     handle: async (event, tx) => {
-      if (event.type === "signing.AgencyCaPublished") {
-        await w.trust.record(tx, "AGENCY_CA", event.data.certificate, event.data.publishedAt);
-      } else if (event.type === "finance.FinanceCertificatePublished") {
-        await w.trust.record(
-          tx,
-          Trust.roleOfFinance(event.data),
-          event.data.certificate,
-          event.data.publishedAt,
-        );
-      }
+      const row = trustedCertificateOf(event);
+      if (row) await w.trust.record(tx, row);
     },
   });
 }

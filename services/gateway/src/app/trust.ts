@@ -1,9 +1,5 @@
-import type { AgencyCaPublished } from "@piaoju/contracts";
-import type { z } from "zod";
+import type { TrustedCertificateRow } from "@piaoju/contracts";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
-
-export type TrustRole = "AGENCY_CA" | "FINANCE_SUPERVISION" | "FINANCE_CA";
-type PublishedCertificate = z.infer<typeof AgencyCaPublished.schema>["certificate"];
 
 /**
  * The platform's public trust list: what the owners publish on the bus (the signing gateway its
@@ -13,25 +9,9 @@ type PublishedCertificate = z.infer<typeof AgencyCaPublished.schema>["certificat
 export class TrustList {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async record(
-    tx: Prisma.TransactionClient,
-    role: TrustRole,
-    c: PublishedCertificate,
-    publishedAt: string,
-  ): Promise<void> {
-    const row = {
-      role,
-      pem: c.pem,
-      subject: c.subject,
-      notBefore: new Date(c.notBefore),
-      notAfter: new Date(c.notAfter),
-      publishedAt: new Date(publishedAt),
-    };
-    await tx.trustedCertificate.upsert({
-      where: { sm3: c.sm3 },
-      create: { sm3: c.sm3, ...row },
-      update: row,
-    });
+  /** Kept by fingerprint: the same certificate published again changes nothing. */
+  async record(tx: Prisma.TransactionClient, row: TrustedCertificateRow): Promise<void> {
+    await tx.trustedCertificate.upsert({ where: { sm3: row.sm3 }, create: row, update: row });
   }
 
   list() {

@@ -1,5 +1,5 @@
 import { type Bus, consumeEvents, type Subscription } from "@piaoju/bus";
-import { topics } from "@piaoju/contracts";
+import { trustEventTypes, trustedCertificateOf, trustTopics } from "@piaoju/contracts";
 import { prismaUnitOfWork } from "@piaoju/persistence";
 import type { TrustList } from "../app/trust.ts";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
@@ -17,18 +17,14 @@ export function consumeTrustEvents(w: {
 }): Promise<Subscription> {
   return consumeEvents<Tx>(w.bus, prismaUnitOfWork<Tx>(w.prisma), {
     group: TRUST_GROUP,
-    types: ["signing.AgencyCaPublished", "finance.FinanceCertificatePublished"],
-    topics: [topics.signing, topics.finance],
+    types: [...trustEventTypes],
+    topics: [...trustTopics],
     producer: "gateway",
     clock: w.clock,
     published: w.published,
     handle: async (event, tx) => {
-      if (event.type === "signing.AgencyCaPublished") {
-        await w.trust.record(tx, "AGENCY_CA", event.data.certificate, event.data.publishedAt);
-      } else if (event.type === "finance.FinanceCertificatePublished") {
-        const role = event.data.role === "ca" ? "FINANCE_CA" : "FINANCE_SUPERVISION";
-        await w.trust.record(tx, role, event.data.certificate, event.data.publishedAt);
-      }
+      const row = trustedCertificateOf(event);
+      if (row) await w.trust.record(tx, row);
     },
   });
 }

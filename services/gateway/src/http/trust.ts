@@ -1,7 +1,8 @@
+import type { TrustRole } from "@piaoju/contracts";
 import { sm3 } from "@piaoju/gm-crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { TrustList, TrustRole } from "../app/trust.ts";
+import type { TrustList } from "../app/trust.ts";
 
 /** Caches may keep the list a few minutes: a CA changes rarely, and ETag makes re-checking cheap. */
 const CACHE_CONTROL = "public, max-age=300";
