@@ -138,6 +138,7 @@ export const PROBLEM_ZH: Readonly<Record<string, string>> = {
   AMOUNT_MISMATCH: "实缴金额与应缴金额不符",
   CHANNEL_NOT_ENABLED: "单位未开通该支付渠道",
   CHANNEL_REFUSED: "支付渠道拒绝了请求",
+  CHANNEL_UNKNOWN: "没有这个支付渠道",
   CHANNEL_UNAVAILABLE: "支付渠道暂时无法访问，请稍后重试",
   ORDER_OPEN: "该笔缴款在支付渠道有未完成的订单，请稍后重试",
   PAYMENT_CLOSED: "该笔缴款已关闭",
