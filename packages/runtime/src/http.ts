@@ -36,8 +36,15 @@ export function createHttpApp(options: {
   operatorToken?: string;
   /** When set, /metrics answers only with this bearer token (a Prometheus with credentials). */
   metricsToken?: string;
+  /**
+   * The reverse proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For names the
+   * client. Unset: nobody's, and `req.ip` is the socket's peer, so a client cannot choose the
+   * address its lookup limits count against by writing that header itself.
+   */
+  trustedProxies?: string;
 }): FastifyInstance {
   const app = Fastify({
+    ...(options.trustedProxies ? { trustProxy: options.trustedProxies } : {}),
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1_048_576,
     requestIdHeader: false,

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
@@ -70,6 +71,25 @@ export const platformConfig = z.object({
       "When set, /metrics answers only a bearer of this token (a Prometheus with credentials). Unset: anyone reaching the port, and the metrics carry no host name, pid or command line.",
     secret: true,
   }),
+  PIAOJU_TRUSTED_PROXIES: z
+    .string()
+    .refine(
+      (v) =>
+        v.split(",").every((entry) => {
+          const [address, prefix, ...rest] = entry.trim().split("/");
+          const family = isIP(address ?? "");
+          if (family === 0 || rest.length > 0) return false;
+          if (prefix === undefined) return true;
+          const bits = Number(prefix);
+          return /^\d{1,3}$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+        }),
+      "addresses or CIDRs, comma-separated (e.g. 10.0.0.0/8,127.0.0.1)",
+    )
+    .optional()
+    .meta({
+      description:
+        "The reverse proxies (an Ingress controller, a load balancer) whose X-Forwarded-For names the client, as addresses or CIDRs, comma-separated. Lookup limits and the payer's address use the client it names. Unset: the header is ignored and the client is the connection's peer (behind a proxy, every client would share the proxy's budget).",
+    }),
   PIAOJU_ASSERTION_PUBLIC_KEY: z
     .string()
     .regex(/^[A-Za-z0-9+/=]{40,200}$/, "an Ed25519 public key: SPKI DER in base64")
@@ -166,6 +186,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     readiness: () => readiness,
     operatorToken: config.PIAOJU_INTERNAL_TOKEN,
     ...(config.PIAOJU_METRICS_TOKEN ? { metricsToken: config.PIAOJU_METRICS_TOKEN } : {}),
+    ...(config.PIAOJU_TRUSTED_PROXIES ? { trustedProxies: config.PIAOJU_TRUSTED_PROXIES } : {}),
   });
   installAssertionVerifier(http, new AssertionVerifier(config.PIAOJU_ASSERTION_PUBLIC_KEY));
   registerDeadLetterRoutes(http, bus, config.PIAOJU_INTERNAL_TOKEN, logger);
