@@ -36,7 +36,7 @@ const STEADY_MS = Number(process.env.PIAOJU_FAULTS_STEADY_MS ?? 2000);
 const PACE_MS = Number(process.env.PIAOJU_FAULTS_PACE_MS ?? 100);
 /**
  * Which faults run: PIAOJU_FAULTS_ONLY=kafka,postgres,device,finance,issuance,stock,signing-gateway,
- * finance-exchange,gateway
+ * finance-exchange,delivery,reporting,gateway
  * (or `all`, as `pnpm chaos` does). The default is what fits the CI budget: each fault waits for the
  * platform to sign again end to end, and a consumer SIGKILLed or cut off keeps its partitions until
  * its Kafka session (30 s) expires, so each costs 20-60 s here.
@@ -44,7 +44,7 @@ const PACE_MS = Number(process.env.PIAOJU_FAULTS_PACE_MS ?? 100);
 const FAULTS = process.env.PIAOJU_FAULTS_ONLY ?? "kafka,postgres,device,finance,issuance,gateway";
 const ONLY = FAULTS === "all" ? undefined : FAULTS.split(",");
 /** A ceiling only: set-up and the final waits, and for each fault its steady time, outage and 120 s to recover. */
-const TIMEOUT_MS = 300_000 + FINANCE_OUTAGE_MS + (ONLY?.length ?? 9) * (STEADY_MS + OUTAGE_MS + 150_000);
+const TIMEOUT_MS = 300_000 + FINANCE_OUTAGE_MS + (ONLY?.length ?? 11) * (STEADY_MS + OUTAGE_MS + 150_000);
 
 /** The consumer groups of the services this test runs: nothing may end in their dead-letter topics. */
 const CONSUMER_GROUPS = [
@@ -56,6 +56,7 @@ const CONSUMER_GROUPS = [
   "issuance.payment-intake",
   "signing-gateway.receipt-requests",
   "finance-exchange.supervision-intake",
+  "delivery.receipts",
 ];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -92,7 +93,8 @@ interface Phase {
  * and brought back, PostgreSQL is crashed (immediate stop) and started, the active signing device
  * is SIGKILLed (signing must go on through the standby) and restarted, finance is SIGKILLed and
  * brought back after `PIAOJU_FAULTS_FINANCE_OUTAGE_MS` (nothing is ISSUED meanwhile; all of it is
- * after), and each service is SIGKILLed and restarted. A business
+ * after), and each service is SIGKILLed and restarted. Delivery and reporting run downstream: at the
+ * end each holds every receipt exactly once (delivery's archive, reporting's rows and day tallies). A business
  * system retries what the platform answers with 5xx or a cut connection, with the same serial (the
  * idempotency key). After each fault the test waits until a receipt accepted after the mend is
  * agency-signed. After all: every serial has exactly one receipt, every point's numbers run
@@ -166,25 +168,38 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
         cleanups.push(() => proc.stop());
         return proc;
       };
-      const [stock, issuanceProcess, signingGateway, financeExchange] = await Promise.all([
-        service("stock"),
-        service("issuance"),
-        service("signing-gateway", {
-          PIAOJU_SIGNING_DEVICES: `127.0.0.1:${primaryPort},127.0.0.1:${standbyPort}`,
-          PIAOJU_SIGNING_GATEWAY_LISTEN: "127.0.0.1:0",
-          PIAOJU_SIGNING_GATEWAY_TLS_DIR: await (await testPki()).tlsDir("signing-gateway"),
-        }),
-        // Retries towards finance back off to 2 s at most here (30 s by default), so that the
-        // time to recover measures the outage rather than where the backoff happened to be.
-        service("finance-exchange", {
-          ...finance.env,
-          FINANCE_BACKOFF_MAX_MS: "2000",
-          FINANCE_PENDING_POLL_MS: "1000",
-        }),
-      ]);
+      const [stock, issuanceProcess, signingGateway, financeExchange, delivery, reporting] =
+        await Promise.all([
+          service("stock"),
+          service("issuance"),
+          service("signing-gateway", {
+            PIAOJU_SIGNING_DEVICES: `127.0.0.1:${primaryPort},127.0.0.1:${standbyPort}`,
+            PIAOJU_SIGNING_GATEWAY_LISTEN: "127.0.0.1:0",
+            PIAOJU_SIGNING_GATEWAY_TLS_DIR: await (await testPki()).tlsDir("signing-gateway"),
+          }),
+          // Retries towards finance back off to 2 s at most here (30 s by default), so that the
+          // time to recover measures the outage rather than where the backoff happened to be.
+          service("finance-exchange", {
+            ...finance.env,
+            FINANCE_BACKOFF_MAX_MS: "2000",
+            FINANCE_PENDING_POLL_MS: "1000",
+          }),
+          // Downstream of ISSUED: the payer's copy (archive, pick-up code) and the reports, each of
+          // which must hold every receipt exactly once however often it was killed or re-sent.
+          service("delivery"),
+          service("reporting"),
+        ]);
       const gateway = await service("gateway", { PIAOJU_ISSUANCE_URL: issuanceProcess.url });
       const databases = new Map<string, Database>();
-      for (const name of ["stock", "issuance", "gateway", "signing-gateway", "finance-exchange"]) {
+      for (const name of [
+        "stock",
+        "issuance",
+        "gateway",
+        "signing-gateway",
+        "finance-exchange",
+        "delivery",
+        "reporting",
+      ]) {
         const db = await openDatabase({
           kind: "postgres",
           url: pg.url.replace(/\/postgres$/, `/faults_${name.replaceAll("-", "_")}`),
@@ -385,7 +400,15 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
             recovered: async (mended) => (await issuedCount(mended)) > 0,
           },
         );
-        for (const proc of [issuanceProcess, stock, signingGateway, financeExchange, gateway]) {
+        for (const proc of [
+          issuanceProcess,
+          stock,
+          signingGateway,
+          financeExchange,
+          delivery,
+          reporting,
+          gateway,
+        ]) {
           await fault(
             proc.names.join(","),
             `${proc.names.join(", ")} SIGKILL, restarted`,
@@ -474,6 +497,48 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
         }
       };
       await waitAll("ISSUED", 180_000);
+      // Downstream, exactly once: delivery holds each ISSUED receipt once (its id is the key) and
+      // the reports count each once, whatever was redelivered after a kill or a broker restart.
+      const issuedTotals = async () => {
+        const [row] = await issuance.query<{ n: number; fen: string }>(
+          "SELECT count(*)::int AS n, COALESCE(sum(total_fen), 0)::text AS fen FROM receipt WHERE agency_code = $1",
+          [AGENCY],
+        );
+        return { receipts: row?.n ?? 0, fen: row?.fen ?? "0" };
+      };
+      const downstream = async () => {
+        const [held] = await databases
+          .get("delivery")!
+          .query<{ n: number }>("SELECT count(*)::int AS n FROM receipt WHERE agency_code = $1", [AGENCY]);
+        const [reported] = await databases.get("reporting")!.query<{ n: number; issued: number }>(
+          `SELECT count(*)::int AS n, count(*) FILTER (WHERE status = 'ISSUED')::int AS issued
+             FROM receipt WHERE agency_code = $1`,
+          [AGENCY],
+        );
+        const [tallied] = await databases
+          .get("reporting")!
+          .query<{ n: number; fen: string }>(
+            "SELECT COALESCE(sum(receipts), 0)::int AS n, COALESCE(sum(amount_fen), 0)::text AS fen FROM issued_daily WHERE agency_code = $1",
+            [AGENCY],
+          );
+        return {
+          delivery: held?.n ?? 0,
+          reporting: { receipts: reported?.n ?? 0, issued: reported?.issued ?? 0 },
+          tallied: { receipts: tallied?.n ?? 0, fen: tallied?.fen ?? "0" },
+        };
+      };
+      const expected = await issuedTotals();
+      const wanted = {
+        delivery: expected.receipts,
+        reporting: { receipts: expected.receipts, issued: expected.receipts },
+        tallied: expected,
+      };
+      let seen = await downstream();
+      for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(500)) {
+        seen = await downstream();
+        if (JSON.stringify(seen) === JSON.stringify(wanted)) break;
+      }
+      expect(seen, "delivery and reporting hold every receipt exactly once").toEqual(wanted);
       const unpublished: Record<string, number> = {};
       for (const [name, db] of databases) {
         const [row] = await db.query<{ n: number }>(
@@ -520,6 +585,7 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
       ];
       console.log(
         `[faults] ${CLIENTS} clients, outages of ${OUTAGE_MS} ms (finance ${FINANCE_OUTAGE_MS} ms); ${rows.length} receipts, all ISSUED; ` +
+          `delivered ${seen.delivery}, reported ${seen.reporting.receipts} (tallied ${seen.tallied.receipts}); ` +
           `outbox rows unpublished: ${JSON.stringify(unpublished)}\n${table.join("\n")}`,
       );
 
