@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
+import { Keyring, LEGACY_FORMATS, Sealer } from "@piaoju/sealing";
 import { AlipayChannel } from "./adapters/alipay/alipay-channel.ts";
 import type { PaymentChannel } from "./adapters/channel.ts";
 import { HttpNontaxIssuer } from "./adapters/nontax.ts";
@@ -36,11 +37,14 @@ export const paymentService: ServiceModule = {
         ? `http://127.0.0.1:${address.port}`
         : "http://127.0.0.1:8080";
     };
+    const keyring = Keyring.parse(cfg.PIAOJU_SECRETS_KEY);
     const ctx = makeContext({
       db: svc.db,
       clock: () => new Date(),
       published: svc.outbox.wake,
-      sealKey: Buffer.from(cfg.PIAOJU_SECRETS_KEY, "hex"),
+      // Rows sealed before @piaoju/sealing (gm-crypto's sealSm4: the gateway/delivery layout) still open.
+      sealer: new Sealer(keyring, { legacy: [LEGACY_FORMATS.gatewayDelivery] }),
+      sealKey: Buffer.from(keyring.current.key),
       codeRule: { region: cfg.PIAOJU_PAYMENT_REGION, check: "iso7064-mod11-10" },
       noticeIssuer: cfg.PIAOJU_NONTAX_URL
         ? new HttpNontaxIssuer(
