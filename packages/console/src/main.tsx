@@ -1,7 +1,7 @@
 import { ProLayout } from "@ant-design/pro-components";
 import { App as AntApp, ConfigProvider, Dropdown, Input, Result, Select, Spin } from "antd";
-import enUS from "antd/locale/en_US";
-import zhCN from "antd/locale/zh_CN";
+import enUS from "antd/es/locale/en_US";
+import zhCN from "antd/es/locale/zh_CN";
 import dayjs from "dayjs";
 import "dayjs/locale/zh-cn";
 import { type ReactNode, StrictMode, useCallback, useEffect, useMemo, useState } from "react";

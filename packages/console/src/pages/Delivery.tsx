@@ -216,6 +216,7 @@ function ChannelAuthorisation() {
               webhookUrl: view.webhookUrl ?? undefined,
             }}
             modalProps={{ destroyOnHidden: true }}
+            submitter={{ submitButtonProps: { id: "channels-submit" } }}
             onFinish={async (v) => {
               try {
                 await internal("PUT", `/v1/delivery/agencies/${agency}/channels`, {
@@ -233,9 +234,14 @@ function ChannelAuthorisation() {
           >
             <ProFormSwitch name="email" label={t("电子邮件", "Email")} />
             <ProFormSwitch name="sms" label={t("短信", "SMS")} />
-            <ProFormText name="webhookUrl" label={t("业务系统推送地址", "Webhook URL")} />
+            <ProFormText
+              name="webhookUrl"
+              label={t("业务系统推送地址", "Webhook URL")}
+              fieldProps={{ id: "channels-webhook-url" }}
+            />
             <ProFormText.Password
               name="webhookSecret"
+              fieldProps={{ id: "channels-webhook-secret" }}
               label={t("推送签名密钥（至少 32 位）", "Webhook secret (32+ characters)")}
             />
           </ModalForm>

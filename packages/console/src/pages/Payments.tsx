@@ -289,6 +289,7 @@ function PaymentDetail({ id, onClose }: { id: string | undefined; onClose: () =>
             rowKey={(o) => String(o.orderId)}
             pagination={false}
             dataSource={data.orders}
+            locale={{ emptyText: t("暂无支付订单", "No orders yet") }}
             columns={[
               { title: t("渠道", "Channel"), dataIndex: "channel" },
               { title: t("场景", "Scene"), dataIndex: "scene" },
@@ -312,6 +313,7 @@ function RefundTable({ rows }: { rows: RefundRow[] }) {
       rowKey="refundId"
       pagination={false}
       dataSource={rows}
+      locale={{ emptyText: t("暂无退款", "No refunds") }}
       columns={[
         { title: t("退款流水号", "Refund serial"), dataIndex: "refundSerialNo" },
         { title: t("金额（元）", "Amount"), dataIndex: "amountFen", render: (v: number) => yuan(v) },
