@@ -334,6 +334,22 @@ describe("the admin console's delivery, finance, stock and payment pages", () =>
       return (await page.locator("#recon-summary").count()) > 0 || undefined;
     }, 90_000);
     await shot(page, "finance-reconciliation");
+    // 审验: today's used and voided numbers of the bill kind reported to finance.
+    await choose(page, "#audit-bill", BILL);
+    await page.click("#audit-period");
+    await page.fill("#audit-period", today());
+    await page.keyboard.press("Enter");
+    const periodEnd = page.locator(".ant-picker-range:has(#audit-period) input").nth(1);
+    await periodEnd.fill(today());
+    await periodEnd.press("Enter");
+    const [audit] = await Promise.all([
+      page.waitForResponse(
+        (r) => r.url().endsWith("/v1/finance-exchange/audit-reports") && r.request().method() === "POST",
+      ),
+      page.click("#audit-submit"),
+    ]);
+    expect(audit.status()).toBe(202);
+    expect(await (await page.waitForSelector("#audit-sent")).textContent()).toContain("已报送");
 
     // Stock is the ticket manager's: the liaison reads 分发 but has no button, and the API refuses.
     await go(page, "票据分发");

@@ -269,13 +269,14 @@ function AuditSubmission() {
           label={t("票据种类", "Bill kind")}
           width="md"
           rules={[{ required: true }]}
+          fieldProps={{ id: "audit-bill" }}
           options={kinds.map((k) => ({ value: k.billCode, label: `${k.billCode} ${k.name}` }))}
         />
         <ProFormDateRangePicker
           name="period"
           label={t("审验期间", "Period")}
           rules={[{ required: true }]}
-          fieldProps={{ format: "YYYY-MM-DD" }}
+          fieldProps={{ format: "YYYY-MM-DD", id: "audit-period" }}
           transform={(v: [unknown, unknown]) => ({
             period: v.map((d) => dayjs(d as string).format("YYYY-MM-DD")),
           })}
@@ -283,6 +284,7 @@ function AuditSubmission() {
       </ProForm>
       {sent && (
         <Alert
+          id="audit-sent"
           style={{ marginTop: 12 }}
           type="success"
           showIcon
