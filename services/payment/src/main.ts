@@ -13,6 +13,7 @@ import { settleDueOrders } from "./app/settler.ts";
 import { paymentConfig } from "./config.ts";
 import { consumeIssuanceEvents } from "./consumers/receipts.ts";
 import { registerCashier } from "./http/cashier.ts";
+import { registerPaymentConsoleRoutes } from "./http/console-routes.ts";
 import { registerPaymentRoutes } from "./http/routes.ts";
 
 /** Composition root of the payment service (缴款): notices, orders, channels, callbacks. */
@@ -63,6 +64,7 @@ export const paymentService: ServiceModule = {
       orderTtlMs: cfg.PIAOJU_PAYMENT_ORDER_TTL_MS,
     });
     registerPaymentRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
+    registerPaymentConsoleRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
     await registerCashier(svc.http, ctx, {
       rateLimit: cfg.PIAOJU_CASHIER_RATE_LIMIT,
       frameAncestors: cfg.PIAOJU_CASHIER_FRAME_ANCESTORS,
