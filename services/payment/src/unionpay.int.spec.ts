@@ -341,6 +341,65 @@ describe.each(["cluster", "embedded"] as const)("payment service, UnionPay (%s)"
     cleanOrders.push(order.orderId);
   });
 
+  it("is offered in the cashier, which hands over by a page of ours posting the signed form to the gateway", async () => {
+    const p = await create();
+    const qr = await t.call("GET", `/v1/payments/${p.id}/qr-url`, undefined, asApp);
+    const token = new URL(String(qr.body.qrUrl)).pathname.split("/").pop() ?? "";
+    const view = (await (await fetch(`${t.platform.url}/h5/pay/api/${token}`)).json()) as {
+      channels: string[];
+    };
+    expect(view.channels).toEqual(["unionpay"]);
+    const opened = await fetch(`${t.platform.url}/h5/pay/api/${token}/orders`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ channel: "unionpay", expectedAmountFen: 20000 }),
+    });
+    const body = (await opened.json()) as { payUrl: string };
+    expect(opened.status, JSON.stringify(body)).toBe(201);
+    expect(body.payUrl).toMatch(new RegExp(`/h5/pay/${token}/go/P\\d{8}[0-9a-f]{20}$`));
+    const page = await fetch(body.payUrl);
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    // The page may post a form to UnionPay's gateway, and nowhere else; it runs no script.
+    const csp = String(page.headers.get("content-security-policy"));
+    expect(csp).toContain(`form-action ${unionpay.sim.url}`);
+    expect(csp).not.toContain("script-src");
+    const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1] ?? "";
+    expect(action).toBe(`${unionpay.sim.gatewayUrl}frontTransReq.do`);
+    const fields = new URLSearchParams();
+    for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+      fields.append(
+        String(m[1]),
+        String(m[2]).replace(/&#(\d+);/g, (_x, c) => String.fromCharCode(Number(c))),
+      );
+    }
+    expect(fields.get("frontUrl")).toBe(String(qr.body.qrUrl));
+    // Posted as the payer's browser would: the gateway's page, its button, back to the cashier.
+    const gateway = await fetch(action, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: fields.toString(),
+    });
+    const payPage = await gateway.text();
+    expect(payPage).toContain("确认付款");
+    const pay = /action="([^"]+)"/.exec(payPage)?.[1] ?? "";
+    const paid = await fetch(`${unionpay.sim.url}${pay}`, { method: "POST", redirect: "manual" });
+    expect(paid.headers.get("location")).toBe(String(qr.body.qrUrl));
+    await until(async () => (await statusOf(p.id)) === "PAID");
+    // Another payment's token, or an order that is not this payment's: the same bare 404 page.
+    const other = await create();
+    const otherQr = await t.call("GET", `/v1/payments/${other.id}/qr-url`, undefined, asApp);
+    const otherToken = new URL(String(otherQr.body.qrUrl)).pathname.split("/").pop() ?? "";
+    const orderId = body.payUrl.split("/go/")[1] ?? "";
+    for (const path of [`/h5/pay/${otherToken}/go/${orderId}`, `/h5/pay/${"x".repeat(43)}/go/${orderId}`]) {
+      const res = await fetch(`${t.platform.url}${path}`);
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get("content-type")).toContain("text/html");
+    }
+    expect((await fetch(`${t.platform.url}/h5/pay/${token}/go/not-an-order!`)).status).toBe(404);
+    cleanOrders.push(orderId);
+  });
+
   it("closes (UnionPay has no close: asked, then given up); money taken after is held and sent back by 退货", async () => {
     const p = await create();
     const order = await open(p.id);

@@ -102,6 +102,11 @@ export interface PaymentChannel {
   readonly notifyPerAccount: boolean;
   /** Whether an H5 (wap) order must name the payer's address (WeChat Pay's scene_info.payer_client_ip). */
   readonly wapNeedsPayerIp: boolean;
+  /**
+   * Whether the H5 pay target is a form the payer's browser must POST (UnionPay's frontTransReq:
+   * the address with the signed fields in its query), rather than a page to open.
+   */
+  readonly wapFormPost?: boolean;
   /** Which account a notify claims to come for (unverified: only to find the key to verify with). */
   notifyAccountId(notify: NotifyRequest): string | undefined;
   /**

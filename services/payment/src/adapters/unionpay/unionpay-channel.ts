@@ -66,6 +66,7 @@ export class UnionpayChannel implements PaymentChannel {
   readonly name = "unionpay";
   readonly notifyPerAccount = false;
   readonly wapNeedsPayerIp = false;
+  readonly wapFormPost = true;
   readonly notifyAnswer = {
     // 200 is taken; anything else and UnionPay sends the notify again.
     taken: { status: 200, contentType: "text/plain", body: "ok" },
