@@ -147,9 +147,13 @@ describe("the cashier in Chromium (cluster)", () => {
     expect(notice).toContain("2026-11-01");
     await page.screenshot({ path: join(IMAGES, "cashier-notice.png"), fullPage: true });
 
-    // Both channels the agency enabled are offered; the payer picks Alipay.
+    // The three channels the agency enabled are offered; the payer picks Alipay.
     const labels = await page.locator(".channels label").allTextContents();
-    expect(labels).toEqual([expect.stringContaining("支付宝"), expect.stringContaining("微信支付")]);
+    expect(labels).toEqual([
+      expect.stringContaining("支付宝"),
+      expect.stringContaining("微信支付"),
+      expect.stringContaining("银联"),
+    ]);
     await page.locator("label[for=ch-alipay]").click();
     await page.locator("#pay").screenshot({ path: join(IMAGES, "cashier-channels.png") });
     await Promise.all([page.waitForURL(/\/gateway\.do\?/), page.click("#payButton")]);
@@ -209,7 +213,7 @@ describe("the cashier in Chromium (cluster)", () => {
   });
 
   it("pays by UnionPay: our hand-over page posts the signed frontTransReq form to the gateway, and back", async () => {
-    const { id, due, qrUrl } = await decide("JJ-CASHIER-0004");
+    const { id, due, qrUrl } = await decide("JJ-CASHIER-0005");
     const page = await phone();
     await page.goto(qrUrl);
     await expect.poll(() => page.locator("#amount").textContent()).toBe(yuan(due.totalFen));
@@ -218,7 +222,9 @@ describe("the cashier in Chromium (cluster)", () => {
     // The payer's tap posts the form (UnionPay's gateway takes no GET) to the gateway's pay page.
     await Promise.all([page.waitForURL(/\/gateway\/api\/frontTransReq\.do$/), page.click("#go")]);
     expect(await page.locator("#amount").textContent()).toBe(`￥${(due.totalFen / 100).toFixed(2)}`);
-    await Promise.all([page.waitForURL((u) => u.pathname === new URL(qrUrl).pathname), page.click("#pay")]);
+    await page.click("#pay");
+    // 前台通知: UnionPay's page posts the signed result back to frontUrl, the cashier's link.
+    await Promise.all([page.waitForURL((u) => u.pathname === new URL(qrUrl).pathname), page.click("#back")]);
     await expect.poll(() => page.locator("#paid").count(), { timeout: 30_000 }).toBe(1);
     await expect.poll(() => page.locator("#pickup").count(), { timeout: 60_000, interval: 500 }).toBe(1);
     const orders = await t.call("GET", `/v1/payments/${id}/orders`);

@@ -723,6 +723,15 @@ describe("generated bad input changes nothing and never breaks a service (cluste
         peerRefusal: (res) => res.status === 404 && res.type.includes("text/html"),
       },
       {
+        method: "POST",
+        route: "/h5/pay/:token",
+        auth: "public",
+        params: { token: open.token },
+        // UnionPay's 前台通知 back to the cashier's link: nothing read, the browser sent on (303).
+        body: { orderId: "P20990101000000000000000000000", respCode: "00" },
+        peerRefusal: (res) => res.status === 404 && res.type.includes("text/html"),
+      },
+      {
         method: "GET",
         route: "/h5/pay/:token/go/:orderId",
         auth: "public",

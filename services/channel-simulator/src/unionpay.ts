@@ -26,7 +26,8 @@ import { type IssuedCert, issueCert } from "./rsa-certs.ts";
  * - backTransReq: 申请消费二维码 (01/07) and 退货 (04/00); frontTransReq: the gateway's pay page
  *   (01/01); queryTrans (00) by orderId and txnTime; fileTransfer (76): the settleDate's zip with
  *   the INN<yyMMdd>88ZM_<merId> file in its fixed-width layout, zlib-deflated and base64'd.
- * Settlement days cut at 23:00 Beijing time, as UnionPay's do. Faults for tests: drop, duplicate
+ * The payer goes back to frontUrl by a form POST of the signed result (前台通知). Settlement
+ * days cut at 23:00 Beijing time, as UnionPay's do. Faults for tests: drop, duplicate
  * or delay notifies, notifies with another amount, forged ones, stalled paths, held answers.
  */
 export interface UnionpayRefund {
@@ -676,8 +677,18 @@ export async function startUnionpaySimulator(
         .send(`<!doctype html><p id=result>${escapeHtml(String(refused))}</p>`);
     }
     settle(t);
-    if (t.frontUrl && /^https?:\/\//.test(t.frontUrl)) return reply.redirect(t.frontUrl);
-    return reply.type("text/html; charset=utf-8").send("<!doctype html><p id=result>支付成功</p>");
+    if (!t.frontUrl || !/^https?:\/\//.test(t.frontUrl)) {
+      return reply.type("text/html; charset=utf-8").send("<!doctype html><p id=result>支付成功</p>");
+    }
+    // 前台通知: the payer goes back to frontUrl by a form POST of the signed result.
+    const inputs = Object.entries(signAs(consumeNotify(t)))
+      .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
+      .join("");
+    return reply
+      .type("text/html; charset=utf-8")
+      .send(
+        `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><p id=result>支付成功</p><form method="post" action="${escapeHtml(t.frontUrl)}">${inputs}<button id="back" type="submit">返回商户</button></form></html>`,
+      );
   });
 
   function payPage(t: UnionpayTrade): string {

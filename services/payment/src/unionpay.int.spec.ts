@@ -334,9 +334,9 @@ describe.each(["cluster", "embedded"] as const)("payment service, UnionPay (%s)"
     });
     expect(await forged.text()).toContain("验证签名失败");
     const action = /action="([^"]+)"/.exec(html)?.[1] ?? "";
-    const paid = await fetch(`${unionpay.sim.url}${action}`, { method: "POST", redirect: "manual" });
-    expect(paid.status).toBe(302);
-    expect(paid.headers.get("location")).toBe("https://police.example.cn/back");
+    const paid = await fetch(`${unionpay.sim.url}${action}`, { method: "POST" });
+    // 前台通知: back to frontUrl by a form of the signed result.
+    expect(await paid.text()).toContain('<form method="post" action="https://police.example.cn/back">');
     await until(async () => (await statusOf(p.id)) === "PAID");
     cleanOrders.push(order.orderId);
   });
@@ -383,8 +383,24 @@ describe.each(["cluster", "embedded"] as const)("payment service, UnionPay (%s)"
     const payPage = await gateway.text();
     expect(payPage).toContain("确认付款");
     const pay = /action="([^"]+)"/.exec(payPage)?.[1] ?? "";
-    const paid = await fetch(`${unionpay.sim.url}${pay}`, { method: "POST", redirect: "manual" });
-    expect(paid.headers.get("location")).toBe(String(qr.body.qrUrl));
+    const paid = await (await fetch(`${unionpay.sim.url}${pay}`, { method: "POST" })).text();
+    // 前台通知: UnionPay posts the signed result to frontUrl; the cashier sends the browser on to its page.
+    const back = new URLSearchParams();
+    for (const m of paid.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+      back.append(
+        String(m[1]),
+        String(m[2]).replace(/&#(\d+);/g, (_x, c) => String.fromCharCode(Number(c))),
+      );
+    }
+    expect(paid).toContain(`action="${String(qr.body.qrUrl)}"`);
+    const returned = await fetch(String(qr.body.qrUrl), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: back.toString(),
+      redirect: "manual",
+    });
+    expect(returned.status).toBe(303);
+    expect(returned.headers.get("location")).toBe(`/h5/pay/${token}`);
     await until(async () => (await statusOf(p.id)) === "PAID");
     // Another payment's token, or an order that is not this payment's: the same bare 404 page.
     const other = await create();
@@ -397,6 +413,11 @@ describe.each(["cluster", "embedded"] as const)("payment service, UnionPay (%s)"
       expect(res.headers.get("content-type")).toContain("text/html");
     }
     expect((await fetch(`${t.platform.url}/h5/pay/${token}/go/not-an-order!`)).status).toBe(404);
+    const strayReturn = await fetch(`${t.platform.url}/h5/pay/${"x".repeat(43)}`, {
+      method: "POST",
+      redirect: "manual",
+    });
+    expect(strayReturn.status).toBe(404);
     cleanOrders.push(orderId);
   });
 

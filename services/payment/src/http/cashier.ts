@@ -78,6 +78,30 @@ export async function registerCashier(
       return row;
     };
 
+    // UnionPay sends the payer back to frontUrl (the cashier's link) by a form POST of the signed
+    // result (前台通知): nothing is read from it (the backUrl notify or a query settles the payment),
+    // the browser is sent on to the page. Any wrong link: the same bare 404 page.
+    scope.addContentTypeParser(
+      "application/x-www-form-urlencoded",
+      { parseAs: "string", bodyLimit: 65_536 },
+      (_req, body, done) => done(null, String(body)),
+    );
+    scope.post("/h5/pay/:token", async (req, reply) => {
+      const params = tokenParams.safeParse(req.params);
+      const id = params.success ? openCashierToken(key, params.data.token) : undefined;
+      if (!params.success || !id) {
+        return reply
+          .status(404)
+          .type("text/html; charset=utf-8")
+          .header(
+            "content-security-policy",
+            `default-src 'none'; style-src 'unsafe-inline'; frame-ancestors ${options.frameAncestors}`,
+          )
+          .send(NOT_FOUND_HTML);
+      }
+      return reply.redirect(`/h5/pay/${encodeURIComponent(params.data.token)}`, 303);
+    });
+
     scope.get("/h5/pay/cashier.js", async (_req, reply) =>
       reply.type("text/javascript; charset=utf-8").send(CASHIER_JS),
     );
