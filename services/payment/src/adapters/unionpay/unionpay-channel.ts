@@ -222,12 +222,12 @@ export class UnionpayChannel implements PaymentChannel {
     if (!form) return undefined;
     if (!verifyFromUnionpay(form, this.keysFor(account).anchors, this.now())) return undefined;
     if (form.merId !== account.accountId || !form.orderId) return undefined;
-    if (!SUCCESS.has(form.respCode ?? "")) return undefined;
     if (form.txnType === "04") {
+      // A refund's result, whatever it says: taken, and the refund asked (queryRefund decides).
       const refundId = uuidOf(form.orderId);
       return refundId ? { accountId: account.accountId, refundId } : undefined;
     }
-    if (form.txnType !== "01") return undefined;
+    if (form.txnType !== "01" || !SUCCESS.has(form.respCode ?? "")) return undefined;
     return {
       accountId: account.accountId,
       orderId: form.orderId,

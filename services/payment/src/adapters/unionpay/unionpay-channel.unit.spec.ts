@@ -272,6 +272,18 @@ describe("UnionPay notify verification (ACP 5.1.0, signMethod 01)", () => {
       asNotify(paidNotify({ txnType: "04", txnSubType: "00", orderId: "0f8e6c1a2b3c4d5e8f90a1b2c3d4e5f6" })),
     );
     expect(v).toEqual({ accountId: MER_ID, refundId: "0f8e6c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6" });
+    // A failed refund's result is taken too (else UnionPay would send it for ever): the query decides.
+    const failed = paidNotify({
+      txnType: "04",
+      txnSubType: "00",
+      orderId: "0f8e6c1a2b3c4d5e8f90a1b2c3d4e5f6",
+      respCode: "01",
+    });
+    expect(channel.verifyNotify(account, asNotify(failed))).toMatchObject({ refundId: expect.any(String) });
+    // Not one of our refund ids: refused.
+    expect(
+      channel.verifyNotify(account, asNotify(paidNotify({ txnType: "04", orderId: "R2026120300000001" }))),
+    ).toBeUndefined();
   });
 });
 
