@@ -82,6 +82,8 @@ export interface UnionpaySimulator {
   pay(orderId: string, at?: Date): Promise<UnionpayTrade>;
   /** Money taken although the merchant gave the order up (UnionPay has no close). */
   payDespiteClose(orderId: string): Promise<UnionpayTrade>;
+  /** A consume the merchant never opened, paid at `at` (for the reconciliation file). */
+  plantTrade(merId: string, orderId: string, txnAmt: number, at: Date): UnionpayTrade;
   renotify(orderId: string): Promise<void>;
   /**
    * One notify now, once: `txnAmt`, `orderId` or `merId` another value in a correctly signed
@@ -730,6 +732,16 @@ export async function startUnionpaySimulator(
       const t = find(orderId);
       if (!t) throw new Error(`no order ${orderId}`);
       return settle(t);
+    },
+    plantTrade(merId, orderId, txnAmt, at) {
+      const t = newTrade(
+        { merId, orderId, txnTime: acpTime(at), txnAmt: String(txnAmt), bizType: "000000", backUrl: "" },
+        "07",
+      );
+      t.state = "PAID";
+      t.paidAt = at;
+      trades.set(key(merId, orderId), t);
+      return t;
     },
     async renotify(orderId) {
       const t = find(orderId);

@@ -551,6 +551,13 @@ describe.each(["cluster", "embedded"] as const)("payment service, UnionPay (%s)"
     const mmdd = unionpay.sim.settleDateOf(new Date());
     const day = new Date(Date.now() + 9 * 3_600_000).toISOString().slice(0, 10);
     expect(day.slice(5).replace("-", "")).toBe(mmdd);
+    // A consume UnionPay has and this platform never opened.
+    const planted = unionpay.sim.plantTrade(
+      unionpay.account.accountId,
+      `P${day.replaceAll("-", "")}${randomBytes(10).toString("hex")}`,
+      4321,
+      new Date(),
+    );
     const res = await t.call("POST", "/v1/payment/reconciliations", {
       agencyCode: AGENCY,
       channel: "unionpay",
@@ -567,5 +574,19 @@ describe.each(["cluster", "embedded"] as const)("payment service, UnionPay (%s)"
     // The partial refunds (5000 and 3000 fen) and the whole one sent back after the close.
     expect(body.refundedFen).toBeGreaterThanOrEqual(5000 + 3000 + 20000);
     expect(body.differences.filter((d) => d.orderId && cleanOrders.includes(d.orderId))).toEqual([]);
+    expect(body.differences).toContainEqual(
+      expect.objectContaining({
+        kind: "ONLY_AT_CHANNEL",
+        orderId: planted.orderId,
+        channelTradeNo: planted.queryId,
+        channelFen: 4321,
+      }),
+    );
+    // The work list has it too.
+    const list = await t.call(
+      "GET",
+      `/v1/payment/reconciliations/unionpay/${day}/differences?agencyCode=${AGENCY}`,
+    );
+    expect(JSON.stringify(list.body)).toContain(planted.orderId);
   });
 });
