@@ -722,6 +722,23 @@ describe("generated bad input changes nothing and never breaks a service (cluste
         // A page a payer's browser opens: a link that is not one is a page saying so (链接无效).
         peerRefusal: (res) => res.status === 404 && res.type.includes("text/html"),
       },
+      {
+        method: "POST",
+        route: "/h5/pay/:token",
+        auth: "public",
+        params: { token: open.token },
+        // UnionPay's 前台通知 back to the cashier's link: nothing read, the browser sent on (303).
+        body: { orderId: "P20990101000000000000000000000", respCode: "00" },
+        peerRefusal: (res) => res.status === 404 && res.type.includes("text/html"),
+      },
+      {
+        method: "GET",
+        route: "/h5/pay/:token/go/:orderId",
+        auth: "public",
+        // The hand-over page to a form-POST channel (UnionPay): no such order here, the bare 404 page.
+        params: { token: open.token, orderId: "P20990101000000000000000000000" },
+        peerRefusal: (res) => res.status === 404 && res.type.includes("text/html"),
+      },
       { method: "GET", route: "/h5/pay/api/:token", auth: "public", params: { token: open.token } },
       {
         method: "POST",

@@ -4,6 +4,7 @@ import { Keyring, LEGACY_FORMATS, Sealer } from "@piaoju/sealing";
 import { AlipayChannel } from "./adapters/alipay/alipay-channel.ts";
 import type { PaymentChannel } from "./adapters/channel.ts";
 import { HttpNontaxIssuer } from "./adapters/nontax.ts";
+import { UnionpayChannel } from "./adapters/unionpay/unionpay-channel.ts";
 import { WechatChannel } from "./adapters/wechat/wechat-channel.ts";
 import { sendDueCallbacks } from "./app/callbacks.ts";
 import { makeContext } from "./app/context.ts";
@@ -25,9 +26,11 @@ export const paymentService: ServiceModule = {
     const cfg = parseConfig(paymentConfig, svc.env);
     const alipay = new AlipayChannel({ timeoutMs: cfg.PIAOJU_PAYMENT_CHANNEL_TIMEOUT_MS });
     const wechat = new WechatChannel({ timeoutMs: cfg.PIAOJU_PAYMENT_CHANNEL_TIMEOUT_MS });
+    const unionpay = new UnionpayChannel({ timeoutMs: cfg.PIAOJU_PAYMENT_CHANNEL_TIMEOUT_MS });
     const channels = new Map<string, PaymentChannel>([
       [alipay.name, alipay],
       [wechat.name, wechat],
+      [unionpay.name, unionpay],
     ]);
     // Unset (development, tests): the platform's own address, once its server listens.
     const configured = cfg.PIAOJU_PUBLIC_URL?.replace(/\/$/, "");
