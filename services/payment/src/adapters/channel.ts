@@ -89,6 +89,8 @@ export interface PaymentChannel {
   readonly notifyPerAccount: boolean;
   /** Whether an H5 (wap) order must name the payer's address (WeChat Pay's scene_info.payer_client_ip). */
   readonly wapNeedsPayerIp: boolean;
+  /** A channel the payer uses at its own counter (the agency bank): no order is opened from here. */
+  readonly counterOnly?: boolean;
   /** Which account a notify claims to come for (unverified: only to find the key to verify with). */
   notifyAccountId(notify: NotifyRequest): string | undefined;
   /**
@@ -125,6 +127,8 @@ export interface StatementLine {
   amountFen: number;
   /** For a refund: our refund id (its out_request_no). */
   refundId?: string;
+  /** What the channel kept of it (手续费, 服务费), where its statement says: settled = amount − fee. */
+  feeFen?: number;
   completedAt: Date;
 }
 
