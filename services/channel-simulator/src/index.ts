@@ -1,5 +1,13 @@
 export { type AlipaySimulator, type AlipayTrade, type NotifyMode, startAlipaySimulator } from "./alipay.ts";
 export {
+  type AccountCredit,
+  type BankAnswer,
+  type BankSimulator,
+  type BankTrade,
+  startBankSimulator,
+} from "./bank.ts";
+export { type Decision, type PoliceSimulator, startPoliceSimulator } from "./police.ts";
+export {
   type NotifyTamper,
   startWechatSimulator,
   type WechatMerchant,

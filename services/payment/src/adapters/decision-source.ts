@@ -66,7 +66,10 @@ export async function queryDecision(
   }
   const parsed = paymentApi.createPaymentBody.safeParse(json);
   if (!parsed.success) {
-    return { kind: "unavailable", reason: `an answer that is not a payment request: ${parsed.error.issues[0]?.message}` };
+    return {
+      kind: "unavailable",
+      reason: `an answer that is not a payment request: ${parsed.error.issues[0]?.message}`,
+    };
   }
   if (parsed.data.decisionNo !== decisionNo) {
     return { kind: "unavailable", reason: "the answer is for another decision" };

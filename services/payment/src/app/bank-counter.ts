@@ -49,15 +49,25 @@ export async function authenticateBank(
     account !== undefined &&
     bankMacHolds(
       account.config.macKey ?? "",
-      bankRequestString(message.method, message.path, h["x-bank-timestamp"] ?? "", h["x-bank-nonce"] ?? "", message.rawBody),
+      bankRequestString(
+        message.method,
+        message.path,
+        h["x-bank-timestamp"] ?? "",
+        h["x-bank-nonce"] ?? "",
+        message.rawBody,
+      ),
       h["x-bank-signature"],
       h["x-bank-timestamp"],
       ctx.clock().getTime(),
     );
   if (!holds || !account) {
-    throw new AppError("unauthenticated", `the message's MAC does not hold for bank ${bankCode} and agency ${agencyCode}`, {
-      code: "BANK_SIGNATURE_INVALID",
-    });
+    throw new AppError(
+      "unauthenticated",
+      `the message's MAC does not hold for bank ${bankCode} and agency ${agencyCode}`,
+      {
+        code: "BANK_SIGNATURE_INVALID",
+      },
+    );
   }
   return account;
 }
@@ -80,7 +90,6 @@ export interface DueAnswer {
 /** 查询应缴信息: the notice for a decision (made now if need be) and what is due on it today. */
 export async function bankQuery(
   ctx: PaymentContext,
-  bankCode: string,
   input: { agencyCode: string; decisionNo: string; bankSerialNo: string },
   timeoutMs: number,
 ): Promise<DueAnswer> {
@@ -95,9 +104,13 @@ export async function bankQuery(
       [input.agencyCode],
     );
     if (!source) {
-      throw new AppError("unavailable", `no business system answers decisions for agency ${input.agencyCode}`, {
-        code: "BUSINESS_SYSTEM_UNAVAILABLE",
-      });
+      throw new AppError(
+        "unavailable",
+        `no business system answers decisions for agency ${input.agencyCode}`,
+        {
+          code: "BUSINESS_SYSTEM_UNAVAILABLE",
+        },
+      );
     }
     const answer = await queryDecision(
       { url: source.url, secret: unsealJson<string>(ctx, source.secret_sealed) },
@@ -111,11 +124,18 @@ export async function bankQuery(
       });
     }
     if (answer.kind === "unavailable") {
-      throw new AppError("unavailable", `the business system did not answer for ${input.decisionNo}: ${answer.reason}`, {
-        code: "BUSINESS_SYSTEM_UNAVAILABLE",
-      });
+      throw new AppError(
+        "unavailable",
+        `the business system did not answer for ${input.decisionNo}: ${answer.reason}`,
+        {
+          code: "BUSINESS_SYSTEM_UNAVAILABLE",
+        },
+      );
     }
-    const made = await createPayment(ctx, `app:${source.app_id}`, { agencyCode: input.agencyCode, ...answer.request });
+    const made = await createPayment(ctx, `app:${source.app_id}`, {
+      agencyCode: input.agencyCode,
+      ...answer.request,
+    });
     [payment] = await ctx.db.query<PaymentRow>("SELECT * FROM payment WHERE id = $1", [made.payment.id]);
     if (!payment) throw new Error("the notice just made is gone");
   }
@@ -123,9 +143,13 @@ export async function bankQuery(
     throw new AppError("conflict", `decision ${input.decisionNo} is paid already`, { code: "ALREADY_PAID" });
   }
   if (payment.status === "CLOSED" || payment.status === "FAILED") {
-    throw new AppError("conflict", `the notice of decision ${input.decisionNo} is ${payment.status.toLowerCase()}`, {
-      code: "PAYMENT_CLOSED",
-    });
+    throw new AppError(
+      "conflict",
+      `the notice of decision ${input.decisionNo} is ${payment.status.toLowerCase()}`,
+      {
+        code: "PAYMENT_CLOSED",
+      },
+    );
   }
   const now = ctx.clock();
   const due = amountDue(dueInputs(payment), now);
@@ -205,7 +229,9 @@ export async function bankPay(
     );
     const payment = found ? await lockPayment(tx, found.id) : undefined;
     if (!payment) {
-      throw new AppError("not_found", `no notice with payment code ${input.paymentCode}`, { code: "PAYMENT_NOT_FOUND" });
+      throw new AppError("not_found", `no notice with payment code ${input.paymentCode}`, {
+        code: "PAYMENT_NOT_FOUND",
+      });
     }
     if (payment.status === "CLOSED" || payment.status === "FAILED") {
       throw new AppError("conflict", `the notice ${input.paymentCode} is ${payment.status.toLowerCase()}`, {
@@ -232,10 +258,16 @@ export async function bankPay(
       tx,
       emit,
       orderId,
-      { kind: "paid", channelTradeNo: `${bankCode}:${input.bankSerialNo}`, amountFen: input.amountFen, paidAt },
+      {
+        kind: "paid",
+        channelTradeNo: `${bankCode}:${input.bankSerialNo}`,
+        amountFen: input.amountFen,
+        paidAt,
+      },
       "counter",
     );
-    if (decided !== "complete" && decided !== "anomaly") throw new Error(`a counter payment settled as ${decided}`);
+    if (decided !== "complete" && decided !== "anomaly")
+      throw new Error(`a counter payment settled as ${decided}`);
     const answer: PayAnswer = {
       bankSerialNo: input.bankSerialNo,
       orderNo: orderId,
@@ -344,7 +376,10 @@ export async function bankReverse(
         },
       );
       refundId = refunded.id;
-      await tx.query("UPDATE payment SET status = 'REFUNDING', updated_at = $2 WHERE id = $1", [payment.id, now]);
+      await tx.query("UPDATE payment SET status = 'REFUNDING', updated_at = $2 WHERE id = $1", [
+        payment.id,
+        now,
+      ]);
     } else {
       const [dup] = await tx.query<{ id: string }>(
         "SELECT id FROM payment_refund WHERE order_id = $1 AND kind = 'DUPLICATE'",

@@ -26,7 +26,8 @@ export interface FundsResult {
   differences: FundsDifference[];
 }
 
-const nextDay = (day: string) => new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+const nextDay = (day: string) =>
+  new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 
 /**
  * 到账资金对账 (issue 14 item 5): what each channel says it settled for the agency's day (its own
@@ -65,7 +66,9 @@ export async function reconcileFunds(
     }
     throw error;
   };
-  const statement = await bank.accountStatement(bankAccount, arrivalDay).catch((e) => unavailable("the account statement", e));
+  const statement = await bank
+    .accountStatement(bankAccount, arrivalDay)
+    .catch((e) => unavailable("the account statement", e));
   const credits = statement.entries.filter((e) => e.credit && e.status === "BOOK" && e.currency === "CNY");
   const claimed = new Set<string>();
   const settlements: FundsResult["settlements"] = [];
@@ -74,7 +77,10 @@ export async function reconcileFunds(
   for (const row of accounts) {
     const channel = ctx.channels.get(row.channel);
     if (!channel) continue;
-    const account = { accountId: row.account_id, config: unsealJson<Record<string, string>>(ctx, row.sealed) };
+    const account = {
+      accountId: row.account_id,
+      config: unsealJson<Record<string, string>>(ctx, row.sealed),
+    };
     const lines = await channel
       .statement(account, input.settlementDay)
       .catch((e) => unavailable(`${row.channel}'s statement`, e));
@@ -140,13 +146,30 @@ export async function reconcileFunds(
          arrived_fen, ran_at, ran_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
        ON CONFLICT (agency_code, settlement_day) DO UPDATE SET arrival_day = $3, matched = $4, differences = $5,
          expected_fen = $6, arrived_fen = $7, ran_at = $8, ran_by = $9`,
-      [input.agencyCode, input.settlementDay, arrivalDay, matched, differences.length, expectedFen, arrivedFen, now, actor],
+      [
+        input.agencyCode,
+        input.settlementDay,
+        arrivalDay,
+        matched,
+        differences.length,
+        expectedFen,
+        arrivedFen,
+        now,
+        actor,
+      ],
     );
-    await audit(tx, now, actor, "payment.funds.reconcile", `funds:${input.agencyCode}:${input.settlementDay}`, {
-      arrivalDay,
-      matched,
-      differences: differences.length,
-    });
+    await audit(
+      tx,
+      now,
+      actor,
+      "payment.funds.reconcile",
+      `funds:${input.agencyCode}:${input.settlementDay}`,
+      {
+        arrivalDay,
+        matched,
+        differences: differences.length,
+      },
+    );
     emit(FundsArrivalReconciled, {
       agencyCode: input.agencyCode,
       settlementDay: input.settlementDay,
@@ -164,7 +187,16 @@ export async function reconcileFunds(
       completedAt: now.toISOString(),
     });
   });
-  return { agencyCode: input.agencyCode, settlementDay: input.settlementDay, arrivalDay, matched, expectedFen, arrivedFen, settlements, differences };
+  return {
+    agencyCode: input.agencyCode,
+    settlementDay: input.settlementDay,
+    arrivalDay,
+    matched,
+    expectedFen,
+    arrivedFen,
+    settlements,
+    differences,
+  };
 }
 
 /** The stored result of a day's funds arrival match (GET …/funds-arrivals/:day). */

@@ -8,7 +8,12 @@ import { fundsResultOf, reconcileFunds } from "../app/funds.ts";
 import { maskName } from "./cashier.ts";
 
 const bankSerial = z.string().regex(/^[\w.-]{1,64}$/, "letters, digits, . _ - (at most 64)");
-const decisionNo = z.string().trim().min(1).max(64).regex(/^[\w.()（）-]+$/, "a decision number");
+const decisionNo = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[\w.()（）-]+$/, "a decision number");
 const bankParams = z.object({ bankCode: z.string().regex(/^[\w.-]{1,64}$/) });
 const day = z.iso.date();
 
@@ -37,7 +42,7 @@ export function registerBankRoutes(
       "body",
     );
     await authenticateBank(ctx, bankCode, body.agencyCode, message(req));
-    const due = await bankQuery(ctx, bankCode, body, opts.businessTimeoutMs);
+    const due = await bankQuery(ctx, body, opts.businessTimeoutMs);
     return { ...due, payerName: maskName(due.payerName) };
   });
 
@@ -81,11 +86,17 @@ export function registerBankRoutes(
   // Where the police business system answers "what is due on this decision" (an app sets its own).
   http.put("/v1/payment/decision-sources/:appId", async (req) => {
     const c = caller(req);
-    const { appId } = parseInput(z.object({ appId: z.string().regex(/^[\w.-]{1,64}$/) }), req.params, "params");
+    const { appId } = parseInput(
+      z.object({ appId: z.string().regex(/^[\w.-]{1,64}$/) }),
+      req.params,
+      "params",
+    );
     const body = parseInput(paymentApi.callbackTargetCommand, req.body, "body");
     requireAgency(c, body.agencyCode);
     if (c.actor.startsWith("app:") && c.actor !== `app:${appId}`) {
-      throw new AppError("forbidden", `${c.actor} may not set another app's decision source`, { code: "NOT_YOUR_APP" });
+      throw new AppError("forbidden", `${c.actor} may not set another app's decision source`, {
+        code: "NOT_YOUR_APP",
+      });
     }
     await setDecisionSource(ctx, c.actor, { ...body, appId });
     return { agencyCode: body.agencyCode, appId, url: body.url };

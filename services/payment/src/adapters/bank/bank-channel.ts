@@ -40,7 +40,11 @@ export class BankChannel implements PaymentChannel {
   constructor(private readonly opts: { timeoutMs: number }) {}
 
   async openOrder(): Promise<{ payTarget: string }> {
-    throw new ChannelRefusedError("bank", "COUNTER_ONLY", "the bank collects at its counter, by decision number");
+    throw new ChannelRefusedError(
+      "bank",
+      "COUNTER_ONLY",
+      "the bank collects at its counter, by decision number",
+    );
   }
 
   async query(account: ChannelAccount, orderId: string): Promise<ChannelOutcome> {
@@ -49,7 +53,12 @@ export class BankChannel implements PaymentChannel {
     this.refusedUnlessOk(res);
     const t = res.json as { status: string; bankSerialNo: string; amountFen: number; paidAt: string };
     if (t.status === "PAID") {
-      return { kind: "paid", channelTradeNo: t.bankSerialNo, amountFen: t.amountFen, paidAt: new Date(t.paidAt) };
+      return {
+        kind: "paid",
+        channelTradeNo: t.bankSerialNo,
+        amountFen: t.amountFen,
+        paidAt: new Date(t.paidAt),
+      };
     }
     return t.status === "REVERSED" ? { kind: "closed" } : { kind: "waiting" };
   }
@@ -83,7 +92,11 @@ export class BankChannel implements PaymentChannel {
   }
 
   async queryRefund(account: ChannelAccount, request: { refundId: string }): Promise<RefundOutcome> {
-    const res = await this.call(account, "GET", `/bankfront/v1/refunds/${encodeURIComponent(request.refundId)}`);
+    const res = await this.call(
+      account,
+      "GET",
+      `/bankfront/v1/refunds/${encodeURIComponent(request.refundId)}`,
+    );
     if (res.status === 404) return { kind: "none" };
     this.refusedUnlessOk(res);
     return refunded(res.json);
@@ -115,7 +128,8 @@ export class BankChannel implements PaymentChannel {
     );
     this.refusedUnlessOk(res);
     const statement = readCamt053(res.text);
-    if (statement.account !== acct) throw new ChannelRefusedError("bank", "WRONG_ACCOUNT", `statement of ${statement.account}`);
+    if (statement.account !== acct)
+      throw new ChannelRefusedError("bank", "WRONG_ACCOUNT", `statement of ${statement.account}`);
     return statement;
   }
 
@@ -176,24 +190,33 @@ const base = (account: ChannelAccount) => (account.config.baseUrl ?? "").replace
 function refunded(body: unknown): RefundOutcome {
   const r = body as { status?: string; bankRefundNo?: string; amountFen?: number; refundedAt?: string };
   if (r.status === "SUCCESS" && r.bankRefundNo && typeof r.amountFen === "number" && r.refundedAt) {
-    return { kind: "refunded", channelRefundNo: r.bankRefundNo, amountFen: r.amountFen, refundedAt: new Date(r.refundedAt) };
+    return {
+      kind: "refunded",
+      channelRefundNo: r.bankRefundNo,
+      amountFen: r.amountFen,
+      refundedAt: new Date(r.refundedAt),
+    };
   }
   return r.status === "PROCESSING" ? { kind: "pending" } : { kind: "none" };
 }
 
 const shanghaiTime = (s: string) =>
-  new Date(`${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(8, 10)}:${s.slice(10, 12)}:${s.slice(12, 14)}+08:00`);
+  new Date(
+    `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(8, 10)}:${s.slice(10, 12)}:${s.slice(12, 14)}+08:00`,
+  );
 
 /** Reads the bank's day file (see BankChannel.statement); throws when it is not that day's or does not add up. */
 export function readBankFile(text: string, businessDay: string): StatementLine[] {
   const rows = text.split(/\r?\n/).filter((l) => l.length > 0);
   const head = (rows.shift() ?? "").split("|");
-  if (head[0] !== "H" || head[3] !== businessDay.replaceAll("-", "")) throw new Error("not the day's bank file");
+  if (head[0] !== "H" || head[3] !== businessDay.replaceAll("-", ""))
+    throw new Error("not the day's bank file");
   const lines: StatementLine[] = [];
   let total = 0;
   for (const row of rows) {
     const v = row.split("|");
-    if (v[0] !== "D" || v.length !== 9 || !/^\d{14}$/.test(v[8] ?? "")) throw new Error(`a bad line in the bank file: ${row}`);
+    if (v[0] !== "D" || v.length !== 9 || !/^\d{14}$/.test(v[8] ?? ""))
+      throw new Error(`a bad line in the bank file: ${row}`);
     const amountFen = yuanStringToFen(v[6] ?? "");
     const feeFen = yuanStringToFen(v[7] || "0");
     if (Number.isNaN(amountFen) || Number.isNaN(feeFen)) throw new Error(`an amount that is not one: ${row}`);
@@ -210,9 +233,11 @@ export function readBankFile(text: string, businessDay: string): StatementLine[]
       completedAt: shanghaiTime(v[8] ?? ""),
     });
   }
-  if (Number(head[4]) !== lines.length || yuanStringToFen((head[5] ?? "").replace(/^-/, "")) * (head[5]?.startsWith("-") ? -1 : 1) !== total) {
+  if (
+    Number(head[4]) !== lines.length ||
+    yuanStringToFen((head[5] ?? "").replace(/^-/, "")) * (head[5]?.startsWith("-") ? -1 : 1) !== total
+  ) {
     throw new Error("the bank file's header does not match its lines");
   }
   return lines;
 }
-

@@ -40,7 +40,8 @@ interface XmlElement {
 
 const decode = (s: string) =>
   s.replace(/&(#x[0-9a-fA-F]+|#\d+|lt|gt|amp|quot|apos);/g, (_m, e: string) => {
-    if (e[0] === "#") return String.fromCodePoint(e[1] === "x" ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1)));
+    if (e[0] === "#")
+      return String.fromCodePoint(e[1] === "x" ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1)));
     return { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" }[e] ?? "";
   });
 
@@ -51,7 +52,8 @@ export function parseXml(xml: string): XmlElement {
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new Error("the statement carries a DTD: refused");
   const root: XmlElement = { name: "#root", attrs: {}, children: [], text: "" };
   const stack: XmlElement[] = [root];
-  const tag = /<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!\[CDATA\[([\s\S]*?)\]\]>|<(\/?)([A-Za-z_][\w:.-]*)((?:\s+[A-Za-z_][\w:.-]*\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>|([^<]+)|(<)/g;
+  const tag =
+    /<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!\[CDATA\[([\s\S]*?)\]\]>|<(\/?)([A-Za-z_][\w:.-]*)((?:\s+[A-Za-z_][\w:.-]*\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>|([^<]+)|(<)/g;
   for (const m of xml.matchAll(tag)) {
     const top = stack[stack.length - 1] as XmlElement;
     if (m[7]) throw new Error("the statement is not well-formed XML");
@@ -74,7 +76,8 @@ export function parseXml(xml: string): XmlElement {
       if (m[5] !== "/") stack.push(el);
     }
   }
-  if (stack.length !== 1 || root.children.length !== 1) throw new Error("the statement is not well-formed XML");
+  if (stack.length !== 1 || root.children.length !== 1)
+    throw new Error("the statement is not well-formed XML");
   return root.children[0] as XmlElement;
 }
 
@@ -83,11 +86,14 @@ const child = (el: XmlElement | undefined, ...path: string[]): XmlElement | unde
   for (const p of path) at = at?.children.find((c) => local(c.name) === p);
   return at;
 };
-const textOf = (el: XmlElement | undefined, ...path: string[]) => child(el, ...path)?.text.trim() || undefined;
-const all = (el: XmlElement | undefined, name: string) => el?.children.filter((c) => local(c.name) === name) ?? [];
+const textOf = (el: XmlElement | undefined, ...path: string[]) =>
+  child(el, ...path)?.text.trim() || undefined;
+const all = (el: XmlElement | undefined, name: string) =>
+  el?.children.filter((c) => local(c.name) === name) ?? [];
 
 /** An account id as camt.053 carries it: an IBAN, or another scheme's id (a Chinese account number). */
-const accountId = (acct: XmlElement | undefined) => textOf(acct, "Id", "IBAN") ?? textOf(acct, "Id", "Othr", "Id");
+const accountId = (acct: XmlElement | undefined) =>
+  textOf(acct, "Id", "IBAN") ?? textOf(acct, "Id", "Othr", "Id");
 
 /** Reads one camt.053 document (its first statement); throws on anything not a statement. */
 export function readCamt053(xml: string): AccountStatement {
@@ -114,7 +120,10 @@ export function readCamt053(xml: string): AccountStatement {
       bookingDay,
       valueDay: textOf(n, "ValDt", "Dt") ?? bookingDay,
       ...opt("debtorAccount", accountId(child(tx, "RltdPties", "DbtrAcct"))),
-      ...opt("debtorName", textOf(tx, "RltdPties", "Dbtr", "Pty", "Nm") ?? textOf(tx, "RltdPties", "Dbtr", "Nm")),
+      ...opt(
+        "debtorName",
+        textOf(tx, "RltdPties", "Dbtr", "Pty", "Nm") ?? textOf(tx, "RltdPties", "Dbtr", "Nm"),
+      ),
       ...opt("endToEndId", textOf(tx, "Refs", "EndToEndId")),
       ...opt("remittance", textOf(tx, "RmtInf", "Ustrd")),
     });
