@@ -900,7 +900,6 @@ describe("generated bad input changes nothing and never breaks a service (cluste
         method: "GET",
         route: "/v1/payment/funds-arrivals/:settlementDay",
         auth: "internal",
-        replay: "refused",
         params: { settlementDay: day },
         query: { agencyCode: a },
       },

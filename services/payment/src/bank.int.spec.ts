@@ -269,6 +269,16 @@ describe.each(["cluster", "embedded"] as const)("payment service, bank counter (
     expect(p.status).toBe("CREATED");
     expect((await t.call("GET", `/v1/payments/${p.id}/orders`)).body.items).toEqual([]);
 
+    // The bank is no order to open from the cashier or the API: it collects at its counter.
+    const asOrder = await t.call("POST", `/v1/payments/${p.id}/orders`, {
+      channel: "bank",
+      scene: "qr",
+      expectedAmountFen: Number(q.body.amountDueFen),
+    });
+    expect(asOrder.status).toBe(400);
+    expect((asOrder.body.issues as Array<{ field: string }>)[0]?.field).toBe("body.channel");
+    expect((await t.call("GET", `/v1/payments/${p.id}/orders`)).body.items).toEqual([]);
+
     const unknown = await rig.bank.query("2301019999999999");
     expect(unknown.status).toBe(404);
     expect(unknown.body).toMatchObject({
