@@ -9,6 +9,7 @@ import {
   type AlipayRig,
   startAlipayRig,
   startCallbackReceiver,
+  startNontaxPeer,
   until,
 } from "../../../test/support/payment.ts";
 import { paymentService } from "./main.ts";
@@ -531,5 +532,111 @@ describe.each(["cluster", "embedded"] as const)("payment service, bank counter (
     );
     expect(missing.status).toBe(404);
     expect(missing.body.code).toBe("FUNDS_RECONCILIATION_NOT_FOUND");
+  });
+});
+
+/**
+ * The same counter with finance's non-tax system making the notices (the finance simulator): the
+ * code the bank is given is the non-tax system's, the counter's payment is reported to it, and a
+ * reversal's refund waits for its approval and is reported back. Embedded, as nontax.int.spec is.
+ */
+describe("payment service, bank counter with the non-tax system (embedded)", () => {
+  let t: TestPlatform;
+  let rig: BankRig;
+  let peer: Awaited<ReturnType<typeof startNontaxPeer>>;
+  const today = businessDay(new Date());
+
+  beforeAll(async () => {
+    peer = await startNontaxPeer(AGENCY, "230100");
+    t = await startTestPlatform({
+      mode: "embedded",
+      services: [paymentService],
+      kafkaBrokers: inject("kafkaBrokers"),
+      caller: { "x-piaoju-actor": "ops.li", "x-piaoju-agencies": AGENCY },
+      env: {
+        PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
+        PIAOJU_PAYMENT_POLL_MS: "100",
+        PIAOJU_PAYMENT_CALLBACK_BACKOFF_MS: "100",
+        PIAOJU_PAYMENT_REFUND_RETRY_MS: "100",
+        ...peer.env,
+      },
+    });
+    rig = await startBankRig(AGENCY, () => t.platform.url);
+    const asApp = { "x-piaoju-actor": `app:${APP}`, "x-piaoju-agencies": AGENCY };
+    expect(
+      (await t.call("PUT", "/v1/payment/channel-accounts/bank", { agencyCode: AGENCY, ...rig.account }))
+        .status,
+    ).toBe(200);
+    const source = await t.call(
+      "PUT",
+      `/v1/payment/decision-sources/${APP}`,
+      { agencyCode: AGENCY, url: rig.police.url, secret: rig.policeSecret },
+      asApp,
+    );
+    expect(source.status).toBe(200);
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await rig?.stop();
+    await peer?.stop();
+  });
+
+  it("the bank is given the non-tax system's code; its payment and its reversal reach the non-tax system", async () => {
+    const decisionNo = `23010130${randomBytes(4).toString("hex")}`;
+    rig.police.addDecision({
+      agencyCode: AGENCY,
+      decisionNo,
+      bizSerialNo: `JF-${decisionNo}`,
+      payer: { type: 1, code: "230102199003077778", name: "王五" },
+      fineFen: FINE,
+      deadline: shiftDay(today, -1),
+      issuingPointCode: "JJ-01",
+      billCode: "23010126",
+    });
+    const q = await rig.bank.query(decisionNo);
+    expect(q.status, JSON.stringify(q.body)).toBe(200);
+    const code = String(q.body.paymentCode);
+    expect((await peer.notice(code)).status).toBe("ISSUED");
+    const due = Number(q.body.amountDueFen);
+    expect(due).toBe(FINE + (FINE * 3) / 100);
+    const serial = rig.bank.nextSerial();
+    expect(
+      (await rig.bank.pay({ paymentCode: code, amountFen: due, bankSerialNo: serial })).body.result,
+    ).toBe("PAID");
+    const notice = await until(async () => {
+      const n = await peer.notice(code);
+      return n.status === "PAID" ? n : undefined;
+    });
+    expect(notice.paid).toMatchObject({
+      paidFen: due,
+      surchargeFen: due - FINE,
+      channel: "bank",
+      channelTradeNo: `${rig.bank.bankCode}:${serial}`,
+    });
+
+    // The finance officer decides by hand here: the reversal's refund waits for the approval.
+    await peer.sim.admin.setAutoApprove(false);
+    const rev = await rig.bank.reverse(serial, "柜员误操作");
+    expect(rev.status, JSON.stringify(rev.body)).toBe(200);
+    const refundId = String(rev.body.refundId);
+    const payment = (await t.call("GET", `/v1/payments/by-code/${code}`)).body as { id: string };
+    const refundOf = async () =>
+      (
+        (await t.call("GET", `/v1/payments/${payment.id}/refunds`)).body.items as Array<{
+          refundId: string;
+          status: string;
+          reportedToNontax: boolean;
+        }>
+      )[0];
+    await until(async () => ((await refundOf())?.status === "AWAITING_APPROVAL" ? true : undefined));
+    const calls = rig.bank.refundCalls;
+    expect(calls).toBe(0);
+    await peer.sim.admin.approveRefund(refundId);
+    const done = await until(async () => {
+      const r = await refundOf();
+      return r?.status === "REFUNDED" && r.reportedToNontax ? r : undefined;
+    });
+    expect(done.refundId).toBe(refundId);
+    expect(rig.bank.refundCalls).toBe(1);
   });
 });
