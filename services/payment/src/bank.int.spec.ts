@@ -217,6 +217,37 @@ describe.each(["cluster", "embedded"] as const)("payment service, bank counter (
     expect(rig.bank.badSignatures).toBe(0);
   });
 
+  it("reports arriving at once: the same serial twice takes one, two serials for one notice complete it once", async () => {
+    const no = decision(0);
+    const code = String((await rig.bank.query(no)).body.paymentCode);
+    const serial = rig.bank.nextSerial();
+    const at = new Date();
+    const same = await Promise.all(
+      [0, 1, 2].map(() =>
+        rig.bank.pay({ paymentCode: code, amountFen: FINE, bankSerialNo: serial, paidAt: at }),
+      ),
+    );
+    expect(same.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(same.filter((r) => r.body.replayed === false)).toHaveLength(1);
+    expect(new Set(same.map((r) => r.body.orderNo)).size).toBe(1);
+    const p = await byCode(code);
+    expect(((await t.call("GET", `/v1/payments/${p.id}/orders`)).body.items as unknown[]).length).toBe(1);
+
+    const no2 = decision(0);
+    const code2 = String((await rig.bank.query(no2)).body.paymentCode);
+    const two = await Promise.all([0, 1].map(() => rig.bank.pay({ paymentCode: code2, amountFen: FINE })));
+    expect(two.map((r) => r.body.result).sort()).toEqual(["DUPLICATE", "PAID"]);
+    const p2 = await byCode(code2);
+    const refunds = await until(async () => {
+      const r = await refundsOf(p2.id);
+      return r[0]?.status === "REFUNDED" ? r : undefined;
+    });
+    expect(refunds).toMatchObject([{ kind: "DUPLICATE", channel: "bank", amountFen: FINE }]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(completions(p.id)).toHaveLength(1);
+    expect(completions(p2.id)).toHaveLength(1);
+  });
+
   it("refuses a forged or tampered message (401 BANK_SIGNATURE_INVALID) before reading anything, and changes nothing", async () => {
     const no = decision(0);
     const asked = rig.police.queries;
