@@ -36,9 +36,11 @@ describe.each(["cluster", "embedded"] as const)("payment service, bank counter (
   let stopWatch = async () => {};
   let n = 0;
   const today = businessDay(new Date());
+  const alipayOrders: string[] = [];
 
   beforeAll(async () => {
-    alipay = await startAlipayRig();
+    // Alipay keeps 6‰ of each payment (服务费): its settlement is what it took less that.
+    alipay = await startAlipayRig(undefined, { serviceFeePermille: 6 });
     t = await startTestPlatform({
       mode,
       services: [paymentService],
@@ -384,6 +386,7 @@ describe.each(["cluster", "embedded"] as const)("payment service, bank counter (
       });
       expect(order.status, JSON.stringify(order.body)).toBe(201);
       const orderId = String(order.body.orderId);
+      alipayOrders.push(orderId);
       // Round 0: both at once; round 1: the online payment settles first and the counter reports after.
       if (round === 0) {
         await Promise.all([alipay.sim.pay(orderId), rig.bank.pay({ paymentCode: code, amountFen: due })]);
@@ -432,7 +435,19 @@ describe.each(["cluster", "embedded"] as const)("payment service, bank counter (
       businessDay: today,
     });
     expect(alipayDay.body.differences).toEqual([]);
-    const alipayNet = Number(alipayDay.body.collectedFen) - Number(alipayDay.body.refundedFen);
+    const taken = Number(alipayDay.body.collectedFen) - Number(alipayDay.body.refundedFen);
+    // What Alipay settles, line by line as its bill has it: each payment less 6‰ (rounded to the
+    // fen), each refund less the part of the fee it gives back.
+    const fee = (fen: number) => Math.round((fen * 6) / 1000);
+    const fen = (yuan: string) => Math.round(Number(yuan) * 100);
+    let alipayNet = 0;
+    for (const id of alipayOrders) {
+      const trade = alipay.sim.trade(id);
+      if (!trade?.paidAt) continue;
+      alipayNet += fen(trade.totalAmount) - fee(fen(trade.totalAmount));
+      for (const r of trade.refunds.values()) alipayNet -= fen(r.amount) - fee(fen(r.amount));
+    }
+    expect(taken).toBeGreaterThan(alipayNet);
     expect(alipayNet).toBeGreaterThan(0);
     const arrival = shiftDay(today, 1);
     // Alipay's settlement arrives whole; a credit from an account no channel settles from; a pending

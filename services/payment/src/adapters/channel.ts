@@ -127,7 +127,10 @@ export interface StatementLine {
   amountFen: number;
   /** For a refund: our refund id (its out_request_no). */
   refundId?: string;
-  /** What the channel kept of it (手续费, 服务费), where its statement says: settled = amount − fee. */
+  /**
+   * What the channel kept of it (手续费, 服务费), where its statement says: settled = amount − fee for a
+   * payment, −amount − fee for a refund (a refund's fee given back is negative).
+   */
   feeFen?: number;
   completedAt: Date;
 }
