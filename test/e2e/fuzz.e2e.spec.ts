@@ -854,6 +854,20 @@ describe("generated bad input changes nothing and never breaks a service (cluste
         params: { channel: "alipay", businessDay: day },
         query: { agencyCode: a },
       },
+      // the finance office's lists (console)
+      {
+        method: "GET",
+        route: "/v1/payment/payments",
+        auth: "internal",
+        query: { agencyCode: a, status: "PAID", from: day, to: day, limit: "20", offset: "0" },
+      },
+      { method: "GET", route: "/v1/payment/refunds", auth: "internal", query: { agencyCode: a } },
+      {
+        method: "GET",
+        route: "/v1/payment/reconciliations",
+        auth: "internal",
+        query: { agencyCode: a, channel: "alipay" },
+      },
       {
         method: "POST",
         route: "/v1/payments/:id/callbacks/re-push",

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
+import { Keyring, LEGACY_FORMATS, Sealer } from "@piaoju/sealing";
 import { AlipayChannel } from "./adapters/alipay/alipay-channel.ts";
 import { BankChannel } from "./adapters/bank/bank-channel.ts";
 import type { PaymentChannel } from "./adapters/channel.ts";
@@ -14,6 +15,7 @@ import { paymentConfig } from "./config.ts";
 import { consumeIssuanceEvents } from "./consumers/receipts.ts";
 import { registerBankRoutes } from "./http/bank.ts";
 import { registerCashier } from "./http/cashier.ts";
+import { registerPaymentConsoleRoutes } from "./http/console-routes.ts";
 import { registerPaymentRoutes } from "./http/routes.ts";
 
 /** Composition root of the payment service (缴款): notices, orders, channels, callbacks. */
@@ -40,11 +42,14 @@ export const paymentService: ServiceModule = {
         ? `http://127.0.0.1:${address.port}`
         : "http://127.0.0.1:8080";
     };
+    const keyring = Keyring.parse(cfg.PIAOJU_SECRETS_KEY);
     const ctx = makeContext({
       db: svc.db,
       clock: () => new Date(),
       published: svc.outbox.wake,
-      sealKey: Buffer.from(cfg.PIAOJU_SECRETS_KEY, "hex"),
+      // Rows sealed before @piaoju/sealing (gm-crypto's sealSm4: the gateway/delivery layout) still open.
+      sealer: new Sealer(keyring, { legacy: [LEGACY_FORMATS.gatewayDelivery] }),
+      sealKey: Buffer.from(keyring.current.key),
       codeRule: { region: cfg.PIAOJU_PAYMENT_REGION, check: "iso7064-mod11-10" },
       noticeIssuer: cfg.PIAOJU_NONTAX_URL
         ? new HttpNontaxIssuer(
@@ -63,6 +68,7 @@ export const paymentService: ServiceModule = {
       orderTtlMs: cfg.PIAOJU_PAYMENT_ORDER_TTL_MS,
     });
     registerPaymentRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
+    registerPaymentConsoleRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
     registerBankRoutes(svc.http, ctx, {
       internalToken: cfg.PIAOJU_INTERNAL_TOKEN,
       businessTimeoutMs: cfg.PIAOJU_PAYMENT_CHANNEL_TIMEOUT_MS,
