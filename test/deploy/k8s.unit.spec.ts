@@ -95,6 +95,7 @@ describe.each(overlays)("k8s/overlays/%s", (overlay) => {
       "/h5/pay → payment",
       "/h5 → delivery",
       "/v1/payment/notify → payment",
+      "/v1/payment/bank → payment",
     ]);
     if (overlay === "production")
       expect(ingress.spec.tls).toEqual([{ hosts: ["piaoju.example.invalid"], secretName: "piaoju-tls" }]);

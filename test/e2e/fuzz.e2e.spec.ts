@@ -910,6 +910,30 @@ describe("generated bad input changes nothing and never breaks a service (cluste
           config: { gateway: "http://127.0.0.1:9/gateway.do" },
         },
       },
+      // The police business system's decision source (an app sets its own; operators any).
+      {
+        method: "PUT",
+        route: "/v1/payment/decision-sources/:appId",
+        auth: "internal",
+        params: { appId: app.appId },
+        body: { agencyCode: a, ...callbackTarget },
+        schema: paymentApi.callbackTargetCommand,
+      },
+      // 到账资金对账: the agency has no bank account configured here, so a valid run is refused (409).
+      {
+        method: "POST",
+        route: "/v1/payment/funds-arrivals",
+        auth: "internal",
+        replay: "refused",
+        body: { agencyCode: a, settlementDay: day },
+      },
+      {
+        method: "GET",
+        route: "/v1/payment/funds-arrivals/:settlementDay",
+        auth: "internal",
+        params: { settlementDay: day },
+        query: { agencyCode: a },
+      },
       // A channel's notify: its signature is the authentication (this one has none, so it is refused).
       {
         method: "POST",
@@ -937,6 +961,40 @@ describe("generated bad input changes nothing and never breaks a service (cluste
             nonce: "n",
             associated_data: "transaction",
           },
+        },
+      },
+      // The agency bank's front-end: its MAC (X-Bank-Signature) is the authentication; without one
+      // every message is refused (401 BANK_SIGNATURE_INVALID) before anything is read.
+      {
+        method: "POST",
+        route: "/v1/payment/bank/:bankCode/query",
+        auth: "public",
+        params: { bankCode: "ICBC-2301" },
+        body: { agencyCode: a, decisionNo: "230101120000001", bankSerialNo: "2026120300000001" },
+      },
+      {
+        method: "POST",
+        route: "/v1/payment/bank/:bankCode/pay",
+        auth: "public",
+        params: { bankCode: "ICBC-2301" },
+        body: {
+          agencyCode: a,
+          bankSerialNo: "2026120300000002",
+          paymentCode: open.code,
+          amountFen: 20000,
+          paidAt: "2026-12-03T10:00:00+08:00",
+        },
+      },
+      {
+        method: "POST",
+        route: "/v1/payment/bank/:bankCode/reverse",
+        auth: "public",
+        params: { bankCode: "ICBC-2301" },
+        body: {
+          agencyCode: a,
+          bankSerialNo: "2026120300000003",
+          originalBankSerialNo: "2026120300000002",
+          reason: "柜员误操作",
         },
       },
       // the console's own routes (session cookie and CSRF token). Sign-in with a name nobody has.

@@ -24,8 +24,11 @@ export interface AlipayRig {
   privateKey: string;
 }
 
-export async function startAlipayRig(appId = "2021004100000001"): Promise<AlipayRig> {
-  const sim = await startAlipaySimulator({ notifyRetryMs: [150, 300, 600, 1200] });
+export async function startAlipayRig(
+  appId = "2021004100000001",
+  options: { serviceFeePermille?: number } = {},
+): Promise<AlipayRig> {
+  const sim = await startAlipaySimulator({ notifyRetryMs: [150, 300, 600, 1200], ...options });
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   sim.registerApp(appId, publicKey.export({ type: "spki", format: "pem" }).toString());
   const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();

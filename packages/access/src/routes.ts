@@ -96,6 +96,9 @@ export const INTERNAL_ROUTES: Readonly<Record<string, RouteRule>> = {
   "POST /v1/payments/:id/callbacks/re-push": { permission: "payment.callbacks" },
   "PUT /v1/payment/callback-targets/:appId": { permission: "payment.callbacks" },
   "PUT /v1/payment/channel-accounts/:channel": { permission: "payment.channels" },
+  "PUT /v1/payment/decision-sources/:appId": { permission: "payment.callbacks" },
+  "POST /v1/payment/funds-arrivals": { permission: "payment.channels" },
+  "GET /v1/payment/funds-arrivals/:settlementDay": { permission: "payment.read" },
   // gateway: business systems' credentials
   "POST /v1/gateway/apps": { permission: "app.manage" },
   "GET /v1/gateway/apps": { permission: "app.read" },

@@ -28,6 +28,7 @@ export {
 export {
   ChannelDifferenceFound,
   ChannelReconciled,
+  FundsArrivalReconciled,
   NoticeCreated,
   PaymentAnomalyRecorded,
   PaymentClosed,

@@ -167,6 +167,15 @@ export const PROBLEM_ZH: Readonly<Record<string, string>> = {
   REFUND_NOT_APPROVED: "退付申请尚未审批通过",
   REFUND_NOT_PENDING: "退付申请不在待审批状态",
   UNKNOWN_REFUND: "退付申请不存在",
+  // bank counter (银行柜台查缴) and funds arrival (到账资金对账)
+  BANK_SIGNATURE_INVALID: "银行报文校验（MAC）不通过",
+  BANK_SERIAL_REUSED: "银行交易流水号已用于另一笔报文",
+  BANK_TRANSACTION_NOT_FOUND: "没有该银行交易流水号的缴款",
+  ALREADY_REVERSED: "该笔缴款已冲正",
+  REVERSAL_TOO_LATE: "只能当日冲正",
+  DECISION_NOT_FOUND: "交警业务系统中没有该处罚决定书",
+  BUSINESS_SYSTEM_UNAVAILABLE: "交警业务系统未响应，请稍后重试",
+  FUNDS_RECONCILIATION_NOT_FOUND: "该日尚未进行到账资金对账",
 };
 
 /** When a code has no sentence of its own: what its kind means. */

@@ -73,8 +73,14 @@ const RESPONSE_KEYS: Record<string, string> = {};
 const responseKey = (method: string) => (RESPONSE_KEYS[method] ??= `${method.replaceAll(".", "_")}_response`);
 
 export async function startAlipaySimulator(
-  options: { notifyRetryMs?: readonly number[]; host?: string } = {},
+  options: {
+    notifyRetryMs?: readonly number[];
+    host?: string;
+    /** 服务费 Alipay keeps per mille of each payment (and gives back in proportion on a refund); 0 by default. */
+    serviceFeePermille?: number;
+  } = {},
 ): Promise<AlipaySimulator> {
+  const feeOf = (fen: number) => Math.round((fen * (options.serviceFeePermille ?? 0)) / 1000);
   const retries = options.notifyRetryMs ?? [200, 400, 800, 1600];
   const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const alipayPrivate = keys.privateKey;
@@ -471,6 +477,8 @@ export async function startAlipaySimulator(
     let tradeFen = 0;
     let refundCount = 0;
     let refundFen = 0;
+    let feeFen = 0;
+    let refundFeeFen = 0;
     for (const t of trades.values()) {
       if (t.appId !== appId || !t.paidAt) continue;
       if (bookedOn(t, t.paidAt) === day) {
@@ -500,10 +508,11 @@ export async function startAlipaySimulator(
           "0.00",
           "0.00",
           "",
-          "0.00",
+          feeOf(toFen(amount)) ? `-${fenToYuan(feeOf(toFen(amount)))}` : "0.00",
           "0.00",
           "",
         ]);
+        feeFen += feeOf(toFen(amount));
       }
       for (const [requestNo, r] of t.refunds) {
         if (shanghai(r.at).slice(0, 10) !== day) continue;
@@ -532,10 +541,11 @@ export async function startAlipaySimulator(
           "0.00",
           "0.00",
           requestNo,
-          "0.00",
+          fenToYuan(feeOf(toFen(r.amount))),
           "0.00",
           r.reason,
         ]);
+        refundFeeFen += feeOf(toFen(r.amount));
       }
     }
     const lines = [
@@ -546,8 +556,8 @@ export async function startAlipaySimulator(
       "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注",
       ...rows.map((r) => r.map((v) => `${v}\t`).join(",")),
       "#-----------------------------------------业务明细列表结束------------------------------------",
-      `#交易合计：${tradeCount}笔，商家实收共${fenToYuan(tradeFen)}元，服务费共0.00元`,
-      `#退款合计：${refundCount}笔，商家实收退款共-${fenToYuan(refundFen)}元，服务费共0.00元`,
+      `#交易合计：${tradeCount}笔，商家实收共${fenToYuan(tradeFen)}元，服务费共${feeFen ? "-" : ""}${fenToYuan(feeFen)}元`,
+      `#退款合计：${refundCount}笔，商家实收退款共-${fenToYuan(refundFen)}元，服务费共${fenToYuan(refundFeeFen)}元`,
       `#导出时间：[${shanghai(new Date())}]`,
     ];
     const csv = iconv.encode(lines.join("\r\n"), "gbk");

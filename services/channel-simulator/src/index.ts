@@ -7,6 +7,14 @@ export {
   type UnionpayTrade,
 } from "./unionpay.ts";
 export {
+  type AccountCredit,
+  type BankAnswer,
+  type BankSimulator,
+  type BankTrade,
+  startBankSimulator,
+} from "./bank.ts";
+export { type Decision, type PoliceSimulator, startPoliceSimulator } from "./police.ts";
+export {
   type NotifyTamper,
   startWechatSimulator,
   type WechatMerchant,

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
 import { Keyring, LEGACY_FORMATS, Sealer } from "@piaoju/sealing";
 import { AlipayChannel } from "./adapters/alipay/alipay-channel.ts";
+import { BankChannel } from "./adapters/bank/bank-channel.ts";
 import type { PaymentChannel } from "./adapters/channel.ts";
 import { HttpNontaxIssuer } from "./adapters/nontax.ts";
 import { UnionpayChannel } from "./adapters/unionpay/unionpay-channel.ts";
@@ -13,6 +14,7 @@ import { processDueRefunds } from "./app/refunds.ts";
 import { settleDueOrders } from "./app/settler.ts";
 import { paymentConfig } from "./config.ts";
 import { consumeIssuanceEvents } from "./consumers/receipts.ts";
+import { registerBankRoutes } from "./http/bank.ts";
 import { registerCashier } from "./http/cashier.ts";
 import { registerPaymentConsoleRoutes } from "./http/console-routes.ts";
 import { registerPaymentRoutes } from "./http/routes.ts";
@@ -32,6 +34,8 @@ export const paymentService: ServiceModule = {
       [wechat.name, wechat],
       [unionpay.name, unionpay],
     ]);
+    const bank = new BankChannel({ timeoutMs: cfg.PIAOJU_PAYMENT_CHANNEL_TIMEOUT_MS });
+    channels.set(bank.name, bank);
     // Unset (development, tests): the platform's own address, once its server listens.
     const configured = cfg.PIAOJU_PUBLIC_URL?.replace(/\/$/, "");
     const publicUrl = () => {
@@ -68,6 +72,10 @@ export const paymentService: ServiceModule = {
     });
     registerPaymentRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
     registerPaymentConsoleRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
+    registerBankRoutes(svc.http, ctx, {
+      internalToken: cfg.PIAOJU_INTERNAL_TOKEN,
+      businessTimeoutMs: cfg.PIAOJU_PAYMENT_CHANNEL_TIMEOUT_MS,
+    });
     await registerCashier(svc.http, ctx, {
       rateLimit: cfg.PIAOJU_CASHIER_RATE_LIMIT,
       frameAncestors: cfg.PIAOJU_CASHIER_FRAME_ANCESTORS,

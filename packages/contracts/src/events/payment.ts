@@ -298,6 +298,38 @@ export const ChannelDifferenceFound = defineEvent({
   partitionKey: (d) => `${d.agencyCode}:${d.channel}:${d.businessDay}`,
 });
 
+/**
+ * 到账资金对账: a settlement day's channel settlements (each channel's statement: taken − refunded
+ * − fees) matched against the agency's bank account statement (camt.053) of the arrival day.
+ */
+export const FundsArrivalReconciled = defineEvent({
+  type: "payment.FundsArrivalReconciled",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    agencyCode,
+    settlementDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    /** The booking day of the account statement read. */
+    arrivalDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    matched: z.number().int().nonnegative(),
+    expectedFen: z.number().int(),
+    arrivedFen: z.number().int(),
+    differences: z
+      .array(
+        z.object({
+          kind: z.enum(["SETTLED_NOT_ARRIVED", "ARRIVED_NOT_SETTLED", "AMOUNT_DIFFERS"]),
+          channel: paymentChannel.optional(),
+          entryRef: z.string().max(64).optional(),
+          expectedFen: z.number().int().optional(),
+          arrivedFen: z.number().int().optional(),
+        }),
+      )
+      .max(1000),
+    completedAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:${d.settlementDay}`,
+});
+
 export const paymentEvents = {
   PaymentCompleted,
   NoticeCreated,
@@ -309,4 +341,5 @@ export const paymentEvents = {
   RefundRejected,
   ChannelReconciled,
   ChannelDifferenceFound,
+  FundsArrivalReconciled,
 } as const;

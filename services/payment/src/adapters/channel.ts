@@ -107,6 +107,8 @@ export interface PaymentChannel {
    * the address with the signed fields in its query), rather than a page to open.
    */
   readonly wapFormPost?: boolean;
+  /** A channel the payer uses at its own counter (the agency bank): no order is opened from here. */
+  readonly counterOnly?: boolean;
   /** Which account a notify claims to come for (unverified: only to find the key to verify with). */
   notifyAccountId(notify: NotifyRequest): string | undefined;
   /**
@@ -143,6 +145,11 @@ export interface StatementLine {
   amountFen: number;
   /** For a refund: our refund id (its out_request_no). */
   refundId?: string;
+  /**
+   * What the channel kept of it (手续费, 服务费), where its statement says: settled = amount − fee for a
+   * payment, −amount − fee for a refund (a refund's fee given back is negative).
+   */
+  feeFen?: number;
   completedAt: Date;
 }
 

@@ -58,6 +58,15 @@ export async function openOrder(
       { field: "body.channel", rule: "enum", message: `no channel ${input.channel}` },
     ]);
   }
+  if (channel.counterOnly) {
+    throw AppError.validation([
+      {
+        field: "body.channel",
+        rule: "enum",
+        message: `${input.channel} collects at its own counter, by decision number`,
+      },
+    ]);
+  }
   if (input.scene === "wap" && channel.wapNeedsPayerIp && !input.payerIp) {
     throw AppError.validation([
       {

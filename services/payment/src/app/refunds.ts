@@ -90,7 +90,7 @@ const core = (p: PaymentRow, r: RefundRow) => ({
  * order's refunded_fen may never pass what the channel took (a CHECK in the database), so two
  * refunds racing for the last fen cannot both be recorded. The refunder does the rest.
  */
-async function insertRefund(
+export async function insertRefund(
   tx: Tx,
   emit: Emit,
   now: Date,

@@ -7,7 +7,7 @@ import { enqueueNontaxReport } from "./nontax-reports.ts";
 import { refundAnomaly } from "./refunds.ts";
 import { lockOrder, lockPayment, type OrderRow, orderState, type PaymentRow, paymentState } from "./rows.ts";
 
-export type SettleSource = "notify" | "query" | "close";
+export type SettleSource = "notify" | "query" | "close" | "counter";
 
 /**
  * Applies a channel's word about an order (a verified notify, a query's answer) in one
@@ -21,7 +21,19 @@ export async function applyOutcome(
   outcome: ChannelOutcome,
   source: SettleSource,
 ): Promise<Settlement["kind"] | "unknown-order"> {
-  return ctx.inTransaction(async (tx, emit) => {
+  return ctx.inTransaction((tx, emit) => settleInTransaction(ctx, tx, emit, orderId, outcome, source));
+}
+
+/** applyOutcome's decision inside a transaction the caller holds (the bank counter's report writes its order in it). */
+export async function settleInTransaction(
+  ctx: PaymentContext,
+  tx: Tx,
+  emit: Emit,
+  orderId: string,
+  outcome: ChannelOutcome,
+  source: SettleSource,
+): Promise<Settlement["kind"] | "unknown-order"> {
+  {
     const order = await lockOrder(tx, orderId);
     if (!order) return "unknown-order";
     const payment = await lockPayment(tx, order.payment_id);
@@ -98,7 +110,7 @@ export async function applyOutcome(
       }
     }
     return decision.kind;
-  });
+  }
 }
 
 async function complete(

@@ -100,6 +100,7 @@ export async function projectEvent(
     case "payment.RefundRejected":
     case "payment.ChannelReconciled":
     case "payment.ChannelDifferenceFound":
+    case "payment.FundsArrivalReconciled":
     case "signing.ReceiptSigned":
     case "signing.ReceiptSigningRefused":
     // The certificates the platform trusts: for verifiers (delivery, the gateway's trust list), not reports.

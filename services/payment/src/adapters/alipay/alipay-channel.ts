@@ -231,6 +231,8 @@ export function readAlipayBill(zip: Uint8Array): StatementLine[] {
     col("订单金额（元）"),
     col("退款批次号/请求号"),
   ];
+  // 服务费（元）: negative on a payment (what Alipay kept), positive on a refund (the part given back).
+  const feeCol = header.indexOf("服务费（元）");
   return rows.map((line) => {
     const v = line.split(",").map((x) => x.trim());
     const isRefund = v[kind] === "退款";
@@ -242,9 +244,17 @@ export function readAlipayBill(zip: Uint8Array): StatementLine[] {
       channelTradeNo: String(v[tradeNo]),
       amountFen: fen,
       ...(isRefund && v[requestNo] ? { refundId: String(v[requestNo]) } : {}),
+      ...feeOf(feeCol < 0 ? "" : String(v[feeCol] ?? "")),
       completedAt: fromShanghaiDateTime(String(v[completed])),
     } satisfies StatementLine;
   });
+}
+
+/** The bill's 服务费 as what Alipay kept (a payment's fee positive, a refund's returned fee negative). */
+function feeOf(text: string): { feeFen?: number } {
+  const fen = yuanStringToFen(text.replace(/^[-+]/, ""));
+  if (!text || Number.isNaN(fen) || fen === 0) return {};
+  return { feeFen: text.startsWith("-") ? fen : -fen };
 }
 
 /** Alipay's notify is a form POST (application/x-www-form-urlencoded, UTF-8). */
