@@ -76,6 +76,8 @@ export const AUTHORISATION_MATRIX: Readonly<Record<string, string>> = {
   "GET /v1/payments/:id/refunds": "clerk finance-liaison",
   "POST /v1/payment/reconciliations": "system-admin",
   "GET /v1/payment/reconciliations/:channel/:businessDay/differences": "clerk finance-liaison",
+  "GET /v1/payment/reconciliations/:businessDay/differences": "clerk finance-liaison",
+  "GET /v1/payment/statements/:businessDay": "clerk finance-liaison",
   "POST /v1/payments/:id/callbacks/re-push": "system-admin",
   "PUT /v1/payment/callback-targets/:appId": "system-admin",
   "PUT /v1/payment/channel-accounts/:channel": "system-admin",

@@ -398,6 +398,26 @@ async function sendToChannel(
   return finish(ctx, r, outcome);
 }
 
+/**
+ * A refund the channel made whose answer never came here (still SENT): asked once now and, if the
+ * channel made it, finished as its answer would have (day-end reconciliation's repair).
+ */
+export async function settleRefundByQuery(
+  ctx: PaymentContext,
+  refundId: string,
+): Promise<RefundRow | undefined> {
+  const [r] = await ctx.db.query<RefundRow>(
+    "SELECT * FROM payment_refund WHERE id = $1 AND status = 'SENT'",
+    [refundId],
+  );
+  const channel = r && ctx.channels.get(r.channel);
+  const account = r && (await channelAccount(ctx, ctx.db, r.agency_code, r.channel));
+  if (!r || !channel || !account) return undefined;
+  const outcome = await channel.queryRefund(account, { orderId: r.order_id, refundId: r.id });
+  if (outcome.kind !== "refunded") return undefined;
+  return finish(ctx, r, outcome);
+}
+
 /** The channel paid it back: the payment's books, the events, the caller told, in one transaction. */
 async function finish(
   ctx: PaymentContext,
