@@ -16,7 +16,7 @@ import { createPaymentService } from "./main.ts";
 const AGENCY = "230107";
 const OPS = { "x-piaoju-actor": "ops.li", "x-piaoju-agencies": AGENCY };
 /** Payments of the seeded day (the planted ones come on top); more with PIAOJU_RECON_PAYMENTS. */
-const SIZE = Number(process.env.PIAOJU_RECON_PAYMENTS ?? 400);
+const SIZE = Number(process.env.PIAOJU_RECON_PAYMENTS ?? 150);
 const shanghaiDay = (at: Date) => new Date(at.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
 
 /**

@@ -136,8 +136,8 @@ export async function reconcileDay(
     const refundId = line.refundId ?? "";
     seenRefunds.add(refundId);
     let [refund] = /^[0-9a-f-]{36}$/.test(refundId)
-      ? await ctx.db.query<{ status: string; amount_fen: string | number; updated_at?: Date }>(
-          "SELECT status, amount_fen, updated_at FROM payment_refund WHERE id = $1 AND agency_code = $2",
+      ? await ctx.db.query<{ status: string; amount_fen: string | number; answer_lost: boolean }>(
+          "SELECT status, amount_fen, answer_lost FROM payment_refund WHERE id = $1 AND agency_code = $2",
           [refundId, input.agencyCode],
         )
       : [];
@@ -151,10 +151,10 @@ export async function reconcileDay(
     if (refund?.status === "SENT") {
       // The channel refunded it and its answer never came: ask, and finish as the answer would have.
       const repaired = await settleRefundByQuery(ctx, refundId).catch(() => undefined);
-      if (repaired) refund = { status: "REFUNDED", amount_fen: repaired.amount_fen, updated_at: ctx.clock() };
+      if (repaired) refund = { status: "REFUNDED", amount_fen: repaired.amount_fen, answer_lost: true };
     }
-    // Made at the channel that day, known here only after it (a query, here or the refund round's, found it).
-    if (refund?.status === "REFUNDED" && refund.updated_at && new Date(refund.updated_at) >= to) {
+    // Made at the channel, its answer lost here: settled by a query (here, or the refund round's).
+    if (refund?.status === "REFUNDED" && refund.answer_lost) {
       differences.push({ ...base, kind: "LOST_NOTIFY", resolution: "REPAIRED" });
     }
     if (!refund) differences.push({ ...base, kind: "ONLY_AT_CHANNEL", resolution: "OPEN" });

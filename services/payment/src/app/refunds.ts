@@ -391,6 +391,9 @@ async function sendToChannel(
       });
     } catch (error) {
       if (error instanceof ChannelRefusedError) return reject(ctx, r, "channel", error.message);
+      // Sent, and no answer: the channel may have made it (settled by query later; day-end reports it).
+      if (error instanceof ChannelUnavailableError)
+        await ctx.db.query("UPDATE payment_refund SET answer_lost = true WHERE id = $1", [r.id]);
       throw error;
     }
   }

@@ -100,6 +100,8 @@ export async function projectEvent(
     case "payment.RefundRejected":
     case "payment.ChannelReconciled":
     case "payment.ChannelDifferenceFound":
+    case "payment.ReceiptsReconciled":
+    case "payment.ReceiptDifferenceFound":
     case "signing.ReceiptSigned":
     case "signing.ReceiptSigningRefused":
     // The certificates the platform trusts: for verifiers (delivery, the gateway's trust list), not reports.

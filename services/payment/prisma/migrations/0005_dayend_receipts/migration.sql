@@ -2,6 +2,9 @@
 ALTER TABLE "payment_difference" ADD COLUMN     "payment_id" TEXT,
 ADD COLUMN     "receipt_id" TEXT;
 
+-- AlterTable
+ALTER TABLE "payment_refund" ADD COLUMN     "answer_lost" BOOLEAN NOT NULL DEFAULT false;
+
 -- CreateTable
 CREATE TABLE "payment_receipt" (
     "receipt_id" TEXT NOT NULL,
