@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { type Envelope, topics } from "@piaoju/contracts";
+import { openDatabase } from "@piaoju/persistence";
 import { callerHeaders, startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import ExcelJS from "exceljs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -11,6 +12,10 @@ import {
   type WechatRig,
 } from "../../../test/support/payment.ts";
 import { type IssuancePlayer, playIssuance } from "../../../test/support/receipts.ts";
+import { AlipayChannel } from "./adapters/alipay/alipay-channel.ts";
+import { WechatChannel } from "./adapters/wechat/wechat-channel.ts";
+import { makeContext } from "./app/context.ts";
+import { type DayEndPolicy, runDayEnd } from "./app/dayend.ts";
 import { createPaymentService } from "./main.ts";
 
 const AGENCY = "230107";
@@ -38,6 +43,7 @@ describe.each(["cluster", "embedded"] as const)("scheduled day-end, three-way (%
   const day = shanghaiDay(new Date());
   const at = (hms: string) => new Date(`${day}T${hms}+08:00`);
   const nextDay = shanghaiDay(new Date(at("12:00:00").getTime() + 86_400_000));
+  const secretsKey = randomBytes(16).toString("hex");
   const moveTo = (when: Date) => {
     offsetMs = when.getTime() - Date.now();
   };
@@ -53,7 +59,7 @@ describe.each(["cluster", "embedded"] as const)("scheduled day-end, three-way (%
       kafkaBrokers: inject("kafkaBrokers"),
       caller: { "x-piaoju-actor": "app:police", "x-piaoju-agencies": AGENCY },
       env: {
-        PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
+        PIAOJU_SECRETS_KEY: secretsKey,
         PIAOJU_PAYMENT_POLL_MS: "100",
         PIAOJU_PAYMENT_CHANNEL_TIMEOUT_MS: "1500",
         // Nothing settles by query before the day-end: lost notifies and lost refund answers stay lost.
@@ -426,6 +432,110 @@ describe.each(["cluster", "embedded"] as const)("scheduled day-end, three-way (%
       `day-end ${day} (${mode}): ${SIZE} payments seeded in ${seededMs} ms, day-end ${dayEndMs} ms\n${rows.map((r) => r.map((c) => c.padEnd(12)).join("")).join("\n")}`,
     );
   }, 600_000);
+
+  // A second replica on the same database (cluster mode: PostgreSQL, shared), its own context and clock.
+  it.runIf(mode === "cluster")(
+    "plans a day once and runs each step once with two replicas; takes up a crashed replica's step when its lease ends",
+    async () => {
+      const url = new URL(t.env.PIAOJU_DATABASE_URL ?? "");
+      url.pathname = `/${t.env.PIAOJU_DATABASE_PREFIX}payment`;
+      const db = await openDatabase({ kind: "postgres", url: url.toString() });
+      const channels = [new AlipayChannel({ timeoutMs: 1500 }), new WechatChannel({ timeoutMs: 1500 })];
+      const other = makeContext({
+        db,
+        clock,
+        published: () => {},
+        sealKey: Buffer.from(secretsKey, "hex"),
+        codeRule: { region: "230100", check: "iso7064-mod11-10" },
+        channels: new Map(channels.map((c) => [c.name, c])),
+        publicUrl: () => t.platform.url,
+        firstQueryAfterMs: 48 * 3_600_000,
+        orderTtlMs: 30 * 60_000,
+      });
+      const policy: DayEndPolicy = {
+        atMinutes: 120,
+        retryMs: 600_000,
+        maxAttempts: 24,
+        receiptGraceMs: 1_800_000,
+        leaseMs: 600_000,
+      };
+      try {
+        // The next day's day-end: the service's rounds and this replica race for it.
+        moveTo(
+          new Date(`${shanghaiDay(new Date(at("12:00:00").getTime() + 2 * 86_400_000))}T02:00:00+08:00`),
+        );
+        let mine = 0;
+        for (let i = 0; i < 20; i++) mine += await runDayEnd(other, policy);
+        const tasks = () =>
+          db.query<{ leg: string; status: string; attempts: number }>(
+            "SELECT leg, status, attempts FROM payment_dayend_task WHERE business_day = $1 ORDER BY leg",
+            [nextDay],
+          );
+        await until(
+          async () => (await tasks()).every((r) => r.status === "DONE") && (await tasks()).length === 3,
+        );
+        expect(await tasks()).toEqual([
+          { leg: "alipay", status: "DONE", attempts: 1 },
+          { leg: "receipt", status: "DONE", attempts: 1 },
+          { leg: "wechat", status: "DONE", attempts: 1 },
+        ]);
+        const planned = await db.query("SELECT 1 FROM payment_dayend WHERE business_day = $1", [nextDay]);
+        expect(planned).toHaveLength(1);
+        await until(
+          () =>
+            events.filter(
+              (e) =>
+                e.type === "payment.ChannelReconciled" &&
+                (e.data as { businessDay: string }).businessDay === nextDay,
+            ).length >= 2,
+        );
+        expect(
+          events
+            .filter(
+              (e) =>
+                e.type === "payment.ChannelReconciled" &&
+                (e.data as { businessDay: string }).businessDay === nextDay,
+            )
+            .map((e) => (e.data as { channel: string }).channel)
+            .sort(),
+        ).toEqual(["alipay", "wechat"]);
+        expect(mine).toBeLessThanOrEqual(3);
+
+        // A replica died in the middle of a step (its lease still runs), another's lease ran out.
+        const now = clock();
+        const old = "2026-01-15";
+        await db.query(
+          "INSERT INTO payment_dayend (business_day, planned_at, planned_by) VALUES ($1, $2, 'payment-dead')",
+          [old, now],
+        );
+        for (const [leg, leaseUntil] of [
+          ["alipay", new Date(now.getTime() - 1_000)],
+          ["wechat", new Date(now.getTime() + 300_000)],
+        ] as const) {
+          await db.query(
+            `INSERT INTO payment_dayend_task (business_day, agency_code, leg, status, attempts, next_at, lease_until, claimed_by)
+               VALUES ($1, $2, $3, 'PENDING', 1, $4, $5, 'payment-dead')`,
+            [old, AGENCY, leg, now, leaseUntil],
+          );
+        }
+        await until(async () => {
+          const [row] = await db.query<{ status: string }>(
+            "SELECT status FROM payment_dayend_task WHERE business_day = $1 AND leg = 'alipay'",
+            [old],
+          );
+          return row?.status === "DONE";
+        });
+        const [held] = await db.query<{ status: string; attempts: number }>(
+          "SELECT status, attempts FROM payment_dayend_task WHERE business_day = $1 AND leg = 'wechat'",
+          [old],
+        );
+        expect(held).toEqual({ status: "PENDING", attempts: 1 });
+      } finally {
+        await db.close();
+      }
+    },
+    120_000,
+  );
 });
 
 /** A file download as an operator (t.call reads JSON). */
