@@ -64,16 +64,16 @@ export const paymentConfig = z.object({
     .default("02:00")
     .meta({
       description:
-        "When the scheduled day-end (日终对账) reconciles the previous Asia/Shanghai day, every agency × enabled channel and the three-way match (HH:MM after midnight, channels publish statements hours later); off: by the API only.",
+        "Scheduled day-end (日终对账): at HH:MM (Asia/Shanghai) it reconciles the previous day, channels and three-way; off: API only.",
       example: "09:30",
     }),
   PIAOJU_RECONCILE_RETRY_MS: ms(10, 15 * 60_000).meta({
     description:
-      "First delay before a day-end step whose statement is not ready (or whose channel did not answer) is tried again; doubles up to 1 h, 24 tries.",
+      "First retry delay of a day-end step (statement not ready, channel silent); doubles up to 1 h, 24 tries.",
   }),
   PIAOJU_RECONCILE_RECEIPT_GRACE_MS: ms(0, 30 * 60_000).meta({
     description:
-      "How long a paid payment or a completed refund may wait for its receipt (or red-flush) before the three-way match reports it.",
+      "How long a payment or refund may wait for its receipt or red-flush before the three-way match reports it.",
   }),
   PIAOJU_CASHIER_RATE_LIMIT: z.coerce.number().int().min(1).default(120).meta({
     description:
