@@ -886,6 +886,20 @@ describe("generated bad input changes nothing and never breaks a service (cluste
         query: { agencyCode: a, channel: "alipay" },
       },
       {
+        method: "GET",
+        route: "/v1/payment/reconciliations/:businessDay/differences",
+        auth: "internal",
+        params: { businessDay: day },
+        query: { agencyCode: a },
+      },
+      {
+        method: "GET",
+        route: "/v1/payment/statements/:businessDay",
+        auth: "internal",
+        params: { businessDay: day },
+        query: { agencyCode: a },
+      },
+      {
         method: "POST",
         route: "/v1/payments/:id/callbacks/re-push",
         auth: "internal",

@@ -79,6 +79,8 @@ export const AUTHORISATION_MATRIX: Readonly<Record<string, string>> = {
   "GET /v1/payment/payments": "clerk finance-liaison",
   "GET /v1/payment/refunds": "clerk finance-liaison",
   "GET /v1/payment/reconciliations": "clerk finance-liaison",
+  "GET /v1/payment/reconciliations/:businessDay/differences": "clerk finance-liaison",
+  "GET /v1/payment/statements/:businessDay": "clerk finance-liaison",
   "POST /v1/payments/:id/callbacks/re-push": "system-admin",
   "PUT /v1/payment/callback-targets/:appId": "system-admin",
   "PUT /v1/payment/channel-accounts/:channel": "system-admin",

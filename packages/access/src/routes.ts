@@ -93,6 +93,8 @@ export const INTERNAL_ROUTES: Readonly<Record<string, RouteRule>> = {
   "GET /v1/payment/payments": { permission: "payment.read" },
   "GET /v1/payment/refunds": { permission: "payment.read" },
   "GET /v1/payment/reconciliations": { permission: "payment.read" },
+  "GET /v1/payment/reconciliations/:businessDay/differences": { permission: "payment.read" },
+  "GET /v1/payment/statements/:businessDay": { permission: "payment.read" },
   "POST /v1/payments/:id/callbacks/re-push": { permission: "payment.callbacks" },
   "PUT /v1/payment/callback-targets/:appId": { permission: "payment.callbacks" },
   "PUT /v1/payment/channel-accounts/:channel": { permission: "payment.channels" },

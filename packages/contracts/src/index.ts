@@ -37,9 +37,12 @@ export {
   payerSchema,
   paymentCode,
   paymentItemSchema,
+  ReceiptDifferenceFound,
+  ReceiptsReconciled,
   RefundCompleted,
   RefundRejected,
   RefundRequested,
+  receiptDifferenceKind,
   settlementSchema,
 } from "./events/payment.ts";
 export { AgencyCaPublished, ReceiptSigned, ReceiptSigningRefused } from "./events/signing.ts";

@@ -46,7 +46,13 @@ export interface AlipaySimulator {
   /** The payer scans the QR code (or opens the H5 page) and pays. Refused once closed or expired. */
   pay(outTradeNo: string, at?: Date): Promise<AlipayTrade>;
   /** Faults of the day's statement (对账单): a trade booked on another day, or for another amount. */
-  billFaults: { bookedOn: Map<string, string>; amount: Map<string, string>; refundAt: Date | undefined };
+  billFaults: {
+    bookedOn: Map<string, string>;
+    amount: Map<string, string>;
+    refundAt: Date | undefined;
+    /** Days whose bill is not published yet: bill.downloadurl.query answers isp.bill_not_exist. */
+    notReady: Set<string>;
+  };
   /** A trade the merchant never opened (paid at Alipay, e.g. by a code the merchant printed long ago). */
   plantTrade(appId: string, outTradeNo: string, totalAmount: string, at: Date): AlipayTrade;
   /** Money taken even though the merchant closed the trade a moment before (the race a close can lose). */
@@ -95,6 +101,7 @@ export async function startAlipaySimulator(
     amount: new Map<string, string>(),
     /** When refunds are booked (a planted day's); unset: now. */
     refundAt: undefined as Date | undefined,
+    notReady: new Set<string>(),
   };
   const faults = {
     notify: "deliver" as NotifyMode,
@@ -402,6 +409,8 @@ export async function startAlipaySimulator(
         };
       }
       case "alipay.data.dataservice.bill.downloadurl.query":
+        if (billFaults.notReady.has(String(biz.bill_date)))
+          return { json: error(method, "40004", "Business Failed", "isp.bill_not_exist", "账单不存在") };
         return {
           json: answer(method, {
             code: "10000",

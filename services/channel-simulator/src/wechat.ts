@@ -103,6 +103,11 @@ export interface WechatSimulator {
     /** How long a refund stays PROCESSING before it is SUCCESS. */
     refundProcessingMs: number;
   };
+  /**
+   * Faults of the day's trade bill (交易账单): a day not published yet (STATEMENT_CREATING, as
+   * WeChat Pay answers until about 10:00 the next day), a trade booked for another amount (fen).
+   */
+  billFaults: { notReady: Set<string>; amount: Map<string, number> };
   /** Requests refused for a bad signature. */
   readonly badSignatures: number;
   /** Waits until every notify in flight has been answered or given up. */
@@ -134,6 +139,8 @@ export async function startWechatSimulator(
     answerDelayPaths: new Set(),
     refundProcessingMs: 150,
   };
+
+  const billFaults: WechatSimulator["billFaults"] = { notReady: new Set(), amount: new Map() };
 
   const nonce = () => randomBytes(16).toString("hex").toUpperCase();
   const sign = (text: string, key: KeyObject = platform.privateKey) =>
@@ -512,6 +519,7 @@ export async function startWechatSimulator(
     const q = req.query as Record<string, string>;
     const day = q.bill_date ?? "";
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return fail(reply, 400, "PARAM_ERROR", "bill_date");
+    if (billFaults.notReady.has(day)) return fail(reply, 400, "STATEMENT_CREATING", "账单生成中");
     const token = randomBytes(12).toString("hex");
     const csv = billCsv(m.mchid, day);
     bills.set(token, { mchid: m.mchid, day });
@@ -540,7 +548,8 @@ export async function startWechatSimulator(
     for (const t of trades.values()) {
       if (t.mchid !== mchid || !t.paidAt) continue;
       if (shanghai(t.paidAt).slice(0, 10) === day) {
-        paidFen += t.total;
+        const booked = billFaults.amount.get(t.outTradeNo) ?? t.total;
+        paidFen += booked;
         rows.push([
           shanghai(t.paidAt),
           t.appid,
@@ -554,7 +563,7 @@ export async function startWechatSimulator(
           "SUCCESS",
           "OTHERS",
           "CNY",
-          yuan(t.total),
+          yuan(booked),
           "0.00",
           "0",
           "0",
@@ -667,6 +676,7 @@ export async function startWechatSimulator(
     platformPublicKey,
     platformSerial,
     faults,
+    billFaults,
     get badSignatures() {
       return badSignatures;
     },

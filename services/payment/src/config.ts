@@ -58,6 +58,23 @@ export const paymentConfig = z.object({
   PIAOJU_PAYMENT_CALLBACK_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6).meta({
     description: "Tries of a result callback to a business system before it is parked (re-pushable).",
   }),
+  PIAOJU_RECONCILE_AT: z
+    .string()
+    .regex(/^(off|([01]\d|2[0-3]):[0-5]\d)$/, "HH:MM (Asia/Shanghai) or off")
+    .default("02:00")
+    .meta({
+      description:
+        "Scheduled day-end (日终对账): at HH:MM (Asia/Shanghai) it reconciles the previous day, channels and three-way; off: API only.",
+      example: "09:30",
+    }),
+  PIAOJU_RECONCILE_RETRY_MS: ms(10, 15 * 60_000).meta({
+    description:
+      "First retry delay of a day-end step (statement not ready, channel silent); doubles up to 1 h, 24 tries.",
+  }),
+  PIAOJU_RECONCILE_RECEIPT_GRACE_MS: ms(0, 30 * 60_000).meta({
+    description:
+      "How long a payment or refund may wait for its receipt or red-flush before the three-way match reports it.",
+  }),
   PIAOJU_CASHIER_RATE_LIMIT: z.coerce.number().int().min(1).default(120).meta({
     description:
       "The cashier (/h5/pay): requests per minute per address, page, script and API together (the page polls every 2.5 s while a payment settles).",

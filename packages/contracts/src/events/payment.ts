@@ -298,6 +298,57 @@ export const ChannelDifferenceFound = defineEvent({
   partitionKey: (d) => `${d.agencyCode}:${d.channel}:${d.businessDay}`,
 });
 
+/** The receipt kinds of the three-way match (channel ↔ payment ↔ receipt), beside the channel's. */
+export const receiptDifferenceKind = z.enum([
+  "RECEIPT_MISSING",
+  "RECEIPT_WITHOUT_PAYMENT",
+  "RECEIPT_AMOUNT",
+  "RECEIPT_DUPLICATE",
+  "REFUND_NOT_RED_FLUSHED",
+  "REISSUE_MISSING",
+  "RED_FLUSH_WITHOUT_REFUND",
+]);
+
+/** An agency's day matched three ways: paid payments and refunds against the receipts issuance issued. */
+export const ReceiptsReconciled = defineEvent({
+  type: "payment.ReceiptsReconciled",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    agencyCode,
+    businessDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    /** Payments with their one receipt, refunds with their red-flush (and re-issue). */
+    matched: z.number().int().nonnegative(),
+    differences: z.number().int().nonnegative(),
+    /** Paid or refunded within the grace period, the receipt not there yet: looked at again. */
+    held: z.number().int().nonnegative(),
+    completedAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:receipt:${d.businessDay}`,
+});
+
+/** One difference of the three-way match (the same work list as the channel's). */
+export const ReceiptDifferenceFound = defineEvent({
+  type: "payment.ReceiptDifferenceFound",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    agencyCode,
+    businessDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    kind: receiptDifferenceKind,
+    subject: z.enum(["payment", "refund", "receipt"]),
+    paymentId: z.string().max(64).optional(),
+    refundId: z.string().max(64).optional(),
+    receiptId: z.string().max(64).optional(),
+    /** Paid or refunded here (fen), and what the receipt says. */
+    ourFen: z.number().int().optional(),
+    receiptFen: z.number().int().optional(),
+    resolution: z.enum(["OPEN", "HELD"]),
+    foundAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:receipt:${d.businessDay}`,
+});
+
 /**
  * 到账资金对账: a settlement day's channel settlements (each channel's statement: taken − refunded
  * − fees) matched against the agency's bank account statement (camt.053) of the arrival day.
@@ -342,4 +393,6 @@ export const paymentEvents = {
   ChannelReconciled,
   ChannelDifferenceFound,
   FundsArrivalReconciled,
+  ReceiptsReconciled,
+  ReceiptDifferenceFound,
 } as const;

@@ -28,6 +28,8 @@ export interface PaymentContext {
   firstQueryAfterMs: number;
   /** How long a channel order stays payable at most (and never past the amount's next change). */
   orderTtlMs: number;
+  /** How long a payment or refund may wait for its receipt before the three-way match reports it. */
+  receiptGraceMs?: number;
   inTransaction: <T>(work: (tx: Tx, emit: Emit) => Promise<T>) => Promise<T>;
 }
 

@@ -2,6 +2,7 @@ import { ChannelDifferenceFound, ChannelReconciled } from "@piaoju/contracts";
 import { AppError } from "@piaoju/runtime";
 import type { StatementLine } from "../adapters/channel.ts";
 import { audit, channelAccount, type PaymentContext } from "./context.ts";
+import { settleRefundByQuery } from "./refunds.ts";
 import type { OrderRow } from "./rows.ts";
 import { applyOutcome } from "./settle.ts";
 
@@ -134,9 +135,9 @@ export async function reconcileDay(
   for (const line of lines.filter((l) => l.kind === "refund")) {
     const refundId = line.refundId ?? "";
     seenRefunds.add(refundId);
-    const [refund] = /^[0-9a-f-]{36}$/.test(refundId)
-      ? await ctx.db.query<{ status: string; amount_fen: string | number }>(
-          "SELECT status, amount_fen FROM payment_refund WHERE id = $1 AND agency_code = $2",
+    let [refund] = /^[0-9a-f-]{36}$/.test(refundId)
+      ? await ctx.db.query<{ status: string; amount_fen: string | number; answer_lost: boolean }>(
+          "SELECT status, amount_fen, answer_lost FROM payment_refund WHERE id = $1 AND agency_code = $2",
           [refundId, input.agencyCode],
         )
       : [];
@@ -147,6 +148,15 @@ export async function reconcileDay(
       channelTradeNo: line.channelTradeNo,
       channelFen: line.amountFen,
     };
+    if (refund?.status === "SENT") {
+      // The channel refunded it and its answer never came: ask, and finish as the answer would have.
+      const repaired = await settleRefundByQuery(ctx, refundId).catch(() => undefined);
+      if (repaired) refund = { status: "REFUNDED", amount_fen: repaired.amount_fen, answer_lost: true };
+    }
+    // Made at the channel, its answer lost here: settled by a query (here, or the refund round's).
+    if (refund?.status === "REFUNDED" && refund.answer_lost) {
+      differences.push({ ...base, kind: "LOST_NOTIFY", resolution: "REPAIRED" });
+    }
     if (!refund) differences.push({ ...base, kind: "ONLY_AT_CHANNEL", resolution: "OPEN" });
     else if (refund.status !== "REFUNDED") differences.push({ ...base, kind: "STATUS", resolution: "OPEN" });
     else if (Number(refund.amount_fen) !== line.amountFen)

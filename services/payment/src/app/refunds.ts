@@ -394,9 +394,32 @@ async function sendToChannel(
       });
     } catch (error) {
       if (error instanceof ChannelRefusedError) return reject(ctx, r, "channel", error.message);
+      // Sent, and no answer: the channel may have made it (settled by query later; day-end reports it).
+      if (error instanceof ChannelUnavailableError)
+        await ctx.db.query("UPDATE payment_refund SET answer_lost = true WHERE id = $1", [r.id]);
       throw error;
     }
   }
+  if (outcome.kind !== "refunded") return undefined;
+  return finish(ctx, r, outcome);
+}
+
+/**
+ * A refund the channel made whose answer never came here (still SENT): asked once now and, if the
+ * channel made it, finished as its answer would have (day-end reconciliation's repair).
+ */
+export async function settleRefundByQuery(
+  ctx: PaymentContext,
+  refundId: string,
+): Promise<RefundRow | undefined> {
+  const [r] = await ctx.db.query<RefundRow>(
+    "SELECT * FROM payment_refund WHERE id = $1 AND status = 'SENT'",
+    [refundId],
+  );
+  const channel = r && ctx.channels.get(r.channel);
+  const account = r && (await channelAccount(ctx, ctx.db, r.agency_code, r.channel));
+  if (!r || !channel || !account) return undefined;
+  const outcome = await channel.queryRefund(account, { orderId: r.order_id, refundId: r.id });
   if (outcome.kind !== "refunded") return undefined;
   return finish(ctx, r, outcome);
 }

@@ -7,11 +7,14 @@ import { rePushCallbacks, setCallbackTarget } from "../app/callbacks.ts";
 import { closePayment } from "../app/close-payment.ts";
 import type { PaymentContext } from "../app/context.ts";
 import { createPayment } from "../app/create-payment.ts";
+import { dayEndSteps } from "../app/dayend.ts";
 import { takeNotify } from "../app/notify.ts";
 import { openOrder, orderView } from "../app/open-order.ts";
 import { reconcileDay } from "../app/reconcile.ts";
+import { RECEIPT_LEG, reconcileReceipts } from "../app/reconcile-receipts.ts";
 import { type RefundRow, refundView, requestRefund } from "../app/refunds.ts";
 import type { OrderRow, PaymentRow } from "../app/rows.ts";
+import { statementCsv, statementXlsx, unifiedStatement } from "../app/statement.ts";
 import { viewOf } from "../app/views.ts";
 import { isValidPaymentCode } from "../domain/payment-code.ts";
 
@@ -163,7 +166,68 @@ export function registerPaymentRoutes(
       "body",
     );
     requireAgency(c, body.agencyCode);
+    // The three-way match (channel ↔ payment ↔ receipt) is run by naming its leg as the channel.
+    if (body.channel === RECEIPT_LEG) {
+      return reconcileReceipts(ctx, c.actor, {
+        agencyCode: body.agencyCode,
+        businessDay: body.businessDay,
+        graceMs: ctx.receiptGraceMs ?? 30 * 60_000,
+      });
+    }
     return reconcileDay(ctx, c.actor, body);
+  });
+
+  // The day's whole work list: every channel's findings and the three-way match's, one list.
+  http.get("/v1/payment/reconciliations/:businessDay/differences", async (req) => {
+    const c = caller(req);
+    const p = parseInput(z.object({ businessDay: day }), req.params, "params");
+    const q = parseInput(z.object({ agencyCode }), req.query, "query");
+    requireAgency(c, q.agencyCode);
+    const rows = await ctx.db.query<Record<string, unknown>>(
+      `SELECT channel, kind, subject, order_id, refund_id, payment_id, receipt_id, channel_trade_no, our_fen,
+              channel_fen, resolution FROM payment_difference WHERE agency_code = $1 AND business_day = $2
+        ORDER BY channel, id`,
+      [q.agencyCode, p.businessDay],
+    );
+    const steps = await dayEndSteps(ctx, p.businessDay, q.agencyCode);
+    return {
+      items: rows.map((r) => ({
+        leg: r.channel === RECEIPT_LEG ? "receipt" : "channel",
+        channel: r.channel,
+        kind: r.kind,
+        subject: r.subject,
+        orderId: r.order_id ?? undefined,
+        refundId: r.refund_id ?? undefined,
+        paymentId: r.payment_id ?? undefined,
+        receiptId: r.receipt_id ?? undefined,
+        channelTradeNo: r.channel_trade_no ?? undefined,
+        ourFen: r.our_fen === null ? undefined : Number(r.our_fen),
+        // The channel's figure for a channel finding, the receipt's for a three-way one.
+        otherFen: r.channel_fen === null ? undefined : Number(r.channel_fen),
+        resolution: r.resolution,
+      })),
+      dayEnd: steps,
+    };
+  });
+
+  // 统一对账单: an agency's day across channels, as JSON, CSV (UTF-8 with BOM) or xlsx.
+  http.get("/v1/payment/statements/:businessDay", async (req, reply) => {
+    const c = caller(req);
+    const p = parseInput(z.object({ businessDay: day }), req.params, "params");
+    const q = parseInput(
+      z.object({ agencyCode, format: z.enum(["json", "csv", "xlsx"]).default("json") }),
+      req.query,
+      "query",
+    );
+    requireAgency(c, q.agencyCode);
+    const statement = await unifiedStatement(ctx, { agencyCode: q.agencyCode, businessDay: p.businessDay });
+    if (q.format === "json") return statement;
+    const file = `statement-${q.agencyCode}-${p.businessDay}.${q.format}`;
+    reply.header("content-disposition", `attachment; filename="${file}"`).header("cache-control", "no-store");
+    if (q.format === "csv") return reply.type("text/csv; charset=utf-8").send(statementCsv(statement));
+    return reply
+      .type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+      .send(await statementXlsx(statement));
   });
 
   http.get("/v1/payment/reconciliations/:channel/:businessDay/differences", async (req) => {

@@ -101,6 +101,8 @@ export async function projectEvent(
     case "payment.ChannelReconciled":
     case "payment.ChannelDifferenceFound":
     case "payment.FundsArrivalReconciled":
+    case "payment.ReceiptsReconciled":
+    case "payment.ReceiptDifferenceFound":
     case "signing.ReceiptSigned":
     case "signing.ReceiptSigningRefused":
     // The certificates the platform trusts: for verifiers (delivery, the gateway's trust list), not reports.
