@@ -92,6 +92,13 @@ export const INTERNAL_ROUTES: Readonly<Record<string, RouteRule>> = {
   "POST /v1/payments/:id/callbacks/re-push": { permission: "payment.callbacks" },
   "PUT /v1/payment/callback-targets/:appId": { permission: "payment.callbacks" },
   "PUT /v1/payment/channel-accounts/:channel": { permission: "payment.channels" },
+  // 资金清分: accounts and rules are money configuration, kept like the channel accounts
+  "PUT /v1/payment/clearing-accounts/:accountNo": { permission: "payment.channels" },
+  "GET /v1/payment/clearing-accounts": { permission: "payment.read" },
+  "PUT /v1/payment/clearing-rules/:itemCode": { permission: "payment.channels" },
+  "GET /v1/payment/clearing-rules": { permission: "payment.read" },
+  "POST /v1/payment/clearings": { permission: "payment.channels" },
+  "GET /v1/payment/clearings/:businessDay": { permission: "payment.read" },
   // gateway: business systems' credentials
   "POST /v1/gateway/apps": { permission: "app.manage" },
   "GET /v1/gateway/apps": { permission: "app.read" },

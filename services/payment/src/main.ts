@@ -5,6 +5,8 @@ import type { PaymentChannel } from "./adapters/channel.ts";
 import { HttpNontaxIssuer } from "./adapters/nontax.ts";
 import { WechatChannel } from "./adapters/wechat/wechat-channel.ts";
 import { sendDueCallbacks } from "./app/callbacks.ts";
+import { clearReconciledDays } from "./app/clearing.ts";
+import { sendDueClearingInstructions } from "./app/clearing-instructions.ts";
 import { makeContext } from "./app/context.ts";
 import { sendDueNontaxReports } from "./app/nontax-reports.ts";
 import { processDueRefunds } from "./app/refunds.ts";
@@ -12,6 +14,7 @@ import { settleDueOrders } from "./app/settler.ts";
 import { paymentConfig } from "./config.ts";
 import { consumeIssuanceEvents } from "./consumers/receipts.ts";
 import { registerCashier } from "./http/cashier.ts";
+import { registerClearingRoutes } from "./http/clearing-routes.ts";
 import { registerPaymentRoutes } from "./http/routes.ts";
 
 /** Composition root of the payment service (缴款): notices, orders, channels, callbacks. */
@@ -36,29 +39,32 @@ export const paymentService: ServiceModule = {
         ? `http://127.0.0.1:${address.port}`
         : "http://127.0.0.1:8080";
     };
+    const nontax = cfg.PIAOJU_NONTAX_URL
+      ? new HttpNontaxIssuer(
+          cfg.PIAOJU_NONTAX_URL,
+          new Map(
+            cfg.PIAOJU_NONTAX_AGENCY_SECRETS.map((pair) => {
+              const at = pair.indexOf("=");
+              return [pair.slice(0, at), pair.slice(at + 1)] as const;
+            }),
+          ),
+        )
+      : undefined;
     const ctx = makeContext({
       db: svc.db,
       clock: () => new Date(),
       published: svc.outbox.wake,
       sealKey: Buffer.from(cfg.PIAOJU_SECRETS_KEY, "hex"),
       codeRule: { region: cfg.PIAOJU_PAYMENT_REGION, check: "iso7064-mod11-10" },
-      noticeIssuer: cfg.PIAOJU_NONTAX_URL
-        ? new HttpNontaxIssuer(
-            cfg.PIAOJU_NONTAX_URL,
-            new Map(
-              cfg.PIAOJU_NONTAX_AGENCY_SECRETS.map((pair) => {
-                const at = pair.indexOf("=");
-                return [pair.slice(0, at), pair.slice(at + 1)] as const;
-              }),
-            ),
-          )
-        : undefined,
+      noticeIssuer: nontax,
+      clearing: nontax,
       channels,
       publicUrl,
       firstQueryAfterMs: cfg.PIAOJU_PAYMENT_FIRST_QUERY_MS,
       orderTtlMs: cfg.PIAOJU_PAYMENT_ORDER_TTL_MS,
     });
     registerPaymentRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
+    registerClearingRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
     await registerCashier(svc.http, ctx, {
       rateLimit: cfg.PIAOJU_CASHIER_RATE_LIMIT,
       frameAncestors: cfg.PIAOJU_CASHIER_FRAME_ANCESTORS,
@@ -80,6 +86,8 @@ export const paymentService: ServiceModule = {
           await processDueRefunds(ctx, cfg.PIAOJU_PAYMENT_REFUND_RETRY_MS);
           await sendDueCallbacks(ctx, policy);
           await sendDueNontaxReports(ctx, policy);
+          await clearReconciledDays(ctx);
+          await sendDueClearingInstructions(ctx, policy);
         } catch (error) {
           svc.logger.warn({ err: error }, "payment: background round failed");
         }
