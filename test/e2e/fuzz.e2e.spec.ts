@@ -879,6 +879,37 @@ describe("generated bad input changes nothing and never breaks a service (cluste
           config: { gateway: "http://127.0.0.1:9/gateway.do" },
         },
       },
+      // 资金清分: a finance special account, a rule on it, a day's clearing (not reconciled: refused).
+      {
+        method: "PUT",
+        route: "/v1/payment/clearing-accounts/:accountNo",
+        replay: "succeeds",
+        auth: "internal",
+        params: { accountNo: "6217000010001" },
+        body: { agencyCode: a, name: "市财政局非税收入专户", bankName: "建设银行" },
+      },
+      { method: "GET", route: "/v1/payment/clearing-accounts", auth: "internal", query: { agencyCode: a } },
+      {
+        method: "PUT",
+        route: "/v1/payment/clearing-rules/:itemCode",
+        auth: "internal",
+        params: { itemCode: "FK01" },
+        body: { agencyCode: a, shares: [{ accountNo: "6217000010001", basisPoints: 10000 }] },
+      },
+      { method: "GET", route: "/v1/payment/clearing-rules", auth: "internal", query: { agencyCode: a } },
+      {
+        method: "POST",
+        route: "/v1/payment/clearings",
+        auth: "internal",
+        body: { agencyCode: a, businessDay: day },
+      },
+      {
+        method: "GET",
+        route: "/v1/payment/clearings/:businessDay",
+        auth: "internal",
+        params: { businessDay: day },
+        query: { agencyCode: a },
+      },
       // A channel's notify: its signature is the authentication (this one has none, so it is refused).
       {
         method: "POST",
