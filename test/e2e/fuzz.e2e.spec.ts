@@ -212,6 +212,18 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       true,
     );
     expect(target.status, JSON.stringify(target.body)).toBe(200);
+    // 资金清分: the account and the rule are set, so setting them again is a replay.
+    const clearingAccount = await t.call("PUT", "/v1/payment/clearing-accounts/6217000010001", {
+      agencyCode: AGENCY,
+      name: "市财政局非税收入专户",
+      bankName: "建设银行",
+    });
+    expect(clearingAccount.status, JSON.stringify(clearingAccount.body)).toBe(200);
+    const clearingRule = await t.call("PUT", "/v1/payment/clearing-rules/FK01", {
+      agencyCode: AGENCY,
+      shares: [{ accountNo: "6217000010001", basisPoints: 10000 }],
+    });
+    expect(clearingRule.status, JSON.stringify(clearingRule.body)).toBe(200);
 
     // The console's people, each past the first steps (one-time password changed, TOTP set up).
     const roles = {
@@ -892,6 +904,7 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       {
         method: "PUT",
         route: "/v1/payment/clearing-rules/:itemCode",
+        replay: "succeeds",
         auth: "internal",
         params: { itemCode: "FK01" },
         body: { agencyCode: a, shares: [{ accountNo: "6217000010001", basisPoints: 10000 }] },

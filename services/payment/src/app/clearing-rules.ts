@@ -17,6 +17,12 @@ export async function setClearingAccount(
   input: { agencyCode: string; accountNo: string; name: string; bankName: string },
 ): Promise<ClearingAccountView> {
   return ctx.db.transaction(async (tx) => {
+    const [same] = await tx.query<Record<string, unknown>>(
+      "SELECT * FROM clearing_account WHERE agency_code = $1 AND account_no = $2 AND name = $3 AND bank_name = $4",
+      [input.agencyCode, input.accountNo, input.name, input.bankName],
+    );
+    // Set again as it is: nothing changes, nothing is audited.
+    if (same) return accountView(same);
     const now = ctx.clock();
     await tx.query(
       `INSERT INTO clearing_account (agency_code, account_no, name, bank_name, updated_at, updated_by)
@@ -53,13 +59,17 @@ export async function listClearingAccounts(
     "SELECT * FROM clearing_account WHERE agency_code = $1 ORDER BY account_no",
     [agencyCode],
   );
-  return rows.map((r) => ({
+  return rows.map(accountView);
+}
+
+function accountView(r: Record<string, unknown>): ClearingAccountView {
+  return {
     accountNo: String(r.account_no),
     name: String(r.name),
     bankName: String(r.bank_name),
     updatedAt: (r.updated_at as Date).toISOString(),
     updatedBy: String(r.updated_by),
-  }));
+  };
 }
 
 export interface ClearingRuleView {
@@ -88,10 +98,21 @@ export async function setClearingRule(
     const issues = checkRule(input.shares, new Set(accounts.map((a) => a.account_no)));
     if (issues.length > 0) throw AppError.validation(issues);
     const now = ctx.clock();
-    const [before] = await tx.query<{ shares: ClearingShare[] }>(
-      "SELECT shares FROM clearing_rule WHERE agency_code = $1 AND item_code = $2 FOR UPDATE",
+    const [before] = await tx.query<{ shares: ClearingShare[]; updated_at: Date; updated_by: string }>(
+      "SELECT shares, updated_at, updated_by FROM clearing_rule WHERE agency_code = $1 AND item_code = $2 FOR UPDATE",
       [input.agencyCode, input.itemCode],
     );
+    const canonical = (shares: ClearingShare[]) =>
+      JSON.stringify(shares.map((x) => ({ accountNo: x.accountNo, basisPoints: x.basisPoints })));
+    // Set again as it is: nothing changes, nothing is audited.
+    if (before && canonical(before.shares) === canonical(input.shares)) {
+      return {
+        itemCode: input.itemCode,
+        shares: before.shares,
+        updatedAt: before.updated_at.toISOString(),
+        updatedBy: before.updated_by,
+      };
+    }
     await tx.query(
       `INSERT INTO clearing_rule (agency_code, item_code, shares, updated_at, updated_by) VALUES ($1,$2,$3::jsonb,$4,$5)
        ON CONFLICT (agency_code, item_code) DO UPDATE SET shares = $3::jsonb, updated_at = $4, updated_by = $5`,

@@ -1,4 +1,4 @@
-import { agencyCode, paymentItemSchema } from "@piaoju/contracts";
+import { agencyCode, referenceCode, singleLine } from "@piaoju/contracts";
 import { AppError, authenticateCaller, parseInput, requireAgency } from "@piaoju/runtime";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
@@ -11,6 +11,7 @@ import {
 } from "../app/clearing-rules.ts";
 import type { PaymentContext } from "../app/context.ts";
 
+// A finance special account's number as the bank prints it, without spaces (it names a route).
 const accountNo = z.string().regex(/^[0-9A-Za-z-]{1,64}$/, "1 to 64 letters, digits or hyphens");
 const byAgency = z.object({ agencyCode });
 
@@ -32,7 +33,7 @@ export function registerClearingRoutes(
     const c = operator(req);
     const p = parseInput(z.object({ accountNo }), req.params, "params");
     const body = parseInput(
-      z.strictObject({ agencyCode, name: z.string().min(1).max(200), bankName: z.string().min(1).max(200) }),
+      z.strictObject({ agencyCode, name: singleLine(200), bankName: singleLine(200) }),
       req.body,
       "body",
     );
@@ -49,7 +50,7 @@ export function registerClearingRoutes(
 
   http.put("/v1/payment/clearing-rules/:itemCode", async (req) => {
     const c = operator(req);
-    const p = parseInput(z.object({ itemCode: paymentItemSchema.shape.itemCode }), req.params, "params");
+    const p = parseInput(z.object({ itemCode: referenceCode }), req.params, "params");
     const body = parseInput(
       z.strictObject({
         agencyCode,
