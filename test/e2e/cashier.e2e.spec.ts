@@ -16,7 +16,9 @@ import {
   playSigningAndFinance,
   registerFineItems,
   startAlipayRig,
+  startUnionpayRig,
   startWechatRig,
+  type UnionpayRig,
   until,
   type WechatRig,
 } from "../support/payment.ts";
@@ -31,7 +33,8 @@ const IMAGES = resolve(import.meta.dirname, "../../docs/images");
  * 收银台, end to end in real Chromium on PostgreSQL and Kafka: the traffic police system asks for
  * a payment on the signed business API and prints the QR URL it gets; the payer opens it on a
  * phone-sized screen, sees the notice with today's 加处罚款, chooses a channel, pays on the
- * channel simulator's pay page (Alipay WAP through the official SDK; WeChat Pay H5), comes back
+ * channel simulator's pay page (Alipay WAP through the official SDK; WeChat Pay H5; UnionPay's gateway
+ * through our hand-over page, which posts its signed form), comes back
  * to the cashier, which shows the payment paid and then the receipt's pick-up link once issuance
  * issued it (即缴即开; the signing gateway's and finance's answers played on the bus).
  */
@@ -40,6 +43,7 @@ describe("the cashier in Chromium (cluster)", () => {
   let app: { appId: string; appSecret: string };
   let alipay: AlipayRig;
   let wechat: WechatRig;
+  let unionpay: UnionpayRig;
   let browser: Browser;
   const stops: Array<() => Promise<void>> = [];
 
@@ -47,6 +51,7 @@ describe("the cashier in Chromium (cluster)", () => {
     mkdirSync(IMAGES, { recursive: true });
     alipay = await startAlipayRig();
     wechat = await startWechatRig();
+    unionpay = await startUnionpayRig();
     t = await startTestPlatform({
       mode: "cluster",
       services: [stockService, issuanceService, gatewayService, deliveryService, paymentService],
@@ -72,6 +77,7 @@ describe("the cashier in Chromium (cluster)", () => {
     await registerFineItems(ok, AGENCY);
     await ok("PUT", "/v1/payment/channel-accounts/alipay", { agencyCode: AGENCY, ...alipay.account });
     await ok("PUT", "/v1/payment/channel-accounts/wechat", { agencyCode: AGENCY, ...wechat.account });
+    await ok("PUT", "/v1/payment/channel-accounts/unionpay", { agencyCode: AGENCY, ...unionpay.account });
     // Plays the signing gateway and finance-exchange for every receipt issuance asks to sign.
     const play = await playSigningAndFinance(t.probe, AGENCY);
     stops.push(() => play.stop());
@@ -86,6 +92,7 @@ describe("the cashier in Chromium (cluster)", () => {
     await t?.stop();
     await alipay?.sim.close();
     await wechat?.sim.close();
+    await unionpay?.sim.close();
   });
 
   const signed: ReturnType<typeof businessClient> = (...args) =>
@@ -140,9 +147,13 @@ describe("the cashier in Chromium (cluster)", () => {
     expect(notice).toContain("2026-11-01");
     await page.screenshot({ path: join(IMAGES, "cashier-notice.png"), fullPage: true });
 
-    // Both channels the agency enabled are offered; the payer picks Alipay.
+    // The three channels the agency enabled are offered; the payer picks Alipay.
     const labels = await page.locator(".channels label").allTextContents();
-    expect(labels).toEqual([expect.stringContaining("支付宝"), expect.stringContaining("微信支付")]);
+    expect(labels).toEqual([
+      expect.stringContaining("支付宝"),
+      expect.stringContaining("微信支付"),
+      expect.stringContaining("银联"),
+    ]);
     await page.locator("label[for=ch-alipay]").click();
     await page.locator("#pay").screenshot({ path: join(IMAGES, "cashier-channels.png") });
     await Promise.all([page.waitForURL(/\/gateway\.do\?/), page.click("#payButton")]);
@@ -198,6 +209,29 @@ describe("the cashier in Chromium (cluster)", () => {
     expect(orders.body.items).toEqual([
       expect.objectContaining({ channel: "wechat", scene: "wap", status: "PAID", amountFen: due.totalFen }),
     ]);
+    await page.context().close();
+  });
+
+  it("pays by UnionPay: our hand-over page posts the signed frontTransReq form to the gateway, and back", async () => {
+    const { id, due, qrUrl } = await decide("JJ-CASHIER-0005");
+    const page = await phone();
+    await page.goto(qrUrl);
+    await expect.poll(() => page.locator("#amount").textContent()).toBe(yuan(due.totalFen));
+    await page.locator("label[for=ch-unionpay]").click();
+    await Promise.all([page.waitForURL(/\/h5\/pay\/[^/]+\/go\/P\d{8}/), page.click("#payButton")]);
+    // The payer's tap posts the form (UnionPay's gateway takes no GET) to the gateway's pay page.
+    await Promise.all([page.waitForURL(/\/gateway\/api\/frontTransReq\.do$/), page.click("#go")]);
+    expect(await page.locator("#amount").textContent()).toBe(`￥${(due.totalFen / 100).toFixed(2)}`);
+    await page.click("#pay");
+    // 前台通知: UnionPay's page posts the signed result back to frontUrl, the cashier's link.
+    await Promise.all([page.waitForURL((u) => u.pathname === new URL(qrUrl).pathname), page.click("#back")]);
+    await expect.poll(() => page.locator("#paid").count(), { timeout: 30_000 }).toBe(1);
+    await expect.poll(() => page.locator("#pickup").count(), { timeout: 60_000, interval: 500 }).toBe(1);
+    const orders = await t.call("GET", `/v1/payments/${id}/orders`);
+    expect(orders.body.items).toEqual([
+      expect.objectContaining({ channel: "unionpay", scene: "wap", status: "PAID", amountFen: due.totalFen }),
+    ]);
+    expect(unionpay.sim.badSignatures).toBe(0);
     await page.context().close();
   });
 

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,7 +8,7 @@ import { consoleBuilt } from "@piaoju/console";
 import { generate } from "otplib";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConsoleSession, GOOD_PASSWORD } from "../support/console.ts";
+import { ConsoleSession, GOOD_PASSWORD, startPlatform, until } from "../support/console.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const CHROMIUM = process.env.PIAOJU_CHROMIUM ?? "/usr/bin/chromium";
@@ -22,12 +22,37 @@ const BILL = "11010126";
  * role or a menu shows here in review.
  */
 const MENUS: Record<string, string[]> = {
-  "system-admin": ["开票点与项目", "用户管理", "角色管理", "会话管理"],
+  "system-admin": ["交付管理", "开票点与项目", "用户管理", "角色管理", "会话管理"],
   "security-admin": ["用户管理", "角色管理", "会话管理"],
   auditor: ["日志管理"],
-  "ticket-manager": ["工作台", "票据查询", "票据申领", "入库确认", "领用存台账", "开票点与项目", "统计报表"],
-  clerk: ["工作台", "在线开具", "票据查询", "开票点与项目"],
-  "finance-liaison": ["工作台", "票据查询", "领用存台账", "开票点与项目", "统计报表"],
+  "ticket-manager": [
+    "工作台",
+    "票据查询",
+    "票据申领",
+    "入库确认",
+    "领用存台账",
+    "票据分发",
+    "申退与作废",
+    "核销申请",
+    "财政对账",
+    "开票点与项目",
+    "统计报表",
+  ],
+  clerk: ["工作台", "在线开具", "票据查询", "交付管理", "缴款查询", "退款查询", "渠道对账", "开票点与项目"],
+  "finance-liaison": [
+    "工作台",
+    "票据查询",
+    "领用存台账",
+    "票据分发",
+    "申退与作废",
+    "核销申请",
+    "财政对账",
+    "缴款查询",
+    "退款查询",
+    "渠道对账",
+    "开票点与项目",
+    "统计报表",
+  ],
 };
 
 /**
@@ -419,35 +444,3 @@ describe("the admin console", () => {
     }
   }, 120_000);
 });
-
-/** Polls until the probe gives a value (the platform works asynchronously: bus, signing, finance). */
-async function until<T>(probe: () => Promise<T | undefined>, withinMs = 60_000): Promise<T> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** `piaoju start` as the README runs it: embedded, with the finance simulator and the demo. */
-async function startPlatform(dataDir: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", "services/runner/src/main.ts", "start"], {
-    cwd: repoRoot,
-    env: { ...process.env, PIAOJU_DATA_DIR: dataDir, PIAOJU_HTTP_PORT: "0", LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  const url = await until(async () => {
-    if (child.exitCode !== null) throw new Error(`piaoju start ended:\n${out}`);
-    return /Piaoju is running at (http:\/\/\S+); Ctrl-C to stop/.exec(out)?.[1];
-  }, 220_000);
-  return { child, url, out: () => out };
-}

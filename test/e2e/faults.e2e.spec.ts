@@ -3,13 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KafkaBus } from "@piaoju/bus";
 import { businessClient } from "@piaoju/business-client";
-import { DevCa, Sm2PrivateKey } from "@piaoju/gm-crypto";
 import { type Database, openDatabase } from "@piaoju/persistence";
 import { callerHeaders, TEST_ASSERTION_ENV, TEST_TOKEN, type TestResponse } from "@piaoju/runtime/testing";
 import { testPki } from "@piaoju/service-identity/testing";
 import { afterAll, describe, expect, it } from "vitest";
+import { type DevFinance, startDevFinance } from "../../services/runner/src/finance-simulator.ts";
 import { prepareAgency } from "../support/agency.ts";
-import { receiptsOf, supervisionOf } from "../support/backup.ts";
 import {
   freeFixedPort,
   type PrivatePostgres,
@@ -26,6 +25,8 @@ const BILL = "11010126";
 const POINTS = ["WIN-01", "WIN-02"] as const;
 const CLIENTS = Number(process.env.PIAOJU_FAULTS_CLIENTS ?? 3);
 const OUTAGE_MS = Number(process.env.PIAOJU_FAULTS_OUTAGE_MS ?? 3000);
+/** How long finance stays down: minutes under `pnpm chaos`, a few seconds in CI. */
+const FINANCE_OUTAGE_MS = Number(process.env.PIAOJU_FAULTS_FINANCE_OUTAGE_MS ?? OUTAGE_MS);
 const STEADY_MS = Number(process.env.PIAOJU_FAULTS_STEADY_MS ?? 2000);
 /**
  * A client's pause between receipts: the stream stays below what the whole pipeline (signing
@@ -34,15 +35,16 @@ const STEADY_MS = Number(process.env.PIAOJU_FAULTS_STEADY_MS ?? 2000);
  */
 const PACE_MS = Number(process.env.PIAOJU_FAULTS_PACE_MS ?? 100);
 /**
- * Which faults run: PIAOJU_FAULTS_ONLY=kafka,postgres,device,issuance,stock,signing-gateway,gateway
+ * Which faults run: PIAOJU_FAULTS_ONLY=kafka,postgres,device,finance,issuance,stock,signing-gateway,
+ * finance-exchange,delivery,reporting,gateway
  * (or `all`, as `pnpm chaos` does). The default is what fits the CI budget: each fault waits for the
  * platform to sign again end to end, and a consumer SIGKILLed or cut off keeps its partitions until
  * its Kafka session (30 s) expires, so each costs 20-60 s here.
  */
-const FAULTS = process.env.PIAOJU_FAULTS_ONLY ?? "kafka,postgres,device,issuance,gateway";
+const FAULTS = process.env.PIAOJU_FAULTS_ONLY ?? "kafka,postgres,device,finance,issuance,gateway";
 const ONLY = FAULTS === "all" ? undefined : FAULTS.split(",");
 /** A ceiling only: set-up and the final waits, and for each fault its steady time, outage and 120 s to recover. */
-const TIMEOUT_MS = 300_000 + (ONLY?.length ?? 7) * (STEADY_MS + OUTAGE_MS + 150_000);
+const TIMEOUT_MS = 300_000 + FINANCE_OUTAGE_MS + (ONLY?.length ?? 11) * (STEADY_MS + OUTAGE_MS + 150_000);
 
 /** The consumer groups of the services this test runs: nothing may end in their dead-letter topics. */
 const CONSUMER_GROUPS = [
@@ -53,6 +55,8 @@ const CONSUMER_GROUPS = [
   "issuance.supervision-outcome",
   "issuance.payment-intake",
   "signing-gateway.receipt-requests",
+  "finance-exchange.supervision-intake",
+  "delivery.receipts",
 ];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,16 +79,22 @@ interface Phase {
   endedAt: number;
   /** Receipts agency-signed while the fault lasted (for faults on the signing path). */
   signedDuring?: number;
+  /** Receipts finance supervised (ISSUED) while the fault lasted: 0 while finance is down. */
+  issuedDuring?: number;
 }
 
 /**
- * Faults under load, on the platform as a cluster runs it: stock, issuance, the signing gateway and
- * the gateway each its own process (`piaoju service <name>`) on PostgreSQL and Kafka, two signing
- * device processes over mutual TLS (active-standby), with a PostgreSQL server and a Kafka broker
- * of this test's own so that breaking them harms no other test. Business systems issue receipts
- * in a steady stream while, in turn, the broker is SIGKILLed and brought back, PostgreSQL is
- * crashed (immediate stop) and started, the active signing device is SIGKILLed (signing must go
- * on through the standby) and restarted, and each service is SIGKILLed and restarted. A business
+ * Faults under load, on the platform as a cluster runs it: stock, issuance, the signing gateway,
+ * finance-exchange and the gateway each its own process (`piaoju service <name>`) on PostgreSQL and
+ * Kafka, two signing device processes over mutual TLS (active-standby), the finance simulator as
+ * finance's e-receipt platform (numbers applied for from it, receipts supervised by it), with a
+ * PostgreSQL server and a Kafka broker of this test's own so that breaking them harms no other
+ * test. Business systems issue receipts in a steady stream while, in turn, the broker is SIGKILLed
+ * and brought back, PostgreSQL is crashed (immediate stop) and started, the active signing device
+ * is SIGKILLed (signing must go on through the standby) and restarted, finance is SIGKILLed and
+ * brought back after `PIAOJU_FAULTS_FINANCE_OUTAGE_MS` (nothing is ISSUED meanwhile; all of it is
+ * after), and each service is SIGKILLed and restarted. Delivery and reporting run downstream: at the
+ * end each holds every receipt exactly once (delivery's archive, reporting's rows and day tallies). A business
  * system retries what the platform answers with 5xx or a cut connection, with the same serial (the
  * idempotency key). After each fault the test waits until a receipt accepted after the mend is
  * agency-signed. After all: every serial has exactly one receipt, every point's numbers run
@@ -123,6 +133,19 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
       const dataDir = mkdtempSync(join(tmpdir(), "piaoju-faults-"));
       cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
       const secretsKey = "5".repeat(32);
+      // Finance (the e-receipt platform's simulator, a peer) as its own process on its own data,
+      // trusting the devices' dev CA; the numbers come from it (申领), so it supervises them.
+      const memorySecrets = new Map<string, string>();
+      const finance: DevFinance = await startDevFinance({
+        dataDir,
+        keystoreDir: keystore.dir,
+        secret: async (name, make) => memorySecrets.get(name) ?? memorySecrets.set(name, make()).get(name)!,
+        log: (line) => {
+          if (process.env.PIAOJU_FAULTS_TRACE) console.log(`[trace] ${line}`);
+        },
+      });
+      cleanups.push(() => finance.stop());
+      await finance.ready;
 
       // Each service as its own OS process (`piaoju service <name>`, one Kubernetes Deployment each),
       // so that each can be SIGKILLed on its own; the gateway finds issuance at its fixed address.
@@ -145,18 +168,38 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
         cleanups.push(() => proc.stop());
         return proc;
       };
-      const [stock, issuanceProcess, signingGateway] = await Promise.all([
-        service("stock"),
-        service("issuance"),
-        service("signing-gateway", {
-          PIAOJU_SIGNING_DEVICES: `127.0.0.1:${primaryPort},127.0.0.1:${standbyPort}`,
-          PIAOJU_SIGNING_GATEWAY_LISTEN: "127.0.0.1:0",
-          PIAOJU_SIGNING_GATEWAY_TLS_DIR: await (await testPki()).tlsDir("signing-gateway"),
-        }),
-      ]);
+      const [stock, issuanceProcess, signingGateway, financeExchange, delivery, reporting] =
+        await Promise.all([
+          service("stock"),
+          service("issuance"),
+          service("signing-gateway", {
+            PIAOJU_SIGNING_DEVICES: `127.0.0.1:${primaryPort},127.0.0.1:${standbyPort}`,
+            PIAOJU_SIGNING_GATEWAY_LISTEN: "127.0.0.1:0",
+            PIAOJU_SIGNING_GATEWAY_TLS_DIR: await (await testPki()).tlsDir("signing-gateway"),
+          }),
+          // Retries towards finance back off to 2 s at most here (30 s by default), so that the
+          // time to recover measures the outage rather than where the backoff happened to be.
+          service("finance-exchange", {
+            ...finance.env,
+            FINANCE_BACKOFF_MAX_MS: "2000",
+            FINANCE_PENDING_POLL_MS: "1000",
+          }),
+          // Downstream of ISSUED: the payer's copy (archive, pick-up code) and the reports, each of
+          // which must hold every receipt exactly once however often it was killed or re-sent.
+          service("delivery"),
+          service("reporting"),
+        ]);
       const gateway = await service("gateway", { PIAOJU_ISSUANCE_URL: issuanceProcess.url });
       const databases = new Map<string, Database>();
-      for (const name of ["stock", "issuance", "gateway", "signing-gateway"]) {
+      for (const name of [
+        "stock",
+        "issuance",
+        "gateway",
+        "signing-gateway",
+        "finance-exchange",
+        "delivery",
+        "reporting",
+      ]) {
         const db = await openDatabase({
           kind: "postgres",
           url: pg.url.replace(/\/postgres$/, `/faults_${name.replaceAll("-", "_")}`),
@@ -168,6 +211,7 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
         ["/v1/stock/", stock],
         ["/v1/issuance/", issuanceProcess],
         ["/v1/gateway/", gateway],
+        ["/v1/finance-exchange/", financeExchange],
       ];
       const caller = { "x-piaoju-actor": "zhang.san", "x-piaoju-agencies": AGENCY };
       const call = async (method: string, path: string, body?: unknown): Promise<TestResponse> => {
@@ -189,8 +233,7 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
         {
           agency: AGENCY,
           bill: BILL,
-          startNumber: "0000500001",
-          endNumber: "0000540000",
+          applyToFinance: 40_000,
           points: POINTS.map((code) => ({ code, rule: { threshold: 1000, batchSize: 4000 } })),
           appPoints: [...POINTS],
         },
@@ -246,6 +289,15 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
         return row?.n ?? 0;
       };
       const signsAgain = async (mended: number) => (await signedCount(mended)) > 0;
+      /** Receipts finance supervised, ISSUED (of those accepted after `since`). */
+      const issuedCount = async (since?: number) => {
+        const [row] = await issuance.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM receipt
+          WHERE agency_code = $1 AND status = 'ISSUED' AND ($2::timestamptz IS NULL OR issued_at > $2)`,
+          [AGENCY, since === undefined ? null : new Date(since)],
+        );
+        return row?.n ?? 0;
+      };
       const phases: Phase[] = [];
       const t0 = Date.now();
       // PIAOJU_FAULTS_TRACE=1: a line a second of what was accepted and signed, to see a stall.
@@ -265,7 +317,13 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
         name: string,
         breakIt: () => Promise<void> | void,
         mend: () => Promise<void> | void,
-        options: { measureSigning?: boolean } = {},
+        options: {
+          measureSigning?: boolean;
+          measureIssuing?: boolean;
+          outageMs?: number;
+          /** When the platform works again (default: a receipt accepted after the mend is agency-signed). */
+          recovered?: (mended: number) => Promise<boolean>;
+        } = {},
       ) => {
         if (ONLY && !ONLY.includes(key)) return;
         await sleep(STEADY_MS);
@@ -274,8 +332,12 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
           console.log(`[trace] t=${((startedAt - t0) / 1000).toFixed(1)} ${name}`);
         const signedBefore = options.measureSigning ? await signedCount() : 0;
         await breakIt();
-        await sleep(OUTAGE_MS);
+        // What finance had in hand when it went: supervised just before, ISSUED just after.
+        await sleep(Math.min(2_000, options.outageMs ?? OUTAGE_MS));
+        const issuedBefore = options.measureIssuing ? await issuedCount() : 0;
+        await sleep(Math.max(0, (options.outageMs ?? OUTAGE_MS) - 2_000));
         const signedDuring = options.measureSigning ? (await signedCount()) - signedBefore : undefined;
+        const issuedDuring = options.measureIssuing ? (await issuedCount()) - issuedBefore : undefined;
         await mend();
         const mended = Date.now();
         const phase: Phase = {
@@ -283,12 +345,14 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
           startedAt,
           endedAt: mended,
           ...(signedDuring === undefined ? {} : { signedDuring }),
+          ...(issuedDuring === undefined ? {} : { issuedDuring }),
         };
         phases.push(phase);
         // Recovered when the platform works end to end again: a receipt accepted after the mend
         // is agency-signed (issuance → Kafka → signing gateway → device → Kafka → issuance).
+        const recovered = options.recovered ?? signsAgain;
         for (const deadline = mended + 120_000; Date.now() < deadline; await sleep(100)) {
-          if (await signsAgain(mended).catch(() => false)) {
+          if (await recovered(mended).catch(() => false)) {
             phase.recoveredAt = Date.now();
             break;
           }
@@ -322,7 +386,29 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
           },
           { measureSigning: true },
         );
-        for (const proc of [issuanceProcess, stock, signingGateway, gateway]) {
+        // Finance down for minutes (under `pnpm chaos`): receipts are still taken and agency-signed,
+        // wait for supervision, and are ISSUED once finance answers again.
+        await fault(
+          "finance",
+          "finance (e-receipt platform) down, back",
+          () => finance.kill(),
+          () => finance.restart(),
+          {
+            measureSigning: true,
+            measureIssuing: true,
+            outageMs: FINANCE_OUTAGE_MS,
+            recovered: async (mended) => (await issuedCount(mended)) > 0,
+          },
+        );
+        for (const proc of [
+          issuanceProcess,
+          stock,
+          signingGateway,
+          financeExchange,
+          delivery,
+          reporting,
+          gateway,
+        ]) {
           await fault(
             proc.names.join(","),
             `${proc.names.join(", ")} SIGKILL, restarted`,
@@ -361,10 +447,10 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
       const gapCount = Object.values(numbering).reduce((n, p) => n + p.gaps + p.duplicates, 0);
 
       // Every receipt signed by the agency (issuance → Kafka → signing gateway → Kafka → issuance),
-      // then supervised by finance (played here with a real SM2 signature), then ISSUED.
+      // then supervised by finance (the simulator, through finance-exchange), then ISSUED.
       const probe = new KafkaBus({
         brokers: [kafka.brokers],
-        clientId: "faults-finance",
+        clientId: "faults-probe",
         log: () => () => {},
       });
       cleanups.push(() => probe.close());
@@ -410,23 +496,49 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
           await sleep(250);
         }
       };
-      await waitAll("AGENCY_SIGNED", 120_000);
-      const financeCa = await DevCa.create({ name: "Finance test CA" });
-      const financeKey = Sm2PrivateKey.generate();
-      const financeCert = financeCa.issue({
-        subject: { commonName: "finance 监制" },
-        publicKey: financeKey.publicKey,
-        usage: "sign",
-      });
-      const signedReceipts = await receiptsOf(issuance, secretsKey);
-      for (let i = 0; i < signedReceipts.length; i += 100) {
-        await probe.publish(
-          signedReceipts
-            .slice(i, i + 100)
-            .map((r) => supervisionOf(r, AGENCY, { key: financeKey, certificate: financeCert })),
+      await waitAll("ISSUED", 180_000);
+      // Downstream, exactly once: delivery holds each ISSUED receipt once (its id is the key) and
+      // the reports count each once, whatever was redelivered after a kill or a broker restart.
+      const issuedTotals = async () => {
+        const [row] = await issuance.query<{ n: number; fen: string }>(
+          "SELECT count(*)::int AS n, COALESCE(sum(total_fen), 0)::text AS fen FROM receipt WHERE agency_code = $1",
+          [AGENCY],
         );
+        return { receipts: row?.n ?? 0, fen: row?.fen ?? "0" };
+      };
+      const downstream = async () => {
+        const [held] = await databases
+          .get("delivery")!
+          .query<{ n: number }>("SELECT count(*)::int AS n FROM receipt WHERE agency_code = $1", [AGENCY]);
+        const [reported] = await databases.get("reporting")!.query<{ n: number; issued: number }>(
+          `SELECT count(*)::int AS n, count(*) FILTER (WHERE status = 'ISSUED')::int AS issued
+             FROM receipt WHERE agency_code = $1`,
+          [AGENCY],
+        );
+        const [tallied] = await databases
+          .get("reporting")!
+          .query<{ n: number; fen: string }>(
+            "SELECT COALESCE(sum(receipts), 0)::int AS n, COALESCE(sum(amount_fen), 0)::text AS fen FROM issued_daily WHERE agency_code = $1",
+            [AGENCY],
+          );
+        return {
+          delivery: held?.n ?? 0,
+          reporting: { receipts: reported?.n ?? 0, issued: reported?.issued ?? 0 },
+          tallied: { receipts: tallied?.n ?? 0, fen: tallied?.fen ?? "0" },
+        };
+      };
+      const expected = await issuedTotals();
+      const wanted = {
+        delivery: expected.receipts,
+        reporting: { receipts: expected.receipts, issued: expected.receipts },
+        tallied: expected,
+      };
+      let seen = await downstream();
+      for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(500)) {
+        seen = await downstream();
+        if (JSON.stringify(seen) === JSON.stringify(wanted)) break;
       }
-      await waitAll("ISSUED", 120_000);
+      expect(seen, "delivery and reporting hold every receipt exactly once").toEqual(wanted);
       const unpublished: Record<string, number> = {};
       for (const [name, db] of databases) {
         const [row] = await db.query<{ n: number }>(
@@ -442,7 +554,7 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
             (o.acceptedAt ?? 0) <= (p.recoveredAt ?? p.endedAt),
         );
       const table = [
-        "fault                                            requests  accepted  retried  lost  duplicated  gaps+dup numbers  recovered in  signed during",
+        "fault                                            requests  accepted  retried  lost  duplicated  gaps+dup numbers  recovered in  signed during  issued during",
         ...phases.map((p) => {
           const inPhase = during(p);
           return [
@@ -456,7 +568,8 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
             p.recoveredAt
               ? `${((p.recoveredAt - p.endedAt) / 1000).toFixed(1)} s`.padStart(13)
               : "  never".padStart(13),
-            p.signedDuring === undefined ? "" : String(p.signedDuring).padStart(14),
+            p.signedDuring === undefined ? "".padStart(14) : String(p.signedDuring).padStart(14),
+            p.issuedDuring === undefined ? "" : String(p.issuedDuring).padStart(14),
           ].join(" ");
         }),
         [
@@ -471,7 +584,8 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
         ].join(" "),
       ];
       console.log(
-        `[faults] ${CLIENTS} clients, outages of ${OUTAGE_MS} ms; ${rows.length} receipts, all ISSUED; ` +
+        `[faults] ${CLIENTS} clients, outages of ${OUTAGE_MS} ms (finance ${FINANCE_OUTAGE_MS} ms); ${rows.length} receipts, all ISSUED; ` +
+          `delivered ${seen.delivery}, reported ${seen.reporting.receipts} (tallied ${seen.tallied.receipts}); ` +
           `outbox rows unpublished: ${JSON.stringify(unpublished)}\n${table.join("\n")}`,
       );
 
@@ -487,6 +601,9 @@ describe("faults under load (cluster): broker, PostgreSQL, signing device and se
       // The signing gateway failed over: receipts kept being signed while the active device was dead.
       for (const p of phases.filter((p) => p.signedDuring !== undefined))
         expect(p.signedDuring, `${p.fault}: nothing signed during it (no failover)`).toBeGreaterThan(0);
+      // While finance was down nothing was supervised, yet everything taken then is ISSUED now.
+      for (const p of phases.filter((p) => p.issuedDuring !== undefined))
+        expect(p.issuedDuring, `${p.fault}: receipts ISSUED with finance down`).toBe(0);
       expect(Object.values(unpublished).every((n) => n === 0)).toBe(true);
       expect(await deadLetters()).toEqual({});
     },

@@ -734,6 +734,23 @@ describe("generated bad input changes nothing and never breaks a service (cluste
         // A page a payer's browser opens: a link that is not one is a page saying so (链接无效).
         peerRefusal: (res) => res.status === 404 && res.type.includes("text/html"),
       },
+      {
+        method: "POST",
+        route: "/h5/pay/:token",
+        auth: "public",
+        params: { token: open.token },
+        // UnionPay's 前台通知 back to the cashier's link: nothing read, the browser sent on (303).
+        body: { orderId: "P20990101000000000000000000000", respCode: "00" },
+        peerRefusal: (res) => res.status === 404 && res.type.includes("text/html"),
+      },
+      {
+        method: "GET",
+        route: "/h5/pay/:token/go/:orderId",
+        auth: "public",
+        // The hand-over page to a form-POST channel (UnionPay): no such order here, the bare 404 page.
+        params: { token: open.token, orderId: "P20990101000000000000000000000" },
+        peerRefusal: (res) => res.status === 404 && res.type.includes("text/html"),
+      },
       { method: "GET", route: "/h5/pay/api/:token", auth: "public", params: { token: open.token } },
       {
         method: "POST",
@@ -865,6 +882,20 @@ describe("generated bad input changes nothing and never breaks a service (cluste
         auth: "internal",
         params: { channel: "alipay", businessDay: day },
         query: { agencyCode: a },
+      },
+      // the finance office's lists (console)
+      {
+        method: "GET",
+        route: "/v1/payment/payments",
+        auth: "internal",
+        query: { agencyCode: a, status: "PAID", from: day, to: day, limit: "20", offset: "0" },
+      },
+      { method: "GET", route: "/v1/payment/refunds", auth: "internal", query: { agencyCode: a } },
+      {
+        method: "GET",
+        route: "/v1/payment/reconciliations",
+        auth: "internal",
+        query: { agencyCode: a, channel: "alipay" },
       },
       {
         method: "POST",

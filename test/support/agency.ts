@@ -21,9 +21,11 @@ export interface IssuingPointSetup {
 export interface AgencySetup {
   agency: string;
   bill: string;
-  /** The segment taken into stock (入库). */
-  startNumber: string;
-  endNumber: string;
+  /** The segment taken into stock (入库), unless `applyToFinance` is set. */
+  startNumber?: string;
+  endNumber?: string;
+  /** Apply to finance for this many numbers (申领, through finance-exchange) and take in what it issues. */
+  applyToFinance?: number;
   points: readonly IssuingPointSetup[];
   /** The issuing points the business system may use. */
   appPoints: readonly string[];
@@ -46,12 +48,14 @@ export async function prepareAgency(
     billCode: bill,
     name: "非税收入一般缴款书（电子）",
   });
-  const segment = await ok("POST", "/v1/stock/segments", {
-    agencyCode: agency,
-    billCode: bill,
-    startNumber: setup.startNumber,
-    endNumber: setup.endNumber,
-  });
+  const segment = setup.applyToFinance
+    ? await appliedSegment(t, agency, bill, setup.applyToFinance)
+    : await ok("POST", "/v1/stock/segments", {
+        agencyCode: agency,
+        billCode: bill,
+        startNumber: setup.startNumber,
+        endNumber: setup.endNumber,
+      });
   await ok("POST", `/v1/stock/segments/${String(segment.id)}/confirm`);
   for (const point of setup.points) {
     if (point.rule)
@@ -87,4 +91,24 @@ export async function prepareAgency(
     await new Promise((r) => setTimeout(r, 50));
   }
   return app;
+}
+
+/** 申领: applies to finance for numbers and waits for the segment finance issued to reach stock. */
+async function appliedSegment(
+  t: Pick<TestPlatform, "call">,
+  agency: string,
+  bill: string,
+  quantity: number,
+): Promise<Body> {
+  await succeeding(t)("POST", "/v1/finance-exchange/stock-applications", {
+    agencyCode: agency,
+    billCode: bill,
+    quantity,
+  });
+  for (const deadline = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 100))) {
+    const res = await t.call("GET", `/v1/stock/segments?agencyCode=${agency}&billCode=${bill}`);
+    const received = (res.body.items as Body[] | undefined)?.find((s) => s.status === "RECEIVED");
+    if (received) return received;
+    if (Date.now() > deadline) throw new Error("finance's segment (申领) never reached stock");
+  }
 }

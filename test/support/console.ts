@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { BUILT_IN_ROLES, type BuiltInRole } from "@piaoju/access";
 import type { TestPlatform } from "@piaoju/runtime/testing";
 import { generate } from "otplib";
@@ -95,4 +97,38 @@ export async function signedInAs(
   if (confirmed.status !== 200)
     throw new Error(`totp ${input.username}: ${confirmed.status} ${confirmed.text}`);
   return { session, totpSecret: secret };
+}
+
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Polls until the probe gives a value (the platform works asynchronously: bus, signing, finance). */
+export async function until<T>(probe: () => Promise<T | undefined>, withinMs = 60_000): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** `piaoju start` as the README runs it: embedded, with the finance simulator and the demo. */
+export async function startPlatform(dataDir: string, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ["--import", "tsx", "services/runner/src/main.ts", "start"], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PIAOJU_DATA_DIR: dataDir, PIAOJU_HTTP_PORT: "0", LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const url = await until(async () => {
+    if (child.exitCode !== null) throw new Error(`piaoju start ended:\n${out}`);
+    return /Piaoju is running at (http:\/\/\S+); Ctrl-C to stop/.exec(out)?.[1];
+  }, 220_000);
+  return { child, url, out: () => out };
 }

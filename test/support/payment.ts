@@ -1,4 +1,4 @@
-// The payment service's test harness: the Alipay and WeChat Pay simulators (its peers) with a
+// The payment service's test harness: the Alipay, WeChat Pay and UnionPay simulators (its peers) with a
 // merchant app / merchant whose RSA keys (and WeChat Pay's APIv3 key) are made here, at test time, and a business system's callback receiver that checks
 // every push's signature. It lives in test/support because it puts a service and a peer together.
 import { generateKeyPairSync, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
@@ -8,7 +8,9 @@ import { callbackStringToSign } from "@piaoju/business-client";
 import {
   type AlipaySimulator,
   startAlipaySimulator,
+  startUnionpaySimulator,
   startWechatSimulator,
+  type UnionpaySimulator,
   type WechatSimulator,
 } from "@piaoju/channel-simulator";
 import { createEnvelope, ReceiptSigned, ReceiptSupervised, topics } from "@piaoju/contracts";
@@ -89,6 +91,54 @@ export async function startWechatRig(mchid = "1900000109"): Promise<WechatRig> {
         platformPublicKey: sim.platformPublicKey,
         apiV3Key,
         baseUrl: sim.baseUrl,
+      },
+    },
+  };
+}
+
+export interface UnionpayRig {
+  sim: UnionpaySimulator;
+  /** The agency's merchant account, as PUT /v1/payment/channel-accounts/unionpay takes it. */
+  account: {
+    accountId: string;
+    config: {
+      certId: string;
+      privateKey: string;
+      rootCert: string;
+      middleCert: string;
+      gatewayUrl: string;
+      fileUrl: string;
+    };
+  };
+  /** The merchant's signing key, to prove it never shows in logs or answers. */
+  privateKey: string;
+}
+
+/**
+ * UnionPay's simulator with a merchant registered as UnionPay's merchant service would have it:
+ * the signing certificate's public key, and its serial (certId) answered back; the merchant trusts
+ * UnionPay's answers by the simulator's root and middle certificates.
+ */
+export async function startUnionpayRig(merId = "898110248160001"): Promise<UnionpayRig> {
+  const sim = await startUnionpaySimulator({ notifyRetryMs: [150, 300, 600, 1200] });
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  const { certId } = sim.registerMerchant(
+    merId,
+    publicKey.export({ type: "spki", format: "pem" }).toString(),
+  );
+  return {
+    sim,
+    privateKey: pem,
+    account: {
+      accountId: merId,
+      config: {
+        certId,
+        privateKey: pem,
+        rootCert: sim.rootCert,
+        middleCert: sim.middleCert,
+        gatewayUrl: sim.gatewayUrl,
+        fileUrl: sim.fileUrl,
       },
     },
   };

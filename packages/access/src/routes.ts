@@ -89,6 +89,10 @@ export const INTERNAL_ROUTES: Readonly<Record<string, RouteRule>> = {
   "GET /v1/payments/:id/refunds": { permission: "payment.read" },
   "POST /v1/payment/reconciliations": { permission: "payment.channels" },
   "GET /v1/payment/reconciliations/:channel/:businessDay/differences": { permission: "payment.read" },
+  // the finance office's lists (console): payments (payer masked), refunds, day-end reconciliations
+  "GET /v1/payment/payments": { permission: "payment.read" },
+  "GET /v1/payment/refunds": { permission: "payment.read" },
+  "GET /v1/payment/reconciliations": { permission: "payment.read" },
   "POST /v1/payments/:id/callbacks/re-push": { permission: "payment.callbacks" },
   "PUT /v1/payment/callback-targets/:appId": { permission: "payment.callbacks" },
   "PUT /v1/payment/channel-accounts/:channel": { permission: "payment.channels" },

@@ -1,7 +1,7 @@
 import { ProLayout } from "@ant-design/pro-components";
 import { App as AntApp, ConfigProvider, Dropdown, Input, Result, Select, Spin } from "antd";
-import enUS from "antd/locale/en_US";
-import zhCN from "antd/locale/zh_CN";
+import enUS from "antd/es/locale/en_US";
+import zhCN from "antd/es/locale/zh_CN";
 import dayjs from "dayjs";
 import "dayjs/locale/zh-cn";
 import { type ReactNode, StrictMode, useCallback, useEffect, useMemo, useState } from "react";
@@ -13,12 +13,16 @@ import { SECTIONS, visiblePages } from "./menu.tsx";
 import { Audit } from "./pages/Audit.tsx";
 import { BaseData } from "./pages/BaseData.tsx";
 import { Dashboard } from "./pages/Dashboard.tsx";
+import { DeliveryPage } from "./pages/Delivery.tsx";
+import { Finance } from "./pages/Finance.tsx";
 import { Issue } from "./pages/Issue.tsx";
 import { Login } from "./pages/Login.tsx";
+import { ChannelReconciliations, Payments, Refunds } from "./pages/Payments.tsx";
 import { ReceiptDetail } from "./pages/ReceiptDetail.tsx";
 import { Receipts } from "./pages/Receipts.tsx";
 import { Reports } from "./pages/Reports.tsx";
 import { Applications, Ledger, Segments } from "./pages/Stock.tsx";
+import { Distributions, Removals, WriteOffs } from "./pages/StockOps.tsx";
 import { Roles, Sessions, Users } from "./pages/System.tsx";
 import { type Me, SessionContext, type Stage, useSession } from "./session.tsx";
 import "./style.css";
@@ -31,6 +35,14 @@ const PAGES: Record<string, () => ReactNode> = {
   "/stock/applications": () => <Applications />,
   "/stock/segments": () => <Segments />,
   "/stock/ledger": () => <Ledger />,
+  "/stock/distributions": () => <Distributions />,
+  "/stock/removals": () => <Removals />,
+  "/stock/write-offs": () => <WriteOffs />,
+  "/delivery": () => <DeliveryPage />,
+  "/finance": () => <Finance />,
+  "/payments/list": () => <Payments />,
+  "/payments/refunds": () => <Refunds />,
+  "/payments/reconciliations": () => <ChannelReconciliations />,
   "/base": () => <BaseData />,
   "/reports": () => <Reports />,
   "/system/users": () => <Users />,

@@ -1,9 +1,12 @@
 import {
+  AccountBookOutlined,
   AuditOutlined,
   BarChartOutlined,
   DashboardOutlined,
   DatabaseOutlined,
   FileTextOutlined,
+  ReconciliationOutlined,
+  SendOutlined,
   SettingOutlined,
 } from "@ant-design/icons";
 import type { Permission } from "@piaoju/access";
@@ -58,6 +61,34 @@ export const SECTIONS: Section[] = [
       { path: "/stock/applications", zh: "票据申领", en: "Apply", anyOf: ["stock.apply"] },
       { path: "/stock/segments", zh: "入库确认", en: "Receive", anyOf: ["stock.confirm"] },
       { path: "/stock/ledger", zh: "领用存台账", en: "Ledger", anyOf: ["stock.read"] },
+      { path: "/stock/distributions", zh: "票据分发", en: "Distribute", anyOf: ["stock.read"] },
+      { path: "/stock/removals", zh: "申退与作废", en: "Return / void", anyOf: ["stock.read"] },
+      { path: "/stock/write-offs", zh: "核销申请", en: "Write-off", anyOf: ["stock.read"] },
+    ],
+  },
+  {
+    key: "delivery",
+    zh: "交付管理",
+    en: "Delivery",
+    icon: <SendOutlined />,
+    pages: [{ path: "/delivery", zh: "交付管理", en: "Deliveries", anyOf: ["delivery.read"] }],
+  },
+  {
+    key: "finance",
+    zh: "对账管理",
+    en: "Reconciliation",
+    icon: <ReconciliationOutlined />,
+    pages: [{ path: "/finance", zh: "财政对账", en: "With finance", anyOf: ["finance.read"] }],
+  },
+  {
+    key: "payments",
+    zh: "缴款管理",
+    en: "Payments",
+    icon: <AccountBookOutlined />,
+    pages: [
+      { path: "/payments/list", zh: "缴款查询", en: "Payments", anyOf: ["payment.read"] },
+      { path: "/payments/refunds", zh: "退款查询", en: "Refunds", anyOf: ["payment.read"] },
+      { path: "/payments/reconciliations", zh: "渠道对账", en: "Channel day-end", anyOf: ["payment.read"] },
     ],
   },
   {

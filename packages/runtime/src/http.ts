@@ -1,4 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { problemZh } from "@piaoju/locale/problems";
 import Fastify, {
@@ -68,6 +70,9 @@ export function createHttpApp(options: {
       problem.status = status;
       void (reply as unknown as FastifyReply).status(status).type("application/problem+json").send(problem);
     },
+    // What Node's HTTP parser refuses before there is a request (headers past the size limit, a
+    // request that never finished, bytes that are not HTTP): a problem document too, not Node's text.
+    clientErrorHandler: (error, socket) => writeClientError(error as NodeJS.ErrnoException, socket),
   });
   installBodyReader(app, options.maxJsonDepth === undefined ? {} : { maxJsonDepth: options.maxJsonDepth });
 
@@ -260,4 +265,25 @@ function strictBody(schema: z.ZodType): z.ZodType {
     strictBodies.set(schema, strict);
   }
   return strict;
+}
+
+/** The parser's refusals as problem documents, written on the socket (there is no reply object yet). */
+function writeClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "HEADERS_TOO_LARGE", "the request's headers are larger than the server takes"]
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "REQUEST_TIMEOUT", "the request did not arrive in time"]
+        : [400, "MALFORMED_REQUEST", "the request is not well-formed HTTP"];
+  const problem = problemOf(new AppError("validation", message, { code }));
+  problem.status = status;
+  const body = JSON.stringify(problem);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

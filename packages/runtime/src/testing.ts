@@ -10,6 +10,8 @@ import { createTestDatabase, quoteIdent, withAdmin } from "@piaoju/persistence/t
 import { type Platform, type ServiceModule, startPlatform } from "./platform.ts";
 
 export const TEST_TOKEN = "t".repeat(40);
+/** The sealing key a test platform uses unless the test names its own (PIAOJU_SECRETS_KEY). */
+export const TEST_SECRETS_KEY = "5e".repeat(16);
 export { TEST_ASSERTION_KEYS };
 /** The environment a process a test spawns needs to verify (and, as the gateway, sign) the test's assertions. */
 export const TEST_ASSERTION_ENV = {
@@ -93,6 +95,7 @@ export async function startTestPlatform(options: {
     PIAOJU_ASSERTION_KEY: TEST_ASSERTION_KEYS.privateKey,
     PIAOJU_HTTP_PORT: "0",
     PIAOJU_DATA_DIR: dataDir,
+    PIAOJU_SECRETS_KEY: TEST_SECRETS_KEY,
     LOG_LEVEL: "warn",
     ...options.env,
   };

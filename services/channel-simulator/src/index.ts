@@ -1,5 +1,12 @@
 export { type AlipaySimulator, type AlipayTrade, type NotifyMode, startAlipaySimulator } from "./alipay.ts";
 export {
+  startUnionpaySimulator,
+  type UnionpayRefund,
+  type UnionpaySimulator,
+  type UnionpayTamper,
+  type UnionpayTrade,
+} from "./unionpay.ts";
+export {
   type NotifyTamper,
   startWechatSimulator,
   type WechatMerchant,

@@ -24,6 +24,7 @@ const pemOrPath = (what: string, secret = false) =>
 export const config = z
   .object({
     PIAOJU_INTERNAL_TOKEN: sharedConfig.PIAOJU_INTERNAL_TOKEN,
+    PIAOJU_SECRETS_KEY: sharedConfig.PIAOJU_SECRETS_KEY,
     FINANCE_TRANSPORT: z.enum(["http", "ferry"]).default("http").meta({
       description:
         '"http": direct HTTP(S) to finance; "ferry": signed files through the boundary platform (网闸).',

@@ -7,7 +7,7 @@ import { type Bus, KafkaBus } from "@piaoju/bus";
 import { createEnvelope, type Envelope, ReceiptSubmittedForSupervision, topics } from "@piaoju/contracts";
 import { Certificate, createSignedData, Sm2PrivateKey, sm3 } from "@piaoju/gm-crypto";
 import { createTestDatabase, quoteIdent, type TestDatabase, withAdmin } from "@piaoju/persistence/testing";
-import { callerHeaders, TEST_ASSERTION_ENV, TEST_TOKEN } from "@piaoju/runtime/testing";
+import { callerHeaders, TEST_ASSERTION_ENV, TEST_SECRETS_KEY, TEST_TOKEN } from "@piaoju/runtime/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   AGENCY,
@@ -68,6 +68,7 @@ describe("finance-exchange killed mid-exchange", () => {
       ...(process.env as Record<string, string>),
       PIAOJU_INTERNAL_TOKEN: TEST_TOKEN,
       ...TEST_ASSERTION_ENV,
+      PIAOJU_SECRETS_KEY: TEST_SECRETS_KEY,
       PIAOJU_HTTP_PORT: "0",
       PIAOJU_DATABASE_URL: server.url,
       PIAOJU_DATABASE_PREFIX: prefix,

@@ -1,5 +1,7 @@
 import { createEnvelope, ReceiptPaperExchanged, topics } from "@piaoju/contracts";
 import { verifySignedData } from "@piaoju/gm-crypto";
+import { TEST_SECRETS_KEY } from "@piaoju/runtime/testing";
+import { Keyring, Sealer } from "@piaoju/sealing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   AGENCY,
@@ -8,7 +10,17 @@ import {
   startExchangeHarness,
   waitFor,
 } from "../../../test/support/finance-exchange.ts";
+import { archivedContext, queuedContext, resealStale, SealedDocuments } from "./adapters/sealed-documents.ts";
 import { cstDay } from "./domain/days.ts";
+
+/** What the service seals with in these tests (the test platform's key). */
+const documents = new SealedDocuments(new Sealer(Keyring.parse(TEST_SECRETS_KEY)));
+/** A stored document is sealed: its bytes are a sealed value's, and nothing of the XML shows. */
+function expectSealed(stored: string): void {
+  const bytes = Buffer.from(stored, "base64");
+  expect(bytes.subarray(0, 4).toString("latin1")).toBe("PJSL");
+  expect(bytes.includes("EInvoice")).toBe(false);
+}
 
 /**
  * The whole exchange against the finance simulator, over both transports: direct HTTP and
@@ -77,10 +89,13 @@ describe.each(["http", "ferry"] as const)("finance exchange over %s", (transport
     });
 
     const db = h.test.platform.databases.get("finance-exchange")!;
-    const [row] = await db.query<{ document: string }>(
+    const [stored] = await db.query<{ document: string }>(
       `SELECT document FROM supervision_item WHERE receipt_id = $1`,
       [receiptIds[0]],
     );
+    // The queued document names the payer: sealed at rest, opened only to be sent.
+    expectSealed(stored!.document);
+    const row = { document: documents.open(queuedContext(receiptIds[0]!), stored!.document) };
     const event = h.financeEvents.find(
       (e) =>
         e.type === "finance.ReceiptSupervised" &&
@@ -178,6 +193,62 @@ describe.each(["http", "ferry"] as const)("finance exchange over %s", (transport
     expect(proof.body).toMatchObject({ intact: true, signaturesValid: true });
     await expect(db.query(`UPDATE archived_receipt SET document = 'x'`)).rejects.toThrow(/immutable/);
     await expect(db.query(`DELETE FROM archived_receipt`)).rejects.toThrow(/immutable/);
+
+    // Archived documents are sealed too; the archive still refuses any change but the stored form
+    // of its document (a sealed value in place of another, every other column unchanged).
+    const rows = await db.query<{ content_sm3: string; document: string }>(
+      `SELECT content_sm3, document FROM archived_receipt`,
+    );
+    for (const r of rows) expectSealed(r.document);
+    const first = rows[0]!;
+    const resealed = documents.seal(
+      archivedContext(first.content_sm3),
+      documents.open(archivedContext(first.content_sm3), first.document),
+    );
+    await expect(
+      db.query(`UPDATE archived_receipt SET document = $2, number = '0000000000' WHERE content_sm3 = $1`, [
+        first.content_sm3,
+        resealed,
+      ]),
+    ).rejects.toThrow(/immutable/);
+    await db.query(`UPDATE archived_receipt SET document = $2 WHERE content_sm3 = $1`, [
+      first.content_sm3,
+      resealed,
+    ]);
+    expect(
+      (await h.test.call("GET", `/v1/finance-exchange/archive/${first.content_sm3}/verification`)).body,
+    ).toMatchObject({ intact: true, signaturesValid: true });
+
+    // Rows from before sealing (documents in clear) are sealed on start, and open as they were.
+    const [queued] = await db.query<{ receipt_id: string; document: string }>(
+      `SELECT receipt_id::text, document FROM supervision_item LIMIT 1`,
+    );
+    const clear = documents.open(queuedContext(queued!.receipt_id), queued!.document);
+    await db.query(`UPDATE supervision_item SET document = $2 WHERE receipt_id = $1`, [
+      queued!.receipt_id,
+      clear,
+    ]);
+    const oldArchive = { ...first, content_sm3: "f".repeat(64) };
+    await db.query(
+      `INSERT INTO archived_receipt (content_sm3, receipt_id, agency_code, bill_code, number, finance_ref, supervised_at,
+         document, agency_signature, finance_signature, finance_certificate, archived_at)
+       SELECT $1, receipt_id, agency_code, bill_code, number, finance_ref, supervised_at, $2, agency_signature,
+         finance_signature, finance_certificate, archived_at FROM archived_receipt WHERE content_sm3 = $3`,
+      [oldArchive.content_sm3, clear, first.content_sm3],
+    );
+    expect(await resealStale(db, documents)).toBe(2);
+    expect(await resealStale(db, documents)).toBe(0);
+    const [sealedAgain] = await db.query<{ document: string }>(
+      `SELECT document FROM supervision_item WHERE receipt_id = $1`,
+      [queued!.receipt_id],
+    );
+    expectSealed(sealedAgain!.document);
+    expect(documents.open(queuedContext(queued!.receipt_id), sealedAgain!.document)).toBe(clear);
+    const [archivedAgain] = await db.query<{ document: string }>(
+      `SELECT document FROM archived_receipt WHERE content_sm3 = $1`,
+      [oldArchive.content_sm3],
+    );
+    expectSealed(archivedAgain!.document);
   });
 
   it("submits an audit report (审验) of the numbers used and voided, and records finance's answer", async () => {

@@ -2,7 +2,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Certificate, PKCS7_PROFILES, Sm2PrivateKey } from "@piaoju/gm-crypto";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
+import { Keyring, Sealer } from "@piaoju/sealing";
 import type { z } from "zod";
+import { resealStale, SealedDocuments } from "./adapters/sealed-documents.ts";
 import { ExchangeAdmin } from "./app/admin.ts";
 import { FinanceExchange } from "./app/exchange.ts";
 import { FinanceCertificates, learnFinanceCertificates } from "./app/finance-certificates.ts";
@@ -77,7 +79,12 @@ export const financeExchangeService: ServiceModule = {
       ctx.logger.warn("FINANCE_URL is not set: receipts queue for supervision until finance is configured");
     }
     let schedule: ExchangeSchedule | undefined;
+    // The queued and archived documents name the payer: sealed at rest; rows from before, sealed now.
+    const documents = new SealedDocuments(new Sealer(Keyring.parse(c.PIAOJU_SECRETS_KEY)));
+    const resealed = await resealStale(ctx.db, documents);
+    if (resealed > 0) ctx.logger.info({ resealed }, "receipt documents sealed at rest");
     const exchange = new FinanceExchange({
+      documents,
       db: ctx.db,
       transport,
       clock,
@@ -115,7 +122,7 @@ export const financeExchangeService: ServiceModule = {
             ),
         })
       : undefined;
-    admin = new ExchangeAdmin(ctx.db, exchange, clock, () => schedule?.kick());
+    admin = new ExchangeAdmin(ctx.db, exchange, clock, () => schedule?.kick(), documents);
     registerExchangeRoutes(ctx.http, admin, c.PIAOJU_INTERNAL_TOKEN);
     const intake = await consumeSubmittedReceipts({
       bus: ctx.bus,

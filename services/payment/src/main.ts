@@ -1,8 +1,10 @@
 import { fileURLToPath } from "node:url";
 import { parseConfig, type ServiceModule } from "@piaoju/runtime";
+import { Keyring, LEGACY_FORMATS, Sealer } from "@piaoju/sealing";
 import { AlipayChannel } from "./adapters/alipay/alipay-channel.ts";
 import type { PaymentChannel } from "./adapters/channel.ts";
 import { HttpNontaxIssuer } from "./adapters/nontax.ts";
+import { UnionpayChannel } from "./adapters/unionpay/unionpay-channel.ts";
 import { WechatChannel } from "./adapters/wechat/wechat-channel.ts";
 import { sendDueCallbacks } from "./app/callbacks.ts";
 import { clearReconciledDays } from "./app/clearing.ts";
@@ -15,6 +17,7 @@ import { paymentConfig } from "./config.ts";
 import { consumeIssuanceEvents } from "./consumers/receipts.ts";
 import { registerCashier } from "./http/cashier.ts";
 import { registerClearingRoutes } from "./http/clearing-routes.ts";
+import { registerPaymentConsoleRoutes } from "./http/console-routes.ts";
 import { registerPaymentRoutes } from "./http/routes.ts";
 
 /** Composition root of the payment service (缴款): notices, orders, channels, callbacks. */
@@ -26,9 +29,11 @@ export const paymentService: ServiceModule = {
     const cfg = parseConfig(paymentConfig, svc.env);
     const alipay = new AlipayChannel({ timeoutMs: cfg.PIAOJU_PAYMENT_CHANNEL_TIMEOUT_MS });
     const wechat = new WechatChannel({ timeoutMs: cfg.PIAOJU_PAYMENT_CHANNEL_TIMEOUT_MS });
+    const unionpay = new UnionpayChannel({ timeoutMs: cfg.PIAOJU_PAYMENT_CHANNEL_TIMEOUT_MS });
     const channels = new Map<string, PaymentChannel>([
       [alipay.name, alipay],
       [wechat.name, wechat],
+      [unionpay.name, unionpay],
     ]);
     // Unset (development, tests): the platform's own address, once its server listens.
     const configured = cfg.PIAOJU_PUBLIC_URL?.replace(/\/$/, "");
@@ -50,11 +55,14 @@ export const paymentService: ServiceModule = {
           ),
         )
       : undefined;
+    const keyring = Keyring.parse(cfg.PIAOJU_SECRETS_KEY);
     const ctx = makeContext({
       db: svc.db,
       clock: () => new Date(),
       published: svc.outbox.wake,
-      sealKey: Buffer.from(cfg.PIAOJU_SECRETS_KEY, "hex"),
+      // Rows sealed before @piaoju/sealing (gm-crypto's sealSm4: the gateway/delivery layout) still open.
+      sealer: new Sealer(keyring, { legacy: [LEGACY_FORMATS.gatewayDelivery] }),
+      sealKey: Buffer.from(keyring.current.key),
       codeRule: { region: cfg.PIAOJU_PAYMENT_REGION, check: "iso7064-mod11-10" },
       noticeIssuer: nontax,
       clearing: nontax,
@@ -65,6 +73,7 @@ export const paymentService: ServiceModule = {
     });
     registerPaymentRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
     registerClearingRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
+    registerPaymentConsoleRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
     await registerCashier(svc.http, ctx, {
       rateLimit: cfg.PIAOJU_CASHIER_RATE_LIMIT,
       frameAncestors: cfg.PIAOJU_CASHIER_FRAME_ANCESTORS,

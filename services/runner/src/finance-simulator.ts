@@ -41,6 +41,10 @@ export interface DevFinance extends FinanceWiring {
   /** Resolves when the simulator serves (it waits for the signing keystore's dev CA first). */
   ready: Promise<void>;
   stop(): Promise<void>;
+  /** Finance gone at once (SIGKILL), as an outage is: what it had committed stays in its data. */
+  kill(): Promise<void>;
+  /** Finance back on the same addresses and data, after kill(); resolves when it serves. */
+  restart(): Promise<void>;
 }
 
 /**
@@ -52,10 +56,12 @@ export async function startDevFinance(options: {
   dataDir: string;
   secret: (name: string, make: () => string) => Promise<string>;
   log: (line: string) => void;
+  /** The signing devices' keystore, whose dev CA finance trusts (default: the embedded platform's). */
+  keystoreDir?: string;
 }): Promise<DevFinance> {
   const simDir = join(options.dataDir, "finance-simulator");
   const secretsDir = join(options.dataDir, "secrets");
-  const keystore = join(options.dataDir, "signing-gateway", "keystore");
+  const keystore = options.keystoreDir ?? join(options.dataDir, "signing-gateway", "keystore");
   const devCaPem = join(keystore, "dev-ca", "ca.crt.pem");
   // Held until the simulator is spawned: its URL is handed to finance-exchange before it exists.
   const reservations = [await reservePort(), await reservePort()];
@@ -78,13 +84,8 @@ export async function startDevFinance(options: {
 
   let child: ChildProcess | undefined;
   let stopped = false;
-  const ready = (async () => {
-    await waitForFile(devCaPem, () => stopped);
-    if (stopped) return;
-    const seedFile = join(secretsDir, "finance-simulator-seed.json");
-    await writeFile(seedFile, JSON.stringify(await seedOf(agencySecrets, keystore)), { mode: 0o600 });
-    await mkdir(simDir, { recursive: true });
-    await Promise.all(reservations.map((r) => r.release()));
+  const seedFile = join(secretsDir, "finance-simulator-seed.json");
+  const launch = async () => {
     child = spawn(process.execPath, ["--import", "tsx", SIMULATOR_ENTRY], {
       // The simulator's package has tsx among its dependencies, whatever directory Piaoju runs from.
       cwd: SIMULATOR_PACKAGE,
@@ -108,7 +109,24 @@ export async function startDevFinance(options: {
     process.once("exit", orphanGuard);
     child.once("exit", () => process.off("exit", orphanGuard));
     await serving(child, options.log);
+  };
+  const ready = (async () => {
+    await waitForFile(devCaPem, () => stopped);
+    if (stopped) return;
+    await mkdir(secretsDir, { recursive: true });
+    await writeFile(seedFile, JSON.stringify(await seedOf(agencySecrets, keystore)), { mode: 0o600 });
+    await mkdir(simDir, { recursive: true });
+    await Promise.all(reservations.map((r) => r.release()));
+    await launch();
   })();
+  const exit = async (signal: NodeJS.Signals) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child?.once("exit", () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child?.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
 
   return {
     env: {
@@ -123,12 +141,17 @@ export async function startDevFinance(options: {
       stopped = true;
       await ready.catch(() => {});
       await Promise.all(reservations.map((r) => r.release()));
-      if (!child || child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child?.once("exit", () => resolve()));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child?.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(timer);
+      await exit("SIGTERM");
+    },
+    async kill() {
+      await ready;
+      await exit("SIGKILL");
+    },
+    async restart() {
+      await ready;
+      if (stopped) throw new Error("the finance simulator was stopped");
+      await exit("SIGTERM");
+      await launch();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Database, SqlExecutor } from "@piaoju/persistence";
 import { AppError } from "@piaoju/runtime";
+import { archivedContext, type SealedDocuments } from "../adapters/sealed-documents.ts";
 import { certificateFromBase64, checkSignatures, contentSm3 } from "../domain/archive.ts";
 import { cstDayBounds } from "../domain/days.ts";
 import { compactRanges } from "../domain/ranges.ts";
@@ -19,6 +20,7 @@ export class ExchangeAdmin {
     private readonly exchange: FinanceExchange,
     private readonly clock: () => Date,
     private readonly wake: () => void,
+    private readonly documents: SealedDocuments,
   ) {}
 
   async #audited<T>(
@@ -270,7 +272,7 @@ export class ExchangeAdmin {
     }>(`SELECT * FROM archived_receipt WHERE content_sm3 = $1`, [hash]);
     if (!row) throw new AppError("not_found", `nothing is archived as ${hash}`, { code: "ARCHIVE_UNKNOWN" });
     const content = {
-      document: row.document,
+      document: this.documents.open(archivedContext(hash), row.document),
       agencySignature: row.agency_signature,
       financeSignature: row.finance_signature,
     };

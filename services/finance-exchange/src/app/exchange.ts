@@ -4,6 +4,7 @@ import type { Emit } from "@piaoju/contracts";
 import { type Certificate, sm3 } from "@piaoju/gm-crypto";
 import type { Database, SqlExecutor, UnitOfWork } from "@piaoju/persistence";
 import type { Logger } from "@piaoju/runtime";
+import { queuedContext, type SealedDocuments } from "../adapters/sealed-documents.ts";
 import type {
   AnswerMessage,
   Operation,
@@ -74,11 +75,14 @@ export class FinanceExchange {
       /** Finance's signing certificate fingerprint, when known: downloaded receipts must carry it. */
       financeCertificateSm3?: string | undefined;
       financeCertificates?: FinanceCertificates | undefined;
+      /** Seals the documents kept in the queue and the archive (they name the payer). */
+      documents: SealedDocuments;
     },
   ) {
     const unitOfWork: UnitOfWork<SqlExecutor> = (work) => deps.db.transaction((tx) => work(tx, tx));
     this.#answers = {
       clock: deps.clock,
+      documents: deps.documents,
       logger: deps.logger,
       financeCertificateSm3: deps.financeCertificateSm3,
       financeCertificates: deps.financeCertificates,
@@ -128,7 +132,7 @@ export class FinanceExchange {
         r.checkCode,
         r.totalFen,
         r.issuedAt,
-        r.document,
+        this.deps.documents.seal(queuedContext(r.receiptId), r.document),
         r.documentSm3,
         r.agencySignature,
         this.deps.clock(),
@@ -293,7 +297,14 @@ export class FinanceExchange {
       `SELECT * FROM supervision_item WHERE request_id = $1 AND status = 'BATCHED' ORDER BY queued_at, receipt_id`,
       [row.id],
     );
-    return { ...base, payload: { receipts: items.map(toReceipt) } };
+    return {
+      ...base,
+      payload: {
+        receipts: items.map((i) =>
+          toReceipt({ ...i, document: this.deps.documents.open(queuedContext(i.receipt_id), i.document) }),
+        ),
+      },
+    };
   }
 
   async #applyArrived(): Promise<number> {

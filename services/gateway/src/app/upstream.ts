@@ -12,8 +12,14 @@ export interface Upstream {
     method: "GET" | "POST" | "PUT",
     path: string,
     caller: AssertedIdentity,
+    /** A value to send as JSON, or a JSON body's bytes exactly as they came (forwarded, never re-serialised). */
     body?: unknown,
   ): Promise<UpstreamAnswer>;
+}
+
+/** The bytes to send: a Buffer as it is (a body relayed byte for byte), anything else as JSON. */
+function payloadOf(body: unknown): string | Buffer {
+  return Buffer.isBuffer(body) ? body : JSON.stringify(body);
 }
 
 export interface UpstreamAnswer {
@@ -33,7 +39,7 @@ export function inProcessUpstream(http: FastifyInstance, token: string, signer: 
         method,
         url: path,
         headers: headersFor(token, signer, method, path, caller, body),
-        ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+        ...(body === undefined ? {} : { payload: payloadOf(body) }),
       });
       const contentType = String(res.headers["content-type"] ?? "");
       const raw = res.rawPayload;
@@ -62,7 +68,7 @@ export function httpUpstream(
         const res = await fetch(new URL(path, baseUrl), {
           method,
           headers: headersFor(token, signer, method, path, caller, body),
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          ...(body === undefined ? {} : { body: payloadOf(body) }),
           signal: AbortSignal.timeout(timeoutMs),
         });
         const contentType = res.headers.get("content-type") ?? "";

@@ -433,14 +433,14 @@ export function registerConsoleRoutes(http: FastifyInstance, deps: ConsoleDeps):
       );
     }
     const caller: AssertedIdentity = session.identity;
-    const res = await deps
-      .upstreamFor(path)
-      .request(
-        req.method as "GET" | "POST" | "PUT",
-        url,
-        caller,
-        req.method === "GET" ? undefined : (req.body ?? {}),
-      );
+    const res = await deps.upstreamFor(path).request(
+      req.method as "GET" | "POST" | "PUT",
+      url,
+      caller,
+      // The body's bytes as they came (the platform's reader bounded their size and depth), not a
+      // re-serialisation of what was parsed: the service reads exactly what the person sent.
+      req.method === "GET" ? undefined : (req.rawBody ?? {}),
+    );
     if (req.method !== "GET") {
       await deps.audit.append({
         actor: session.user.username,

@@ -2,15 +2,13 @@ import { randomUUID } from "node:crypto";
 import { type Emit, ReceiptRequested } from "@piaoju/contracts";
 import { sm3 } from "@piaoju/gm-crypto";
 import { AppError, type FieldIssue } from "@piaoju/runtime";
-import { newCheckCode } from "../domain/check-code.ts";
-import { buildReceiptDocument, shanghaiDateTime } from "../domain/document.ts";
 import type { ReceiptLine } from "../domain/red-flush.ts";
 import { checkAgainstReference, type IncomeItem, type IssuingPoint } from "../domain/reference.ts";
 import { canonicalRequest, type IssueRequest } from "../domain/request.ts";
 import type { Prisma, Receipt } from "../generated/prisma/client.ts";
 import { audit, type IssuanceContext, type ReceiptSource, type Tx } from "./context.ts";
 import { allocateNumber } from "./numbers.ts";
-import { billNameOr, documentItem } from "./receipt-content.ts";
+import { composeReceipt } from "./receipt-content.ts";
 import { formatNumber, type ReceiptView, receiptView } from "./views.ts";
 
 export interface IssueOutcome {
@@ -74,15 +72,6 @@ export async function issueReceiptIn(
   const number = formatNumber(await allocateNumber(tx, request));
   const issuedAt = ctx.clock();
   const totalFen = BigInt(request.totalFen);
-  const { checkCode, checkCodeKeyId } = newCheckCode(ctx.checkCodeKeys, {
-    billCode: request.billCode,
-    number,
-    issueDate: shanghaiDateTime(issuedAt).date,
-    totalFen,
-    agencyCode: request.agencyCode,
-    payerCode: request.payer.code,
-    bizSerialNo: request.bizSerialNo,
-  });
   const lines: ReceiptLine[] = request.items.map((line) => {
     const item = items.get(line.itemCode)!;
     return {
@@ -94,11 +83,10 @@ export async function issueReceiptIn(
       amountFen: line.amountFen,
     };
   });
-  const document = buildReceiptDocument({
-    billName: billNameOr(billKind?.name),
+  const { checkCode, checkCodeKeyId, document, documentSm3 } = composeReceipt(ctx, {
+    billName: billKind?.name,
     billCode: request.billCode,
     number,
-    checkCode,
     totalFen,
     issuedAt,
     agencyCode: request.agencyCode,
@@ -108,9 +96,8 @@ export async function issueReceiptIn(
     remark: request.remark,
     handlingPerson: request.handlingPerson,
     checker: request.checker,
-    items: lines.map(documentItem),
+    lines,
   });
-  const documentSm3 = sm3(document).toString("hex");
   const receipt = await tx.receipt.create({
     data: {
       id: randomUUID(),

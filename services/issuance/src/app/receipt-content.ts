@@ -1,7 +1,10 @@
+import { sm3 } from "@piaoju/gm-crypto";
+import { newCheckCode } from "../domain/check-code.ts";
+import { buildReceiptDocument, type ReceiptDocumentInput, shanghaiDateTime } from "../domain/document.ts";
 import type { ReceiptLine } from "../domain/red-flush.ts";
 import type { IssueRequest } from "../domain/request.ts";
 import type { Receipt } from "../generated/prisma/client.ts";
-import type { Tx } from "./context.ts";
+import type { IssuanceContext, Tx } from "./context.ts";
 
 /** What a receipt prints, shared by issuing, red-flushing and announcing it: lines, items, bill name. */
 
@@ -44,4 +47,36 @@ export async function linesOf(tx: Tx, receipt: Receipt): Promise<ReceiptLine[]> 
       amountFen: line.amountFen,
     };
   });
+}
+
+/**
+ * A new receipt's check code (keyed, under the current key) and its document, with the document's
+ * SM3: what issuing and red-flushing both make, from the same fields.
+ */
+export function composeReceipt(
+  ctx: Pick<IssuanceContext, "checkCodeKeys">,
+  input: Omit<ReceiptDocumentInput, "checkCode" | "billName" | "items"> & {
+    billName: string | undefined;
+    lines: readonly ReceiptLine[];
+    /** The payer code the check code is keyed on, when not the document's (a red receipt's: the original's). */
+    checkCodePayerCode?: string;
+  },
+): { checkCode: string; checkCodeKeyId: string; document: Buffer; documentSm3: string } {
+  const { checkCode, checkCodeKeyId } = newCheckCode(ctx.checkCodeKeys, {
+    billCode: input.billCode,
+    number: input.number,
+    issueDate: shanghaiDateTime(input.issuedAt).date,
+    totalFen: input.totalFen,
+    agencyCode: input.agencyCode,
+    payerCode: input.checkCodePayerCode ?? input.payer.code,
+    bizSerialNo: input.bizSerialNo,
+  });
+  const { lines, billName, checkCodePayerCode: _, ...fields } = input;
+  const document = buildReceiptDocument({
+    ...fields,
+    billName: billNameOr(billName),
+    checkCode,
+    items: lines.map(documentItem),
+  });
+  return { checkCode, checkCodeKeyId, document, documentSm3: sm3(document).toString("hex") };
 }

@@ -2,15 +2,13 @@ import { randomUUID } from "node:crypto";
 import { type Emit, ReceiptRedFlushed, ReceiptRequested } from "@piaoju/contracts";
 import { sm3 } from "@piaoju/gm-crypto";
 import { AppError } from "@piaoju/runtime";
-import { newCheckCode } from "../domain/check-code.ts";
-import { buildReceiptDocument, shanghaiDateTime } from "../domain/document.ts";
 import { decide } from "../domain/lifecycle.ts";
 import { isSameRedFlush, redFlushRefusal, redLines } from "../domain/red-flush.ts";
 import type { IssueRequest } from "../domain/request.ts";
 import type { Prisma, Receipt } from "../generated/prisma/client.ts";
 import { audit, type IssuanceContext, lockReceipt, type Tx } from "./context.ts";
 import { allocateNumber } from "./numbers.ts";
-import { billNameOr, documentItem, linesOf } from "./receipt-content.ts";
+import { composeReceipt, linesOf } from "./receipt-content.ts";
 import { formatNumber, type Outcome, receiptView, ref } from "./views.ts";
 
 /**
@@ -64,35 +62,25 @@ async function createRed(
   // finance can be followed by another without touching the (agency, serial) uniqueness.
   const attempts = await tx.receipt.count({ where: { originalReceiptId: original.id } });
   const bizSerialNo = `red:${original.billCode}${formatNumber(original.number)}${attempts ? `:${attempts + 1}` : ""}`;
-  const { checkCode, checkCodeKeyId } = newCheckCode(ctx.checkCodeKeys, {
-    billCode: original.billCode,
-    number,
-    issueDate: shanghaiDateTime(issuedAt).date,
-    totalFen,
-    agencyCode: original.agencyCode,
-    payerCode: original.payerCode ?? "",
-    bizSerialNo,
-  });
   const billKind = await tx.billKind.findUnique({
     where: { agencyCode_billCode: { agencyCode: original.agencyCode, billCode: original.billCode } },
   });
-  const document = buildReceiptDocument({
-    billName: billNameOr(billKind?.name),
+  const { checkCode, checkCodeKeyId, document, documentSm3 } = composeReceipt(ctx, {
+    billName: billKind?.name,
     billCode: original.billCode,
     number,
-    checkCode,
     totalFen,
     issuedAt,
     agencyCode: original.agencyCode,
     payer: request.payer,
+    checkCodePayerCode: original.payerCode ?? "",
     payMode: request.payMode,
     bizSerialNo,
     remark: input.reason,
     handlingPerson: input.handlingPerson,
-    items: lines.map(documentItem),
+    lines,
     related: { billCode: original.billCode, number: formatNumber(original.number) },
   });
-  const documentSm3 = sm3(document).toString("hex");
   const redRequest = {
     ...request,
     bizSerialNo,

@@ -1,7 +1,7 @@
 import type { ChannelOutcome } from "../domain/payment.ts";
 
 /**
- * One interface for every payment channel (Alipay and WeChat Pay now; UnionPay and the bank counter
+ * One interface for every payment channel (Alipay, WeChat Pay and UnionPay now; the bank counter
  * next): what the payment service asks of a channel, in its own words. An adapter speaks the
  * channel's protocol with the agency's merchant account (keys unsealed only in memory) and turns
  * each answer into a ChannelOutcome; a timeout or an outage throws ChannelUnavailableError and the
@@ -27,6 +27,11 @@ export interface OpenOrder {
   returnUrl?: string | undefined;
   /** The payer's address as the cashier saw it (WeChat Pay's H5 order requires it, for its risk checks). */
   payerIp?: string | undefined;
+  /**
+   * When the order was written: UnionPay's txnTime, which names the order together with its
+   * orderId in every later query, so it must be the same instant each time.
+   */
+  openedAt?: Date | undefined;
 }
 
 /**
@@ -49,11 +54,13 @@ export interface NotifyReply {
 }
 
 /** A notify whose signature checked out, reduced to what the service needs. */
-export interface VerifiedNotify {
-  accountId: string;
-  orderId: string;
-  outcome: ChannelOutcome;
-}
+export type VerifiedNotify =
+  | { accountId: string; orderId: string; outcome: ChannelOutcome; refundId?: undefined }
+  /**
+   * A refund's result (UnionPay posts one to the refund's backUrl): taken, and nothing is read
+   * from it; the refunder asks the channel (queryRefund) as for every refund.
+   */
+  | { accountId: string; refundId: string; orderId?: undefined; outcome?: undefined };
 
 export interface RefundRequest {
   orderId: string;
@@ -63,6 +70,12 @@ export interface RefundRequest {
   /** What the order took (WeChat Pay's amount.total: the refund names the payment's whole amount). */
   paidFen: number;
   reason: string;
+  /** The payment's trade number at the channel (UnionPay's origQryId: a refund names the consume so). */
+  channelTradeNo?: string | undefined;
+  /** When the refund was asked for: UnionPay's txnTime, the same on every retry and query. */
+  requestedAt?: Date | undefined;
+  /** Where the channel posts the refund's result, for a channel that must be given one (UnionPay's backUrl). */
+  notifyUrl?: string | undefined;
 }
 
 /**
@@ -79,9 +92,9 @@ export interface PaymentChannel {
   /** Opens the order at the channel: the QR code's text (qr) or the H5 pay page's URL (wap). */
   openOrder(account: ChannelAccount, order: OpenOrder): Promise<{ payTarget: string }>;
   /** The channel's word on an order now; "unknown" when it has never seen it (not scanned yet). */
-  query(account: ChannelAccount, orderId: string): Promise<ChannelOutcome>;
+  query(account: ChannelAccount, orderId: string, openedAt?: Date): Promise<ChannelOutcome>;
   /** Closes the order at the channel; "paid" when the payer got there first (then query settles it). */
-  close(account: ChannelAccount, orderId: string): Promise<"closed" | "paid">;
+  close(account: ChannelAccount, orderId: string, openedAt?: Date): Promise<"closed" | "paid">;
   /**
    * Whether the notify URL names the account (…/notify/<channel>/<accountId>): WeChat Pay's notify
    * carries the merchant only inside the ciphertext, so the key to verify with is found by the URL.
@@ -89,6 +102,11 @@ export interface PaymentChannel {
   readonly notifyPerAccount: boolean;
   /** Whether an H5 (wap) order must name the payer's address (WeChat Pay's scene_info.payer_client_ip). */
   readonly wapNeedsPayerIp: boolean;
+  /**
+   * Whether the H5 pay target is a form the payer's browser must POST (UnionPay's frontTransReq:
+   * the address with the signed fields in its query), rather than a page to open.
+   */
+  readonly wapFormPost?: boolean;
   /** Which account a notify claims to come for (unverified: only to find the key to verify with). */
   notifyAccountId(notify: NotifyRequest): string | undefined;
   /**
@@ -107,7 +125,7 @@ export interface PaymentChannel {
   /** Whether the channel made the refund (Alipay alipay.trade.fastpay.refund.query, WeChat Pay GET …/refunds/{out_refund_no}). */
   queryRefund(
     account: ChannelAccount,
-    request: { orderId: string; refundId: string },
+    request: { orderId: string; refundId: string; requestedAt?: Date | undefined },
   ): Promise<RefundOutcome>;
   /** The day's statement (对账单) as a download URL. */
   statementUrl(account: ChannelAccount, businessDay: string): Promise<string>;

@@ -36,11 +36,13 @@ export async function closePayment(
     const account = await channelAccount(ctx, ctx.db, order.agency_code, order.channel);
     if (!channel || !account) continue;
     try {
-      const closed = await channel.close(account, order.id);
+      const closed = await channel.close(account, order.id, new Date(order.opened_at));
       await applyOutcome(
         ctx,
         order.id,
-        closed === "closed" ? { kind: "closed" } : await channel.query(account, order.id),
+        closed === "closed"
+          ? { kind: "closed" }
+          : await channel.query(account, order.id, new Date(order.opened_at)),
         "close",
       );
     } catch (error) {

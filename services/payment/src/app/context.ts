@@ -1,7 +1,7 @@
 import { transactionsWithEvents } from "@piaoju/bus";
 import type { Emit } from "@piaoju/contracts";
-import { sealSm4, unsealSm4 } from "@piaoju/gm-crypto";
 import type { Database, SqlExecutor, UnitOfWork } from "@piaoju/persistence";
+import type { Sealer } from "@piaoju/sealing";
 import type { ChannelAccount, PaymentChannel } from "../adapters/channel.ts";
 import type { ClearingSender, NoticeIssuer } from "../adapters/nontax.ts";
 import type { PaymentCodeRule } from "../domain/payment-code.ts";
@@ -14,7 +14,9 @@ export interface PaymentContext {
   clock: () => Date;
   /** Wakes the outbox relay after a commit that wrote events. */
   published: () => void;
-  /** SM4 key sealing payers, channel keys and callback secrets at rest. */
+  /** Seals payers, channel keys and callback secrets at rest (@piaoju/sealing: key ids, rotation). */
+  sealer: Sealer;
+  /** The current root key, from which the cashier's token key is derived. */
   sealKey: Buffer;
   codeRule: PaymentCodeRule;
   /** Finance's non-tax system, when configured: it makes the notices and codes (else codeRule here). */
@@ -47,12 +49,16 @@ export function makeContext(c: Omit<PaymentContext, "inTransaction">): PaymentCo
   };
 }
 
+/** What payment seals is bound to this context (a sealed value of another service does not open here). */
+const SEAL_CONTEXT = "payment/v1";
+
 export function sealJson(ctx: PaymentContext, value: unknown): Buffer {
-  return sealSm4(ctx.sealKey, Buffer.from(JSON.stringify(value), "utf8"));
+  return ctx.sealer.sealJson(SEAL_CONTEXT, value);
 }
 
+/** Opens what sealJson made, under any key of the ring, and what was sealed before it (gm-crypto's sealSm4). */
 export function unsealJson<T>(ctx: PaymentContext, sealed: Uint8Array): T {
-  return JSON.parse(unsealSm4(ctx.sealKey, Buffer.from(sealed)).toString("utf8")) as T;
+  return ctx.sealer.unsealJson<T>(SEAL_CONTEXT, sealed);
 }
 
 export async function audit(

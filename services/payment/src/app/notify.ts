@@ -40,6 +40,16 @@ export async function takeNotify(
   // A notify whose signature does not verify is anyone's request: it is refused without a write
   // (the caller logs it), so that nobody outside can add rows to the payment database.
   if (!verified) return { taken: false, reply: channel.notifyAnswer.refused, forged: true };
+  if (verified.refundId !== undefined) {
+    // A refund's result: the refund is asked about at once (queryRefund), not read from here.
+    const woken = await ctx.db.query<{ id: string }>(
+      `UPDATE payment_refund SET next_attempt_at = $2 WHERE id = $1 AND channel = $3 AND status = 'SENT'
+         RETURNING id`,
+      [verified.refundId, ctx.clock(), channelName],
+    );
+    await log(true, woken.length > 0 ? "REFUND_NOTIFY" : "REFUND_NOTIFY_SETTLED");
+    return { taken: true, reply: channel.notifyAnswer.taken };
+  }
   const [order] = await ctx.db.query<{ id: string }>(
     "SELECT id FROM payment_order WHERE id = $1 AND channel = $2 AND channel_account = $3",
     [verified.orderId, channelName, verified.accountId],

@@ -139,6 +139,7 @@ export async function openOrder(
       }`,
       returnUrl: input.returnUrl,
       payerIp: input.payerIp,
+      openedAt: new Date(order.opened_at),
     });
     const [updated] = await ctx.db.query<OrderRow>(
       "UPDATE payment_order SET pay_target = $2 WHERE id = $1 RETURNING *",

@@ -86,7 +86,7 @@ export async function reconcileDay(
     }
     if (order.status !== "PAID") {
       // The channel took it and we do not know: its notify was lost. Ask, and settle as a notify would.
-      const outcome = await channel.query(account, order.id);
+      const outcome = await channel.query(account, order.id, new Date(order.opened_at));
       await applyOutcome(ctx, order.id, outcome, "query");
       [order] = await ctx.db.query<OrderRow>("SELECT * FROM payment_order WHERE id = $1", [line.orderId]);
       const repaired = order?.status === "PAID";

@@ -375,7 +375,8 @@ async function sendToChannel(
   const channel = ctx.channels.get(r.channel);
   const account = await channelAccount(ctx, ctx.db, r.agency_code, r.channel);
   if (!channel || !account) return undefined;
-  const request = { orderId: r.order_id, refundId: r.id };
+  // UnionPay names a refund by its orderId and txnTime: the refund's creation, on every retry and query.
+  const request = { orderId: r.order_id, refundId: r.id, requestedAt: new Date(r.created_at) };
   let outcome: RefundOutcome = askFirst ? await channel.queryRefund(account, request) : { kind: "none" };
   if (outcome.kind === "none") {
     const [order] = await ctx.db.query<{ taken_fen: string | number | null; amount_fen: string | number }>(
@@ -388,6 +389,8 @@ async function sendToChannel(
         amountFen: Number(r.amount_fen),
         paidFen: Number(order?.taken_fen ?? order?.amount_fen ?? r.amount_fen),
         reason: r.reason,
+        channelTradeNo: r.channel_trade_no,
+        notifyUrl: `${ctx.publicUrl()}/v1/payment/notify/${r.channel}`,
       });
     } catch (error) {
       if (error instanceof ChannelRefusedError) return reject(ctx, r, "channel", error.message);

@@ -36,12 +36,14 @@ export async function settleDueOrders(ctx: PaymentContext, limit = 20): Promise<
         order.payment_status === "CLOSED" ||
         (order.paid_order_id !== null && order.paid_order_id !== order.id);
       if (finished) {
-        const closed = await channel.close(account, order.id);
+        const closed = await channel.close(account, order.id, new Date(order.opened_at));
         const outcome =
-          closed === "closed" ? { kind: "closed" as const } : await channel.query(account, order.id);
+          closed === "closed"
+            ? { kind: "closed" as const }
+            : await channel.query(account, order.id, new Date(order.opened_at));
         await applyOutcome(ctx, order.id, outcome, "close");
       } else {
-        const outcome = await channel.query(account, order.id);
+        const outcome = await channel.query(account, order.id, new Date(order.opened_at));
         await applyOutcome(ctx, order.id, outcome, "query");
         // Ask again no later than just after expiry, so an unpaid order is closed on time.
         await ctx.db.query(

@@ -82,7 +82,7 @@ export const CASHIER_JS = `(function () {
   var pay = document.getElementById("pay");
   var message = document.getElementById("message");
   var timer = null;
-  var CHANNELS = { alipay: ["支付宝", "Alipay"], wechat: ["微信支付", "WeChat Pay"] };
+  var CHANNELS = { alipay: ["支付宝", "Alipay"], wechat: ["微信支付", "WeChat Pay"], unionpay: ["银联云闪付", "UnionPay"] };
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);

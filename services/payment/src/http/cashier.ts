@@ -18,7 +18,7 @@ export interface CashierOptions {
 }
 
 /** The order the channels are offered in, when the agency enabled them. */
-const CHANNEL_ORDER = ["alipay", "wechat"];
+const CHANNEL_ORDER = ["alipay", "wechat", "unionpay"];
 
 const PAYER_WORDS: Record<string, string> = {
   ALREADY_PAID: "this payment is already paid",
@@ -30,6 +30,10 @@ const PAYER_WORDS: Record<string, string> = {
 };
 
 const tokenParams = z.object({ token: z.string().min(1).max(100) });
+const handoverParams = z.object({
+  token: z.string().min(1).max(100),
+  orderId: z.string().regex(/^[0-9A-Za-z]{8,40}$/),
+});
 const orderBody = z.strictObject({
   channel: z.string().min(1).max(32),
   expectedAmountFen: z.number().int().nonnegative().max(1e12),
@@ -74,6 +78,30 @@ export async function registerCashier(
       return row;
     };
 
+    // UnionPay sends the payer back to frontUrl (the cashier's link) by a form POST of the signed
+    // result (前台通知): nothing is read from it (the backUrl notify or a query settles the payment),
+    // the browser is sent on to the page. Any wrong link: the same bare 404 page.
+    scope.addContentTypeParser(
+      "application/x-www-form-urlencoded",
+      { parseAs: "string", bodyLimit: 65_536 },
+      (_req, body, done) => done(null, String(body)),
+    );
+    scope.post("/h5/pay/:token", async (req, reply) => {
+      const params = tokenParams.safeParse(req.params);
+      const id = params.success ? openCashierToken(key, params.data.token) : undefined;
+      if (!params.success || !id) {
+        return reply
+          .status(404)
+          .type("text/html; charset=utf-8")
+          .header(
+            "content-security-policy",
+            `default-src 'none'; style-src 'unsafe-inline'; frame-ancestors ${options.frameAncestors}`,
+          )
+          .send(NOT_FOUND_HTML);
+      }
+      return reply.redirect(`/h5/pay/${encodeURIComponent(params.data.token)}`, 303);
+    });
+
     scope.get("/h5/pay/cashier.js", async (_req, reply) =>
       reply.type("text/javascript; charset=utf-8").send(CASHIER_JS),
     );
@@ -93,6 +121,39 @@ export async function registerCashier(
           .send(NOT_FOUND_HTML);
       }
       return reply.type("text/html; charset=utf-8").header("content-security-policy", csp).send(CASHIER_HTML);
+    });
+
+    // The hand-over to a channel whose H5 pay page is a form POST (UnionPay's frontTransReq): a
+    // page of ours holding the signed fields, whose one button posts them to the channel. Its CSP
+    // lets a form go to that channel's address only; an order not of this payment is a plain 404.
+    scope.get("/h5/pay/:token/go/:orderId", async (req, reply) => {
+      const params = handoverParams.safeParse(req.params);
+      const notFound = () =>
+        reply
+          .status(404)
+          .type("text/html; charset=utf-8")
+          .header(
+            "content-security-policy",
+            `default-src 'none'; style-src 'unsafe-inline'; frame-ancestors ${options.frameAncestors}`,
+          )
+          .send(NOT_FOUND_HTML);
+      // Every kind of wrong (a malformed link, another payment's order) is the same bare 404 page.
+      const row = params.success ? await paymentOf(req).catch(() => undefined) : undefined;
+      if (!row || !params.success) return notFound();
+      const { orderId } = params.data;
+      const [order] = await ctx.db.query<{ channel: string; pay_target: string | null }>(
+        "SELECT channel, pay_target FROM payment_order WHERE id = $1 AND payment_id = $2 AND status = 'OPEN' AND scene = 'wap'",
+        [orderId, row.id],
+      );
+      if (!order?.pay_target || !ctx.channels.get(order.channel)?.wapFormPost) return notFound();
+      const target = new URL(order.pay_target);
+      return reply
+        .type("text/html; charset=utf-8")
+        .header(
+          "content-security-policy",
+          `default-src 'none'; style-src 'unsafe-inline'; form-action ${target.origin}; frame-ancestors ${options.frameAncestors}`,
+        )
+        .send(handoverHtml(`${target.origin}${target.pathname}`, [...target.searchParams]));
     });
 
     scope.get("/h5/pay/api/:token", async (req) => {
@@ -132,7 +193,11 @@ export async function registerCashier(
           code: "CHANNEL_UNAVAILABLE",
         });
       }
-      return reply.status(201).send({ channel: order.channel, amountFen: order.amountFen, payUrl: target });
+      // A form the browser must post: our hand-over page holds it (the cashier's CSP posts to us only).
+      const payUrl = ctx.channels.get(order.channel)?.wapFormPost
+        ? `${ctx.publicUrl()}/h5/pay/${encodeURIComponent(parseInput(tokenParams, req.params, "params").token)}/go/${order.orderId}`
+        : target;
+      return reply.status(201).send({ channel: order.channel, amountFen: order.amountFen, payUrl });
     });
   });
 }
@@ -144,6 +209,26 @@ async function enabledChannels(ctx: PaymentContext, agencyCode: string): Promise
   );
   const enabled = new Set(rows.map((r) => r.channel));
   return CHANNEL_ORDER.filter((c) => enabled.has(c) && ctx.channels.has(c));
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The hand-over page: the channel's signed fields as hidden inputs, posted by the payer's tap. */
+function handoverHtml(action: string, fields: Array<[string, string]>): string {
+  const inputs = fields
+    .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
+    .join("\n");
+  return `<!doctype html>
+<html lang="zh-CN">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>前往银联支付</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 28rem; margin: 3rem auto; text-align: center">
+<p>即将前往银联在线支付页面完成付款。<br>You are going to UnionPay's page to pay.</p>
+<form method="post" action="${escapeHtml(action)}" accept-charset="UTF-8">
+${inputs}
+<button id="go" type="submit" style="font-size: 1.1rem; padding: .7rem 2rem">前往银联支付 Go to UnionPay</button>
+</form>
+</body>
+</html>`;
 }
 
 /** An IPv4 client seen through a dual-stack socket is named as IPv4 (WeChat Pay's payer_client_ip). */

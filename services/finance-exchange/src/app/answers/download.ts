@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type Emit, RECONCILIATION_DIFFERENCES_IN_EVENT, ReconciliationCompleted } from "@piaoju/contracts";
 import { sm3 } from "@piaoju/gm-crypto";
 import type { SqlExecutor } from "@piaoju/persistence";
+import { archivedContext } from "../../adapters/sealed-documents.ts";
 import { carriedCertificate, checkSignatures, contentSm3 } from "../../domain/archive.ts";
 import { cstDayBounds } from "../../domain/days.ts";
 import type { AnswerBody, RequestPayload } from "../../domain/messages.ts";
@@ -56,7 +57,7 @@ export async function downloaded(
         r.number,
         r.financeRef,
         r.supervisedAt,
-        r.document,
+        ctx.documents.seal(archivedContext(hash), r.document),
         r.agencySignature,
         r.financeSignature,
         carriedCertificate(r.financeSignature) ??

@@ -1,0 +1,392 @@
+import { type ChildProcess, execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { consoleBuilt } from "@piaoju/console";
+import { generate } from "otplib";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConsoleSession, GOOD_PASSWORD, startPlatform, until } from "../support/console.ts";
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+const CHROMIUM = process.env.PIAOJU_CHROMIUM ?? "/usr/bin/chromium";
+const SHOTS = resolve(repoRoot, process.env.PIAOJU_SCREENSHOTS ?? "test-results/console");
+const AGENCY = "110101";
+const BILL = "11010126";
+const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
+
+/**
+ * The console's pages for delivery (交付管理), the exchange with finance (财政对账), the stock work
+ * left (分发, 申退, 库存作废, 核销) and the finance office's payments (缴款, 退款, 渠道对账), in
+ * Chromium against `piaoju start` (one start for the file). Each page's main flow by the person
+ * whose job it is, and one refusal for a role without the permission: no button, and 403 from the API.
+ */
+describe("the admin console's delivery, finance, stock and payment pages", () => {
+  let platform: { child: ChildProcess; url: string; out: () => string };
+  let browser: Browser;
+  let dataDir: string;
+  const otp: Record<string, string> = {};
+  const totp: Record<string, string> = {};
+  let clerk: ConsoleSession;
+  let payment: { id: string; noticeNo: string };
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    if (!consoleBuilt())
+      execFileSync("pnpm", ["--filter", "@piaoju/console", "run", "build"], {
+        cwd: repoRoot,
+        stdio: "ignore",
+      });
+    dataDir = await mkdtemp(join(tmpdir(), "piaoju-console-pages-"));
+    // A failed push is parked after one try, so the failure shows at once.
+    platform = await startPlatform(dataDir, {
+      PIAOJU_DELIVERY_MAX_ATTEMPTS: "1",
+      PIAOJU_DELIVERY_POLL_MS: "200",
+    });
+    for (const m of platform.out().matchAll(/^ {2}(sysadmin|secadmin|auditor)\s+\S+\s+(\S{18})$/gm))
+      otp[m[1]!] = m[2]!;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    });
+
+    // The bureau's people, through the console's API (the first console test shows these steps in the page).
+    const sysadmin = await adminByApi("sysadmin");
+    const secadmin = await adminByApi("secadmin");
+    const made: Record<string, string> = {};
+    for (const [username, displayName, issuingPoints] of [
+      ["clerk.p1", "窗口一 陈", ["WIN-01"]],
+      ["tm.p", "票据管理员 李", []],
+      ["fl.p", "财务联络员 赵", []],
+    ] as const) {
+      const res = await ok(sysadmin, "POST", "/api/console/users", {
+        username,
+        displayName,
+        agencyCode: AGENCY,
+        issuingPoints,
+      });
+      made[username] = String(res.oneTimePassword);
+    }
+    const users = (await ok(secadmin, "GET", "/api/console/users")).items as Array<{
+      id: string;
+      username: string;
+    }>;
+    for (const [username, role, points] of [
+      ["clerk.p1", "clerk", ["WIN-01"]],
+      ["tm.p", "ticket-manager", []],
+      ["fl.p", "finance-liaison", []],
+    ] as const) {
+      await ok(
+        secadmin,
+        "PUT",
+        `/api/console/users/${users.find((u) => u.username === username)!.id}/grants`,
+        {
+          grants: [{ role }],
+          issuingPoints: points,
+        },
+      );
+      const s = new ConsoleSession(platform.url);
+      await s.login(username, made[username]!);
+      await ok(s, "POST", "/api/console/password", {
+        currentPassword: made[username],
+        newPassword: GOOD_PASSWORD,
+      });
+      if (username === "clerk.p1") clerk = s;
+    }
+    // A payment notice at WIN-01, for the finance office's list.
+    const created = await ok(clerk, "POST", "/api/internal/v1/payments", {
+      agencyCode: AGENCY,
+      bizSerialNo: "CONSOLE-PAY-1",
+      payer: { type: 1, code: "11010519491231002X", name: "张小三" },
+      items: [{ itemCode: "001", quantity: "1", amountFen: 12000 }],
+      issuingPointCode: "WIN-01",
+      billCode: BILL,
+    });
+    payment = { id: String(created.id), noticeNo: String(created.noticeNo) };
+  }, 300_000);
+  afterAll(async () => {
+    await browser?.close();
+    if (platform) {
+      platform.child.kill("SIGTERM");
+      await new Promise((r) => platform.child.once("exit", r));
+    }
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  const ok = async (s: ConsoleSession, method: string, path: string, body?: unknown) => {
+    const res = await s.request(method, path, body);
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
+    return res.body;
+  };
+  /** An administrator's first steps (new password, authenticator) through the API. */
+  async function adminByApi(username: string) {
+    const s = new ConsoleSession(platform.url);
+    expect((await s.login(username, otp[username]!)).status).toBe(200);
+    await s.request("POST", "/api/console/password", {
+      currentPassword: otp[username],
+      newPassword: GOOD_PASSWORD,
+    });
+    const { secret } = (await s.request("POST", "/api/console/totp/enroll", {})).body as { secret: string };
+    totp[username] = secret;
+    expect(
+      (await s.request("POST", "/api/console/totp/confirm", { code: await generate({ secret }) })).status,
+    ).toBe(200);
+    return s;
+  }
+  const nextCode = (secret: string) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `console-${name}.png`) });
+  const open = async (username: string, code?: string) => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN" });
+    const page = await context.newPage();
+    await page.goto(`${platform.url}/admin/`);
+    await page.fill("#username", username);
+    await page.fill("#password", GOOD_PASSWORD);
+    await page.click("#login-submit");
+    if (code) {
+      await page.waitForSelector("#totp");
+      await page.fill("#totp", code);
+      await page.click("#login-submit");
+    }
+    await page.waitForSelector(".ant-menu-item");
+    return page;
+  };
+  const go = async (page: Page, menu: string) => {
+    await page.click(`.ant-menu-item >> text=${menu}`);
+  };
+  /** Picks an option of an antd select by its text. */
+  const choose = async (page: Page, selector: string, text: string) => {
+    await page.click(selector);
+    await page.click(`.ant-select-dropdown:visible .ant-select-item-option:has-text("${text}")`);
+  };
+  /** The API's answer to a call the page does not offer (the menu is a courtesy; this is the control). */
+  const refusal = async (page: Page, method: "GET" | "POST", path: string, data?: unknown) => {
+    const csrf = (await page.context().cookies()).find((c) => c.name === "piaoju_csrf")?.value ?? "";
+    const res =
+      method === "GET"
+        ? await page.request.get(`${platform.url}${path}`)
+        : await page.request.post(`${platform.url}${path}`, { data, headers: { "x-csrf-token": csrf } });
+    return [res.status(), (await res.json()).code];
+  };
+
+  it("交付管理: the system administrator authorises a webhook; the clerk sees the failed push and re-sends it", async () => {
+    const admin = await open("sysadmin", await nextCode(totp.sysadmin!));
+    await admin.fill("#agency-code", AGENCY);
+    await admin.locator("#agency-code").blur();
+    await go(admin, "交付管理");
+    await admin.click("#channels-edit");
+    // Port 9 on loopback: nothing answers, so every push fails.
+    await admin.fill("#channels-webhook-url", "http://127.0.0.1:9/receipts");
+    await admin.fill("#channels-webhook-secret", "s".repeat(40));
+    await Promise.all([
+      admin.waitForResponse(
+        (r) => r.url().endsWith(`/agencies/${AGENCY}/channels`) && r.request().method() === "PUT",
+      ),
+      admin.click("#channels-submit"),
+    ]);
+    await admin.waitForSelector('#channels tr:has-text("业务系统推送") >> text=已授权');
+    // The system administrator reads deliveries but does not re-send them (no delivery.repush).
+    expect(await admin.locator(".delivery-repush").count()).toBe(0);
+    await admin.context().close();
+
+    const issued = await until(async () => {
+      const res = await clerk.request("POST", "/api/internal/v1/receipts", {
+        agencyCode: AGENCY,
+        issuingPointCode: "WIN-01",
+        billCode: BILL,
+        bizSerialNo: "CONSOLE-DELIVERY-1",
+        payer: { type: 1, code: "110101199003074514", name: "王小明" },
+        items: [{ itemCode: "001", quantity: "1", amountFen: 12000 }],
+        totalFen: 12000,
+        handlingPerson: "窗口一 陈",
+      });
+      return res.status === 201 || res.status === 200 ? res.body : undefined;
+    });
+    const page = await open("clerk.p1");
+    await go(page, "交付管理");
+    const failed = page.locator(`#deliveries tr:has(a[href$="${String(issued.id)}"]) .delivery-status`);
+    await until(async () => {
+      await Promise.all([
+        page.waitForResponse((r) => r.url().includes("/v1/delivery/deliveries")),
+        page.click("#delivery-reload"),
+      ]);
+      return (await failed.count()) > 0 || undefined;
+    }, 90_000);
+    expect((await failed.first().textContent())?.trim()).toBe("投递失败");
+    // Why: what the push met (nothing listens on port 9).
+    expect(await page.locator("#deliveries").textContent()).toContain("fetch failed");
+    await shot(page, "delivery");
+    const [repushed] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes("/repush")),
+      page.locator(`#deliveries tr:has(a[href$="${String(issued.id)}"]) .delivery-repush`).click(),
+    ]);
+    expect(repushed.status()).toBe(200);
+    expect(((await repushed.json()).items as Array<{ status: string }>)[0]?.status).toBe("PENDING");
+    // The clerk may not change the agency's channels: no button, and the API says no.
+    expect(await page.locator("#channels-edit").count()).toBe(0);
+    await page.context().close();
+  }, 240_000);
+
+  it("票据库存: the ticket manager distributes by hand, returns and voids blank numbers, and asks for a write-off", async () => {
+    const page = await open("tm.p");
+    await go(page, "票据分发");
+    await page.click("#dist-new");
+    await choose(page, "#dist-bill", BILL);
+    await choose(page, "#dist-point", "WIN-01");
+    await page.fill("#dist-count", "5");
+    await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/v1/stock/distributions") && r.status() === 201),
+      page.click("#dist-submit"),
+    ]);
+    await page.waitForSelector('#distributions td:has-text("tm.p")');
+    await shot(page, "stock-distribute");
+
+    // The last numbers of the stocked segment are not distributed yet: 申退 ten, 库存作废 ten.
+    const segments = (await (
+      await page.request.get(
+        `${platform.url}/api/internal/v1/stock/segments?agencyCode=${AGENCY}&status=STOCKED`,
+      )
+    ).json()) as { items: Array<{ endNumber: string }> };
+    const ends = segments.items.map((s) => BigInt(s.endNumber)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const end = ends[ends.length - 1]!;
+    const n = (x: bigint) => x.toString().padStart(10, "0");
+    await go(page, "申退与作废");
+    const remove = async (prefix: string, from: bigint, to: bigint, reason?: string) => {
+      await page.click(`#${prefix}-new`);
+      await choose(page, `#${prefix}-bill`, BILL);
+      await page.fill(`#${prefix}-start`, n(from));
+      await page.fill(`#${prefix}-end`, n(to));
+      if (reason) await page.fill(`#${prefix}-reason`, reason);
+      return (
+        await Promise.all([
+          page.waitForResponse((r) =>
+            r.url().includes(`/v1/stock/${prefix === "return" ? "returns" : "voids"}`),
+          ),
+          page.click(`#${prefix}-submit`),
+        ])
+      )[0];
+    };
+    expect((await remove("return", end - 9n, end)).status()).toBe(201);
+    await page.waitForSelector(`#removals td:has-text("${n(end - 9n)}")`);
+    expect((await remove("void", end - 19n, end - 10n, "票据受潮损毁")).status()).toBe(201);
+    await page.waitForSelector('#removals td:has-text("票据受潮损毁")');
+    await shot(page, "stock-removals");
+    // The same numbers again: refused, and the page says why in Chinese.
+    await page.keyboard.press("Escape");
+    expect((await remove("return", end - 9n, end)).status()).toBe(409);
+    const error = (await (await page.waitForSelector(".piaoju-error")).textContent()) ?? "";
+    expect(error).toMatch(/[\u4e00-\u9fff]/);
+    await page.keyboard.press("Escape");
+
+    await go(page, "核销申请");
+    await page.click("#writeoff-new");
+    await choose(page, "#writeoff-bill", BILL);
+    await page.fill("#writeoff-period", today().slice(0, 7));
+    await Promise.all([
+      page.waitForResponse(
+        (r) => r.url().endsWith("/v1/stock/write-offs") && r.request().method() === "POST",
+      ),
+      page.click("#writeoff-submit"),
+    ]);
+    await page.waitForSelector("#write-offs .writeoff-status >> text=已提交");
+
+    // Not the ticket manager's: 发起对账 (no button, 403), deliveries and payments (no menu, 403).
+    await go(page, "财政对账");
+    await page.waitForSelector("#recon-reload");
+    expect(await page.locator("#recon-run").count()).toBe(0);
+    expect(
+      await refusal(page, "POST", "/api/internal/v1/finance-exchange/reconciliations", {
+        agencyCode: AGENCY,
+        day: today(),
+      }),
+    ).toEqual([403, "PERMISSION_DENIED"]);
+    expect(await refusal(page, "GET", `/api/internal/v1/delivery/deliveries?agencyCode=${AGENCY}`)).toEqual([
+      403,
+      "PERMISSION_DENIED",
+    ]);
+    expect(await refusal(page, "GET", `/api/internal/v1/payment/payments?agencyCode=${AGENCY}`)).toEqual([
+      403,
+      "PERMISSION_DENIED",
+    ]);
+    await page.goto(`${platform.url}/admin/payments/list`);
+    await page.waitForSelector("text=无权访问");
+    await page.context().close();
+  }, 180_000);
+
+  it("财政对账 and 缴款: the finance liaison reconciles the day with finance and reads payments, refunds and channel day-ends", async () => {
+    const page = await open("fl.p");
+    await go(page, "财政对账");
+    await page.click("#recon-day");
+    await page.fill("#recon-day", today());
+    await page.press("#recon-day", "Enter");
+    await Promise.all([
+      page.waitForResponse(
+        (r) => r.url().endsWith("/v1/finance-exchange/reconciliations") && r.status() === 202,
+      ),
+      page.click("#recon-run"),
+    ]);
+    await until(async () => {
+      await Promise.all([
+        page.waitForResponse((r) => r.url().includes("/v1/finance-exchange/reconciliations?")),
+        page.click("#recon-reload"),
+      ]);
+      return (await page.locator("#recon-summary").count()) > 0 || undefined;
+    }, 90_000);
+    await shot(page, "finance-reconciliation");
+    // 审验: today's used and voided numbers of the bill kind reported to finance.
+    await choose(page, "#audit-bill", BILL);
+    await page.click("#audit-period");
+    await page.fill("#audit-period", today());
+    await page.keyboard.press("Enter");
+    const periodEnd = page.locator(".ant-picker-range:has(#audit-period) input").nth(1);
+    await periodEnd.fill(today());
+    await periodEnd.press("Enter");
+    const [audit] = await Promise.all([
+      page.waitForResponse(
+        (r) => r.url().endsWith("/v1/finance-exchange/audit-reports") && r.request().method() === "POST",
+      ),
+      page.click("#audit-submit"),
+    ]);
+    expect(audit.status()).toBe(202);
+    expect(await (await page.waitForSelector("#audit-sent")).textContent()).toContain("已报送");
+
+    // Stock is the ticket manager's: the liaison reads 分发 but has no button, and the API refuses.
+    await go(page, "票据分发");
+    await page.waitForSelector("#distributions");
+    expect(await page.locator("#dist-new").count()).toBe(0);
+    expect(
+      await refusal(page, "POST", "/api/internal/v1/stock/distributions", {
+        agencyCode: AGENCY,
+        billCode: BILL,
+        issuingPointCode: "WIN-01",
+        count: 1,
+      }),
+    ).toEqual([403, "PERMISSION_DENIED"]);
+
+    // 缴款查询: found by its notice number, the payer masked in the list and in the detail.
+    await go(page, "缴款查询");
+    const row = page.locator(`#payments tr:has-text("${payment.noticeNo}")`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain("张*三");
+    expect(await page.locator("#payments").textContent()).not.toContain("张小三");
+    await page.fill("#number", payment.noticeNo);
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes("/v1/payment/payments?") && r.url().includes("number=")),
+      page.press("#number", "Enter"),
+    ]);
+    expect(await page.locator("#payments .payment-link").count()).toBe(1);
+    await page.locator("#payments .payment-link").click();
+    expect((await (await page.waitForSelector("#payment-payer")).textContent())?.trim()).toBe("张*三");
+    await shot(page, "payments");
+    await page.keyboard.press("Escape");
+
+    await go(page, "退款查询");
+    await page.waitForResponse((r) => r.url().includes("/v1/payment/refunds?"));
+    await page.waitForSelector("#refunds");
+    await go(page, "渠道对账");
+    const recon = await page.waitForResponse((r) => r.url().includes("/v1/payment/reconciliations?"));
+    expect(recon.status()).toBe(200);
+    await page.context().close();
+  }, 240_000);
+});
