@@ -212,6 +212,18 @@ describe("generated bad input changes nothing and never breaks a service (cluste
       true,
     );
     expect(target.status, JSON.stringify(target.body)).toBe(200);
+    // 资金清分: the account and the rule are set, so setting them again is a replay.
+    const clearingAccount = await t.call("PUT", "/v1/payment/clearing-accounts/6217000010001", {
+      agencyCode: AGENCY,
+      name: "市财政局非税收入专户",
+      bankName: "建设银行",
+    });
+    expect(clearingAccount.status, JSON.stringify(clearingAccount.body)).toBe(200);
+    const clearingRule = await t.call("PUT", "/v1/payment/clearing-rules/FK01", {
+      agencyCode: AGENCY,
+      shares: [{ accountNo: "6217000010001", basisPoints: 10000 }],
+    });
+    expect(clearingRule.status, JSON.stringify(clearingRule.body)).toBe(200);
 
     // The console's people, each past the first steps (one-time password changed, TOTP set up).
     const roles = {
@@ -946,6 +958,38 @@ describe("generated bad input changes nothing and never breaks a service (cluste
         route: "/v1/payment/funds-arrivals/:settlementDay",
         auth: "internal",
         params: { settlementDay: day },
+        query: { agencyCode: a },
+      },
+      // 资金清分: a finance special account, a rule on it, a day's clearing (not reconciled: refused).
+      {
+        method: "PUT",
+        route: "/v1/payment/clearing-accounts/:accountNo",
+        replay: "succeeds",
+        auth: "internal",
+        params: { accountNo: "6217000010001" },
+        body: { agencyCode: a, name: "市财政局非税收入专户", bankName: "建设银行" },
+      },
+      { method: "GET", route: "/v1/payment/clearing-accounts", auth: "internal", query: { agencyCode: a } },
+      {
+        method: "PUT",
+        route: "/v1/payment/clearing-rules/:itemCode",
+        replay: "succeeds",
+        auth: "internal",
+        params: { itemCode: "FK01" },
+        body: { agencyCode: a, shares: [{ accountNo: "6217000010001", basisPoints: 10000 }] },
+      },
+      { method: "GET", route: "/v1/payment/clearing-rules", auth: "internal", query: { agencyCode: a } },
+      {
+        method: "POST",
+        route: "/v1/payment/clearings",
+        auth: "internal",
+        body: { agencyCode: a, businessDay: day },
+      },
+      {
+        method: "GET",
+        route: "/v1/payment/clearings/:businessDay",
+        auth: "internal",
+        params: { businessDay: day },
         query: { agencyCode: a },
       },
       // A channel's notify: its signature is the authentication (this one has none, so it is refused).

@@ -101,6 +101,13 @@ export const INTERNAL_ROUTES: Readonly<Record<string, RouteRule>> = {
   "PUT /v1/payment/decision-sources/:appId": { permission: "payment.callbacks" },
   "POST /v1/payment/funds-arrivals": { permission: "payment.channels" },
   "GET /v1/payment/funds-arrivals/:settlementDay": { permission: "payment.read" },
+  // 资金清分: accounts and rules are money configuration, kept like the channel accounts
+  "PUT /v1/payment/clearing-accounts/:accountNo": { permission: "payment.channels" },
+  "GET /v1/payment/clearing-accounts": { permission: "payment.read" },
+  "PUT /v1/payment/clearing-rules/:itemCode": { permission: "payment.channels" },
+  "GET /v1/payment/clearing-rules": { permission: "payment.read" },
+  "POST /v1/payment/clearings": { permission: "payment.channels" },
+  "GET /v1/payment/clearings/:businessDay": { permission: "payment.read" },
   // gateway: business systems' credentials
   "POST /v1/gateway/apps": { permission: "app.manage" },
   "GET /v1/gateway/apps": { permission: "app.read" },

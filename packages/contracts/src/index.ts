@@ -28,6 +28,8 @@ export {
 export {
   ChannelDifferenceFound,
   ChannelReconciled,
+  ClearingInstructed,
+  ClearingSettled,
   FundsArrivalReconciled,
   NoticeCreated,
   PaymentAnomalyRecorded,

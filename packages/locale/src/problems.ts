@@ -176,6 +176,15 @@ export const PROBLEM_ZH: Readonly<Record<string, string>> = {
   DECISION_NOT_FOUND: "交警业务系统中没有该处罚决定书",
   BUSINESS_SYSTEM_UNAVAILABLE: "交警业务系统未响应，请稍后重试",
   FUNDS_RECONCILIATION_NOT_FOUND: "该日尚未进行到账资金对账",
+  // clearing (资金清分)
+  CLEARING_NOT_RECONCILED: "该日尚未完成与全部支付渠道的对账，不能清分",
+  CLEARING_DIFFERENCES_OPEN: "该日对账仍有未处理的差异，不能清分",
+  CLEARING_RULE_MISSING: "有收入项目未配置清分规则",
+  CLEARING_DAY_NOT_OVER: "该营业日尚未结束，不能清分",
+  CLEARING_NOT_FOUND: "该日尚未清分",
+  CLEARING_CONFLICT: "清分指令编号已用于另一笔指令",
+  UNKNOWN_CLEARING_INSTRUCTION: "清分指令不存在",
+  CLEARING_NOT_ACCEPTED: "清分指令不在处理中状态",
 };
 
 /** When a code has no sentence of its own: what its kind means. */

@@ -1,12 +1,5 @@
 export { type AlipaySimulator, type AlipayTrade, type NotifyMode, startAlipaySimulator } from "./alipay.ts";
 export {
-  startUnionpaySimulator,
-  type UnionpayRefund,
-  type UnionpaySimulator,
-  type UnionpayTamper,
-  type UnionpayTrade,
-} from "./unionpay.ts";
-export {
   type AccountCredit,
   type BankAnswer,
   type BankSimulator,
@@ -14,6 +7,13 @@ export {
   startBankSimulator,
 } from "./bank.ts";
 export { type Decision, type PoliceSimulator, startPoliceSimulator } from "./police.ts";
+export {
+  startUnionpaySimulator,
+  type UnionpayRefund,
+  type UnionpaySimulator,
+  type UnionpayTamper,
+  type UnionpayTrade,
+} from "./unionpay.ts";
 export {
   type NotifyTamper,
   startWechatSimulator,

@@ -589,3 +589,42 @@ export const nontaxRefund = z.object({
   createdAt: z.string(),
 });
 export type NontaxRefund = z.infer<typeof nontaxRefund>;
+
+/** POST /fin/v1/nontax/clearing-instructions: an agency's clearing instruction (资金清分指令). */
+export const nontaxClearingRequest = z.object({
+  /** The agency's id of the instruction: the idempotency key. */
+  instructionId: z.string().min(1).max(64),
+  businessDay: z.iso.date(),
+  accountNo: z.string().min(1).max(64),
+  accountName: z.string().min(1).max(200),
+  bankName: z.string().max(200),
+  /** Non-zero fen; negative: refunds above the day's takings come off the account (冲减). */
+  amountFen: z
+    .number()
+    .int()
+    .refine((n) => n !== 0, "an instruction moves money"),
+  items: z
+    .array(
+      z.object({
+        itemCode: z.string().min(1).max(32),
+        collectedFen: z.number().int(),
+        refundedFen: z.number().int(),
+      }),
+    )
+    .min(1)
+    .max(200),
+});
+export type NontaxClearingRequest = z.infer<typeof nontaxClearingRequest>;
+
+export const nontaxClearing = z.object({
+  instructionId: z.string(),
+  agencyCode: z.string(),
+  businessDay: z.string(),
+  accountNo: z.string(),
+  accountName: z.string(),
+  amountFen: z.number().int(),
+  status: z.enum(["ACCEPTED", "DONE", "REFUSED"]),
+  note: z.string().optional(),
+  receivedAt: z.string(),
+});
+export type NontaxClearing = z.infer<typeof nontaxClearing>;

@@ -6,6 +6,7 @@ import {
   type baseDataUpsert,
   type Faults,
   type faults as faultsSchema,
+  type NontaxClearing,
   type NontaxRefund,
   signFinanceRequest,
 } from "./api.ts";
@@ -130,6 +131,17 @@ export function createAdminClient(options: { adminUrl: string; token: string }) 
       call<NontaxRefund>("POST", `/admin/v1/nontax/refunds/${refundId}/approve`, {}),
     rejectRefund: (refundId: string, reason: string) =>
       call<NontaxRefund>("POST", `/admin/v1/nontax/refunds/${refundId}/reject`, { reason }),
+    listClearings: (status?: "ACCEPTED" | "DONE" | "REFUSED") =>
+      call<{ items: NontaxClearing[] }>(
+        "GET",
+        `/admin/v1/nontax/clearing-instructions${status ? `?status=${status}` : ""}`,
+      ),
+    completeClearing: (instructionId: string) =>
+      call<NontaxClearing>("POST", `/admin/v1/nontax/clearing-instructions/${instructionId}/complete`, {}),
+    refuseClearing: (instructionId: string, reason: string) =>
+      call<NontaxClearing>("POST", `/admin/v1/nontax/clearing-instructions/${instructionId}/refuse`, {
+        reason,
+      }),
     setAutoApprove: (autoApprove: boolean) => call("PUT", "/admin/v1/settings", { autoApprove }),
     /** Replaces the faults in force (unset fields off). */
     setFaults: (faults: z.input<typeof faultsSchema>) => call<Faults>("PUT", "/admin/v1/faults", faults),

@@ -8,6 +8,8 @@ import { HttpNontaxIssuer } from "./adapters/nontax.ts";
 import { UnionpayChannel } from "./adapters/unionpay/unionpay-channel.ts";
 import { WechatChannel } from "./adapters/wechat/wechat-channel.ts";
 import { sendDueCallbacks } from "./app/callbacks.ts";
+import { clearReconciledDays } from "./app/clearing.ts";
+import { sendDueClearingInstructions } from "./app/clearing-instructions.ts";
 import { makeContext } from "./app/context.ts";
 import { type DayEndPolicy, runDayEnd } from "./app/dayend.ts";
 import { sendDueNontaxReports } from "./app/nontax-reports.ts";
@@ -17,6 +19,7 @@ import { paymentConfig } from "./config.ts";
 import { consumeIssuanceEvents } from "./consumers/receipts.ts";
 import { registerBankRoutes } from "./http/bank.ts";
 import { registerCashier } from "./http/cashier.ts";
+import { registerClearingRoutes } from "./http/clearing-routes.ts";
 import { registerPaymentConsoleRoutes } from "./http/console-routes.ts";
 import { registerPaymentRoutes } from "./http/routes.ts";
 
@@ -52,6 +55,17 @@ export function createPaymentService(options: { clock?: () => Date } = {}): Serv
           : "http://127.0.0.1:8080";
       };
       const keyring = Keyring.parse(cfg.PIAOJU_SECRETS_KEY);
+      const nontax = cfg.PIAOJU_NONTAX_URL
+        ? new HttpNontaxIssuer(
+            cfg.PIAOJU_NONTAX_URL,
+            new Map(
+              cfg.PIAOJU_NONTAX_AGENCY_SECRETS.map((pair) => {
+                const at = pair.indexOf("=");
+                return [pair.slice(0, at), pair.slice(at + 1)] as const;
+              }),
+            ),
+          )
+        : undefined;
       const ctx = makeContext({
         db: svc.db,
         clock,
@@ -60,17 +74,8 @@ export function createPaymentService(options: { clock?: () => Date } = {}): Serv
         sealer: new Sealer(keyring, { legacy: [LEGACY_FORMATS.gatewayDelivery] }),
         sealKey: Buffer.from(keyring.current.key),
         codeRule: { region: cfg.PIAOJU_PAYMENT_REGION, check: "iso7064-mod11-10" },
-        noticeIssuer: cfg.PIAOJU_NONTAX_URL
-          ? new HttpNontaxIssuer(
-              cfg.PIAOJU_NONTAX_URL,
-              new Map(
-                cfg.PIAOJU_NONTAX_AGENCY_SECRETS.map((pair) => {
-                  const at = pair.indexOf("=");
-                  return [pair.slice(0, at), pair.slice(at + 1)] as const;
-                }),
-              ),
-            )
-          : undefined,
+        noticeIssuer: nontax,
+        clearing: nontax,
         channels,
         publicUrl,
         firstQueryAfterMs: cfg.PIAOJU_PAYMENT_FIRST_QUERY_MS,
@@ -78,6 +83,7 @@ export function createPaymentService(options: { clock?: () => Date } = {}): Serv
         receiptGraceMs: cfg.PIAOJU_RECONCILE_RECEIPT_GRACE_MS,
       });
       registerPaymentRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
+      registerClearingRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
       registerPaymentConsoleRoutes(svc.http, ctx, cfg.PIAOJU_INTERNAL_TOKEN);
       registerBankRoutes(svc.http, ctx, {
         internalToken: cfg.PIAOJU_INTERNAL_TOKEN,
@@ -116,6 +122,8 @@ export function createPaymentService(options: { clock?: () => Date } = {}): Serv
             await sendDueCallbacks(ctx, policy);
             await sendDueNontaxReports(ctx, policy);
             if (dayEnd) await runDayEnd(ctx, dayEnd);
+            await clearReconciledDays(ctx);
+            await sendDueClearingInstructions(ctx, policy);
           } catch (error) {
             svc.logger.warn({ err: error }, "payment: background round failed");
           }

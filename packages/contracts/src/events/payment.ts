@@ -298,6 +298,63 @@ export const ChannelDifferenceFound = defineEvent({
   partitionKey: (d) => `${d.agencyCode}:${d.channel}:${d.businessDay}`,
 });
 
+const clearingKey = {
+  agencyCode,
+  /** The Asia/Shanghai business day whose money is cleared. */
+  businessDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+};
+const fenSigned = z.number().int().min(-1e13).max(1e13);
+
+/**
+ * 资金清分: a day's money of an agency, reconciled with every channel and no difference open, was
+ * split by the clearing rules into one instruction per finance special account (财政专户); the
+ * instructions go to the non-tax system. Σ instructions' amountFen = collectedFen − refundedFen.
+ */
+export const ClearingInstructed = defineEvent({
+  type: "payment.ClearingInstructed",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    ...clearingKey,
+    batchId: z.string().min(1).max(64),
+    collectedFen: z.number().int().nonnegative(),
+    refundedFen: z.number().int().nonnegative(),
+    payments: z.number().int().nonnegative(),
+    instructions: z
+      .array(
+        z.object({
+          instructionId: z.string().min(1).max(64),
+          accountNo: z.string().min(1).max(64),
+          accountName: z.string().min(1).max(200),
+          collectedFen: fenSigned,
+          refundedFen: fenSigned,
+          amountFen: fenSigned,
+        }),
+      )
+      .max(1000),
+    instructedAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:clearing:${d.businessDay}`,
+});
+
+/** A clearing instruction came to its end at the non-tax system: DONE (transferred) or REFUSED. */
+export const ClearingSettled = defineEvent({
+  type: "payment.ClearingSettled",
+  topic: topics.payment,
+  version: 1,
+  schema: z.object({
+    ...clearingKey,
+    batchId: z.string().min(1).max(64),
+    instructionId: z.string().min(1).max(64),
+    accountNo: z.string().min(1).max(64),
+    amountFen: fenSigned,
+    status: z.enum(["DONE", "REFUSED"]),
+    note: z.string().max(500).optional(),
+    settledAt: isoTime,
+  }),
+  partitionKey: (d) => `${d.agencyCode}:clearing:${d.businessDay}`,
+});
+
 /** The receipt kinds of the three-way match (channel ↔ payment ↔ receipt), beside the channel's. */
 export const receiptDifferenceKind = z.enum([
   "RECEIPT_MISSING",
@@ -395,4 +452,6 @@ export const paymentEvents = {
   FundsArrivalReconciled,
   ReceiptsReconciled,
   ReceiptDifferenceFound,
+  ClearingInstructed,
+  ClearingSettled,
 } as const;

@@ -18,6 +18,7 @@ import {
 } from "../api.ts";
 import { bindCertificate, revokeCertificate, upsertAgency, upsertBaseData } from "../app/base-data.ts";
 import type { SimContext } from "../app/context.ts";
+import { listClearings, settleClearing } from "../app/nontax-clearing.ts";
 import { decideRefund, listRefunds } from "../app/nontax-refunds.ts";
 import { setBooked } from "../app/receipts.ts";
 import { approveApplication, listApplications, rejectApplication } from "../app/stock.ts";
@@ -110,6 +111,32 @@ export function adminRoutes(
     const { refundId } = parseInput(z.object({ refundId: z.string().min(1).max(64) }), req.params, "params");
     const { reason } = parseInput(rejectRequest, req.body, "body");
     return decideRefund(ctx, refundId, "REJECTED", reason);
+  });
+
+  app.get("/admin/v1/nontax/clearing-instructions", async (req) => {
+    const { status } = parseInput(
+      z.object({ status: z.enum(["ACCEPTED", "DONE", "REFUSED"]).optional() }),
+      req.query,
+      "query",
+    );
+    return { items: await listClearings(ctx, status) };
+  });
+  app.post("/admin/v1/nontax/clearing-instructions/:instructionId/complete", async (req) => {
+    const { instructionId } = parseInput(
+      z.object({ instructionId: z.string().min(1).max(64) }),
+      req.params,
+      "params",
+    );
+    return settleClearing(ctx, instructionId, "DONE");
+  });
+  app.post("/admin/v1/nontax/clearing-instructions/:instructionId/refuse", async (req) => {
+    const { instructionId } = parseInput(
+      z.object({ instructionId: z.string().min(1).max(64) }),
+      req.params,
+      "params",
+    );
+    const { reason } = parseInput(rejectRequest, req.body, "body");
+    return settleClearing(ctx, instructionId, "REFUSED", reason);
   });
 
   app.get("/admin/v1/settings", async () => ({ autoApprove: ctx.autoApprove }));

@@ -5,6 +5,7 @@ import {
   auditReportRequest,
   baseDataQuery,
   clientId,
+  nontaxClearingRequest,
   nontaxNoticeRequest,
   nontaxPaymentRequest,
   nontaxRefundRequest,
@@ -19,6 +20,7 @@ import {
 import { agencySecret, readBaseData } from "../app/base-data.ts";
 import type { SimContext } from "../app/context.ts";
 import { createNotice, readNotice, recordNoticePayment } from "../app/nontax.ts";
+import { readClearing, receiveClearing } from "../app/nontax-clearing.ts";
 import { applyRefund, readRefund, recordRefundResult } from "../app/nontax-refunds.ts";
 import { applyStatusUpdates, getAuditReport, receiveAuditReport, verifyReceipt } from "../app/receipts.ts";
 import { applyForStock, listSegments, readApplication } from "../app/stock.ts";
@@ -149,6 +151,23 @@ export function agencyRoutes(app: FastifyInstance, ctx: SimContext): void {
     const agencyCode = await agencyOf(req);
     const { refundId } = parseInput(z.object({ refundId: z.string().min(1).max(64) }), req.params, "params");
     return readRefund(ctx, agencyCode, refundId);
+  });
+
+  app.post("/fin/v1/nontax/clearing-instructions", async (req, reply) => {
+    const agencyCode = await agencyOf(req);
+    const input = parseInput(nontaxClearingRequest, signedJsonBody(req), "body");
+    const { created, instruction } = await receiveClearing(ctx, agencyCode, input);
+    return reply.status(created ? 201 : 200).send(instruction);
+  });
+
+  app.get("/fin/v1/nontax/clearing-instructions/:instructionId", async (req) => {
+    const agencyCode = await agencyOf(req);
+    const { instructionId } = parseInput(
+      z.object({ instructionId: z.string().min(1).max(64) }),
+      req.params,
+      "params",
+    );
+    return readClearing(ctx, agencyCode, instructionId);
   });
 
   app.post("/fin/v1/nontax/refunds/:refundId/result", async (req) => {

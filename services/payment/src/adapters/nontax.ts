@@ -39,6 +39,36 @@ export interface NoticeIssuer {
   ): Promise<"taken" | "refused">;
 }
 
+/**
+ * Where clearing instructions (资金清分指令) go: the non-tax system, which passes them to the
+ * agency bank (代理银行) through the adapter and answers for the transfer. The instruction's id is
+ * the idempotency key there: sending it again (after a crash or a lost answer) is the same one.
+ */
+export interface ClearingSender {
+  /** Sends one instruction; its answer, or "REFUSED" with the reason; an outage throws (retried). */
+  instructClearing(agencyCode: string, instruction: ClearingOrder): Promise<ClearingAnswer>;
+  /** The instruction's state there now. */
+  clearingState(agencyCode: string, instructionId: string): Promise<ClearingAnswer>;
+}
+
+/** A clearing instruction as the non-tax system takes it. */
+export interface ClearingOrder {
+  instructionId: string;
+  businessDay: string;
+  accountNo: string;
+  accountName: string;
+  bankName: string;
+  /** Negative: refunds above the day's takings come off the account (冲减). */
+  amountFen: number;
+  items: Array<{ itemCode: string; collectedFen: number; refundedFen: number }>;
+}
+
+/** ACCEPTED: taken, the transfer under way; DONE: transferred; REFUSED: it will not be done. */
+export type ClearingAnswer =
+  | { status: "ACCEPTED" }
+  | { status: "DONE" }
+  | { status: "REFUSED"; note: string };
+
 /** A refund application (退付申请) as the non-tax system takes it. */
 export interface RefundApplication {
   refundId: string;
@@ -66,7 +96,7 @@ export interface PaidResult {
  * METHOD, path, time, nonce and the body's SM3). Idempotent there by the agency's serial, so a
  * retry after a lost answer gets the same code.
  */
-export class HttpNontaxIssuer implements NoticeIssuer {
+export class HttpNontaxIssuer implements NoticeIssuer, ClearingSender {
   constructor(
     private readonly baseUrl: string,
     private readonly secrets: ReadonlyMap<string, string>,
@@ -171,6 +201,36 @@ export class HttpNontaxIssuer implements NoticeIssuer {
     return status === 200 ? "taken" : "refused";
   }
 
+  async instructClearing(agencyCode: string, instruction: ClearingOrder): Promise<ClearingAnswer> {
+    const { status, answer } = await this.call(
+      agencyCode,
+      "/fin/v1/nontax/clearing-instructions",
+      instruction,
+    );
+    if (status === 200 || status === 201) return clearingAnswerOf(answer);
+    // 4xx: it will not take this instruction (an account it does not know, a conflicting repeat).
+    return { status: "REFUSED", note: String(answer.code ?? status) };
+  }
+
+  async clearingState(agencyCode: string, instructionId: string): Promise<ClearingAnswer> {
+    const { status, answer } = await this.call(
+      agencyCode,
+      `/fin/v1/nontax/clearing-instructions/${instructionId}`,
+      undefined,
+      "GET",
+    );
+    if (status !== 200) {
+      throw new AppError(
+        "unavailable",
+        `the non-tax system answered ${status} for instruction ${instructionId}`,
+        {
+          code: "NONTAX_UNAVAILABLE",
+        },
+      );
+    }
+    return clearingAnswerOf(answer);
+  }
+
   async issue(
     agencyCode: string,
     request: {
@@ -211,5 +271,16 @@ function decisionOf(answer: Record<string, unknown>): RefundDecision {
       return { status: "REJECTED", note: String(answer.decisionNote ?? "rejected") };
     default:
       return { status: "PENDING" };
+  }
+}
+
+function clearingAnswerOf(answer: Record<string, unknown>): ClearingAnswer {
+  switch (answer.status) {
+    case "DONE":
+      return { status: "DONE" };
+    case "REFUSED":
+      return { status: "REFUSED", note: String(answer.note ?? "refused") };
+    default:
+      return { status: "ACCEPTED" };
   }
 }

@@ -9,7 +9,8 @@ export type CallbackEvent =
   | "payment.receiptIssued"
   | "payment.closed"
   | "payment.refunded"
-  | "payment.refundRejected";
+  | "payment.refundRejected"
+  | "payment.cleared";
 
 export interface CallbackPolicy {
   maxAttempts: number;

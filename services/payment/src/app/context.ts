@@ -3,7 +3,7 @@ import type { Emit } from "@piaoju/contracts";
 import type { Database, SqlExecutor, UnitOfWork } from "@piaoju/persistence";
 import type { Sealer } from "@piaoju/sealing";
 import type { ChannelAccount, PaymentChannel } from "../adapters/channel.ts";
-import type { NoticeIssuer } from "../adapters/nontax.ts";
+import type { ClearingSender, NoticeIssuer } from "../adapters/nontax.ts";
 import type { PaymentCodeRule } from "../domain/payment-code.ts";
 
 export type Tx = SqlExecutor;
@@ -21,6 +21,8 @@ export interface PaymentContext {
   codeRule: PaymentCodeRule;
   /** Finance's non-tax system, when configured: it makes the notices and codes (else codeRule here). */
   noticeIssuer?: NoticeIssuer | undefined;
+  /** Where clearing instructions go (the same non-tax system); unset: none are sent. */
+  clearing?: ClearingSender | undefined;
   channels: ReadonlyMap<string, PaymentChannel>;
   /** Where channels send their notifies, and the cashier's QR URLs point: the platform's public address. */
   publicUrl: () => string;

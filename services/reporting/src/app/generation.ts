@@ -36,6 +36,11 @@ export const readModelTables = [
   "write_off",
   "reconciliation_difference",
   "reconciliation",
+  "payment_collected",
+  "payment_refunded",
+  "channel_reconciliation",
+  "channel_difference",
+  "clearing_instruction",
 ] as const;
 
 /**

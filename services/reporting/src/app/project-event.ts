@@ -3,6 +3,14 @@ import type { SqlExecutor } from "@piaoju/persistence";
 import type { PayerProtection } from "../adapters/payer-protection.ts";
 import { agencyProfileSynced, reconciliationCompleted } from "./projection/finance.ts";
 import {
+  channelDifferenceFound,
+  channelReconciled,
+  clearingInstructed,
+  clearingSettled,
+  paymentCompleted,
+  refundCompleted,
+} from "./projection/payment.ts";
+import {
   issuingPointRegistered,
   paperExchanged,
   receiptBooked,
@@ -40,6 +48,12 @@ export const projectedTypes: ReadonlySet<string> = new Set<CatalogEvent["type"]>
   "issuance.IssuingPointRegistered",
   "finance.AgencyProfileSynced",
   "finance.ReconciliationCompleted",
+  "payment.PaymentCompleted",
+  "payment.RefundCompleted",
+  "payment.ChannelReconciled",
+  "payment.ChannelDifferenceFound",
+  "payment.ClearingInstructed",
+  "payment.ClearingSettled",
 ]);
 
 /**
@@ -85,21 +99,30 @@ export async function projectEvent(
       return agencyProfileSynced(sql, event.data);
     case "finance.ReconciliationCompleted":
       return reconciliationCompleted(sql, event.data);
+    case "payment.PaymentCompleted":
+      return paymentCompleted(sql, event.data);
+    case "payment.RefundCompleted":
+      return refundCompleted(sql, event.data);
+    case "payment.ChannelReconciled":
+      return channelReconciled(sql, event.data);
+    case "payment.ChannelDifferenceFound":
+      return channelDifferenceFound(sql, event.data);
+    case "payment.ClearingInstructed":
+      return clearingInstructed(sql, event.data);
+    case "payment.ClearingSettled":
+      return clearingSettled(sql, event.data);
     // Not what reports are made of: the signing and supervision steps show in issuance's events.
     case "finance.SegmentIssued":
     case "finance.ReceiptSupervised":
     case "finance.ReceiptSupervisionRejected":
-    case "payment.PaymentCompleted":
     case "payment.NoticeCreated":
     case "payment.PaymentOrderOpened":
     case "payment.PaymentClosed":
     case "payment.PaymentAnomalyRecorded":
-    // Refunds: the reporting service's read model of them is not built yet (issue 14).
+    // A refund's application and refusal move no money: the reports count refunds paid back.
     case "payment.RefundRequested":
-    case "payment.RefundCompleted":
     case "payment.RefundRejected":
-    case "payment.ChannelReconciled":
-    case "payment.ChannelDifferenceFound":
+    // Not in a report yet: funds arrival and the three-way match (their reports are next).
     case "payment.FundsArrivalReconciled":
     case "payment.ReceiptsReconciled":
     case "payment.ReceiptDifferenceFound":

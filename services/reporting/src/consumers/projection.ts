@@ -5,8 +5,14 @@ import type { PayerProtection } from "../adapters/payer-protection.ts";
 import { currentGeneration, ensureProjectionState } from "../app/generation.ts";
 import { projectEvent, projectedTypes } from "../app/project-event.ts";
 
-/** The topics the read models are built from (payment's collection reports will add topics.payment). */
-export const projectionTopics = [topics.stock, topics.issuance, topics.finance, topics.delivery] as const;
+/** The topics the read models are built from. */
+export const projectionTopics = [
+  topics.stock,
+  topics.issuance,
+  topics.finance,
+  topics.delivery,
+  topics.payment,
+] as const;
 
 /** A generation's consumer group: a rebuild starts the next one, which reads the topics from the start. */
 export const projectionGroup = (generation: number): string => `reporting.projection.g${generation}`;

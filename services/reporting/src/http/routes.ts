@@ -144,11 +144,7 @@ export function registerReportingRoutes(
   http.get("/v1/reporting/reports", async (req) => {
     authenticateCaller(req, internalToken);
     return {
-      items: [
-        ...Object.entries(reports).map(([name, { title }]) => ({ name, title, available: true })),
-        // Collection reports come with the payment service's events.
-        { name: "collections", title: "缴款收缴情况", available: false },
-      ],
+      items: Object.entries(reports).map(([name, { title }]) => ({ name, title, available: true })),
     };
   });
 

@@ -5,6 +5,7 @@ import { distributionReport } from "./distribution.ts";
 import { inboundReport } from "./inbound.ts";
 import { issuedSummaryReport, type SummaryGroup } from "./issued-summary.ts";
 import { ledgerReport } from "./ledger.ts";
+import { channelDifferencesReport, clearingReport, collectionsReport, refundsReport } from "./payments.ts";
 import { reconciliationReport } from "./reconciliation.ts";
 import { redFlushReport } from "./red-flush.ts";
 import { issuedDetailReport, type ReceiptQuery } from "./search-receipts.ts";
@@ -38,6 +39,15 @@ export const reports: Record<string, { title: string; run: Run }> = {
   },
   "red-flush": { title: "冲红明细查询", run: (d, f, _o, c) => redFlushReport(d, f, c) },
   reconciliation: { title: "对账差异报表", run: (d, f, _o, c) => reconciliationReport(d, f, c) },
+  // 缴款 (the payment service's events)
+  collections: { title: "缴款收缴情况", run: (d, f, _o, c) => collectionsReport(d, f, c) },
+  refunds: { title: "退付明细", run: (d, f, _o, c) => refundsReport(d, f, c, undefined) },
+  "duplicate-refunds": {
+    title: "重复缴款退付明细",
+    run: (d, f, _o, c) => refundsReport(d, f, c, "DUPLICATE"),
+  },
+  "payment-differences": { title: "渠道对账差异", run: (d, f, _o, c) => channelDifferencesReport(d, f, c) },
+  clearing: { title: "资金清分划转", run: (d, f, _o, c) => clearingReport(d, f, c) },
 };
 
 export type ReportName = keyof typeof reports;
