@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
 import type { Results, Transaction } from "@electric-sql/pglite";
 import { messages, TransactionAbortedError } from "@electric-sql/pglite";
@@ -29,6 +30,21 @@ interface SerialisedError {
 type Answer = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerialisedError };
 
 const WORKER_URL = new URL("./pglite-worker.mjs", import.meta.url);
+
+/**
+ * PGlite's WebAssembly, compiled once per process and handed to every worker (V8 shares the
+ * compiled code between threads): otherwise each thread compiles the 9 MB module again.
+ */
+let pgliteModule: Promise<object> | undefined;
+/** This package's TypeScript lib has no WebAssembly types (no DOM); Node has the global. */
+const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<object> } })
+  .WebAssembly;
+function compiledPglite(): Promise<object> {
+  pgliteModule ??= readFile(new URL("pglite.wasm", import.meta.resolve("@electric-sql/pglite"))).then(
+    (bytes) => wasm.compile(bytes),
+  );
+  return pgliteModule;
+}
 
 /** Rebuilds the worker's error on this thread: a DatabaseError stays one (Prisma's adapter and the bus read `code`). */
 function rebuildError(e: SerialisedError): Error {
@@ -141,7 +157,8 @@ export class PgliteWorkerPool {
     thread.databases += 1;
     const db = ++this.#nextDb;
     try {
-      await thread.call({ op: "open", db, ...(dataDir === undefined ? {} : { dataDir }) });
+      const module = await compiledPglite();
+      await thread.call({ op: "open", db, module, ...(dataDir === undefined ? {} : { dataDir }) });
     } catch (error) {
       await this.#release(thread);
       throw error;

@@ -68,6 +68,7 @@ const ops = {
     if (databases.has(request.db)) throw new Error(`database ${request.db} is already open`);
     const pglite = await PGlite.create({
       ...(request.dataDir === undefined ? {} : { dataDir: request.dataDir }),
+      ...(request.module ? { pgliteWasmModule: request.module } : {}),
       // node-postgres' convention for raw queries: int8 stays a string (see database.ts).
       parsers: { [INT8]: asText },
     });
