@@ -35,6 +35,7 @@ const { values } = parseArgs({
     points: { type: "string", default: "5" },
     serial: { type: "string", default: "20" },
     timeout: { type: "string", default: "300" },
+    "start-timeout": { type: "string", default: "120" },
     profile: { type: "boolean", default: false },
     "profile-dir": { type: "string", default: ".bench-profiles" },
   },
@@ -124,7 +125,9 @@ function cpuTree(rootPid: number): Map<string, number> {
     for (const tid of tids) {
       try {
         const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/\d+$/, "#");
+        // The main thread apart: worker threads (PGlite's, SM2's) are also called "node".
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/\d+$/, "#");
+        const name = tid === String(pid) ? `${comm} main thread` : comm;
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
         const key = `${label} · ${name}`;
         out.set(key, (out.get(key) ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS);
@@ -255,12 +258,15 @@ async function startEmbedded(dataDir: string): Promise<Platform> {
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + Number(values["start-timeout"]) * 1000;
   for (;;) {
     const url = /Piaoju is running at (http:\/\/\S+?);/.exec(out)?.[1];
     if (url) return { child, url, readyMs: performance.now() - t0, output: () => out };
-    if (child.exitCode !== null || Date.now() > deadline)
+    if (child.exitCode !== null || Date.now() > deadline) {
+      // never leave a platform running behind a failed bench (it would load the machine on)
+      await stop(child);
       throw new Error(`./piaoju start did not become ready (${child.exitCode}):\n${out}`);
+    }
     await sleep(20);
   }
 }

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { Transaction as PGliteTransaction } from "@electric-sql/pglite";
 import { PGlite, types as pgliteTypes } from "@electric-sql/pglite";
 import pg from "pg";
+import type { PgliteWorkerPool, RemotePGlite } from "./pglite-thread.ts";
 
 /** Runs SQL with positional parameters ($1, $2, ...) and returns the rows. */
 export interface SqlExecutor {
@@ -34,6 +35,11 @@ export type DatabaseConfig =
        * the embedded platform opens one database per service. Made on first use.
        */
       template?: string;
+      /**
+       * Run this database's PGlite on a worker thread of this pool (one round trip per statement)
+       * instead of on the calling thread. Unset: in this thread, as before.
+       */
+      worker?: PgliteWorkerPool;
     };
 
 /** One connection's worth of work: what migrate() needs to hold an advisory lock across transactions. */
@@ -42,7 +48,10 @@ export interface Session extends SqlExecutor {
   transaction<T>(fn: (tx: Session) => Promise<T>): Promise<T>;
 }
 
-export type Driver = { kind: "postgres"; pool: pg.Pool } | { kind: "pglite"; pglite: PGlite };
+export type Driver =
+  | { kind: "postgres"; pool: pg.Pool }
+  | { kind: "pglite"; pglite: PGlite }
+  | { kind: "pglite-worker"; pglite: RemotePGlite };
 
 interface Internals {
   readonly driver: Driver;
@@ -233,7 +242,11 @@ async function seedFromTemplate(template: string, dataDir: string): Promise<void
   await rename(copy, dataDir);
 }
 
-async function openPglite(config: { dataDir?: string; template?: string }): Promise<Database> {
+async function openPglite(config: {
+  dataDir?: string;
+  template?: string;
+  worker?: PgliteWorkerPool;
+}): Promise<Database> {
   if (config.dataDir !== undefined) {
     await mkdir(dirname(config.dataDir), { recursive: true });
     if (config.template !== undefined && !(await exists(join(config.dataDir, "PG_VERSION")))) {
@@ -241,12 +254,20 @@ async function openPglite(config: { dataDir?: string; template?: string }): Prom
     }
     await mkdir(config.dataDir, { recursive: true });
   }
-  const pglite = await PGlite.create({
-    ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }),
-    // Same JS types as node-postgres for raw queries: int8 stays a string (PGlite's default, a JS number, loses
-    // precision past 2^53). Prisma's adapter passes its own parsers per query and is unaffected.
-    parsers: { [pgliteTypes.INT8]: (value: string) => value },
-  });
+  // Same JS types as node-postgres for raw queries: int8 stays a string (PGlite's default, a JS number, loses
+  // precision past 2^53). Prisma's adapter passes its own parsers per query and is unaffected. (The worker
+  // sets the same parser on its side.)
+  const driver: Driver = config.worker
+    ? { kind: "pglite-worker", pglite: await config.worker.open(config.dataDir) }
+    : {
+        kind: "pglite",
+        pglite: await PGlite.create({
+          ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }),
+          parsers: { [pgliteTypes.INT8]: (value: string) => value },
+        }),
+      };
+  // Both answer the same calls (RemotePGlite is the part of PGlite's interface used here and by the adapter).
+  const pglite = driver.pglite as PGlite;
 
   async function pgliteTransaction<T>(fn: (tx: PGliteTransaction) => Promise<T>): Promise<T> {
     refuseNestedUse("transaction");
@@ -283,7 +304,7 @@ async function openPglite(config: { dataDir?: string; template?: string }): Prom
     },
   };
   internals.set(db, {
-    driver: { kind: "pglite", pglite },
+    driver,
     withSession: (fn) => fn(session),
     migrationQueue: Promise.resolve(),
   });

@@ -5,13 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FixtureClientModule } from "../test/support/fixture.ts";
 import { fixtureMigrations, loadFixtureClient } from "../test/support/fixture.ts";
 import type { Database, DatabaseConfig } from "./index.ts";
-import { createPrismaClient, migrate, openDatabase, prismaExecutor } from "./index.ts";
+import { createPrismaClient, migrate, openDatabase, PgliteWorkerPool, prismaExecutor } from "./index.ts";
 import type { TestDatabase } from "./testing.ts";
 import { createTestDatabase } from "./testing.ts";
 
-// One contract, two engines: every service runs on PostgreSQL in production and on PGlite embedded/in tests.
+// One contract, two engines: every service runs on PostgreSQL in production and on PGlite embedded/in tests,
+// PGlite either on the calling thread or on a worker thread (what the embedded platform runs by default).
 
-type Engine = "postgres" | "pglite";
+type Engine = "postgres" | "pglite" | "pglite-worker";
 type Prisma = InstanceType<FixtureClientModule["PrismaClient"]>;
 
 let scratch: string;
@@ -52,7 +53,8 @@ async function recorded(db: Database, names: readonly string[]) {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe.each<Engine>(["postgres", "pglite"])("persistence on %s", (engine) => {
+describe.each<Engine>(["postgres", "pglite", "pglite-worker"])("persistence on %s", (engine) => {
+  const pglite = engine !== "postgres";
   let testDb: TestDatabase | undefined;
   let config: DatabaseConfig;
   let db: Database;
@@ -63,8 +65,10 @@ describe.each<Engine>(["postgres", "pglite"])("persistence on %s", (engine) => {
     if (engine === "postgres") {
       testDb = await createTestDatabase({ prefix: "persistence" });
       config = { kind: "postgres", url: testDb.url, poolSize: 5 };
-    } else {
+    } else if (engine === "pglite") {
       config = { kind: "pglite" };
+    } else {
+      config = { kind: "pglite", worker: new PgliteWorkerPool(1) };
     }
     db = await openDatabase(config);
   });
@@ -75,7 +79,7 @@ describe.each<Engine>(["postgres", "pglite"])("persistence on %s", (engine) => {
   });
 
   it("reports its kind and runs parameterised queries", async () => {
-    expect(db.kind).toBe(engine);
+    expect(db.kind).toBe(pglite ? "pglite" : "postgres");
     const rows = await db.query<{ n: string; s: string }>("SELECT $1::int8 AS n, $2::text AS s", [
       42,
       "票据",
@@ -222,14 +226,59 @@ describe.each<Engine>(["postgres", "pglite"])("persistence on %s", (engine) => {
       expect(await db.query("SELECT n FROM t_tx_counter")).toEqual([{ n: committed }]);
     });
 
-    it.runIf(engine === "pglite")(
-      "refuses db.query() inside db.transaction() instead of deadlocking",
-      async () => {
-        await expect(db.transaction(async () => db.query("SELECT 1"))).rejects.toThrow(/would deadlock/);
-        // and the database is still usable afterwards
-        expect(await db.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
-      },
-    );
+    it.runIf(pglite)("refuses db.query() inside db.transaction() instead of deadlocking", async () => {
+      await expect(db.transaction(async () => db.query("SELECT 1"))).rejects.toThrow(/would deadlock/);
+      // and the database is still usable afterwards
+      expect(await db.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+    });
+
+    it("rejects with PostgreSQL's code and fields, outside and inside a transaction", async () => {
+      await db.exec("CREATE TABLE t_err (k text PRIMARY KEY); INSERT INTO t_err VALUES ('a')");
+      await expect(db.query("INSERT INTO t_err VALUES ('a')")).rejects.toMatchObject({
+        code: "23505",
+        constraint: "t_err_pkey",
+        detail: "Key (k)=(a) already exists.",
+        severity: "ERROR",
+      });
+      const inTx = db.transaction(async (tx) => {
+        await tx.query("INSERT INTO t_err VALUES ('b')");
+        await tx.query("SELECT 'x'::int");
+      });
+      await expect(inTx).rejects.toMatchObject({ code: "22P02" });
+      expect(await db.query("SELECT k FROM t_err ORDER BY k")).toEqual([{ k: "a" }]);
+    });
+
+    it.runIf(pglite)("returns the same JS types on PGlite in process and on a worker", async () => {
+      const [row] = await db.query(
+        `SELECT 9007199254740993::int8 AS big, 7::int4 AS small, 1.50::numeric AS amount, true AS flag,
+                '\\x00ff'::bytea AS bytes, '2026-01-02T03:04:05.678Z'::timestamptz AS at, '{"a":[1,"二"]}'::jsonb AS doc,
+                ARRAY['x','y']::text[] AS words, ARRAY[1,2]::int8[] AS bigs, NULL::text AS nothing`,
+      );
+      expect(row).toEqual({
+        big: "9007199254740993",
+        small: 7,
+        amount: "1.50",
+        flag: true,
+        bytes: new Uint8Array([0, 255]),
+        at: new Date("2026-01-02T03:04:05.678Z"),
+        doc: { a: [1, "二"] },
+        words: ["x", "y"],
+        bigs: ["1", "2"],
+        nothing: null,
+      });
+      // parameters of each kind cross over unchanged
+      const [back] = await db.query(
+        "SELECT $1::bytea AS b, $2::timestamptz AS t, $3::jsonb AS j, $4::text[] AS a, $5::int8 AS n",
+        [Buffer.from([1, 2]), new Date("2026-03-04T05:06:07Z"), { k: ["v", 2] }, ["p", "q"], 12n],
+      );
+      expect(back).toEqual({
+        b: new Uint8Array([1, 2]),
+        t: new Date("2026-03-04T05:06:07Z"),
+        j: { k: ["v", 2] },
+        a: ["p", "q"],
+        n: "12",
+      });
+    });
 
     it("exec runs a multi-statement script", async () => {
       await db.exec(
@@ -266,6 +315,25 @@ describe.each<Engine>(["postgres", "pglite"])("persistence on %s", (engine) => {
       expect(await prisma.receipt.count({ where: { status: "voided" } })).toBe(1);
       await prisma.receipt.delete({ where: { id: "r2" } });
       expect(await prisma.receipt.findMany({ select: { id: true } })).toEqual([{ id: "r1" }]);
+    });
+
+    it("maps a unique violation to Prisma's P2002, outside and inside a transaction", async () => {
+      await prisma.receipt.create({ data: { id: "dup", payer: "甲", amount: "1" } });
+      await expect(
+        prisma.receipt.create({ data: { id: "dup", payer: "乙", amount: "2" } }),
+      ).rejects.toMatchObject({
+        code: "P2002",
+      });
+      await expect(
+        prisma.$transaction(async (tx) => {
+          await tx.receipt.create({ data: { id: "dup2", payer: "丙", amount: "3" } });
+          await tx.receipt.create({ data: { id: "dup", payer: "丁", amount: "4" } });
+        }),
+      ).rejects.toMatchObject({ code: "P2002" });
+      expect(
+        await prisma.receipt.findMany({ where: { id: { startsWith: "dup" } }, select: { id: true } }),
+      ).toEqual([{ id: "dup" }]);
+      await prisma.receipt.deleteMany({ where: { id: { startsWith: "dup" } } });
     });
 
     it("commits and rolls back interactive $transaction", async () => {
@@ -351,7 +419,7 @@ describe.each<Engine>(["postgres", "pglite"])("persistence on %s", (engine) => {
       const [rawResult, prismaResult] = await Promise.allSettled([raw, viaPrisma]);
       expect(prismaResult.status).toBe("fulfilled");
       expect(rawResult.status).toBe("rejected");
-      if (engine === "pglite") {
+      if (pglite) {
         expect((rawResult as PromiseRejectedResult).reason).toMatchObject({ seen: ["raw"] });
       }
       expect(await db.query("SELECT id FROM receipt WHERE payer = 'i'")).toEqual([{ id: "prisma" }]);
@@ -373,6 +441,33 @@ describe("PGlite dataDir", () => {
       expect((await migrate(second, fixtureMigrations)).applied).toEqual([]);
       expect(await second.query("SELECT id, payer, amount FROM receipt")).toEqual([
         { id: "kept", payer: "王五", amount: "9.99" },
+      ]);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe("PGlite on worker threads", () => {
+  it("keeps what was committed across close and reopen, and ends its threads on close", async () => {
+    const dataDir = join(scratch, "pglite-worker-data");
+    const pool = new PgliteWorkerPool(2);
+    const first = await openDatabase({ kind: "pglite", dataDir, worker: pool });
+    const other = await openDatabase({ kind: "pglite", worker: pool });
+    await migrate(first, fixtureMigrations);
+    await first.transaction(async (tx) => {
+      await tx.query("INSERT INTO receipt (id, payer, amount) VALUES ('w1', '王五', 9.99)");
+    });
+    expect(await other.query("SELECT 2 AS two")).toEqual([{ two: 2 }]);
+    await Promise.all([first.close(), other.close()]);
+    await first.close(); // idempotent
+    await expect(first.query("SELECT 1")).rejects.toThrow();
+
+    // in process on the same folder: the worker closed PGlite (postmaster.pid gone, data on disk)
+    const second = await openDatabase({ kind: "pglite", dataDir });
+    try {
+      expect(await second.query("SELECT id, payer, amount FROM receipt")).toEqual([
+        { id: "w1", payer: "王五", amount: "9.99" },
       ]);
     } finally {
       await second.close();

@@ -22,7 +22,11 @@ export function createPrismaClient<C>(
   const adapter =
     driver.kind === "postgres"
       ? new PrismaPg(driver.pool, { disposeExternalPool: false })
-      : new PrismaPGlite(driver.pglite);
+      : driver.kind === "pglite"
+        ? new PrismaPGlite(driver.pglite)
+        : // RemotePGlite answers what the adapter calls: query(sql, values, { rowMode, parsers }), exec,
+          // transaction(cb) with tx.query/rollback, and throws PGlite's DatabaseError (with its code).
+          new PrismaPGlite(driver.pglite as unknown as ConstructorParameters<typeof PrismaPGlite>[0]);
   return new PrismaClient({ adapter });
 }
 

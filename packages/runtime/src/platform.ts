@@ -4,7 +4,14 @@ import { join, resolve } from "node:path";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { AssertionVerifier } from "@piaoju/access";
 import { type Bus, EmbeddedBus, KafkaBus, OutboxRelay, platformMigrationsDir } from "@piaoju/bus";
-import { type Database, ensureDatabase, migrate, openDatabase, pgliteVersion } from "@piaoju/persistence";
+import {
+  type Database,
+  ensureDatabase,
+  migrate,
+  openDatabase,
+  PgliteWorkerPool,
+  pgliteVersion,
+} from "@piaoju/persistence";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { installAssertionVerifier } from "./caller.ts";
@@ -65,6 +72,10 @@ export const platformConfig = z.object({
         "Embedded: where an initialised, empty PGlite cluster is kept, so that each service's new database is a copy of it rather than another initdb. A cache: deleting it costs one initdb.",
       defaultText: "$XDG_CACHE_HOME/piaoju/pglite-<version> (~/.cache when unset)",
     }),
+  PIAOJU_PGLITE_WORKERS: z.coerce.number().int().min(0).max(16).default(0).meta({
+    description:
+      "Embedded: worker threads that run the services' PGlite databases (shared among them), so that the databases use another core than HTTP and crypto; 0 (the default) runs them on the main thread. On 2 cores they free the main thread but add a thread hand-off to every statement, and a receipt is not faster (ADR: PGlite in worker threads).",
+  }),
   PIAOJU_INTERNAL_TOKEN: sharedConfig.PIAOJU_INTERNAL_TOKEN,
   PIAOJU_METRICS_TOKEN: z.string().min(32, "at least 32 characters").optional().meta({
     description:
@@ -176,6 +187,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const dataDir = resolve(config.PIAOJU_DATA_DIR);
 
   const bus = await openBus(options.mode, config, dataDir, name, logger);
+  const pgliteWorkers = pgliteWorkerPool(options.mode, config);
   const started: Started[] = [];
   /** Opened but whose service has not started yet: closed by hand if start-up fails. */
   const notStarted = new Set<Database>();
@@ -210,7 +222,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     // services then start in order. A database that opened is closed if another fails.
     const opened = await Promise.allSettled(
       options.services.map(async (module) => {
-        const db = await openServiceDatabase(options.mode, config, dataDir, module.name);
+        const db = await openServiceDatabase(options.mode, config, dataDir, module.name, pgliteWorkers);
         try {
           await migrate(db, [platformMigrationsDir, module.migrationsDir], {
             log: (msg) => logger.info({ service: module.name }, msg),
@@ -295,17 +307,29 @@ async function openBus(
   });
 }
 
+/** Embedded: the worker threads the services' databases share (PIAOJU_PGLITE_WORKERS; 0: none, the main thread). */
+function pgliteWorkerPool(
+  mode: PlatformOptions["mode"],
+  config: Pick<z.infer<typeof platformConfig>, "PIAOJU_PGLITE_WORKERS">,
+): PgliteWorkerPool | undefined {
+  return mode === "embedded" && config.PIAOJU_PGLITE_WORKERS > 0
+    ? new PgliteWorkerPool(config.PIAOJU_PGLITE_WORKERS)
+    : undefined;
+}
+
 async function openServiceDatabase(
   mode: PlatformOptions["mode"],
   config: Omit<z.infer<typeof platformConfig>, "PIAOJU_INTERNAL_TOKEN" | "PIAOJU_ASSERTION_PUBLIC_KEY">,
   dataDir: string,
   service: string,
+  workers: PgliteWorkerPool | undefined,
 ): Promise<Database> {
   if (mode === "embedded") {
     return openDatabase({
       kind: "pglite",
       dataDir: join(dataDir, service, "pg"),
       template: resolve(config.PIAOJU_PGLITE_TEMPLATE),
+      ...(workers ? { worker: workers } : {}),
     });
   }
   if (!config.PIAOJU_DATABASE_URL) throw new Error("PIAOJU_DATABASE_URL is required in cluster mode");
@@ -334,8 +358,9 @@ export async function migrateServices(options: {
     options.env,
   );
   const dataDir = resolve(config.PIAOJU_DATA_DIR);
+  const pgliteWorkers = pgliteWorkerPool(options.mode, config);
   for (const module of options.services) {
-    const db = await openServiceDatabase(options.mode, config, dataDir, module.name);
+    const db = await openServiceDatabase(options.mode, config, dataDir, module.name, pgliteWorkers);
     try {
       await migrate(db, [platformMigrationsDir, module.migrationsDir], {
         log: (msg) => options.log(module.name, msg),
