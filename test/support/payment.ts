@@ -13,8 +13,12 @@ import {
   type UnionpaySimulator,
   type WechatSimulator,
 } from "@piaoju/channel-simulator";
-import { createEnvelope, ReceiptSigned, ReceiptSupervised, topics } from "@piaoju/contracts";
+import { createEnvelope, type Envelope, ReceiptSigned, ReceiptSupervised, topics } from "@piaoju/contracts";
 import { hmacSm3 } from "@piaoju/gm-crypto";
+import type { ServiceModule } from "@piaoju/runtime";
+import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
+import { inject } from "vitest";
+import { paymentService } from "../../services/payment/src/main.ts";
 
 export interface AlipayRig {
   sim: AlipaySimulator;
@@ -296,4 +300,57 @@ export function playSigningAndFinance(probe: Bus, agencyCode: string): Promise<S
       }
     },
   });
+}
+
+/**
+ * The payment service in a test platform as its integration specs run it: the settings every spec
+ * shares (a sealing key of its own, a 100 ms background round) under the spec's own, every event
+ * on the payment topic gathered into `events`, and, when given, a business system's callback
+ * target registered as that app would (`PUT /v1/payment/callback-targets/:appId`).
+ */
+export async function startPaymentTestPlatform(options: {
+  mode: "cluster" | "embedded";
+  agencyCode: string;
+  /** The caller of `t.call` when none is named (default: an operator of the agency). */
+  caller?: Record<string, string>;
+  env?: Record<string, string>;
+  services?: ServiceModule[];
+  events: Envelope[];
+  callbacks?: { appId: string; url: string; secret: string };
+}): Promise<{ t: TestPlatform; stop(): Promise<void> }> {
+  const t = await startTestPlatform({
+    mode: options.mode,
+    services: options.services ?? [paymentService],
+    kafkaBrokers: inject("kafkaBrokers"),
+    caller: options.caller ?? { "x-piaoju-actor": "ops.li", "x-piaoju-agencies": options.agencyCode },
+    env: {
+      PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
+      PIAOJU_PAYMENT_POLL_MS: "100",
+      ...options.env,
+    },
+  });
+  const watch = await t.probe.subscribe({
+    group: `watch-${randomUUID().slice(0, 8)}`,
+    topics: [topics.payment],
+    handler: async (m) => {
+      options.events.push(m.envelope);
+    },
+  });
+  if (options.callbacks) {
+    const { appId, url, secret } = options.callbacks;
+    const target = await t.call(
+      "PUT",
+      `/v1/payment/callback-targets/${appId}`,
+      { agencyCode: options.agencyCode, url, secret },
+      { "x-piaoju-actor": `app:${appId}`, "x-piaoju-agencies": options.agencyCode },
+    );
+    if (target.status !== 200) throw new Error(`callback target: ${target.status} ${JSON.stringify(target.body)}`);
+  }
+  return {
+    t,
+    async stop() {
+      await watch.stop();
+      await t.stop();
+    },
+  };
 }

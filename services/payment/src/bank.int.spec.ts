@@ -1,6 +1,6 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Envelope } from "@piaoju/contracts";
-import { decodeEvent, topics } from "@piaoju/contracts";
+import { decodeEvent } from "@piaoju/contracts";
 import { businessDay } from "@piaoju/locale";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -10,6 +10,7 @@ import {
   startAlipayRig,
   startCallbackReceiver,
   startNontaxPeer,
+  startPaymentTestPlatform,
   until,
 } from "../../../test/support/payment.ts";
 import { paymentService } from "./main.ts";
@@ -41,30 +42,21 @@ describe.each(["cluster", "embedded"] as const)("payment service, bank counter (
   beforeAll(async () => {
     // Alipay keeps 6‰ of each payment (服务费): its settlement is what it took less that.
     alipay = await startAlipayRig(undefined, { serviceFeePermille: 6 });
-    t = await startTestPlatform({
+    const started = await startPaymentTestPlatform({
       mode,
-      services: [paymentService],
-      kafkaBrokers: inject("kafkaBrokers"),
-      caller: { "x-piaoju-actor": "ops.li", "x-piaoju-agencies": AGENCY },
+      agencyCode: AGENCY,
+      events,
       env: {
-        PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
         PIAOJU_PAYMENT_FIRST_QUERY_MS: "400",
-        PIAOJU_PAYMENT_POLL_MS: "100",
         PIAOJU_PAYMENT_CHANNEL_TIMEOUT_MS: "2000",
         PIAOJU_PAYMENT_CALLBACK_BACKOFF_MS: "100",
         PIAOJU_PAYMENT_REFUND_RETRY_MS: "100",
       },
     });
+    t = started.t;
+    stopWatch = started.stop;
     rig = await startBankRig(AGENCY, () => t.platform.url);
     receiver = await startCallbackReceiver(rig.policeSecret);
-    const watch = await t.probe.subscribe({
-      group: `watch-${randomUUID().slice(0, 8)}`,
-      topics: [topics.payment],
-      handler: async (m) => {
-        events.push(m.envelope);
-      },
-    });
-    stopWatch = () => watch.stop();
     const asApp = { "x-piaoju-actor": `app:${APP}`, "x-piaoju-agencies": AGENCY };
     for (const [method, path, body, headers] of [
       ["PUT", "/v1/payment/channel-accounts/bank", { agencyCode: AGENCY, ...rig.account }, undefined],
@@ -98,7 +90,6 @@ describe.each(["cluster", "embedded"] as const)("payment service, bank counter (
   });
   afterAll(async () => {
     await stopWatch();
-    await t?.stop();
     await rig?.stop();
     await alipay?.sim.close();
     await receiver?.stop();

@@ -1,15 +1,14 @@
-import { randomBytes, randomUUID } from "node:crypto";
-import { type Envelope, topics } from "@piaoju/contracts";
-import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { Envelope } from "@piaoju/contracts";
+import type { TestPlatform } from "@piaoju/runtime/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AlipayRig,
   startAlipayRig,
   startCallbackReceiver,
   startNontaxPeer,
+  startPaymentTestPlatform,
   until,
 } from "../../../test/support/payment.ts";
-import { paymentService } from "./main.ts";
 
 const APP = "police-clearing";
 const SECRET = "k".repeat(40);
@@ -55,43 +54,28 @@ describe.each(["cluster", "embedded"] as const)("clearing (%s)", (mode) => {
     peer = await startNontaxPeer(AGENCY, "230100");
     alipay = await startAlipayRig();
     receiver = await startCallbackReceiver(SECRET);
-    t = await startTestPlatform({
+    const started = await startPaymentTestPlatform({
       mode,
-      services: [paymentService],
-      kafkaBrokers: inject("kafkaBrokers"),
+      agencyCode: AGENCY,
+      events,
+      callbacks: { appId: APP, url: receiver.url, secret: SECRET },
       caller: asOps,
       env: {
-        PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
-        PIAOJU_PAYMENT_POLL_MS: "100",
         PIAOJU_PAYMENT_CALLBACK_BACKOFF_MS: "100",
         PIAOJU_PAYMENT_CALLBACK_ATTEMPTS: "12",
         PIAOJU_PAYMENT_REFUND_RETRY_MS: "100",
         ...peer.env,
       },
     });
-    const watch = await t.probe.subscribe({
-      group: `watch-${randomUUID().slice(0, 8)}`,
-      topics: [topics.payment],
-      handler: async (m) => {
-        events.push(m.envelope);
-      },
-    });
-    stopWatch = () => watch.stop();
+    t = started.t;
+    stopWatch = started.stop;
     expect(
       (await t.call("PUT", "/v1/payment/channel-accounts/alipay", { agencyCode: AGENCY, ...alipay.account }))
         .status,
     ).toBe(200);
-    const target = await t.call(
-      "PUT",
-      `/v1/payment/callback-targets/${APP}`,
-      { agencyCode: AGENCY, url: receiver.url, secret: SECRET },
-      asApp,
-    );
-    expect(target.status).toBe(200);
   });
   afterAll(async () => {
     await stopWatch();
-    await t?.stop();
     await peer?.stop();
     await alipay?.sim.close();
     await receiver?.stop();

@@ -1,16 +1,16 @@
-import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import type { Envelope } from "@piaoju/contracts";
-import { decodeEvent, topics } from "@piaoju/contracts";
+import { decodeEvent } from "@piaoju/contracts";
 import { openDatabase } from "@piaoju/persistence";
-import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { TestPlatform } from "@piaoju/runtime/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   startCallbackReceiver,
+  startPaymentTestPlatform,
   startWechatRig,
   until,
   type WechatRig,
 } from "../../../test/support/payment.ts";
-import { paymentService } from "./main.ts";
 
 const AGENCY = "230101";
 const APP = "police-platform";
@@ -33,28 +33,20 @@ describe.each(["cluster", "embedded"] as const)("payment service, WeChat Pay (%s
   beforeAll(async () => {
     wechat = await startWechatRig();
     receiver = await startCallbackReceiver(CALLBACK_SECRET);
-    t = await startTestPlatform({
+    const started = await startPaymentTestPlatform({
       mode,
-      services: [paymentService],
-      kafkaBrokers: inject("kafkaBrokers"),
-      caller: { "x-piaoju-actor": "ops.li", "x-piaoju-agencies": AGENCY },
+      agencyCode: AGENCY,
+      events,
+      callbacks: { appId: APP, url: receiver.url, secret: CALLBACK_SECRET },
       env: {
-        PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
         PIAOJU_PAYMENT_FIRST_QUERY_MS: "400",
-        PIAOJU_PAYMENT_POLL_MS: "100",
         PIAOJU_PAYMENT_CHANNEL_TIMEOUT_MS: "1500",
         PIAOJU_PAYMENT_CALLBACK_BACKOFF_MS: "100",
         PIAOJU_PAYMENT_REFUND_RETRY_MS: "100",
       },
     });
-    const watch = await t.probe.subscribe({
-      group: `watch-${randomUUID().slice(0, 8)}`,
-      topics: [topics.payment],
-      handler: async (m) => {
-        events.push(m.envelope);
-      },
-    });
-    stopWatch = () => watch.stop();
+    t = started.t;
+    stopWatch = started.stop;
     const account = await t.call("PUT", "/v1/payment/channel-accounts/wechat", {
       agencyCode: AGENCY,
       ...wechat.account,
@@ -72,17 +64,9 @@ describe.each(["cluster", "embedded"] as const)("payment service, WeChat Pay (%s
       "privateKey",
       "serialNo",
     ]);
-    const target = await t.call(
-      "PUT",
-      `/v1/payment/callback-targets/${APP}`,
-      { agencyCode: AGENCY, url: receiver.url, secret: CALLBACK_SECRET },
-      { "x-piaoju-actor": `app:${APP}`, "x-piaoju-agencies": AGENCY },
-    );
-    expect(target.status, JSON.stringify(target.body)).toBe(200);
   });
   afterAll(async () => {
     await stopWatch();
-    await t?.stop();
     await wechat?.sim.close();
     await receiver?.stop();
   });
