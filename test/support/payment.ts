@@ -344,7 +344,8 @@ export async function startPaymentTestPlatform(options: {
       { agencyCode: options.agencyCode, url, secret },
       { "x-piaoju-actor": `app:${appId}`, "x-piaoju-agencies": options.agencyCode },
     );
-    if (target.status !== 200) throw new Error(`callback target: ${target.status} ${JSON.stringify(target.body)}`);
+    if (target.status !== 200)
+      throw new Error(`callback target: ${target.status} ${JSON.stringify(target.body)}`);
   }
   return {
     t,
