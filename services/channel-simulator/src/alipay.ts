@@ -2,6 +2,7 @@ import { createSign, createVerify, generateKeyPairSync, randomBytes } from "node
 import Fastify, { type FastifyInstance } from "fastify";
 import { zipSync } from "fflate";
 import iconv from "iconv-lite";
+import { escapeHtml, sleep } from "./text.ts";
 
 /**
  * Alipay's open platform (支付宝开放平台, OpenAPI 2.0 gateway) as a peer on loopback, speaking the
@@ -651,12 +652,4 @@ function fenToYuan(fen: number): string {
 function toFen(yuan: string): number {
   const [y, f = ""] = yuan.split(".");
   return Number(y) * 100 + Number(f.padEnd(2, "0").slice(0, 2));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -11,6 +11,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { zipSync } from "fflate";
 import type { NotifyMode } from "./alipay.ts";
 import { type IssuedCert, issueCert } from "./rsa-certs.ts";
+import { escapeHtml, sleep } from "./text.ts";
 
 /**
  * UnionPay online payments (银联全渠道, ACP 5.1.0) as a peer on loopback, written from the protocol
@@ -781,12 +782,4 @@ export async function startUnionpaySimulator(
     },
   };
   return sim;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -10,6 +10,7 @@ import {
 } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { NotifyMode } from "./alipay.ts";
+import { escapeHtml, sleep } from "./text.ts";
 
 /**
  * WeChat Pay API v3 (微信支付 APIv3, 直连商户) as a peer on loopback, written from the protocol with
@@ -769,12 +770,4 @@ export async function startWechatSimulator(
     },
   };
   return sim;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
