@@ -36,6 +36,17 @@ const unavailableCodes = new Set([
   "P1017",
   "P2024",
 ]);
+/**
+ * Prisma's pg adapter throws its own DriverAdapterError whose cause names a kind, not a code
+ * (and whose message is only that kind: "ConnectionClosed"); Prisma usually maps it to P1001/P1017,
+ * but not when the connection dies under an interactive transaction's commit or rollback.
+ */
+const unavailableKinds = new Set([
+  "DatabaseNotReachable",
+  "ConnectionClosed",
+  "SocketTimeout",
+  "TooManyConnections",
+]);
 /** node-postgres says a cut connection in words only (no code). */
 const unavailableMessages = [
   /^Connection terminated/,
@@ -67,7 +78,12 @@ export function isUnavailable(error: unknown): boolean {
   return someInChain(error, (e) => {
     // Prisma reports the database's own code in meta, or only in its message ("Code: `57P03`").
     const meta = (
-      e as { meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } } }
+      e as {
+        meta?: {
+          code?: unknown;
+          driverAdapterError?: { cause?: { originalCode?: unknown; kind?: unknown } };
+        };
+      }
     ).meta;
     const inMessage = typeof e.message === "string" ? /Code: `(\w+)`/.exec(e.message)?.[1] : undefined;
     const codes = [
@@ -78,6 +94,8 @@ export function isUnavailable(error: unknown): boolean {
       inMessage,
     ].filter((c): c is string => typeof c === "string");
     if (codes.some((c) => unavailableCodes.has(c))) return true;
+    const kind = (e as { kind?: unknown }).kind ?? meta?.driverAdapterError?.cause?.kind;
+    if (typeof kind === "string" && unavailableKinds.has(kind)) return true;
     return typeof e.message === "string" && unavailableMessages.some((m) => m.test(e.message as string));
   });
 }

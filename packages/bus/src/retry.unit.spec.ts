@@ -28,6 +28,21 @@ const outage = [
     { name: "PrismaClientKnownRequestError", code: "P2010" },
   ),
   new TransientError("wrapped", { cause: new Error("Connection terminated unexpectedly") }),
+  // The pg adapter's own error, raw, when the connection dies under a transaction's commit: its
+  // message is only the kind (a faults run dead-lettered one of these as "ConnectionClosed").
+  Object.assign(new Error("ConnectionClosed"), {
+    name: "DriverAdapterError",
+    cause: { kind: "ConnectionClosed" },
+  }),
+  Object.assign(new Error("DatabaseNotReachable"), {
+    name: "DriverAdapterError",
+    cause: { kind: "DatabaseNotReachable", host: "127.0.0.1", port: 5432 },
+  }),
+  Object.assign(new Error("Server has closed the connection."), {
+    name: "PrismaClientKnownRequestError",
+    code: "P2010",
+    meta: { driverAdapterError: { cause: { kind: "ConnectionClosed" } } },
+  }),
 ];
 
 describe("retry", () => {
@@ -35,6 +50,13 @@ describe("retry", () => {
     for (const error of outage) expect(isUnavailable(error), error.message).toBe(true);
     expect(isUnavailable(Object.assign(new Error("deadlock detected"), { code: "40P01" }))).toBe(false);
     expect(isUnavailable(new Error("invalid input syntax"))).toBe(false);
+    expect(
+      isUnavailable(
+        Object.assign(new Error("UniqueConstraintViolation"), {
+          cause: { kind: "UniqueConstraintViolation" },
+        }),
+      ),
+    ).toBe(false);
     expect(isTransientByDefault(Object.assign(new Error("deadlock"), { code: "40P01" }))).toBe(true);
   });
 

@@ -50,6 +50,7 @@ export const PROBLEM_ZH: Readonly<Record<string, string>> = {
   CONFLICT: "与当前状态冲突",
   INTERNAL: "系统内部错误，请联系管理员",
   UPSTREAM_UNAVAILABLE: "后端服务未及时响应，请稍后重试",
+  DATABASE_UNAVAILABLE: "服务的数据库暂时不可用，本次请求未生效，请稍后重试",
   PIAOJU_GM_NATIVE_MISSING: "国密原生模块未编译",
 
   // ---- agencies, bill kinds, items, issuing points ----

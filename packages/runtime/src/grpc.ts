@@ -8,6 +8,7 @@ import {
   SpanStatusCode,
   trace,
 } from "@opentelemetry/api";
+import { isUnavailable } from "@piaoju/bus";
 import type { Logger } from "pino";
 import { AppError, type ErrorKind, grpcStatusOf } from "./errors.ts";
 
@@ -77,6 +78,9 @@ export function grpcErrorOf(
     return { code: grpcStatusOf[error.kind] as grpc.status, details: error.message };
   const mapped = options.mapError?.(error);
   if (mapped) return grpcErrorOf(mapped, {});
+  // The service's database is down or restarting: the caller may try again (as on HTTP, 503).
+  if (isUnavailable(error))
+    return { code: grpc.status.UNAVAILABLE, details: "the service's database is unavailable" };
   const traceId = trace.getActiveSpan()?.spanContext().traceId;
   options.logger?.error({ err: error, method: options.method }, "unhandled error in gRPC handler");
   return {

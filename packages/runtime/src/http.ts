@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { isUnavailable } from "@piaoju/bus";
 import { problemZh } from "@piaoju/locale/problems";
 import Fastify, {
   type FastifyBaseLogger,
@@ -118,7 +119,10 @@ export function createHttpApp(options: {
           traceId,
         });
     }
-    if (appError.kind === "unavailable") req.log.warn({ err: error }, appError.message);
+    if (appError.kind === "unavailable") {
+      req.log.warn({ err: error }, appError.message);
+      if (appError.code === "DATABASE_UNAVAILABLE") reply.header("retry-after", "2");
+    }
     const problem = problemOf(appError, traceId);
     // Fastify's own 4xx (413 body too large, 415 media type) keep their status.
     if (!(error instanceof AppError) && fastifyStatus && fastifyStatus >= 400 && fastifyStatus < 500) {
@@ -202,6 +206,14 @@ function toAppError(error: unknown): AppError | undefined {
   if (e.code === "P2002" || e.code === "23505") {
     return new AppError("conflict", "it already exists (a concurrent request created it)", {
       code: "ALREADY_EXISTS",
+    });
+  }
+  // The service's database is down or restarting: the request's transaction did not commit (or,
+  // cut at the commit, it may have; writes are idempotent by their keys), so it is worth sending
+  // again: 503 with Retry-After rather than an internal error.
+  if (isUnavailable(error)) {
+    return new AppError("unavailable", "the service's database is unavailable; try again shortly", {
+      code: "DATABASE_UNAVAILABLE",
     });
   }
   // Fastify's own 4xx (body too large, wrong content type, bad content length), each naming its field.
