@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { createEnvelope, ReceiptSupervised, topics } from "@piaoju/contracts";
+import { createEnvelope, ReceiptSupervised, signedContentOf, topics } from "@piaoju/contracts";
 import { Certificate, createSignedData, type Sm2PrivateKey, sm3, verifySignedData } from "@piaoju/gm-crypto";
 import type { SqlExecutor } from "@piaoju/persistence";
 import { Keyring, Sealer } from "@piaoju/sealing";
@@ -86,7 +86,7 @@ export async function receiptsOf(db: SqlExecutor, secretsKey: string): Promise<R
 
 /**
  * What a restored receipt must be: its document the one hashed at issue, the agency's signature
- * valid over it and made with `agencyCertificate` (chaining to `agencyCa`), finance's valid over
+ * valid over what it covers (Header + EInvoiceData from document version 1.2.0) and made with `agencyCertificate` (chaining to `agencyCa`), finance's valid over
  * it and made with the certificate finance names (chaining to `financeCa`).
  */
 export function verifyReceiptSignatures(
@@ -99,10 +99,16 @@ export function verifyReceiptSignatures(
   },
 ): { document: boolean; agency: boolean; finance: boolean } {
   const agency = r.agencySignature
-    ? verifySignedData(r.agencySignature, { content: r.document, trusted: [certificates.agencyCa] })
+    ? verifySignedData(r.agencySignature, {
+        content: signedContentOf(r.document),
+        trusted: [certificates.agencyCa],
+      })
     : undefined;
   const finance = r.financeSignature
-    ? verifySignedData(r.financeSignature, { content: r.document, trusted: [certificates.financeCa] })
+    ? verifySignedData(r.financeSignature, {
+        content: signedContentOf(r.document),
+        trusted: [certificates.financeCa],
+      })
     : undefined;
   return {
     document: sm3(r.document).toString("hex") === r.documentSm3,
@@ -167,7 +173,7 @@ export function supervisionOf(
         billCode,
         number,
         financeSignature: createSignedData({
-          content: r.document,
+          content: signedContentOf(r.document),
           detached: true,
           signerKey: finance.key,
           signerCert: finance.certificate,

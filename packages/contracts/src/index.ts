@@ -59,5 +59,6 @@ export {
   WriteOffRequested,
 } from "./events/stock.ts";
 export * from "./fields/index.ts";
+export * from "./receipt-document.ts";
 export * from "./topics.ts";
 export * from "./trust.ts";

@@ -41,6 +41,7 @@ export {
   openEnvelopedData,
   PKCS7_PROFILES,
   parseSignedData,
+  signatureStamp,
   verifySignedData,
 } from "./pkcs7.ts";
 export { sealSm4, unsealSm4 } from "./seal.ts";

@@ -737,3 +737,18 @@ function openParsed(
     sm4Key.fill(0);
   }
 }
+
+/**
+ * A detached SignedData (base64) as a receipt document carries it: the value and the time its
+ * signer says it was made (signingTime, ISO 8601; empty when it has none or cannot be read).
+ */
+export function signatureStamp(signatureBase64: string): { value: string; time: string } {
+  let time = "";
+  try {
+    time =
+      parseSignedData(Buffer.from(signatureBase64, "base64")).signers[0]?.signingTime?.toISOString() ?? "";
+  } catch {
+    // An unreadable signature is still carried as it is; verifying it says what is wrong.
+  }
+  return { value: signatureBase64, time };
+}

@@ -100,6 +100,7 @@ export const PROBLEM_ZH: Readonly<Record<string, string>> = {
   VOIDED_BUT_SUPERVISED: "票据已作废但财政已监制",
   DOCUMENT_MISMATCH: "票据文件与记录不一致",
   DOCUMENT_DIGEST_MISMATCH: "票据文件摘要不一致",
+  DOCUMENT_MALFORMED: "票据文件缺少票头或票据数据，无法签名",
   BAD_DOCUMENT_DIGEST: "票据文件摘要格式不正确",
   SIGNED_DOCUMENT_MISMATCH: "签名所覆盖的票据文件与开具的不一致",
   SUPERVISED_NUMBER_MISMATCH: "财政监制的票号与票据不一致",

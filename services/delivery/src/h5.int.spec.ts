@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { topics } from "@piaoju/contracts";
+import { signaturesOf, topics, unsignedDocumentOf } from "@piaoju/contracts";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -188,15 +188,18 @@ describe("the H5 pick-up page", () => {
     await tampered.screenshot({ path: join(ARTIFACTS, "h5-verify-tampered.png"), fullPage: true });
     await tampered.context().close();
 
-    // The bytes intact but the agency's SM2 signature value altered (its last byte: the end of s):
-    // the digest still matches, and only the SM2 check in the browser can refuse it.
+    // The stored bytes intact but the agency's SM2 signature value inside the served document's
+    // <EInvoiceSignature> altered (its last byte: the end of s): the digest still matches, and
+    // only the SM2 check in the browser can refuse it (it checks the signatures the document carries).
     const forged = await openPage();
-    await forged.route("**/h5/api/receipts/*/signatures", async (route) => {
+    await forged.route("**/h5/api/receipts/*/document", async (route) => {
       const original = await route.fetch();
-      const body = (await original.json()) as { agencySignature: string };
-      const der = Buffer.from(body.agencySignature, "base64");
+      const xml = (await original.body()).toString("utf8");
+      const m = /<InvoicingPartySignature>.*?<SignatureValue>([^<]+)<\/SignatureValue>/.exec(xml);
+      expect(m?.[1]).toBeDefined();
+      const der = Buffer.from(m![1]!, "base64");
       der[der.length - 1]! ^= 0x01;
-      await route.fulfill({ response: original, json: { ...body, agencySignature: der.toString("base64") } });
+      await route.fulfill({ response: original, body: xml.replace(m![1]!, der.toString("base64")) });
     });
     await forged.fill("#bizSerialNo", "CRJ-H5-0001");
     await forged.fill("#payerName", "王小明");
@@ -221,7 +224,14 @@ describe("the H5 pick-up page", () => {
     const doc = await fetch(`${t.platform.url}/h5/api/receipts/${token}/document`);
     expect(doc.headers.get("content-type")).toContain("application/xml");
     const bytes = Buffer.from(await doc.arrayBuffer());
-    expect(bytes.equals(Buffer.from(zhaoReceipt.document, "base64"))).toBe(true);
+    // The stored bytes with both signatures inside <EInvoiceSignature>, which taken out gives them back.
+    const stored = Buffer.from(zhaoReceipt.document, "base64");
+    expect(bytes.equals(stored)).toBe(false);
+    expect(unsignedDocumentOf(bytes).equals(stored)).toBe(true);
+    expect(signaturesOf(bytes)).toMatchObject({
+      agency: { value: zhaoReceipt.agencySignature },
+      finance: { value: zhaoReceipt.financeSignature },
+    });
     const sigs = (await (
       await fetch(`${t.platform.url}/h5/api/receipts/${token}/signatures`)
     ).json()) as Record<string, string>;

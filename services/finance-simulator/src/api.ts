@@ -234,7 +234,7 @@ export const supervisedResult = z.object({
   billCode,
   number: billNumber,
   status: z.literal("SUPERVISED"),
-  /** Finance's detached PKCS#7 SignedData (DER, base64) over the same document bytes. */
+  /** Finance's detached PKCS#7 SignedData (DER, base64) over the bytes the agency signed (signedContentOf). */
   financeSignature: z.base64(),
   financeCertificateSm3: sm3Hex,
   financeRef: text(),

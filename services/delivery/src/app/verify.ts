@@ -1,3 +1,4 @@
+import { contentToVerify } from "@piaoju/contracts";
 import { type Certificate, sm3, verifySignedData } from "@piaoju/gm-crypto";
 
 export interface SignatureCheck {
@@ -31,7 +32,7 @@ export interface TrustedBySide {
 /**
  * Checks a receipt as a verifier would (查验): the document bytes hash to the recorded SM3,
  * the agency's detached SM2 PKCS#7 signature (单位签名) and finance's (监制签名) both verify
- * over those bytes. With trusted certificates known for a side, its signer must also chain to one.
+ * over what they cover (`contentToVerify`). With trusted certificates known for a side, its signer must also chain to one.
  */
 export function verifyReceipt(
   r: { document: string; documentSm3: string; agencySignature: string; financeSignature: string },
@@ -40,8 +41,10 @@ export function verifyReceipt(
 ): Authenticity {
   const document = Buffer.from(r.document, "base64");
   const documentIntact = sm3(document).toString("hex") === r.documentSm3;
-  const agency = check(r.agencySignature, document, trusted.agency, at);
-  const finance = check(r.financeSignature, document, trusted.finance, at);
+  // What the signatures cover: Header + EInvoiceData from document version 1.2.0, before it the whole.
+  const content = contentToVerify(document);
+  const agency = check(r.agencySignature, content, trusted.agency, at);
+  const finance = check(r.financeSignature, content, trusted.finance, at);
   return {
     documentIntact,
     agency,

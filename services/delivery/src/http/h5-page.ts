@@ -297,16 +297,48 @@ export const RECEIPT_VERIFY_JS = `(function () {
     return res;
   }
 
+  // The served document carries both signatures in <EInvoiceSignature>; taken out, the stored
+  // bytes remain (their SM3 is documentSm3). The signatures cover Header + EInvoiceData from
+  // document version 1.2.0 on, the whole stored document before (as @piaoju/contracts says).
+  var asText = function (bytes) { return new TextDecoder("windows-1252").decode(bytes); }; // one char per byte
+  function unsignedOf(bytes) {
+    var text = asText(bytes), open = text.lastIndexOf("<EInvoiceSignature>");
+    if (open < 0) return bytes;
+    var close = text.indexOf("</EInvoiceSignature>", open);
+    if (close < 0) return bytes;
+    var out = new Uint8Array(bytes.length - (close + 20 - open));
+    out.set(bytes.subarray(0, open)); out.set(bytes.subarray(close + 20), open);
+    return out;
+  }
+  function portionSigned(version) {
+    if (!version) return false;
+    var v = version.split(".").map(Number), since = [1, 2, 0];
+    for (var i = 0; i < 3; i++) if ((v[i] || 0) !== since[i]) return (v[i] || 0) > since[i];
+    return true;
+  }
+  function signedContentOf(unsigned) {
+    var text = asText(unsigned), m = new RegExp("<Header>(?:(?!</Header>).)*?<Version>([0-9.]+)</Version>").exec(text);
+    if (!portionSigned(m && m[1])) return unsigned;
+    var start = text.indexOf("<Header>"), end = text.lastIndexOf("</EInvoiceData>");
+    return start < 0 || end < start ? unsigned : unsigned.subarray(start, end + 15);
+  }
+  function embedded(bytes, name) {
+    var m = new RegExp("<" + name + ">.*?<SignatureValue>([^<]*)</SignatureValue></" + name + ">").exec(asText(bytes));
+    return m ? m[1] : null;
+  }
+
   async function receipt(token) {
     var t = encodeURIComponent(token);
     var responses = await Promise.all([fetchOk("/h5/api/receipts/" + t + "/document"), fetchOk("/h5/api/receipts/" + t + "/signatures"), fetchOk("/h5/api/trust")]);
-    var documentBytes = new Uint8Array(await responses[0].arrayBuffer());
+    var served = new Uint8Array(await responses[0].arrayBuffer());
     var sigs = await responses[1].json(), trust = await responses[2].json();
     var side = function (roles) { return trust.certificates.filter(function (c) { return roles.indexOf(c.role) >= 0; }).map(function (c) { return certificate(fromPem(c.pem)); }); };
-    var digestOk = window.sm3(Array.prototype.slice.call(documentBytes)) === sigs.documentSm3;
+    var unsigned = unsignedOf(served), content = signedContentOf(unsigned);
+    var digestOk = window.sm3(Array.prototype.slice.call(unsigned)) === sigs.documentSm3;
     var at = Date.parse(sigs.supervisedAt);
-    var agency = check(sigs.agencySignature, documentBytes, side(["AGENCY_CA", "CONFIGURED"]), at);
-    var finance = check(sigs.financeSignature, documentBytes, side(["FINANCE_SUPERVISION", "FINANCE_CA", "CONFIGURED"]), at);
+    // The signatures the document itself carries are the ones checked.
+    var agency = check(embedded(served, "InvoicingPartySignature") || sigs.agencySignature, content, side(["AGENCY_CA", "CONFIGURED"]), at);
+    var finance = check(embedded(served, "SupervisorPartySignature") || sigs.financeSignature, content, side(["FINANCE_SUPERVISION", "FINANCE_CA", "CONFIGURED"]), at);
     return {
       verified: digestOk && agency.valid && finance.valid, agency: agency, finance: finance, digestOk: digestOk,
       digestText: digestOk ? "与开具时一致 as issued" : "与开具时不一致 differs from the issued one",

@@ -1,6 +1,7 @@
 import { randomInt, timingSafeEqual } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
-import { billCode, billNumber, bizSerialNo, text } from "@piaoju/contracts";
+import { billCode, billNumber, bizSerialNo, text, withSignatures } from "@piaoju/contracts";
+import { signatureStamp } from "@piaoju/gm-crypto";
 import { fenToChineseUpper, fenToFigures } from "@piaoju/locale";
 import type { Database } from "@piaoju/persistence";
 import { AppError, parseInput, postgresRateLimitStore } from "@piaoju/runtime";
@@ -153,15 +154,21 @@ export async function registerPickup(http: FastifyInstance, d: H5Deps): Promise<
       return { ...result, status: view.status, statusText: statusText(view) };
     });
 
-    // What the browser checks for itself: the exact signed bytes, both signatures, and the
-    // certificates the platform trusts (the same ones the server's answer chains to).
+    // What the browser checks for itself: the document with both signatures inside
+    // <EInvoiceSignature> (the stored bytes once that is taken out), the signatures and the time of
+    // supervision, and the certificates the platform trusts (those the server's answer chains to).
     scope.get("/h5/api/receipts/:token/document", async (req, reply) => {
       const { token } = parseInput(z.object({ token: text().min(1).max(100) }), req.params, "params");
       const row = await rowOfToken(d, token);
       return reply
         .type("application/xml")
         .header("content-disposition", `attachment; filename="${row.billCode}-${row.number}.xml"`)
-        .send(Buffer.from(d.receipts.document(row), "base64"));
+        .send(
+          withSignatures(Buffer.from(d.receipts.document(row), "base64"), {
+            agency: signatureStamp(row.agencySignature),
+            finance: signatureStamp(row.financeSignature),
+          }),
+        );
     });
     scope.get("/h5/api/receipts/:token/signatures", async (req) => {
       const { token } = parseInput(z.object({ token: text().min(1).max(100) }), req.params, "params");

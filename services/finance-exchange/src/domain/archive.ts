@@ -1,3 +1,4 @@
+import { contentToVerify } from "@piaoju/contracts";
 import { Certificate, parseSignedData, sm3, verifySignedData } from "@piaoju/gm-crypto";
 
 /** The parts of a supervised receipt that the archive keeps and can prove later. */
@@ -27,7 +28,7 @@ export function checkSignatures(
   r: ArchivableReceipt,
   expect: { financeCertificateSm3?: string | undefined; trustedFinance?: Certificate[] | undefined },
 ): SignatureCheck {
-  const document = Buffer.from(r.document, "base64");
+  const document = contentToVerify(Buffer.from(r.document, "base64"));
   const agency = safeVerify(Buffer.from(r.agencySignature, "base64"), document);
   if (!agency.valid) return { ok: false, problem: `agency signature: ${agency.reason}` };
   const financeDer = Buffer.from(r.financeSignature, "base64");

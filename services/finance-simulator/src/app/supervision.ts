@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { ReceiptDocumentError, signedContentOf } from "@piaoju/contracts";
 import { Certificate, sm3 } from "@piaoju/gm-crypto";
 import type { SqlExecutor } from "@piaoju/persistence";
 import { AppError } from "@piaoju/runtime";
@@ -69,7 +70,15 @@ async function prepare(
   };
   const earlier = await findReceipt(ctx.db, receipt.receiptId);
   if (earlier) return { result: replayDecision(ctx, submitted, earlier) };
-  return { submitted, crypto: await ctx.crypto.run(document, submitted.agencySignature, new Date()) };
+  // Both signatures cover what the document's version says (Header + EInvoiceData from 1.2.0).
+  let content: Buffer;
+  try {
+    content = signedContentOf(document);
+  } catch (error) {
+    if (!(error instanceof ReceiptDocumentError)) throw error;
+    return { result: rejectedResult(receipt, { code: "DOCUMENT_MISMATCH", reason: error.message }) };
+  }
+  return { submitted, crypto: await ctx.crypto.run(content, submitted.agencySignature, new Date()) };
 }
 
 async function decide(

@@ -201,7 +201,7 @@ export async function businessApi(
     {
       schema: {
         summary:
-          "The receipt's XML document, byte for byte as signed and stored (its SM3 is documentSm3; the agency and finance SignedData in the receipt are over these bytes)",
+          "The receipt's XML document with both signatures inside <EInvoiceSignature> (domain.md). Taken out, the stored bytes remain, whose SM3 is documentSm3; the signatures cover Header + EInvoiceData (document version 1.2.0; earlier receipts: the whole stored document)",
         params: receiptId,
       },
     },

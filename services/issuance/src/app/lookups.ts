@@ -1,3 +1,5 @@
+import { withSignatures } from "@piaoju/contracts";
+import { signatureStamp } from "@piaoju/gm-crypto";
 import { AppError } from "@piaoju/runtime";
 import type { IssuanceContext } from "./context.ts";
 import { type ReceiptView, receiptView } from "./views.ts";
@@ -20,15 +22,29 @@ export async function findBySerial(
   return receipt ? receiptView(receipt) : undefined;
 }
 
+/**
+ * The document as served: the stored unsigned bytes with the signatures made so far inside
+ * `<EInvoiceSignature>` (agency once signed, finance once supervised). Taking that element out
+ * gives the stored bytes back, whose SM3 is the receipt's documentSm3.
+ */
 export async function receiptDocument(
   ctx: IssuanceContext,
   id: string,
 ): Promise<{ agencyCode: string; document: Buffer } | undefined> {
   const receipt = await ctx.prisma.receipt.findUnique({
     where: { id },
-    select: { agencyCode: true, document: true },
+    select: { agencyCode: true, document: true, agencySignature: true, financeSignature: true },
   });
-  return receipt ? { agencyCode: receipt.agencyCode, document: Buffer.from(receipt.document) } : undefined;
+  if (!receipt) return undefined;
+  const stamp = (der: Uint8Array | null) =>
+    der ? signatureStamp(Buffer.from(der).toString("base64")) : undefined;
+  return {
+    agencyCode: receipt.agencyCode,
+    document: withSignatures(Buffer.from(receipt.document), {
+      agency: stamp(receipt.agencySignature),
+      finance: stamp(receipt.financeSignature),
+    }),
+  };
 }
 
 /** 查验: a payer checks code + number + check code; the answer is the status, nothing about the payer. */

@@ -1,4 +1,9 @@
-import { type PayerType, STORABLE_TEXT_RULE, unstorableCharacter } from "@piaoju/contracts";
+import {
+  type PayerType,
+  RECEIPT_DOCUMENT_VERSION,
+  STORABLE_TEXT_RULE,
+  unstorableCharacter,
+} from "@piaoju/contracts";
 import { AppError } from "@piaoju/runtime/errors";
 import { fenToYuan, normalizeQuantity } from "./money.ts";
 
@@ -37,7 +42,8 @@ export interface ReceiptDocumentInput {
   related?: { billCode: string; number: string } | undefined;
 }
 
-export const DOCUMENT_VERSION = "1.1.0";
+/** 1.2.0: the signatures cover Header + EInvoiceData (1.1.0 documents were signed whole). */
+export const DOCUMENT_VERSION = RECEIPT_DOCUMENT_VERSION;
 
 /**
  * The receipt document (domain.md): `<EInvoice><Header/><EInvoiceData/></EInvoice>`, unsigned.
@@ -45,7 +51,8 @@ export const DOCUMENT_VERSION = "1.1.0";
  * Deterministic: the same receipt gives the same bytes (fixed element order, no whitespace
  * between elements, absent optional fields omitted, money with 2 decimals, quantities in their
  * canonical form). The agency signature covers the bytes from `<Header>` to `</EInvoiceData>`
- * inclusive; the signer appends `<EInvoiceSignature>` before `</EInvoice>`.
+ * inclusive (`signedContentOf` in @piaoju/contracts); the served document carries both signatures in
+ * `<EInvoiceSignature>` before `</EInvoice>` (`withSignatures`), the stored one none.
  */
 export function buildReceiptDocument(r: ReceiptDocumentInput): Buffer {
   const { date, time } = shanghaiDateTime(r.issuedAt);

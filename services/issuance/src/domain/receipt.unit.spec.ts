@@ -191,7 +191,7 @@ describe("receipt document", () => {
   it("carries Header and EInvoiceData as domain.md describes, dates in Asia/Shanghai, money with 2 decimals", () => {
     const xml = buildReceiptDocument(input).toString("utf8");
     expect(xml).toContain(
-      "<Header><EInvoiceID>3210000000-62101011</EInvoiceID><EInvoiceTag>CZ-EI-11</EInvoiceTag><Version>1.1.0</Version></Header>",
+      "<Header><EInvoiceID>3210000000-62101011</EInvoiceID><EInvoiceTag>CZ-EI-11</EInvoiceTag><Version>1.2.0</Version></Header>",
     );
     expect(xml).toContain(
       "<TotalAmount>52.35</TotalAmount><IssueDate>20260316</IssueDate><IssueTime>00:30:05</IssueTime>",

@@ -178,7 +178,8 @@ export function registerIssuanceRoutes(
     return receiptFor(caller, receipt);
   });
 
-  // The unsigned XML document, byte for byte as stored (its SM3 is the receipt's documentSm3).
+  // The XML document as served: the stored bytes with both signatures inside <EInvoiceSignature>
+  // (taken out, the stored bytes remain; their SM3 is the receipt's documentSm3).
   http.get("/v1/receipts/:id/document", async (req, reply) => {
     const caller = authenticateCaller(req, internalToken);
     const { id } = parseInput(z.object({ id: z.uuid() }), req.params, "params");

@@ -39,8 +39,8 @@ export class ReceiptSigner {
     let provisioned = false;
     for (;;) {
       try {
-        const response = await this.#sign(keyId, checked.document, request.receiptId);
-        return this.#accept(keyId, checked.document, response);
+        const response = await this.#sign(keyId, checked.content, request.receiptId);
+        return this.#accept(keyId, checked.content, response);
       } catch (error) {
         if (!(error instanceof GrpcStatusError)) throw error;
         const verdict = judgeSignFailure(error.code, error.message, keyId);
@@ -58,16 +58,16 @@ export class ReceiptSigner {
     }
   }
 
-  #sign(keyId: string, document: Buffer, receiptId: string): Promise<SignResponse> {
+  #sign(keyId: string, content: Buffer, receiptId: string): Promise<SignResponse> {
     return this.deps.router.sign(
-      { keyId, data: document, format: "SIGNATURE_FORMAT_PKCS7_DETACHED", requestId: receiptId },
+      { keyId, data: content, format: "SIGNATURE_FORMAT_PKCS7_DETACHED", requestId: receiptId },
       Date.now() + this.deps.deadlineMs,
     );
   }
 
   /** Never emits a signature that does not verify over the document: a device fault, tried again. */
-  #accept(keyId: string, document: Buffer, response: SignResponse): SigningDecision {
-    const check = verifySignedData(response.signature, { content: document });
+  #accept(keyId: string, content: Buffer, response: SignResponse): SigningDecision {
+    const check = verifySignedData(response.signature, { content });
     if (!check.valid || !/^[0-9a-f]{64}$/.test(response.certFingerprint)) {
       this.deps.logger.error(
         { keyId, reason: check.reason },

@@ -1,3 +1,4 @@
+import { ReceiptDocumentError, signedContentOf } from "@piaoju/contracts";
 import { sm3 } from "@piaoju/gm-crypto";
 import { GrpcCode, grpcCodeName } from "@piaoju/runtime/errors";
 
@@ -42,9 +43,12 @@ export function parseKeyMapping(text: string | undefined): Map<string, string> {
   return mapping;
 }
 
-export type DocumentCheck = { ok: true; document: Buffer } | { ok: false; code: string; reason: string };
+export type DocumentCheck = { ok: true; content: Buffer } | { ok: false; code: string; reason: string };
 
-/** The document bytes, if SM3 of them is the digest issuance announced. */
+/**
+ * What the agency signs of the document (its Header + EInvoiceData from version 1.2.0, the whole
+ * document before: `signedContentOf`), if SM3 of the document is the digest issuance announced.
+ */
 export function checkDocument(documentBase64: string, documentSm3: string): DocumentCheck {
   const document = Buffer.from(documentBase64, "base64");
   const actual = sm3(document).toString("hex");
@@ -55,7 +59,12 @@ export function checkDocument(documentBase64: string, documentSm3: string): Docu
       reason: `SM3 of the document is ${actual}, the request says ${documentSm3}`,
     };
   }
-  return { ok: true, document };
+  try {
+    return { ok: true, content: signedContentOf(document) };
+  } catch (error) {
+    if (!(error instanceof ReceiptDocumentError)) throw error;
+    return { ok: false, code: "DOCUMENT_MALFORMED", reason: error.message };
+  }
 }
 
 export type DeviceVerdict =

@@ -27,6 +27,20 @@ describe("receipt signing decisions", () => {
     expect(wrong).toMatchObject({ ok: false, code: "DOCUMENT_DIGEST_MISMATCH" });
   });
 
+  it("signs Header + EInvoiceData of a 1.2.0 document, and refuses one that lacks them", () => {
+    const head = '<?xml version="1.0" encoding="UTF-8"?><EInvoice>';
+    const body =
+      "<Header><Version>1.2.0</Version></Header><EInvoiceData><EInvoiceNumber>1</EInvoiceNumber></EInvoiceData>";
+    const document = Buffer.from(`${head}${body}</EInvoice>`);
+    const checked = checkDocument(document.toString("base64"), sm3(document).toString("hex"));
+    expect(checked.ok && checked.content.toString()).toBe(body);
+    const broken = Buffer.from(`${head}<Header><Version>1.2.0</Version></Header></EInvoice>`);
+    expect(checkDocument(broken.toString("base64"), sm3(broken).toString("hex"))).toMatchObject({
+      ok: false,
+      code: "DOCUMENT_MALFORMED",
+    });
+  });
+
   it("refuses for good only what the request itself caused; device trouble is retried", () => {
     expect(judgeSignFailure(GrpcStatus.NOT_FOUND, "no key", "k").kind).toBe("no-key");
     expect(judgeSignFailure(GrpcStatus.FAILED_PRECONDITION, "no cert", "k")).toMatchObject({
