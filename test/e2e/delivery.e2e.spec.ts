@@ -104,7 +104,7 @@ describe("an issued receipt reaches the payer (cluster)", () => {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     const receiptId = String(res.body.id);
     const document = await until(() => requested.get(receiptId));
-    const { agencySignature, financeSignature } = signers.sign(signedContentOf(document)) // Header + EInvoiceData (version 1.2.0);
+    const { agencySignature, financeSignature } = signers.sign(signedContentOf(document)); // Header + EInvoiceData (version 1.2.0);
 
     await publish(
       topics.signing,
