@@ -39,7 +39,7 @@ const PACE_MS = Number(process.env.PIAOJU_FAULTS_PACE_MS ?? 100);
  * finance-exchange,delivery,reporting,gateway
  * (or `all`, as `pnpm chaos` does). The default is what fits the CI budget: each fault waits for the
  * platform to sign again end to end, and a consumer SIGKILLed or cut off keeps its partitions until
- * its Kafka session (30 s) expires, so each costs 20-60 s here.
+ * its Kafka session (10 s) expires, so each costs 10-60 s here.
  */
 const FAULTS = process.env.PIAOJU_FAULTS_ONLY ?? "kafka,postgres,device,finance,issuance,gateway";
 const ONLY = FAULTS === "all" ? undefined : FAULTS.split(",");

@@ -147,8 +147,11 @@ export class KafkaBus implements Bus {
     const policy = retryPolicy(options.retry);
     const consumer = this.kafka.consumer({
       groupId: this.physical(options.group),
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      // A consumer that died (SIGKILL, a cut network) holds its partitions until its session ends:
+      // 10 s, with a heartbeat a second, instead of KafkaJS' 30 s. deliver() heartbeats between the
+      // attempts of a message it retries, so a long outage behind a handler does not end the session.
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
       allowAutoTopicCreation: false,
     });
     await consumer.connect();
