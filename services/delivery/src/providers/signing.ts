@@ -1,6 +1,15 @@
 import * as grpc from "@grpc/grpc-js";
 import { Certificate, parseSignedData } from "@piaoju/gm-crypto";
-import { loadSigningProto, type SigningDeviceClient } from "@piaoju/proto/signing";
+import {
+  type GetCertificateRequestInput,
+  type GetCertificateResponse,
+  type ListKeysRequestInput,
+  type ListKeysResponse,
+  loadSigningProto,
+  type SigningDeviceClient,
+  type SignRequestInput,
+  type SignResponse,
+} from "@piaoju/proto/signing";
 import { clientCredentials, type ServiceTls, TLS_CHANNEL_OPTIONS } from "@piaoju/service-identity";
 
 /**
@@ -63,19 +72,19 @@ export function gatewayPdfSigning(opts: {
 
   const resolveKey = async (fingerprint: string): Promise<Omit<AgencyPdfSigner, "sign">> => {
     const listed = await unary(client, "ListKeys", {}, opts.deadlineMs);
-    const key = listed.keys.find((k) => k.cert_fingerprint === fingerprint);
+    const key = listed.keys.find((k) => k.certFingerprint === fingerprint);
     if (!key) {
       throw new PdfSigningError(
         `no signing key holds the certificate that signed the receipt (SM3 ${fingerprint})`,
         false,
       );
     }
-    const got = await unary(client, "GetCertificate", { key_id: key.key_id }, opts.deadlineMs);
+    const got = await unary(client, "GetCertificate", { keyId: key.keyId }, opts.deadlineMs);
     const certificate = Certificate.fromDer(got.certificate);
     const chain = got.chain
       .map((der) => Certificate.fromDer(der))
       .filter((c) => c.fingerprintSm3() !== certificate.fingerprintSm3());
-    return { keyId: key.key_id, certificate, chain };
+    return { keyId: key.keyId, certificate, chain };
   };
 
   return {
@@ -105,10 +114,10 @@ export function gatewayPdfSigning(opts: {
             client,
             "Sign",
             {
-              key_id: key.keyId,
+              keyId: key.keyId,
               data,
               format: "SIGNATURE_FORMAT_RAW_DER",
-              request_id: `pdf-${fingerprint.slice(0, 12)}`,
+              requestId: `pdf-${fingerprint.slice(0, 12)}`,
             },
             opts.deadlineMs,
           );
@@ -121,12 +130,9 @@ export function gatewayPdfSigning(opts: {
 }
 
 type Methods = {
-  ListKeys: [Record<string, never>, { keys: Array<{ key_id: string; cert_fingerprint: string }> }];
-  GetCertificate: [{ key_id: string }, { certificate: Buffer; chain: Buffer[] }];
-  Sign: [
-    { key_id: string; data: Buffer; format: "SIGNATURE_FORMAT_RAW_DER"; request_id: string },
-    { signature: Buffer },
-  ];
+  ListKeys: [ListKeysRequestInput, ListKeysResponse];
+  GetCertificate: [GetCertificateRequestInput, GetCertificateResponse];
+  Sign: [SignRequestInput, SignResponse];
 };
 
 function unary<M extends keyof Methods>(
