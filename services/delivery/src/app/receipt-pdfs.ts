@@ -1,9 +1,10 @@
 import { createCmsDetached, sm3, verifySignedData } from "@piaoju/gm-crypto";
 import type { FontChoice } from "@piaoju/locale";
+import { AppError } from "@piaoju/runtime";
 import { Signer, SignPdf } from "@signpdf/signpdf";
 import type { ReceiptView } from "../domain/receipt.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
-import type { PdfSigning } from "../providers/signing.ts";
+import { type PdfSigning, PdfSigningError } from "../providers/signing.ts";
 import { renderReceiptPdf } from "../render/pdf.ts";
 
 /**
@@ -46,6 +47,20 @@ export class ReceiptPdfs {
   async pdf(view: ReceiptView): Promise<Buffer> {
     const signing = this.d.signing;
     if (!signing) return renderReceiptPdf(view, this.d.font);
+    try {
+      return await this.#signed(view, signing);
+    } catch (error) {
+      // The H5 page and the print route answer 503 (try again); a delivery retries with backoff.
+      if (error instanceof PdfSigningError) {
+        throw new AppError("unavailable", `the receipt PDF cannot be signed now: ${error.message}`, {
+          code: error.transient ? "PDF_SIGNING_UNAVAILABLE" : "PDF_SIGNING_KEY_MISSING",
+        });
+      }
+      throw error;
+    }
+  }
+
+  async #signed(view: ReceiptView, signing: PdfSigning): Promise<Buffer> {
     const { prisma } = this.d;
     const receipt = await prisma.receipt.findUnique({
       where: { receiptId: view.receiptId },
