@@ -14,7 +14,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { makeKeystore, type RunningTestDevice, spawnDevice } from "../../../test/support/signing-device.ts";
 import { gatewayClient, gatewaySecurity } from "../../signing-gateway/src/testing/tls.ts";
 import { deliveryService } from "./main.ts";
-import { eventually, issuedEnvelope, issuedReceipt, makeSigners, SECRETS_KEY } from "./testing/fixtures.ts";
+import {
+  eventually,
+  issuedEnvelope,
+  issuedReceipt,
+  makeSigners,
+  paperExchangedEnvelope,
+  SECRETS_KEY,
+} from "./testing/fixtures.ts";
 
 /**
  * The receipt PDF's digital signature, end to end with the real parts: a software signing device
@@ -34,6 +41,7 @@ let caller: SigningDeviceClient;
 let t: TestPlatform;
 let agencyCert: Certificate;
 let agencyCa: Certificate;
+let first: Parameters<typeof issuedEnvelope>[0];
 
 function unary<T>(
   client: SigningDeviceClient,
@@ -78,41 +86,55 @@ beforeAll(async () => {
   // Finance's signature from the fixture's signers; the agency's by the device key, as the
   // gateway signs receipts (detached PKCS#7): delivery finds the PDF's key by that certificate.
   const signers = await makeSigners();
-  const receipt = issuedReceipt(signers, { number: "0000030001", bizSerialNo: "CRJ-PDF-0001" });
-  const signed = await unary<SignResponse>(caller, "Sign", {
-    keyId: KEY,
-    data: Buffer.from(receipt.document, "base64"),
-    format: "SIGNATURE_FORMAT_PKCS7_DETACHED",
-  });
-  await t.probe.publish([
-    {
-      topic: topics.issuance,
-      envelope: issuedEnvelope({ ...receipt, agencySignature: signed.signature.toString("base64") }),
-    },
-  ]);
+  for (const [number, bizSerialNo] of [
+    ["0000030001", "CRJ-PDF-0001"],
+    ["0000030002", "CRJ-PDF-0002"],
+  ] as const) {
+    const receipt = issuedReceipt(signers, { number, bizSerialNo });
+    const signed = await unary<SignResponse>(caller, "Sign", {
+      keyId: KEY,
+      data: Buffer.from(receipt.document, "base64"),
+      format: "SIGNATURE_FORMAT_PKCS7_DETACHED",
+    });
+    const issued = { ...receipt, agencySignature: signed.signature.toString("base64") };
+    if (number === "0000030001") first = issued;
+    await t.probe.publish([{ topic: topics.issuance, envelope: issuedEnvelope(issued) }]);
+  }
   await eventually(async () => {
     const rows = await t.platform.databases.get("delivery")!.query(`SELECT 1 FROM receipt`);
-    return rows.length === 1 ? true : undefined;
+    return rows.length === 2 ? true : undefined;
   });
 }, 120_000);
 
 afterAll(async () => {
   await t?.stop();
   caller?.close();
-  await gateway?.close();
+  await gateway?.close().catch(() => undefined);
   await device?.stop();
 });
 
-async function downloadPdf(): Promise<Buffer> {
+async function fetchPdf(bizSerialNo: string): Promise<Response> {
   const found = await fetch(`${t.platform.url}/h5/api/find`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ method: "serial", bizSerialNo: "CRJ-PDF-0001", name: "王小明" }),
+    body: JSON.stringify({ method: "serial", bizSerialNo, name: "王小明" }),
   });
   const token = ((await found.json()) as { items: Array<{ token: string }> }).items[0]!.token;
-  const res = await fetch(`${t.platform.url}/h5/api/receipts/${token}/pdf`);
+  return fetch(`${t.platform.url}/h5/api/receipts/${token}/pdf`);
+}
+
+async function downloadPdf(bizSerialNo = "CRJ-PDF-0001"): Promise<Buffer> {
+  const res = await fetchPdf(bizSerialNo);
   expect(res.status).toBe(200);
   return Buffer.from(await res.arrayBuffer());
+}
+
+async function pdfSignatureRows() {
+  return t.platform.databases
+    .get("delivery")!
+    .query<{ key_id: string; variant: string }>(
+      `SELECT key_id, variant FROM receipt_pdf_signature ORDER BY signed_at, variant`,
+    );
 }
 
 // --- an independent reading of the PDF signature (no gm-crypto parsing) ---------------------
@@ -233,10 +255,7 @@ describe("the receipt PDF's digital signature", () => {
     const first = await downloadPdf();
     const again = await downloadPdf();
     expect(again.equals(first)).toBe(true);
-    const rows = await t.platform.databases
-      .get("delivery")!
-      .query<{ key_id: string; variant: string }>(`SELECT key_id, variant FROM receipt_pdf_signature`);
-    expect(rows).toEqual([{ key_id: KEY, variant: "ISSUED:" }]);
+    expect(await pdfSignatureRows()).toEqual([{ key_id: KEY, variant: "ISSUED:" }]);
     writeFileSync(join(ARTIFACTS, "signed-receipt.pdf"), first);
   });
 
@@ -337,5 +356,36 @@ describe("the receipt PDF's digital signature", () => {
     expect(raw).toMatch(/\/FT \/Sig[\s\S]*?\/F 4[\s\S]*?\/AP <<\s*\/N \d+ 0 R/);
     expect(raw).toContain("/SubFilter /adbe.pkcs7.detached");
     expect(raw).toContain("/Filter /Adobe.PPKLite");
+  });
+
+  it("is signed anew once the receipt's state changes (换开纸质票据), and that PDF says so", async () => {
+    const before = await downloadPdf();
+    await t.probe.publish([{ topic: topics.issuance, envelope: paperExchangedEnvelope(first, false) }]);
+    await eventually(async () => {
+      const rows = await t.platform.databases
+        .get("delivery")!
+        .query<{ status: string }>(`SELECT status FROM receipt WHERE receipt_id = $1`, [first.receiptId]);
+      return rows[0]?.status === "PAPER_EXCHANGED" ? true : undefined;
+    });
+    const exchanged = await downloadPdf();
+    expect(exchanged.equals(before)).toBe(false);
+    expect((await downloadPdf()).equals(exchanged)).toBe(true);
+    expect(verifyIndependently(pdfSignatureOf(exchanged))).toBe("ok");
+    const text = execFileSync("pdftotext", ["-layout", "-", "-"], { input: exchanged, encoding: "utf8" });
+    expect(text).toContain("已换开纸质票据 11020126-0000000777");
+    expect((await pdfSignatureRows()).map((r) => r.variant)).toEqual([
+      "ISSUED:",
+      "PAPER_EXCHANGED:11020126-0000000777",
+    ]);
+  });
+
+  it("answers 503 while the gateway is gone for a PDF not signed yet, and serves the ones already signed", async () => {
+    const kept = await downloadPdf();
+    await gateway.close();
+    const res = await fetchPdf("CRJ-PDF-0002");
+    expect(res.status).toBe(503);
+    expect(JSON.stringify(await res.json())).toContain("PDF_SIGNING_UNAVAILABLE");
+    expect((await downloadPdf()).equals(kept)).toBe(true);
+    expect((await pdfSignatureRows()).length).toBe(2);
   });
 });
