@@ -60,7 +60,7 @@ export const SIGNING_POLICY: readonly SigningGrant[] = [
   // per receipt and state (ADR signed-receipt-pdf); never bytes a caller of delivery chose.
   { endpoint: "gateway", caller: "delivery", keys: "agency" },
   // A service that only verifies, seals envelopes or reads certificates gets a grant without
-  // `keys`, e.g. { endpoint: "gateway", caller: "delivery" }.
+  // `keys`, e.g. { endpoint: "gateway", caller: "reporting" }.
 ];
 
 export type Decision = { allowed: true } | { allowed: false; reason: string };
