@@ -4,6 +4,14 @@
  */
 
 export type { BytesLike } from "./bytes.ts";
+export type { CreateCmsDetachedOptions } from "./cms.ts";
+export {
+  cmsSignedAttributes,
+  createCmsDetached,
+  OID_ATTR_SIGNING_CERTIFICATE_V2,
+  OID_CMS_DATA,
+  OID_CMS_SIGNED_DATA,
+} from "./cms.ts";
 export type { SignatureFormat } from "./der-signature.ts";
 export { signatureDerToRaw, signatureRawToDer } from "./der-signature.ts";
 export type { CiphertextForm, CiphertextOptions } from "./encryption.ts";

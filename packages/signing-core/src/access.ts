@@ -55,8 +55,12 @@ export const SIGNING_POLICY: readonly SigningGrant[] = [
   // and by issuance; nobody else may use an agency's key.
   { endpoint: "gateway", caller: "signing-gateway", keys: "agency" },
   { endpoint: "gateway", caller: "issuance", keys: "agency" },
+  // Delivery signs the receipt PDF (adbe.pkcs7.detached) with the agency key that signed the
+  // receipt: the signed attributes of a CMS over its own rendering of a receipt it keeps, once
+  // per receipt and state (ADR signed-receipt-pdf); never bytes a caller of delivery chose.
+  { endpoint: "gateway", caller: "delivery", keys: "agency" },
   // A service that only verifies, seals envelopes or reads certificates gets a grant without
-  // `keys`, e.g. { endpoint: "gateway", caller: "delivery" }.
+  // `keys`, e.g. { endpoint: "gateway", caller: "reporting" }.
 ];
 
 export type Decision = { allowed: true } | { allowed: false; reason: string };

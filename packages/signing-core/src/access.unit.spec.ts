@@ -42,4 +42,17 @@ describe("the signing policy", () => {
       decide({ endpoint: "gateway", caller: "stock", method: "Verify", keyIds: [] }, agency).allowed,
     ).toBe(false);
   });
+
+  it("lets delivery sign receipt PDFs with agency keys, and no other key", () => {
+    expect(
+      decide({ endpoint: "gateway", caller: "delivery", method: "Sign", keyIds: ["agency-110101"] }, agency),
+    ).toEqual({ allowed: true });
+    expect(
+      decide({ endpoint: "gateway", caller: "delivery", method: "Sign", keyIds: ["ferry"] }, agency).allowed,
+    ).toBe(false);
+    expect(
+      decide({ endpoint: "device", caller: "delivery", method: "Sign", keyIds: ["agency-110101"] }, agency)
+        .allowed,
+    ).toBe(false);
+  });
 });

@@ -1,4 +1,4 @@
-import { sharedConfig } from "@piaoju/runtime";
+import { platformConfig, sharedConfig } from "@piaoju/runtime";
 import { z } from "zod";
 
 const ms = (fallback: number) => z.coerce.number().int().min(10).default(fallback);
@@ -48,4 +48,25 @@ export const config = z.object({
       "PEM bundle of the roots that agency and finance signers must chain to, for 查验 (verification). Unset: the agency CAs and finance certificates their owners publish on the bus (signing gateway, finance-exchange); set, it replaces them.",
   }),
   PIAOJU_CJK_FONT: sharedConfig.PIAOJU_CJK_FONT,
+  PIAOJU_SIGNING_GATEWAY_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, "host:port, e.g. signing-gateway:50061")
+    .optional()
+    .meta({
+      description:
+        "The signing gateway (gRPC, mutual TLS) that signs receipt PDFs with the agency's key, once per receipt and state. Unset: PDFs carry the drawn seal but no digital signature. The embedded runner sets it to its own gateway.",
+      example: "signing-gateway:50061",
+    }),
+  PIAOJU_DELIVERY_TLS_DIR: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined)
+    .meta({
+      description:
+        "Delivery's mutual-TLS identity towards the signing gateway (ca.crt, tls.crt, tls.key). Embedded and unset: made in the data folder's secrets; required in a cluster when PIAOJU_SIGNING_GATEWAY_ADDRESS is set.",
+    }),
+  PIAOJU_DELIVERY_SIGNING_DEADLINE_MS: ms(5_000).meta({
+    description: "Deadline of one call to the signing gateway when a receipt PDF is signed.",
+  }),
+  PIAOJU_DATA_DIR: platformConfig.shape.PIAOJU_DATA_DIR,
 });

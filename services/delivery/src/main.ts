@@ -1,10 +1,13 @@
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Certificate } from "@piaoju/gm-crypto";
 import { loadCjkFont } from "@piaoju/locale";
 import { createPrismaClient } from "@piaoju/persistence";
-import { parseConfig, type ServiceModule } from "@piaoju/runtime";
+import { ConfigError, parseConfig, type ServiceModule } from "@piaoju/runtime";
 import { Keyring, LEGACY_FORMATS, Sealer } from "@piaoju/sealing";
+import { ensureEmbeddedServiceTls, loadServiceTls, type ServiceTls } from "@piaoju/service-identity";
 import { Deliveries } from "./app/deliveries.ts";
+import { ReceiptPdfs } from "./app/receipt-pdfs.ts";
 import { Receipts } from "./app/receipts.ts";
 import { TrustAnchors } from "./app/trust.ts";
 import { config } from "./config.ts";
@@ -15,7 +18,8 @@ import { PrismaClient } from "./generated/prisma/client.ts";
 import { registerPickup } from "./http/h5.ts";
 import { registerDeliveryRoutes } from "./http/routes.ts";
 import { httpSmsGateway, smtpMailer } from "./providers/providers.ts";
-import { cachedRenderer, renderReceiptPdf } from "./render/pdf.ts";
+import { gatewayPdfSigning } from "./providers/signing.ts";
+import { cachedRenderer } from "./render/pdf.ts";
 
 /** Composition root of delivery (交付管理): intake, sender, internal API, H5 pick-up page. */
 export const deliveryService: ServiceModule = {
@@ -27,7 +31,17 @@ export const deliveryService: ServiceModule = {
     const prisma = createPrismaClient(ctx.db, PrismaClient);
     const clock = () => new Date();
     const font = loadCjkFont(cfg.PIAOJU_CJK_FONT);
-    const render = cachedRenderer((view: ReceiptView) => renderReceiptPdf(view, font), 64);
+    const signing = cfg.PIAOJU_SIGNING_GATEWAY_ADDRESS
+      ? gatewayPdfSigning({
+          address: cfg.PIAOJU_SIGNING_GATEWAY_ADDRESS,
+          tls: await signingTls(cfg, ctx.bus.kind === "embedded"),
+          deadlineMs: cfg.PIAOJU_DELIVERY_SIGNING_DEADLINE_MS,
+        })
+      : undefined;
+    if (!signing)
+      ctx.logger.warn("PIAOJU_SIGNING_GATEWAY_ADDRESS unset: receipt PDFs are not digitally signed");
+    const pdfs = new ReceiptPdfs({ prisma, font, signing, clock });
+    const render = cachedRenderer((view: ReceiptView) => pdfs.pdf(view), 64);
     const protector = new Protector(
       new Sealer(Keyring.parse(cfg.PIAOJU_SECRETS_KEY), { legacy: [LEGACY_FORMATS.gatewayDelivery] }),
     );
@@ -96,11 +110,30 @@ export const deliveryService: ServiceModule = {
         await intake.stop();
         await sender.stop();
         mail?.close();
+        signing?.close();
         await prisma.$disconnect();
       },
     };
   },
 };
+
+/**
+ * Delivery's identity towards the signing gateway: the mounted one; embedded, its own from the
+ * data folder's service CA (the gateway's is made from the same); a cluster must mount one.
+ */
+async function signingTls(
+  cfg: { PIAOJU_DELIVERY_TLS_DIR?: string | undefined; PIAOJU_DATA_DIR: string },
+  embedded: boolean,
+): Promise<ServiceTls> {
+  if (cfg.PIAOJU_DELIVERY_TLS_DIR) return loadServiceTls(cfg.PIAOJU_DELIVERY_TLS_DIR);
+  if (!embedded) {
+    throw new ConfigError([
+      "PIAOJU_DELIVERY_TLS_DIR: required in cluster mode with PIAOJU_SIGNING_GATEWAY_ADDRESS (delivery's certificate from the platform's service CA)",
+    ]);
+  }
+  const dirs = await ensureEmbeddedServiceTls(join(resolve(cfg.PIAOJU_DATA_DIR), "secrets"), ["delivery"]);
+  return loadServiceTls(dirs.delivery as string);
+}
 
 /** The sender loop: one run at a time, every poll interval or when woken; stop waits for the run. */
 function startSender(deliveries: Deliveries, pollMs: number, onError: (error: unknown) => void) {

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { generateAssertionKeys, publicKeyOf } from "@piaoju/access";
 import { type ServiceModule, startPlatform } from "@piaoju/runtime";
@@ -42,6 +43,14 @@ export async function runPlatformProcess(options: PlatformProcessOptions): Promi
       randomBytes(16).toString("hex"),
     );
     env.PIAOJU_SIGNING_DEV_PROVISION ??= "true";
+    // Delivery signs receipt PDFs through the gateway over gRPC: one loopback port for both.
+    if (!env.PIAOJU_SIGNING_GATEWAY_ADDRESS) {
+      env.PIAOJU_SIGNING_GATEWAY_LISTEN ??= `127.0.0.1:${await freeLoopbackPort()}`;
+      env.PIAOJU_SIGNING_GATEWAY_ADDRESS = env.PIAOJU_SIGNING_GATEWAY_LISTEN.replace(
+        /^0\.0\.0\.0:/,
+        "127.0.0.1:",
+      );
+    }
     // The gateway signs who a person is for the services with this (Ed25519); the services verify
     // with its public half (ADR 0012). Made again if missing: nothing at rest depends on it.
     env.PIAOJU_ASSERTION_KEY ??= await embeddedSecret(
@@ -150,4 +159,17 @@ async function embeddedSecret(dataDir: string, name: string, make: () => string)
   const secret = make();
   await writeFile(file, `${secret}\n`, { mode: 0o600 });
   return secret;
+}
+
+/** A loopback port free now (the gateway binds it a moment later, in this process). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => ok(port));
+    });
+  });
 }

@@ -105,10 +105,17 @@ describe("the signing gateway authenticates callers by mutual TLS and applies th
   });
 
   it("refuses PERMISSION_DENIED a valid certificate of a service not allowed an agency's key, on Sign, SignBatch and SignStream", async () => {
-    const delivery = await as("delivery");
-    expect(await outcome(sign(delivery, AGENCY_KEY))).toEqual({
+    const reporting = await as("reporting");
+    expect(await outcome(sign(reporting, AGENCY_KEY))).toEqual({
       code: grpc.status.PERMISSION_DENIED,
-      details: '"delivery" may not call the signing gateway',
+      details: '"reporting" may not call the signing gateway',
+    });
+    // Delivery signs receipt PDFs with agency keys (ADR signed-receipt-pdf), and no other key.
+    const delivery = await as("delivery");
+    expect((await outcome(sign(delivery, AGENCY_KEY))).code).toBe(grpc.status.OK);
+    expect(await outcome(sign(delivery, OTHER_KEY))).toEqual({
+      code: grpc.status.PERMISSION_DENIED,
+      details: `"delivery" may not use key "${OTHER_KEY}" (Sign)`,
     });
     const issuance = await as("issuance");
     expect(await outcome(sign(issuance, OTHER_KEY))).toEqual({

@@ -1,4 +1,6 @@
 import { type FontChoice, fenToChineseUpper, fenToFigures, fenToYuan, pdfBytes } from "@piaoju/locale";
+import { pdfkitAddPlaceholder } from "@signpdf/placeholder-pdfkit";
+import { SUBFILTER_ADOBE_PKCS7_DETACHED } from "@signpdf/utils";
 import PDFDocument from "pdfkit";
 import QRCode from "qrcode";
 import type { ReceiptView } from "../domain/receipt.ts";
@@ -22,7 +24,33 @@ const INK = "#1f1f1f";
 const FORM = "#8b2e1f";
 const SEAL = "#d0312d";
 
-export async function renderReceiptPdf(r: ReceiptView, font: FontChoice): Promise<Buffer> {
+/**
+ * The agency's digital signature field over its seal (收款单位章): the seal is the field's
+ * visible appearance, and the signature dictionary waits for its /Contents (signed-pdf.ts).
+ */
+export interface PdfSealField {
+  /** /Name: who signs (the agency, as its certificate names it). */
+  signerName: string;
+  /** /M: when it was signed; the CMS carries the same time. */
+  signingTime: Date;
+  /** Bytes reserved for the DER CMS (hex doubles it in the file). */
+  contentsLength: number;
+}
+
+/** The signature's /Reason, /Location and /Prop_Build /App of every receipt. */
+const SIGNATURE_REASON = "执收单位电子票据专用章";
+const SIGNATURE_LOCATION = "中华人民共和国";
+
+/**
+ * The receipt's PDF. With `seal`, the agency's seal is drawn as the appearance of a signature
+ * field (a widget over the seal area, printed) and the document carries the signature dictionary
+ * with its /ByteRange and /Contents placeholders; without, the seal is drawn on the page.
+ */
+export async function renderReceiptPdf(
+  r: ReceiptView,
+  font: FontChoice,
+  seal?: PdfSealField,
+): Promise<Buffer> {
   const doc = new PDFDocument({
     size: A4,
     margin: 0,
@@ -45,7 +73,7 @@ export async function renderReceiptPdf(r: ReceiptView, font: FontChoice): Promis
   const tableTop = drawPayer(doc, r, 176);
   const afterTable = drawItems(doc, r, tableTop);
   const afterTotals = drawTotals(doc, r, afterTable);
-  drawSignatures(doc, r, afterTotals);
+  drawSignatures(doc, r, afterTotals, seal);
   drawFooter(doc, r);
 
   doc.end();
@@ -268,11 +296,21 @@ function drawTotals(doc: PDFKit.PDFDocument, r: ReceiptView, top: number): numbe
   return top + height + 52;
 }
 
-function drawSignatures(doc: PDFKit.PDFDocument, r: ReceiptView, top: number): void {
+function drawSignatures(
+  doc: PDFKit.PDFDocument,
+  r: ReceiptView,
+  top: number,
+  seal: PdfSealField | undefined,
+): void {
   const y = top + 22;
   doc.fontSize(10).fillColor(FORM).text("收款单位（章）：", LEFT, y, { lineBreak: false });
   doc.fillColor(INK).text(r.agencyName ?? r.agencyCode, LEFT + 82, y, { lineBreak: false });
-  drawRoundSeal(doc, LEFT + 150, y + 8, 40, r.agencyName ?? `执收单位 ${r.agencyCode}`, "票据专用章");
+  const [cx, cy, radius] = [LEFT + 150, y + 8, 40];
+  const drawSeal = () =>
+    drawRoundSeal(doc, cx, cy, radius, r.agencyName ?? `执收单位 ${r.agencyCode}`, "票据专用章");
+  if (seal)
+    signatureField(doc, seal, [cx - radius - 3, cy - radius - 3, cx + radius + 3, cy + radius + 3], drawSeal);
+  else drawSeal();
   doc
     .fontSize(10)
     .fillColor(FORM)
@@ -291,6 +329,67 @@ function drawFooter(doc: PDFKit.PDFDocument, r: ReceiptView): void {
     A4[1] - 36,
     { width: WIDTH, lineBreak: false },
   );
+}
+
+/**
+ * The signature field over `box` (top-left coordinates, as pdfkit draws): `draw` is captured
+ * into a form XObject, the widget's normal appearance (/AP /N), instead of the page's content;
+ * the XObject shares the page's resources (the embedded font subset, the opacity states) and
+ * draws in the page's own coordinates, so its /BBox is the widget's /Rect and no /Matrix is needed.
+ *
+ * The signature dictionary, the AcroForm (SigFlags 3) and the widget come from
+ * @signpdf/placeholder-pdfkit; it writes the widget without appearance or flags, so the one
+ * `ref` it makes for the widget gets /F 4 (printed: the seal is on paper too) and /AP here.
+ */
+function signatureField(
+  doc: PDFKit.PDFDocument,
+  seal: PdfSealField,
+  box: [number, number, number, number],
+  draw: () => void,
+): void {
+  const [x0, top, x1, bottom] = box;
+  const height = A4[1];
+  const rect = [x0, height - bottom, x1, height - top];
+  // pdfkit's page internals and ref(), which its types do not show
+  const internals = doc as unknown as {
+    page: { content: unknown; resources: unknown };
+    ref(data: Record<string, unknown>): { write(s: string): void; end(): void };
+  };
+  const page = internals.page;
+  const ref = (data: Record<string, unknown>) => internals.ref(data);
+  const appearance = ref({ Type: "XObject", Subtype: "Form", BBox: rect, Resources: page.resources });
+  const content = page.content;
+  page.content = appearance;
+  try {
+    appearance.write(`1 0 0 -1 0 ${height} cm`);
+    draw();
+  } finally {
+    page.content = content;
+  }
+  appearance.end();
+  const pdf = new Proxy(doc, {
+    get(target, key) {
+      if (key === "ref") {
+        return (data: Record<string, unknown>) =>
+          ref(data?.Subtype === "Widget" ? { ...data, F: 4, AP: { N: appearance } } : data);
+      }
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  pdfkitAddPlaceholder({
+    pdf,
+    pdfBuffer: Buffer.alloc(0),
+    reason: SIGNATURE_REASON,
+    contactInfo: "",
+    name: seal.signerName,
+    location: SIGNATURE_LOCATION,
+    signingTime: seal.signingTime,
+    signatureLength: seal.contentsLength,
+    subFilter: SUBFILTER_ADOBE_PKCS7_DETACHED,
+    widgetRect: rect,
+    appName: "Piaoju",
+  });
 }
 
 /** A round agency seal: ring, star, the name along the upper arc and the purpose beneath. */
