@@ -474,6 +474,10 @@ describe("the admin console's delivery, finance, stock and payment pages", () =>
     }, 60_000);
     await nontax.sim.admin.refuseClearing(batch[0]!.instructionId, "账户已冻结");
     await nontax.sim.admin.completeClearing(batch[1]!.instructionId);
+    await until(async () => {
+      const res = await clerk.request("GET", api(`/v1/payment/clearings/${dayClear}?agencyCode=${AGENCY}`));
+      return (res.body as { status?: string }).status === "REFUSED" || undefined;
+    }, 60_000);
 
     const page = await open("fl.p");
     const pickDay = async (id: string, day: string, url: string) => {
@@ -529,7 +533,7 @@ describe("the admin console's delivery, finance, stock and payment pages", () =>
     await go(page, "资金清分");
     await pickDay("clearing-day", dayClear, "/v1/payment/clearings/");
     await page.waitForSelector("#clearing-instructions .instruction-status >> text=被拒绝");
-    expect(await page.locator("#clearing-rules").textContent()).toContain("60.00%");
+    expect(await page.locator("#clearing-rules-table").textContent()).toContain("60.00%");
     expect(await page.locator("#clearing-instructions").textContent()).toContain("账户已冻结");
     await shot(page, "payment-clearing");
     await page.locator("#clearing-instructions .instruction-resend").click();

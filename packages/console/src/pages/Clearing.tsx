@@ -765,6 +765,7 @@ function ClearingRules() {
       extra={can("payment.channels") ? editor() : null}
     >
       <Table<Rule>
+        id="clearing-rules-table"
         size="small"
         rowKey="itemCode"
         pagination={false}
