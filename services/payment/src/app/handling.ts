@@ -50,7 +50,7 @@ export async function markHandled(
   const dayColumn = input.source === "funds" ? "settlement_day" : "business_day";
   return ctx.db.transaction(async (tx) => {
     const [row] = await tx.query<Record<string, unknown>>(
-      `SELECT id, agency_code, ${dayColumn} AS day, kind, ${input.source === "funds" ? "NULL AS channel," : "channel,"}
+      `SELECT id, agency_code, ${dayColumn} AS day, kind, channel,
               ${input.source === "funds" ? "CASE WHEN handled_at IS NULL THEN 'OPEN' ELSE 'HANDLED' END" : "resolution"} AS resolution
          FROM ${table} WHERE id = $1 AND agency_code = $2 FOR UPDATE`,
       [input.id, input.agencyCode],
