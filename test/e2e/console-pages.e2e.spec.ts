@@ -9,6 +9,7 @@ import { generate } from "otplib";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsoleSession, GOOD_PASSWORD, startPlatform, until } from "../support/console.ts";
+import { type AlipayRig, startAlipayRig, startNontaxPeer } from "../support/payment.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const CHROMIUM = process.env.PIAOJU_CHROMIUM ?? "/usr/bin/chromium";
@@ -31,6 +32,10 @@ describe("the admin console's delivery, finance, stock and payment pages", () =>
   const totp: Record<string, string> = {};
   let clerk: ConsoleSession;
   let payment: { id: string; noticeNo: string };
+  let sysadmin: ConsoleSession;
+  /** The payment's peers for the finance office's day: Alipay, and finance's non-tax system (清分). */
+  let alipay: AlipayRig;
+  let nontax: Awaited<ReturnType<typeof startNontaxPeer>>;
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -40,10 +45,18 @@ describe("the admin console's delivery, finance, stock and payment pages", () =>
         stdio: "ignore",
       });
     dataDir = await mkdtemp(join(tmpdir(), "piaoju-console-pages-"));
-    // A failed push is parked after one try, so the failure shows at once.
+    alipay = await startAlipayRig();
+    nontax = await startNontaxPeer(AGENCY, "110100");
+    // A failed push is parked after one try, so the failure shows at once. The notify cannot reach
+    // the platform (its port is not known before it starts): the settler's query settles payments.
     platform = await startPlatform(dataDir, {
       PIAOJU_DELIVERY_MAX_ATTEMPTS: "1",
       PIAOJU_DELIVERY_POLL_MS: "200",
+      PIAOJU_PAYMENT_FIRST_QUERY_MS: "300",
+      PIAOJU_PAYMENT_POLL_MS: "200",
+      PIAOJU_PAYMENT_CALLBACK_BACKOFF_MS: "200",
+      PIAOJU_RECONCILE_AT: "off",
+      ...nontax.env,
     });
     for (const m of platform.out().matchAll(/^ {2}(sysadmin|secadmin|auditor)\s+\S+\s+(\S{18})$/gm))
       otp[m[1]!] = m[2]!;
@@ -53,7 +66,7 @@ describe("the admin console's delivery, finance, stock and payment pages", () =>
     });
 
     // The bureau's people, through the console's API (the first console test shows these steps in the page).
-    const sysadmin = await adminByApi("sysadmin");
+    sysadmin = await adminByApi("sysadmin");
     const secadmin = await adminByApi("secadmin");
     const made: Record<string, string> = {};
     for (const [username, displayName, issuingPoints] of [
@@ -113,6 +126,8 @@ describe("the admin console's delivery, finance, stock and payment pages", () =>
       await new Promise((r) => platform.child.once("exit", r));
     }
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await alipay?.sim.close();
+    await nontax?.stop();
   }, 60_000);
 
   const ok = async (s: ConsoleSession, method: string, path: string, body?: unknown) => {
@@ -389,4 +404,178 @@ describe("the admin console's delivery, finance, stock and payment pages", () =>
     expect(recon.status()).toBe(200);
     await page.context().close();
   }, 240_000);
+
+  it("统一对账单, 差异工作台, 资金清分, 到账核对: the finance liaison reads the day, handles a difference with a note and re-sends a refused instruction", async () => {
+    const api = (path: string) => `/api/internal${path}`;
+    const daysAgo = (n: number) =>
+      new Date(Date.now() + 8 * 3_600_000 - n * 86_400_000).toISOString().slice(0, 10);
+    const dayDiff = daysAgo(2);
+    const dayClear = daysAgo(3);
+    // The agency's Alipay account and its finance special accounts with the rule of item 001 (60/40).
+    await ok(sysadmin, "PUT", api("/v1/payment/channel-accounts/alipay"), {
+      agencyCode: AGENCY,
+      ...alipay.account,
+    });
+    for (const [no, name] of [
+      ["6217000010001", "市财政局非税收入专户"],
+      ["6217000010002", "区财政局非税收入专户"],
+    ])
+      await ok(sysadmin, "PUT", api(`/v1/payment/clearing-accounts/${no}`), {
+        agencyCode: AGENCY,
+        name,
+        bankName: "建设银行",
+      });
+    await ok(sysadmin, "PUT", api("/v1/payment/clearing-rules/001"), {
+      agencyCode: AGENCY,
+      shares: [
+        { accountNo: "6217000010001", basisPoints: 6000 },
+        { accountNo: "6217000010002", basisPoints: 4000 },
+      ],
+    });
+    let n = 0;
+    const paidOn = async (day: string, hms: string) => {
+      const created = await ok(clerk, "POST", api("/v1/payments"), {
+        agencyCode: AGENCY,
+        bizSerialNo: `CONSOLE-CLR-${++n}`,
+        payer: { type: 1, code: "11010519491231002X", name: "李四" },
+        items: [{ itemCode: "001", quantity: "1", amountFen: 12000 }],
+        issuingPointCode: "WIN-01",
+        billCode: BILL,
+      });
+      const order = await ok(clerk, "POST", api(`/v1/payments/${String(created.id)}/orders`), {
+        channel: "alipay",
+        scene: "qr",
+        expectedAmountFen: 12000,
+      });
+      await alipay.sim.pay(String(order.orderId), new Date(`${day}T${hms}+08:00`));
+      await until(
+        async () =>
+          (await ok(clerk, "GET", api(`/v1/payments/${String(created.id)}`))).status === "PAID" || undefined,
+        60_000,
+      );
+      return String(order.orderId);
+    };
+    await paidOn(dayClear, "09:00:00");
+    const mismatched = await paidOn(dayDiff, "10:00:00");
+    // Alipay's statement of that day says 119.00 for it: an amount difference for a person.
+    alipay.sim.billFaults.amount.set(mismatched, "119.00");
+    await nontax.sim.admin.setAutoApprove(false);
+    for (const day of [dayClear, dayDiff])
+      await ok(sysadmin, "POST", api("/v1/payment/reconciliations"), {
+        agencyCode: AGENCY,
+        channel: "alipay",
+        businessDay: day,
+      });
+    // The clean day is cleared by the background round; the bank refuses one of its two instructions.
+    const batch = await until(async () => {
+      const res = await clerk.request("GET", api(`/v1/payment/clearings/${dayClear}?agencyCode=${AGENCY}`));
+      const b = res.body as { instructions?: Array<{ instructionId: string; status: string }> };
+      return b.instructions?.every((i) => i.status === "ACCEPTED") ? b.instructions : undefined;
+    }, 60_000);
+    await nontax.sim.admin.refuseClearing(batch[0]!.instructionId, "账户已冻结");
+    await nontax.sim.admin.completeClearing(batch[1]!.instructionId);
+    await until(async () => {
+      const res = await clerk.request("GET", api(`/v1/payment/clearings/${dayClear}?agencyCode=${AGENCY}`));
+      return (res.body as { status?: string }).status === "REFUSED" || undefined;
+    }, 60_000);
+
+    const page = await open("fl.p");
+    const pickDay = async (id: string, day: string, url: string) => {
+      await page.click(`#${id}`);
+      await page.fill(`#${id}`, day);
+      await Promise.all([
+        page.waitForResponse((r) => r.url().includes(url) && r.url().includes(day)),
+        page.press(`#${id}`, "Enter"),
+      ]);
+    };
+    // 统一对账单: the day with the difference, its line marked, totals, and the files by the session.
+    await go(page, "统一对账单");
+    await pickDay("statement-day", dayDiff, "/v1/payment/statements/");
+    await page.waitForSelector("#statement-lines .statement-difference >> text=金额不符");
+    expect(await page.locator("#statement-totals").textContent()).toContain("120.00");
+    await shot(page, "payment-statement");
+    for (const [format, type] of [
+      ["xlsx", "spreadsheetml"],
+      ["csv", "text/csv"],
+    ] as const) {
+      const href = await page.locator(`#statement-${format}`).getAttribute("href");
+      const file = await page.request.get(`${platform.url}${href}`);
+      expect([file.status(), file.headers()["content-type"]]).toEqual([200, expect.stringContaining(type)]);
+      if (format === "csv") expect(await file.text()).toContain(mismatched);
+    }
+
+    // 差异工作台: the open amount difference, marked handled with a note (required).
+    await go(page, "差异工作台");
+    const row = page.locator(`#differences tr:has-text("${mismatched}")`);
+    await row.waitFor();
+    expect(await row.locator(".difference-kind").textContent()).toBe("金额不符");
+    await shot(page, "payment-differences");
+    await row.locator(".difference-handle").click();
+    await page.click("#handle-submit");
+    await page.waitForSelector("text=请填写处理说明");
+    await page.fill("#handle-note", "支付宝对账单少记 1 元，已与渠道核实为渠道错账");
+    const [handled] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes("/handle") && r.request().method() === "POST"),
+      page.click("#handle-submit"),
+    ]);
+    expect(handled.status()).toBe(200);
+    expect((await handled.json()).handledBy).toBe("fl.p");
+    await until(async () => ((await row.count()) === 0 ? true : undefined), 15_000);
+    // The clerk reads payments but does not decide on differences: the API says no.
+    const diffId = String((await handled.json()).id);
+    const refused = await clerk.request("POST", api(`/v1/payment/differences/${diffId}/handle`), {
+      agencyCode: AGENCY,
+      note: "x",
+    });
+    expect([refused.status, (refused.body as { code?: string }).code]).toEqual([403, "PERMISSION_DENIED"]);
+
+    // 资金清分: the refused instruction, re-sent once with the reason; a second re-send is refused.
+    await go(page, "资金清分");
+    await pickDay("clearing-day", dayClear, "/v1/payment/clearings/");
+    await page.waitForSelector("#clearing-instructions .instruction-status >> text=被拒绝");
+    expect(await page.locator("#clearing-rules-table").textContent()).toContain("60.00%");
+    expect(await page.locator("#clearing-instructions").textContent()).toContain("账户已冻结");
+    await shot(page, "payment-clearing");
+    await page.locator("#clearing-instructions .instruction-resend").click();
+    await page.fill("#resend-note", "专户已解冻，财务科确认重发");
+    const [resent] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes("/resend") && r.request().method() === "POST"),
+      page.click("#resend-submit"),
+    ]);
+    expect(resent.status()).toBe(200);
+    expect(
+      await refusal(
+        page,
+        "POST",
+        api(`/v1/payment/clearing-instructions/${batch[0]!.instructionId}/resend`),
+        {
+          agencyCode: AGENCY,
+          note: "再点一次",
+        },
+      ),
+    ).toEqual([409, "CLEARING_RESEND_IN_FLIGHT"]);
+    await until(
+      async () =>
+        (await nontax.sim.admin.listClearings()).items.some(
+          (i) => i.instructionId === `${batch[0]!.instructionId}-R1`,
+        ) || undefined,
+      30_000,
+    );
+    await until(async () => {
+      await Promise.all([
+        page.waitForResponse((r) => r.url().includes("/v1/payment/clearings/")),
+        page.click("#clearing-reload"),
+      ]);
+      return (
+        (await page.locator("#clearing-instructions").textContent())?.includes("已重新发送 1 次") || undefined
+      );
+    }, 30_000);
+    expect(await page.locator("#clearing-instructions .instruction-resend").count()).toBe(0);
+
+    // 到账核对: no bank account statement was matched for the day here: the page says so.
+    await go(page, "到账核对");
+    await pickDay("funds-day", dayClear, "/v1/payment/funds-arrivals/");
+    await page.waitForSelector("text=该结算日尚未核对到账");
+    await page.context().close();
+  }, 300_000);
 });

@@ -992,6 +992,43 @@ describe("generated bad input changes nothing and never breaks a service (cluste
         params: { businessDay: day },
         query: { agencyCode: a },
       },
+      // The finance office's decisions: the differences work list; a difference handled and an
+      // instruction re-sent, both of rows that are not there (404), so no mutation changes anything.
+      {
+        method: "GET",
+        route: "/v1/payment/differences",
+        auth: "internal",
+        query: {
+          agencyCode: a,
+          status: "OPEN",
+          leg: "channel",
+          from: day,
+          to: day,
+          limit: "20",
+          offset: "0",
+        },
+      },
+      {
+        method: "POST",
+        route: "/v1/payment/differences/:id/handle",
+        auth: "internal",
+        params: { id: "987654321" },
+        body: { agencyCode: a, note: "已与渠道核实" },
+      },
+      {
+        method: "POST",
+        route: "/v1/payment/funds-differences/:id/handle",
+        auth: "internal",
+        params: { id: "987654321" },
+        body: { agencyCode: a, note: "已与银行核实" },
+      },
+      {
+        method: "POST",
+        route: "/v1/payment/clearing-instructions/:id/resend",
+        auth: "internal",
+        params: { id: randomUUID() },
+        body: { agencyCode: a, note: "专户已解冻" },
+      },
       // A channel's notify: its signature is the authentication (this one has none, so it is refused).
       {
         method: "POST",

@@ -28,6 +28,8 @@ export const PERMISSIONS = {
   "payment.collect": "缴款: create payment notices, open channel orders, close",
   "payment.callbacks": "缴款结果通知: where a business system's results go, re-pushing them",
   "payment.channels": "支付渠道: the agency's merchant accounts at the channels",
+  "payment.reconcile":
+    "缴款对账处理: mark reconciliation differences handled, re-send a refused clearing instruction",
   "report.read": "统计报表",
   "report.rebuild": "rebuild the report read models",
   "app.read": "business systems (apps) list",
@@ -150,6 +152,7 @@ export const BUILT_IN_ROLES = {
       "report.read",
       "stock.read",
       "payment.read",
+      "payment.reconcile",
     ],
     dataScope: "agency",
     administrator: false,

@@ -108,6 +108,11 @@ export const INTERNAL_ROUTES: Readonly<Record<string, RouteRule>> = {
   "GET /v1/payment/clearing-rules": { permission: "payment.read" },
   "POST /v1/payment/clearings": { permission: "payment.channels" },
   "GET /v1/payment/clearings/:businessDay": { permission: "payment.read" },
+  // the finance office's decisions (console): the differences work list, a difference handled, a re-send
+  "GET /v1/payment/differences": { permission: "payment.read" },
+  "POST /v1/payment/differences/:id/handle": { permission: "payment.reconcile" },
+  "POST /v1/payment/funds-differences/:id/handle": { permission: "payment.reconcile" },
+  "POST /v1/payment/clearing-instructions/:id/resend": { permission: "payment.reconcile" },
   // gateway: business systems' credentials
   "POST /v1/gateway/apps": { permission: "app.manage" },
   "GET /v1/gateway/apps": { permission: "app.read" },

@@ -12,6 +12,12 @@ import { initialLang, type Lang, LangContext, useLang, useT } from "./i18n.tsx";
 import { SECTIONS, visiblePages } from "./menu.tsx";
 import { Audit } from "./pages/Audit.tsx";
 import { BaseData } from "./pages/BaseData.tsx";
+import {
+  ClearingPage,
+  DifferencesWorkList,
+  FundsArrivalPage,
+  UnifiedStatementPage,
+} from "./pages/Clearing.tsx";
 import { Dashboard } from "./pages/Dashboard.tsx";
 import { DeliveryPage } from "./pages/Delivery.tsx";
 import { Finance } from "./pages/Finance.tsx";
@@ -43,6 +49,10 @@ const PAGES: Record<string, () => ReactNode> = {
   "/payments/list": () => <Payments />,
   "/payments/refunds": () => <Refunds />,
   "/payments/reconciliations": () => <ChannelReconciliations />,
+  "/payments/statements": () => <UnifiedStatementPage />,
+  "/payments/differences": () => <DifferencesWorkList />,
+  "/payments/funds": () => <FundsArrivalPage />,
+  "/payments/clearing": () => <ClearingPage />,
   "/base": () => <BaseData />,
   "/reports": () => <Reports />,
   "/system/users": () => <Users />,

@@ -89,6 +89,10 @@ export const SECTIONS: Section[] = [
       { path: "/payments/list", zh: "缴款查询", en: "Payments", anyOf: ["payment.read"] },
       { path: "/payments/refunds", zh: "退款查询", en: "Refunds", anyOf: ["payment.read"] },
       { path: "/payments/reconciliations", zh: "渠道对账", en: "Channel day-end", anyOf: ["payment.read"] },
+      { path: "/payments/statements", zh: "统一对账单", en: "Unified statement", anyOf: ["payment.read"] },
+      { path: "/payments/differences", zh: "差异工作台", en: "Differences", anyOf: ["payment.read"] },
+      { path: "/payments/funds", zh: "到账核对", en: "Funds arrival", anyOf: ["payment.read"] },
+      { path: "/payments/clearing", zh: "资金清分", en: "Clearing", anyOf: ["payment.read"] },
     ],
   },
   {

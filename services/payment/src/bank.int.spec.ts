@@ -569,6 +569,42 @@ describe.each(["cluster", "embedded"] as const)("payment service, bank counter (
     );
     expect(missing.status).toBe(404);
     expect(missing.body.code).toBe("FUNDS_RECONCILIATION_NOT_FOUND");
+
+    // The finance office marks the 1 fen handled, with a note; a rerun that finds it again keeps it.
+    const [short] = (stored.body as { differences: Array<{ id: string; resolution: string }> }).differences;
+    expect(short!.resolution).toBe("OPEN");
+    const handle = (body: unknown) =>
+      t.call("POST", `/v1/payment/funds-differences/${short!.id}/handle`, body);
+    const noNote = await handle({ agencyCode: AGENCY, note: "" });
+    expect([noNote.status, noNote.body.issues?.map((i) => i.field)]).toEqual([400, ["body.note"]]);
+    const note = "银行手续费 1 分，已与开户行核实";
+    expect((await handle({ agencyCode: AGENCY, note })).body).toMatchObject({
+      resolution: "HANDLED",
+      handledNote: note,
+    });
+    expect((await handle({ agencyCode: AGENCY, note })).body.code).toBe("DIFFERENCE_NOT_OPEN");
+    await t.call("POST", "/v1/payment/funds-arrivals", {
+      agencyCode: AGENCY,
+      settlementDay: today,
+      arrivalDay: shiftDay(today, 3),
+    });
+    const kept = await t.call("GET", `/v1/payment/funds-arrivals/${today}?agencyCode=${AGENCY}`);
+    expect(kept.body.differences).toMatchObject([
+      { kind: "AMOUNT_DIFFERS", resolution: "HANDLED", handledNote: note },
+    ]);
+    const listed = await t.call(
+      "GET",
+      `/v1/payment/differences?agencyCode=${AGENCY}&leg=funds&from=${today}&to=${today}`,
+    );
+    expect(
+      (listed.body.items as Array<Record<string, unknown>>).map((d) => [
+        d.source,
+        d.kind,
+        d.ourFen,
+        d.otherFen,
+        d.resolution,
+      ]),
+    ).toEqual([["funds", "AMOUNT_DIFFERS", bankNet, (bankNet ?? 0) - 1, "HANDLED"]]);
   });
 });
 

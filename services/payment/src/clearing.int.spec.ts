@@ -377,4 +377,164 @@ describe.each(["cluster", "embedded"] as const)("clearing (%s)", (mode) => {
       await peer.sim.admin.setAutoApprove(true);
     }
   });
+
+  it("a person marks an open difference handled, with a note: audited, kept by a rerun, and the day clears", async () => {
+    const day = daysAgo(9);
+    const p = await paidOn(day, "10:30:00", [{ itemCode: "FK01", amountFen: 6600 }]);
+    alipay.sim.billFaults.amount.set(p.orderId, "65.00");
+    try {
+      expect((await reconcile(day)).differences.map((d) => [d.kind, d.resolution])).toEqual([
+        ["AMOUNT", "OPEN"],
+      ]);
+      const list = await t.call(
+        "GET",
+        `/v1/payment/differences?agencyCode=${AGENCY}&status=OPEN&from=${day}&to=${day}`,
+      );
+      expect(list.status, JSON.stringify(list.body)).toBe(200);
+      const items = list.body.items as Array<Record<string, unknown>>;
+      expect(
+        items.map((d) => [d.source, d.leg, d.channel, d.kind, d.ourFen, d.otherFen, d.resolution]),
+      ).toEqual([["reconciliation", "channel", "alipay", "AMOUNT", 6600, 6500, "OPEN"]]);
+      const id = String(items[0]!.id);
+      const handle = (body: unknown, diffId = id) =>
+        t.call("POST", `/v1/payment/differences/${diffId}/handle`, body);
+      // Bad input names the field; nothing is marked.
+      const noNote = await handle({ agencyCode: AGENCY });
+      expect(noNote.status).toBe(400);
+      expect(noNote.body.issues?.map((i) => i.field)).toEqual(["body.note"]);
+      const blank = await handle({ agencyCode: AGENCY, note: "   " });
+      expect(blank.body.issues?.map((i) => i.field)).toEqual(["body.note"]);
+      const badId = await handle({ agencyCode: AGENCY, note: "x" }, "abc");
+      expect(badId.body.issues?.map((i) => i.field)).toEqual(["params.id"]);
+      expect((await handle({ agencyCode: AGENCY, note: "x" }, "999999999")).body.code).toBe(
+        "DIFFERENCE_NOT_FOUND",
+      );
+      expect(await batchOf(day)).toBeUndefined();
+
+      const note = "渠道少结 1 元，已与支付宝核实为渠道侧错账，次日补结";
+      const done = await handle({ agencyCode: AGENCY, note });
+      expect(done.status, JSON.stringify(done.body)).toBe(200);
+      expect(done.body).toMatchObject({ resolution: "HANDLED", handledBy: "ops.zhao", handledNote: note });
+      const twice = await handle({ agencyCode: AGENCY, note: "again" });
+      expect([twice.status, twice.body.code]).toEqual([409, "DIFFERENCE_NOT_OPEN"]);
+      const [entry] = (await t.platform.databases
+        .get("payment")!
+        .query("SELECT actor, detail FROM audit_log WHERE action = 'difference.handled' AND subject = $1", [
+          `difference:reconciliation:${id}`,
+        ])) as Array<{ actor: string; detail: { note: string; kind: string } }>;
+      expect(entry).toMatchObject({ actor: "ops.zhao", detail: { note, kind: "AMOUNT" } });
+
+      // The channel's statement still says 65.00: the rerun finds it again and it stays handled.
+      await reconcile(day);
+      const after = await t.call("GET", `/v1/payment/differences?agencyCode=${AGENCY}&from=${day}&to=${day}`);
+      expect(
+        (after.body.items as Array<Record<string, unknown>>).map((d) => [
+          d.kind,
+          d.resolution,
+          d.handledNote,
+        ]),
+      ).toEqual([["AMOUNT", "HANDLED", note]]);
+      // Nothing open: the background round clears the day.
+      const batch = await until(() => batchOf(day));
+      expect(batch.instructions.map((i) => [i.accountNo, i.amountFen])).toEqual([["6217000010001", 6600]]);
+    } finally {
+      alipay.sim.billFaults.amount.delete(p.orderId);
+    }
+  });
+
+  it("re-sends a refused instruction once, after a person's decision, as a new attempt; never a DONE one", async () => {
+    const day = daysAgo(8);
+    const p = await paidOn(day, "09:00:00", [{ itemCode: "FK03", amountFen: 1000 }]);
+    await peer.sim.admin.setAutoApprove(false);
+    try {
+      await reconcile(day);
+      const accepted = await until(async () => {
+        const b = await batchOf(day);
+        return b?.instructions.every((i) => i.status === "ACCEPTED") ? b : undefined;
+      });
+      const [first, second] = accepted.instructions as [Batch["instructions"][0], Batch["instructions"][0]];
+      await peer.sim.admin.refuseClearing(first.instructionId, "账户已冻结");
+      await peer.sim.admin.completeClearing(second.instructionId);
+      await until(async () => (await batchOf(day))?.status === "REFUSED");
+      const resend = (id: string, body: unknown) =>
+        t.call("POST", `/v1/payment/clearing-instructions/${id}/resend`, body);
+      const note = "专户已解冻，财务科确认重发";
+
+      // Bad input names the field; an unknown instruction is 404; a DONE one is never sent again.
+      expect(
+        (await resend(first.instructionId, { agencyCode: AGENCY })).body.issues?.map((i) => i.field),
+      ).toEqual(["body.note"]);
+      expect(
+        (await resend("not-a-uuid", { agencyCode: AGENCY, note })).body.issues?.map((i) => i.field),
+      ).toEqual(["params.id"]);
+      expect(
+        (await resend("00000000-0000-4000-8000-000000000000", { agencyCode: AGENCY, note })).status,
+      ).toBe(404);
+      const doneOne = await resend(second.instructionId, { agencyCode: AGENCY, note });
+      expect([doneOne.status, doneOne.body.code]).toEqual([409, "CLEARING_INSTRUCTION_DONE"]);
+
+      // A double click: one re-send, the other refused while it is in flight.
+      const both = await Promise.all([
+        resend(first.instructionId, { agencyCode: AGENCY, note }),
+        resend(first.instructionId, { agencyCode: AGENCY, note }),
+      ]);
+      expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+      expect(both.find((r) => r.status === 409)?.body.code).toBe("CLEARING_RESEND_IN_FLIGHT");
+      expect(both.find((r) => r.status === 200)?.body).toMatchObject({
+        status: "PENDING",
+        resends: 1,
+        sendKey: `${first.instructionId}-R1`,
+      });
+      // A new attempt there, under its own key; the refusal under the old key stays as it was.
+      const there = await until(async () => {
+        const all = await atNontax(day);
+        return all.length === 3 ? all : undefined;
+      });
+      expect(there.map((i) => [i.instructionId, i.amountFen, i.status]).sort()).toEqual(
+        [
+          [first.instructionId, first.amountFen, "REFUSED"],
+          [`${first.instructionId}-R1`, first.amountFen, "ACCEPTED"],
+          [second.instructionId, second.amountFen, "DONE"],
+        ].sort(),
+      );
+      const inFlight = await until(async () => {
+        const b = await batchOf(day);
+        return b?.instructions[0]?.status === "ACCEPTED" ? b : undefined;
+      });
+      expect(inFlight.status).toBe("INSTRUCTED");
+      expect((await resend(first.instructionId, { agencyCode: AGENCY, note })).body.code).toBe(
+        "CLEARING_RESEND_IN_FLIGHT",
+      );
+      await peer.sim.admin.completeClearing(`${first.instructionId}-R1`);
+      const settled = await until(async () => {
+        const b = await batchOf(day);
+        return b?.status === "SETTLED" ? b : undefined;
+      });
+      expect(settled.instructions.map((i) => [i.instructionId, i.status])).toEqual([
+        [first.instructionId, "DONE"],
+        [second.instructionId, "DONE"],
+      ]);
+      expect(settled.instructions[0]).toMatchObject({ resends: 1, resentBy: "ops.zhao", resendNote: note });
+      expect((await resend(first.instructionId, { agencyCode: AGENCY, note })).body.code).toBe(
+        "CLEARING_INSTRUCTION_DONE",
+      );
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await atNontax(day)).toHaveLength(3);
+      const audited = (await t.platform.databases
+        .get("payment")!
+        .query(
+          "SELECT actor, detail FROM audit_log WHERE action = 'clearing-instruction.resend' AND subject = $1",
+          [`clearing-instruction:${first.instructionId}`],
+        )) as Array<{ actor: string; detail: { note: string; before: { status: string; refusal: string } } }>;
+      expect(audited).toHaveLength(1);
+      expect(audited[0]).toMatchObject({
+        actor: "ops.zhao",
+        detail: { note, before: { status: "REFUSED", refusal: "账户已冻结" } },
+      });
+      // Cleared at last: the police system is told.
+      await until(() => receiver.find("payment.cleared", p.id));
+    } finally {
+      await peer.sim.admin.setAutoApprove(true);
+    }
+  });
 });

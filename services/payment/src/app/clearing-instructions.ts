@@ -3,6 +3,7 @@ import { AppError } from "@piaoju/runtime";
 import type { ClearingAnswer } from "../adapters/nontax.ts";
 import type { InstructionStatus } from "../domain/clearing.ts";
 import type { PaymentContext, Tx } from "./context.ts";
+import { sendKeyOf } from "./handling.ts";
 
 interface DueInstruction {
   id: string;
@@ -16,6 +17,8 @@ interface DueInstruction {
   items: Array<{ itemCode: string; collectedFen: number; refundedFen: number }>;
   status: InstructionStatus;
   attempts: number;
+  /** A person's re-sends after a refusal: the attempt's key there is `<id>-R<resends>`. */
+  resends: number;
 }
 
 /**
@@ -36,7 +39,8 @@ export async function sendDueClearingInstructions(
     `UPDATE clearing_instruction SET next_attempt_at = $2, attempts = attempts + 1
      WHERE id IN (SELECT id FROM clearing_instruction WHERE status IN ('PENDING', 'ACCEPTED') AND next_attempt_at <= $1
                   ORDER BY next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED)
-     RETURNING id, batch_id, agency_code, business_day, account_no, account_name, bank_name, amount_fen, items, status, attempts`,
+     RETURNING id, batch_id, agency_code, business_day, account_no, account_name, bank_name, amount_fen, items, status, attempts,
+               resends`,
     [now, new Date(now.getTime() + 60_000)],
   );
   let settled = 0;
@@ -47,7 +51,7 @@ export async function sendDueClearingInstructions(
       answer =
         r.status === "PENDING"
           ? await sender.instructClearing(r.agency_code, {
-              instructionId: r.id,
+              instructionId: sendKeyOf(r.id, Number(r.resends)),
               businessDay: String(r.business_day),
               accountNo: r.account_no,
               accountName: r.account_name,
@@ -55,7 +59,7 @@ export async function sendDueClearingInstructions(
               amountFen: Number(r.amount_fen),
               items: r.items,
             })
-          : await sender.clearingState(r.agency_code, r.id);
+          : await sender.clearingState(r.agency_code, sendKeyOf(r.id, Number(r.resends)));
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       // Still not taken after the last try: parked. Taken but not answered: asked again, later.

@@ -32,6 +32,11 @@ export interface ClearingBatchView {
     note?: string;
     sentAt?: string;
     settledAt?: string;
+    /** Times a person sent it again after a refusal (重新发送), and the last decision: who, when, why. */
+    resends: number;
+    resentBy?: string;
+    resentAt?: string;
+    resendNote?: string;
   }>;
 }
 
@@ -328,6 +333,14 @@ export async function loadBatch(
       ...(r.note ? { note: String(r.note) } : {}),
       ...(r.sent_at ? { sentAt: (r.sent_at as Date).toISOString() } : {}),
       ...(r.settled_at ? { settledAt: (r.settled_at as Date).toISOString() } : {}),
+      resends: Number(r.resends ?? 0),
+      ...(r.resent_by
+        ? {
+            resentBy: String(r.resent_by),
+            resentAt: (r.resent_at as Date).toISOString(),
+            resendNote: String(r.resend_note),
+          }
+        : {}),
     })),
   };
 }

@@ -3,6 +3,7 @@ import { AppError } from "@piaoju/runtime";
 import type { BankChannel } from "../adapters/bank/bank-channel.ts";
 import { ChannelRefusedError, ChannelUnavailableError } from "../adapters/channel.ts";
 import { audit, channelAccount, type PaymentContext, unsealJson } from "./context.ts";
+import { keepHandledFunds } from "./handling.ts";
 
 export type FundsDifferenceKind = "SETTLED_NOT_ARRIVED" | "ARRIVED_NOT_SETTLED" | "AMOUNT_DIFFERS";
 
@@ -120,6 +121,7 @@ export async function reconcileFunds(
   const arrivedFen = credits.reduce((s, e) => s + e.amountFen, 0);
   await ctx.inTransaction(async (tx, emit) => {
     const now = ctx.clock();
+    const restoreHandled = await keepHandledFunds(tx, input.agencyCode, input.settlementDay);
     await tx.query("DELETE FROM funds_difference WHERE agency_code = $1 AND settlement_day = $2", [
       input.agencyCode,
       input.settlementDay,
@@ -141,6 +143,7 @@ export async function reconcileFunds(
         ],
       );
     }
+    await restoreHandled();
     await tx.query(
       `INSERT INTO funds_reconciliation (agency_code, settlement_day, arrival_day, matched, differences, expected_fen,
          arrived_fen, ran_at, ran_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
@@ -230,6 +233,15 @@ export async function fundsResultOf(ctx: PaymentContext, agencyCode: string, set
       ...(r.debtor_account ? { debtorAccount: String(r.debtor_account) } : {}),
       ...(n(r.expected_fen) !== undefined ? { expectedFen: n(r.expected_fen) } : {}),
       ...(n(r.arrived_fen) !== undefined ? { arrivedFen: n(r.arrived_fen) } : {}),
+      id: String(r.id),
+      resolution: r.handled_at ? "HANDLED" : "OPEN",
+      ...(r.handled_at
+        ? {
+            handledBy: String(r.handled_by),
+            handledAt: new Date(r.handled_at as Date).toISOString(),
+            handledNote: String(r.handled_note),
+          }
+        : {}),
     })),
   };
 }

@@ -1,6 +1,7 @@
 import { ReceiptDifferenceFound, ReceiptsReconciled, type receiptDifferenceKind } from "@piaoju/contracts";
 import type { z } from "zod";
 import { audit, type PaymentContext } from "./context.ts";
+import { keepHandledReconciliation } from "./handling.ts";
 
 /** The three-way match's leg in the work list (payment_difference.channel, payment_reconciliation.channel). */
 export const RECEIPT_LEG = "receipt";
@@ -293,6 +294,7 @@ export async function reconcileReceipts(
   }
 
   await ctx.inTransaction(async (tx, emit) => {
+    const restoreHandled = await keepHandledReconciliation(tx, agencyCode, RECEIPT_LEG, businessDay);
     await tx.query(
       "DELETE FROM payment_difference WHERE agency_code = $1 AND channel = $2 AND business_day = $3",
       [agencyCode, RECEIPT_LEG, businessDay],
@@ -318,6 +320,7 @@ export async function reconcileReceipts(
       );
       emit(ReceiptDifferenceFound, { agencyCode, businessDay, ...d, foundAt: now.toISOString() });
     }
+    await restoreHandled();
     const open = differences.filter((d) => d.resolution === "OPEN").length;
     const held = differences.length - open;
     await tx.query(

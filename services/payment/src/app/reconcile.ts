@@ -2,6 +2,7 @@ import { ChannelDifferenceFound, ChannelReconciled } from "@piaoju/contracts";
 import { AppError } from "@piaoju/runtime";
 import type { StatementLine } from "../adapters/channel.ts";
 import { audit, channelAccount, type PaymentContext } from "./context.ts";
+import { keepHandledReconciliation } from "./handling.ts";
 import { settleRefundByQuery } from "./refunds.ts";
 import type { OrderRow } from "./rows.ts";
 import { applyOutcome } from "./settle.ts";
@@ -191,6 +192,12 @@ export async function reconcileDay(
 
   await ctx.inTransaction(async (tx, emit) => {
     const now = ctx.clock();
+    const restoreHandled = await keepHandledReconciliation(
+      tx,
+      input.agencyCode,
+      input.channel,
+      input.businessDay,
+    );
     await tx.query(
       "DELETE FROM payment_difference WHERE agency_code = $1 AND channel = $2 AND business_day = $3",
       [input.agencyCode, input.channel, input.businessDay],
@@ -222,6 +229,7 @@ export async function reconcileDay(
         foundAt: now.toISOString(),
       });
     }
+    await restoreHandled();
     const count = (r: Difference["resolution"]) => differences.filter((d) => d.resolution === r).length;
     await tx.query(
       `INSERT INTO payment_reconciliation (agency_code, channel, business_day, matched, differences, repaired, held,

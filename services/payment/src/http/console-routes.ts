@@ -1,9 +1,10 @@
-import { agencyCode } from "@piaoju/contracts";
+import { agencyCode, freeText } from "@piaoju/contracts";
 import { authenticateCaller, type Caller, parseInput, requireAgency } from "@piaoju/runtime";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { PaymentContext } from "../app/context.ts";
 import { unsealJson } from "../app/context.ts";
+import { listDifferences, markHandled, requireWholeAgency, resendInstruction } from "../app/handling.ts";
 import { type RefundRow, refundView } from "../app/refunds.ts";
 import type { PaymentRow } from "../app/rows.ts";
 import { maskName } from "./cashier.ts";
@@ -14,6 +15,9 @@ const paging = {
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 };
 const range = { from: day.optional(), to: day.optional() };
+/** A person's reason for a decision (handled, re-sent): required, kept in the audit log. */
+const decision = z.strictObject({ agencyCode, note: freeText(500, { required: true }) });
+const rowId = z.object({ id: z.string().regex(/^[1-9][0-9]{0,17}$/, "a difference's id: digits") });
 
 /** A business day's first instant in Asia/Shanghai (the platform's day), and the next day's. */
 const dayStart = (d: string) => new Date(`${d}T00:00:00+08:00`);
@@ -190,5 +194,54 @@ export function registerPaymentConsoleRoutes(
         ranBy: r.ran_by,
       })),
     };
+  });
+
+  // 差异工作台: the open (and handled) differences of channel, three-way and funds arrival reconciliation.
+  http.get("/v1/payment/differences", async (req) => {
+    const c = authenticateCaller(req, internalToken);
+    const q = parseInput(
+      z
+        .object({
+          agencyCode,
+          status: z.enum(["OPEN", "HANDLED"]).optional(),
+          leg: z.enum(["channel", "receipt", "funds"]).optional(),
+          ...range,
+          ...paging,
+        })
+        .refine((v) => !v.from || !v.to || v.from <= v.to, {
+          message: "from must not be after to",
+          path: ["to"],
+        }),
+      req.query,
+      "query",
+    );
+    requireAgency(c, q.agencyCode);
+    requireWholeAgency(c, q.agencyCode);
+    return listDifferences(ctx, q);
+  });
+
+  // A person marks a difference handled, with the reason (audited; the day's clearing no longer waits for it).
+  for (const [path, source] of [
+    ["/v1/payment/differences/:id/handle", "reconciliation"],
+    ["/v1/payment/funds-differences/:id/handle", "funds"],
+  ] as const) {
+    http.post(path, async (req) => {
+      const c = authenticateCaller(req, internalToken);
+      const { id } = parseInput(rowId, req.params, "params");
+      const body = parseInput(decision, req.body, "body");
+      requireAgency(c, body.agencyCode);
+      requireWholeAgency(c, body.agencyCode);
+      return markHandled(ctx, c.actor, { source, id, agencyCode: body.agencyCode, note: body.note });
+    });
+  }
+
+  // 重新发送: a refused (or parked) clearing instruction goes out again after a person's decision.
+  http.post("/v1/payment/clearing-instructions/:id/resend", async (req) => {
+    const c = authenticateCaller(req, internalToken);
+    const { id } = parseInput(z.object({ id: z.uuid() }), req.params, "params");
+    const body = parseInput(decision, req.body, "body");
+    requireAgency(c, body.agencyCode);
+    requireWholeAgency(c, body.agencyCode);
+    return resendInstruction(ctx, c.actor, { id, agencyCode: body.agencyCode, note: body.note });
   });
 }
