@@ -14,6 +14,7 @@ import type {
 } from "./bus.ts";
 import { partitionFor } from "./partitioner.ts";
 import { deliver, retryPolicy } from "./retry.ts";
+import { sealEvent } from "./sealed-events.ts";
 import { withConsumerSpan } from "./tracing.ts";
 
 /**
@@ -92,7 +93,10 @@ export class EmbeddedBus implements Bus {
   async publish(messages: readonly OutgoingMessage[]): Promise<void> {
     if (this.closed) throw new Error("embedded bus is closed");
     const lines = new Map<string, string>();
-    for (const { topic, envelope } of messages) {
+    // From an outbox already sealed; a direct publisher's personal fields are sealed here (all
+    // of them before any is kept, so a refusal publishes none).
+    const sealed = messages.map((m) => ({ topic: m.topic, envelope: sealEvent(m.envelope, "keep") }));
+    for (const { topic, envelope } of sealed) {
       const p = partitionFor(envelope.key, this.partitions);
       this.partitionLog(topic)[p]!.entries.push(envelope);
       if (this.options.dataDir) {

@@ -14,4 +14,12 @@ export {
 export { partitionFor } from "./partitioner.ts";
 export { replayDeadLetters } from "./replay.ts";
 export { defaultRetryPolicy, isTransientByDefault, isUnavailable, TransientError } from "./retry.ts";
+export {
+  EventSealer,
+  installEventSealing,
+  openEvent,
+  SEALED_PREFIX,
+  SealedEventError,
+  sealEvent,
+} from "./sealed-events.ts";
 export { currentTrace, withConsumerSpan } from "./tracing.ts";

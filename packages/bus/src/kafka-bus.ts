@@ -12,6 +12,7 @@ import {
 import type { Bus, DeadLetter, OutgoingMessage, SubscribeOptions, Subscription } from "./bus.ts";
 import { deadLetterEnvelope } from "./embedded-bus.ts";
 import { deliver, retryPolicy } from "./retry.ts";
+import { sealEvent } from "./sealed-events.ts";
 import { withConsumerSpan } from "./tracing.ts";
 
 export interface KafkaBusOptions {
@@ -134,7 +135,8 @@ export class KafkaBus implements Bus {
         topic: this.physical(topic),
         messages: list.map(({ envelope }) => ({
           key: envelope.key,
-          value: JSON.stringify(envelope),
+          // From an outbox already sealed; a direct publisher's personal fields are sealed here.
+          value: JSON.stringify(sealEvent(envelope, "keep")),
           headers: headersOf(envelope),
         })),
       })),

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { createEnvelope, type Emit, type Envelope } from "@piaoju/contracts";
 import type { SqlExecutor, UnitOfWork } from "@piaoju/persistence";
 import type { Bus, OutgoingMessage } from "./bus.ts";
+import { sealEvent } from "./sealed-events.ts";
 import { currentTrace } from "./tracing.ts";
 
 /** The SQL surface the relay needs (a Database of @piaoju/persistence has it). */
@@ -15,12 +16,13 @@ export const platformMigrationsDir = fileURLToPath(new URL("../migrations", impo
 /**
  * Records events in the caller's transaction. They reach the bus only if that
  * transaction commits, and then surely (the relay retries until published).
+ * Their personal fields are sealed here, so the row holds none in clear (sealed-events.ts).
  */
 export async function enqueueEvents(tx: SqlExecutor, messages: readonly OutgoingMessage[]): Promise<void> {
   if (messages.length === 0) return;
   const params: unknown[] = [];
   const rows = messages.map(({ topic, envelope }) => {
-    params.push(envelope.id, topic, envelope.key, JSON.stringify(envelope));
+    params.push(envelope.id, topic, envelope.key, JSON.stringify(sealEvent(envelope)));
     const n = params.length;
     return `($${n - 3}::uuid, $${n - 2}, $${n - 1}, $${n}::jsonb)`;
   });

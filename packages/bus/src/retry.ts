@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DeadLetter, IncomingMessage, MessageHandler, RetryPolicy } from "./bus.ts";
+import { openEvent } from "./sealed-events.ts";
 
 /** Throw this (or an error with `transient: true`) for a failure worth another try. */
 export class TransientError extends Error {
@@ -131,7 +132,8 @@ export function backoffMs(policy: RetryPolicy, attempt: number): number {
  * when it has been handed to `deadLetter`; either way the caller may commit it.
  * A failure because a dependency is unavailable (`isUnavailable`) does not count against
  * `maxAttempts`: it is retried, at most `maxBackoffMs` apart, until the dependency is back.
- * `beat` runs between attempts (a Kafka consumer heartbeats there).
+ * `beat` runs between attempts (a Kafka consumer heartbeats there). The handler sees the envelope
+ * with its personal fields opened (sealed-events.ts); one that does not open is dead-lettered at once.
  */
 export async function deliver(
   message: Omit<IncomingMessage, "attempt">,
@@ -141,27 +143,36 @@ export async function deliver(
   deadLetter: (letter: DeadLetter) => Promise<void>,
   beat: () => Promise<void> = async () => {},
 ): Promise<"processed" | "dead-lettered"> {
+  const bury = async (error: unknown, attempts: number) => {
+    const err = error instanceof Error ? error : new Error(String(error));
+    // The envelope as it came (its personal fields still sealed): dead letters are at rest too.
+    await deadLetter({
+      group,
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      envelope: message.envelope,
+      error: { name: err.name, message: err.message },
+      attempts,
+      deadAt: new Date().toISOString(),
+    });
+    return "dead-lettered" as const;
+  };
+  // Opened once, before the first attempt: a sealed field that does not open never will.
+  let opened: Omit<IncomingMessage, "attempt">;
+  try {
+    opened = { ...message, envelope: openEvent(message.envelope) };
+  } catch (error) {
+    return bury(error, 1);
+  }
   for (let attempt = 1, counted = 1; ; attempt++) {
     try {
-      await handler({ ...message, attempt });
+      await handler({ ...opened, attempt });
       return "processed";
     } catch (error) {
       const unavailable = isUnavailable(error);
       const transient = unavailable || policy.isTransient(error);
-      if (!transient || (!unavailable && counted >= policy.maxAttempts)) {
-        const err = error instanceof Error ? error : new Error(String(error));
-        await deadLetter({
-          group,
-          topic: message.topic,
-          partition: message.partition,
-          offset: message.offset,
-          envelope: message.envelope,
-          error: { name: err.name, message: err.message },
-          attempts: attempt,
-          deadAt: new Date().toISOString(),
-        });
-        return "dead-lettered";
-      }
+      if (!transient || (!unavailable && counted >= policy.maxAttempts)) return bury(error, attempt);
       if (!unavailable) counted++;
       await sleep(backoffMs(policy, Math.min(attempt, 16)));
       await beat();

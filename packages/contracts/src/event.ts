@@ -24,6 +24,13 @@ export interface EventDefinition<TType extends string = string, S extends z.ZodT
   readonly schema: S;
   readonly partitionKey: (data: z.infer<S>) => string;
   readonly olderVersions: readonly OlderVersion[];
+  /**
+   * The fields of `data` that are personal (the payer, a document naming them), as dot paths
+   * ("payer", "settlement.account"). The bus seals them on the way to the outbox and opens them
+   * before a handler sees the event (docs/adr/XXXX-sealed-events.md). Each path must hold in
+   * every version of the event, the older ones included: values are opened before upcasting.
+   */
+  readonly personal: readonly string[];
 }
 
 export function defineEvent<const TType extends string, S extends z.ZodType>(def: {
@@ -33,6 +40,7 @@ export function defineEvent<const TType extends string, S extends z.ZodType>(def
   schema: S;
   partitionKey: (data: z.infer<S>) => string;
   olderVersions?: readonly OlderVersion[];
+  personal?: readonly string[];
 }): EventDefinition<TType, S> {
   const olderVersions = [...(def.olderVersions ?? [])].sort((a, b) => a.version - b.version);
   olderVersions.forEach((older, index) => {
@@ -41,7 +49,12 @@ export function defineEvent<const TType extends string, S extends z.ZodType>(def
       throw new Error(`${def.type}: older versions must run without gaps up to ${def.version - 1}`);
     }
   });
-  return { ...def, olderVersions };
+  for (const path of def.personal ?? [])
+    if (!/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/.test(path))
+      throw new Error(
+        `${def.type}: a personal path is field names joined by dots, not ${JSON.stringify(path)}`,
+      );
+  return { ...def, olderVersions, personal: [...(def.personal ?? [])] };
 }
 
 export class EventSchemaError extends Error {

@@ -89,7 +89,7 @@ export const sharedConfig = {
     )
     .meta({
       description:
-        "SM4 keys (32 hex digits each, comma-separated, current first) sealing personal data and credentials at rest (@piaoju/sealing, docs/adr/0015: payer data, documents, app secrets, webhook secrets, pick-up tokens). To rotate, put the new key first; each service seals stale values again on start, then the old key can go. A root key: never in a backup. Embedded: made once and kept in .data/secrets.",
+        "SM4 keys (32 hex digits each, comma-separated, current first) sealing personal data and credentials at rest (@piaoju/sealing, docs/adr/0015: payer data, documents, app secrets, webhook secrets, pick-up tokens), and the personal fields of events in outboxes, on the bus and in dead letters (every service that writes or reads them needs the same list; ADR: sealed events). To rotate, put the new key first; each service seals stale values again on start, then the old key can go (once no event sealed under it is kept: bus retention, dead letters). A root key: never in a backup. Embedded: made once and kept in .data/secrets.",
       secret: true,
     }),
   PIAOJU_PUBLIC_URL: z.url().optional().meta({

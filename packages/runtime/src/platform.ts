@@ -3,7 +3,14 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { AssertionVerifier } from "@piaoju/access";
-import { type Bus, EmbeddedBus, KafkaBus, OutboxRelay, platformMigrationsDir } from "@piaoju/bus";
+import {
+  type Bus,
+  EmbeddedBus,
+  installEventSealing,
+  KafkaBus,
+  OutboxRelay,
+  platformMigrationsDir,
+} from "@piaoju/bus";
 import {
   type Database,
   ensureDatabase,
@@ -12,6 +19,7 @@ import {
   PgliteWorkerPool,
   pgliteVersion,
 } from "@piaoju/persistence";
+import { Keyring } from "@piaoju/sealing";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { installAssertionVerifier } from "./caller.ts";
@@ -142,6 +150,9 @@ export const platformConfig = z.object({
     .meta({ description: "pino log level of every service in the process." }),
 });
 
+/** The platform reads the sealing key when it is set; the services that need it require it. */
+const eventSealingConfig = z.object({ PIAOJU_SECRETS_KEY: sharedConfig.PIAOJU_SECRETS_KEY.optional() });
+
 export interface PlatformOptions {
   mode: "embedded" | "cluster";
   services: readonly ServiceModule[];
@@ -185,6 +196,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
           ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
         });
   const dataDir = resolve(config.PIAOJU_DATA_DIR);
+  // Events' personal fields are sealed at rest under PIAOJU_SECRETS_KEY (ADR: sealed events): the
+  // bus seals them on the way to the outbox and opens them for the handlers, whichever service.
+  // Each service that writes or reads such events requires the key in its own configuration.
+  const { PIAOJU_SECRETS_KEY: secretsKey } = parseConfig(eventSealingConfig, options.env);
+  const uninstallSealing = secretsKey ? installEventSealing(Keyring.parse(secretsKey)) : () => {};
 
   const bus = await openBus(options.mode, config, dataDir, name, logger);
   const pgliteWorkers = pgliteWorkerPool(options.mode, config);
@@ -214,6 +230,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     }
     await bus.close();
     for (const s of started) await s.db.close();
+    uninstallSealing();
     await telemetry?.shutdown();
   };
 

@@ -1,4 +1,5 @@
 import { sm3 } from "@piaoju/gm-crypto";
+import { deriveKey } from "./sealer.ts";
 
 /** A root key is an SM4 key: 16 bytes, 32 hex digits in configuration. */
 export const ROOT_KEY_LENGTH = 16;
@@ -61,6 +62,18 @@ export class Keyring {
 
   byId(id: string): RootKey | undefined {
     return this.#byId.get(id);
+  }
+
+  /**
+   * The ring of keys for one use, each derived from the root key at its place (SM3("piaoju/" ‖
+   * purpose ‖ 0x00 ‖ K), first 16 bytes: deriveKey), current first: what is sealed for that use
+   * never opens under the root keys or another use's, and a rotation of the root keys rotates it.
+   */
+  derive(purpose: string): Keyring {
+    const [current, ...retired] = this.keys.map((k) =>
+      deriveKey(k.key, purpose).subarray(0, ROOT_KEY_LENGTH),
+    );
+    return new Keyring(current as Buffer, retired);
   }
 }
 

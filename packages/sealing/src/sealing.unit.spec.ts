@@ -76,6 +76,18 @@ describe("Sealer (format v1)", () => {
     expect(() => new Sealer(new Keyring(NEW), { legacy: [legacy] }).unseal("x", stored)).toThrow(SealError);
   });
 
+  it("derives a ring for one use: current first, apart from the root keys, rotating with them", () => {
+    const ring = new Keyring(NEW, [OLD]).derive("events");
+    expect(ring.keys.map((k) => k.key)).toEqual([
+      deriveKey(NEW, "events").subarray(0, 16),
+      deriveKey(OLD, "events").subarray(0, 16),
+    ]);
+    const old = new Sealer(new Keyring(OLD).derive("events")).seal("c", "张三");
+    expect(new Sealer(ring).unsealText("c", old)).toBe("张三");
+    expect(() => new Sealer(new Keyring(OLD)).unseal("c", old)).toThrow(SealError);
+    expect(() => new Sealer(new Keyring(OLD).derive("other")).unseal("c", old)).toThrow(SealError);
+  });
+
   it("parses a key list and names no key in its errors", () => {
     expect(Keyring.parse(NEW.toString("hex")).current.id).toBe(keyIdOf(NEW));
     expect(() => Keyring.parse("abc")).toThrow(KeyringError);

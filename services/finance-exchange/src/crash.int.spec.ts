@@ -3,11 +3,12 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Bus, KafkaBus } from "@piaoju/bus";
+import { type Bus, installEventSealing, KafkaBus } from "@piaoju/bus";
 import { createEnvelope, type Envelope, ReceiptSubmittedForSupervision, topics } from "@piaoju/contracts";
 import { Certificate, createSignedData, Sm2PrivateKey, sm3 } from "@piaoju/gm-crypto";
 import { createTestDatabase, quoteIdent, type TestDatabase, withAdmin } from "@piaoju/persistence/testing";
 import { callerHeaders, TEST_ASSERTION_ENV, TEST_SECRETS_KEY, TEST_TOKEN } from "@piaoju/runtime/testing";
+import { Keyring } from "@piaoju/sealing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   AGENCY,
@@ -42,6 +43,7 @@ describe("finance-exchange killed mid-exchange", () => {
   let rig: FerryRig;
   let probe: Bus;
   let env: Record<string, string>;
+  let uninstallSealing = () => {};
   const prefix = `t${randomUUID().replaceAll("-", "").slice(0, 10)}_`;
   const events: Envelope[] = [];
   const daemons: Daemon[] = [];
@@ -92,6 +94,8 @@ describe("finance-exchange killed mid-exchange", () => {
       FINANCE_DOWNLOAD_MS: "0",
       FINANCE_RECONCILE_HOUR: "-1",
     };
+    // The probe publishes as issuance would: the documents sealed with the daemon's key.
+    uninstallSealing = installEventSealing(Keyring.parse(TEST_SECRETS_KEY));
     probe = new KafkaBus({
       brokers: brokers.split(","),
       clientId: "fx-crash-probe",
@@ -108,6 +112,7 @@ describe("finance-exchange killed mid-exchange", () => {
   });
 
   afterAll(async () => {
+    uninstallSealing();
     for (const d of daemons) if (d.child.exitCode === null) d.child.kill("SIGKILL");
     await probe?.close();
     await rig?.mover.stop();

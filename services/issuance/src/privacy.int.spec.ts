@@ -80,12 +80,14 @@ describe("issuance keeps the payer sealed at rest and check codes keyed (embedde
 
   const db = () => t.platform.databases.get("issuance")!;
 
-  /** The tables of issuance's own (not the outbox's events: see the README). */
+  /** The tables of issuance's own and the outbox (its events' personal fields are sealed by the bus). */
   async function ownRowsAsText(): Promise<string> {
     const tables = await db().query<{ name: string }>(
-      "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'piaoju_%' AND tablename NOT LIKE '\\_prisma%'",
+      "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE '\\_prisma%'",
     );
-    expect(tables.map((x) => x.name)).toEqual(expect.arrayContaining(["receipt", "audit_log"]));
+    expect(tables.map((x) => x.name)).toEqual(
+      expect.arrayContaining(["receipt", "audit_log", "piaoju_outbox"]),
+    );
     let text = "";
     for (const { name } of tables) {
       const rows = await db().query<{ row: string }>(`SELECT row_to_json(x)::text AS row FROM "${name}" x`);
@@ -102,6 +104,22 @@ describe("issuance keeps the payer sealed at rest and check codes keyed (embedde
     const rows = await ownRowsAsText();
     expect(rows).toContain(id);
     for (const secret of SECRETS) for (const form of forms(secret)) expect(rows).not.toContain(form);
+    // Its ReceiptRequested (the document names the payer) is in the outbox and on the bus, sealed.
+    const [event] = await db().query<{ document: string }>(
+      "SELECT envelope->'data'->>'document' AS document FROM piaoju_outbox WHERE envelope->'data'->>'receiptId' = $1",
+      [id],
+    );
+    expect(event?.document).toMatch(/^sealed:/);
+    await waitFor(async () =>
+      filesUnder(join(t.env.PIAOJU_DATA_DIR as string, "bus")).some((f) =>
+        readFileSync(f, "utf8").includes(id),
+      ),
+    );
+    for (const file of filesUnder(join(t.env.PIAOJU_DATA_DIR as string, "bus"))) {
+      const text = readFileSync(file, "utf8");
+      for (const secret of SECRETS)
+        for (const form of forms(secret)) expect(text.includes(form), `${secret} in ${file}`).toBe(false);
+    }
 
     await db().query("CHECKPOINT");
     const files = filesUnder(join(t.env.PIAOJU_DATA_DIR as string, "issuance"));

@@ -1,4 +1,4 @@
-import { parseConfig, platformConfig } from "@piaoju/runtime";
+import { parseConfig, platformConfig, sharedConfig } from "@piaoju/runtime";
 import { z } from "zod";
 import { gatewayModes } from "./options.ts";
 
@@ -113,6 +113,15 @@ export const serviceConfigSchema = z.object({
 });
 
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
+
+/**
+ * What the gateway needs besides, as a service of the platform (not standalone, which has no bus):
+ * the key its events' personal fields are sealed with, for it reads each receipt's document from
+ * issuance.ReceiptRequested (ADR: sealed events).
+ */
+export const platformServiceConfigSchema = serviceConfigSchema.extend({
+  PIAOJU_SECRETS_KEY: sharedConfig.PIAOJU_SECRETS_KEY,
+});
 
 export function loadServiceConfig(env: Readonly<Record<string, string | undefined>>): ServiceConfig {
   return parseConfig(serviceConfigSchema, env);

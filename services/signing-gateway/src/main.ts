@@ -2,11 +2,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Certificate } from "@piaoju/gm-crypto";
-import { ConfigError, type ServiceModule } from "@piaoju/runtime";
+import { ConfigError, parseConfig, type ServiceModule } from "@piaoju/runtime";
 import { ensureEmbeddedServiceTls, loadServiceTls, type ServiceTls } from "@piaoju/service-identity";
 import { ReceiptSigner } from "./app/receipt-signer.ts";
 import { TrustPublisher } from "./app/trust-publisher.ts";
-import { loadServiceConfig, type ServiceConfig, serviceConfigSchema } from "./config.ts";
+import { loadServiceConfig, platformServiceConfigSchema, type ServiceConfig } from "./config.ts";
 import { consumeReceiptRequests } from "./consumers/receipt-requests.ts";
 import { isAgencyKey, keyIdFor, parseKeyMapping } from "./domain/receipt-signing.ts";
 import { DEVICE_IDENTITY, type RunningGateway, startSigningGateway } from "./gateway.ts";
@@ -90,9 +90,11 @@ export async function gatewaySecurity(config: ServiceConfig, embedded: boolean):
 export const signingGatewayService: ServiceModule = {
   name: "signing-gateway",
   migrationsDir: fileURLToPath(new URL("../prisma/migrations", import.meta.url)),
-  config: serviceConfigSchema,
+  config: platformServiceConfigSchema,
   async start(ctx) {
     const config = loadServiceConfig(ctx.env);
+    // Refuse to start without the events' sealing key rather than dead-letter every request.
+    parseConfig(platformServiceConfigSchema.pick({ PIAOJU_SECRETS_KEY: true }), ctx.env);
     const embedded = ctx.bus.kind === "embedded";
     if (config.PIAOJU_SIGNING_DEV_PROVISION && !embedded) {
       throw new ConfigError([

@@ -38,6 +38,8 @@ export const ReceiptRequested = defineEvent({
     originalReceiptId: z.uuid().optional(),
   }),
   partitionKey: (d) => d.receiptId,
+  /** The document's XML names the payer (name, ID number, contacts). */
+  personal: ["document"],
 });
 
 /** What identifies a receipt on every event after it was requested. */
@@ -71,6 +73,7 @@ export const ReceiptSubmittedForSupervision = defineEvent({
     agencySignature: z.base64(),
   }),
   partitionKey: (d) => d.receiptId,
+  personal: ["document"],
 });
 
 /** One line of an issued receipt, as printed. */
@@ -117,6 +120,8 @@ export const ReceiptIssued = defineEvent({
     financeSignature: z.base64(),
   }),
   partitionKey: (d) => d.receiptId,
+  /** The payer and the document naming them; a remark is free text a clerk may put a name in. */
+  personal: ["payer", "document", "remark"],
 });
 
 /** The original receipt is red-flushed (冲红): its red receipt was issued. */

@@ -104,6 +104,8 @@ export const PaymentCompleted = defineEvent({
     }),
   partitionKey: (d) => `${d.agencyCode}:${d.paymentId}`,
   olderVersions: [olderVersion(1, paymentCompletedV1, (d) => ({ ...d, source: "business-system" }))],
+  /** v1 and v2 alike: the payer, and the remark a business system may put a name in. */
+  personal: ["payer", "remark"],
 });
 
 /**
