@@ -2,7 +2,7 @@ import { type Envelope, eventDefinition } from "@piaoju/contracts";
 import { type Keyring, SealError, Sealer } from "@piaoju/sealing";
 
 /**
- * Personal fields of events sealed at rest (docs/adr/XXXX-sealed-events.md): in every service's
+ * Personal fields of events sealed at rest (docs/adr/0025-sealed-events.md): in every service's
  * outbox, on the broker (Kafka's log, the embedded bus' files) and in dead letters.
  *
  * Each path an event's catalog definition lists in `personal` holds, instead of its value,

@@ -27,7 +27,7 @@ export interface EventDefinition<TType extends string = string, S extends z.ZodT
   /**
    * The fields of `data` that are personal (the payer, a document naming them), as dot paths
    * ("payer", "settlement.account"). The bus seals them on the way to the outbox and opens them
-   * before a handler sees the event (docs/adr/XXXX-sealed-events.md). Each path must hold in
+   * before a handler sees the event (docs/adr/0025-sealed-events.md). Each path must hold in
    * every version of the event, the older ones included: values are opened before upcasting.
    */
   readonly personal: readonly string[];
