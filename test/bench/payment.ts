@@ -347,12 +347,14 @@ try {
     completed_at: Date | null;
     paid_orders: string | number;
     anomalies: string | number;
+    orders: string | null;
   }>(
     `SELECT p.id, p.biz_serial_no, p.status, p.paid_fen, p.created_at,
        (SELECT count(*) FROM audit_log a WHERE a.subject = 'payment:' || p.id AND a.action = 'payment.complete') AS completions,
        (SELECT min(a.occurred_at) FROM audit_log a WHERE a.subject = 'payment:' || p.id AND a.action = 'payment.complete') AS completed_at,
        (SELECT count(*) FROM payment_order o WHERE o.payment_id = p.id AND o.status = 'PAID') AS paid_orders,
-       (SELECT count(*) FROM payment_anomaly x WHERE x.payment_id = p.id) AS anomalies
+       (SELECT count(*) FROM payment_anomaly x WHERE x.payment_id = p.id) AS anomalies,
+       (SELECT string_agg(o.channel || ':' || o.id, ',') FROM payment_order o WHERE o.payment_id = p.id) AS orders
      FROM payment p WHERE p.agency_code = $1 AND p.biz_serial_no LIKE $2`,
     [AGENCY, like],
   );
@@ -388,8 +390,20 @@ try {
   const receiptsBySerial = new Map<string, typeof receiptRows>();
   for (const r of receiptRows)
     receiptsBySerial.set(r.biz_serial_no, [...(receiptsBySerial.get(r.biz_serial_no) ?? []), r]);
+  /** How many of a payment's orders the channels say took the money (the simulators' own books). */
+  const takenAtChannels = (orders: string | null) =>
+    (orders ?? "")
+      .split(",")
+      .filter(Boolean)
+      .filter((o) => {
+        const [channel, id] = o.split(":") as [string, string];
+        if (channel === "alipay") return alipay.sim.trade(id)?.status === "TRADE_SUCCESS";
+        if (channel === "wechat") return ["SUCCESS", "REFUND"].includes(wechat.sim.trade(id)?.state ?? "");
+        return unionpay.sim.trade(id)?.state === "PAID";
+      }).length;
   let paidOnce = 0;
   let lost = 0;
+  let notPaid = 0;
   let duplicated = 0;
   let issuedRight = 0;
   const paidLatency: number[] = [];
@@ -401,20 +415,25 @@ try {
     const rows = bySerial.get(p.serial) ?? [];
     const receipts = receiptsBySerial.get(p.serial) ?? [];
     const row = rows[0];
+    const taken = rows.reduce((n, r) => n + takenAtChannels(r.orders), 0);
     const twice =
+      taken > 1 ||
       rows.length > 1 ||
       receipts.length > 1 ||
       rows.some((r) => Number(r.completions) > 1 || Number(r.paid_orders) > 1 || Number(r.anomalies) > 0);
     if (twice) duplicated++;
     else if (
+      taken === 1 &&
       row?.status === "PAID" &&
       Number(row.completions) === 1 &&
       Number(row.paid_orders) === 1 &&
       Number(row.anomalies) === 0
     )
       paidOnce++;
-    // A payer who got a notice (and went to pay it) whose payment did not end PAID once: lost.
-    else if (p.created !== undefined) lost++;
+    // Money a channel took that did not complete the payment here once: lost.
+    else if (taken > 0) lost++;
+    // The payer's attempt ended before any channel took money (an error, the deadline).
+    else notPaid++;
     const receipt = receipts[0];
     if (
       receipts.length === 1 &&
@@ -489,7 +508,7 @@ try {
 
   console.log("\ncounts (from the payment and issuance databases):");
   console.log(
-    `  payers ${PAYERS}: paid once ${paidOnce}, lost ${lost}, duplicated ${duplicated}; payments under no payer's serial ${extraPayments}`,
+    `  payers ${PAYERS}: paid once ${paidOnce}, lost ${lost} (taken at a channel, not completed here once), duplicated ${duplicated}, not paid ${notPaid} (the attempt failed before a channel took money); payments under no payer's serial ${extraPayments}`,
   );
   console.log(`  receipts ISSUED for the amount paid, one per payment: ${issuedRight} of ${PAYERS}`);
   console.log(
