@@ -6,7 +6,7 @@
 // The platform runs in its own process (cluster mode: the machine's PostgreSQL, a real Kafka
 // broker), so the load generator never shares its event loop. Bounded in count and time.
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { KafkaBus } from "@piaoju/bus";
@@ -54,6 +54,9 @@ try {
   const env = {
     ...process.env,
     PIAOJU_INTERNAL_TOKEN: TOKEN,
+    // Required since the service seals payers and keys its check codes (fresh for each run).
+    PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
+    PIAOJU_CHECK_CODE_KEY: randomBytes(16).toString("hex"),
     ...TEST_ASSERTION_ENV,
     PIAOJU_HTTP_PORT: "0",
     PIAOJU_DATABASE_URL: server.url,
