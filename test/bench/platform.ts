@@ -4,7 +4,7 @@
 // of an agency (bill kind, 申领 from the finance simulator, 入库, issuing points, 分发 rules, app).
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ASSERTION_HEADER, type AssertedIdentity, AssertionSigner, BUILT_IN_ROLES } from "@piaoju/access";
@@ -59,13 +59,48 @@ export async function startEmbedded(
   }
 }
 
-/** SIGTERM (a graceful stop drains and flushes, and writes profiles); SIGKILL if it hangs 30 s. */
+/** Every process below `pid` now (its children's children too), from /proc. */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(" ")) {
+        if (c.trim()) out.push(Number(c), ...descendants(Number(c)));
+      }
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * SIGTERM (a graceful stop drains and flushes, stops the finance simulator it started, and writes
+ * profiles); if it hangs 30 s, SIGKILL to it and to every process below it, so that nothing it
+ * started (the finance simulator) is left running behind the bench.
+ */
 export async function stopPlatform(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once("exit", r));
   child.kill("SIGTERM");
   await Promise.race([exited, sleep(30_000)]);
-  if (child.exitCode === null) child.kill("SIGKILL");
+  if (child.exitCode === null) {
+    const below = child.pid ? descendants(child.pid) : [];
+    child.kill("SIGKILL");
+    for (const pid of below) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+  }
 }
 
 export type InternalCall = (method: string, path: string, body?: unknown) => Promise<Record<string, unknown>>;
