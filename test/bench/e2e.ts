@@ -15,18 +15,33 @@
 // each process (and thread kind) spent during the load.
 // Bounded: --timeout seconds for the whole load phase. --profile writes V8 CPU profiles of the
 // platform's process to --profile-dir and prints the top functions by self time.
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { cpus, homedir, loadavg, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ASSERTION_HEADER, type AssertedIdentity, AssertionSigner, BUILT_IN_ROLES } from "@piaoju/access";
-import { signRequest } from "@piaoju/business-client";
-import { openDatabase, pgliteVersion } from "@piaoju/persistence";
 import { Pool } from "undici";
-import { generateSm2KeyPair, sign } from "../../packages/gm-crypto/src/index.ts";
+import {
+  cpuReport,
+  cpuTree,
+  drive,
+  line,
+  ms,
+  pgliteFloor,
+  quantile,
+  rateOf,
+  signingFloor,
+  sleep,
+} from "./measure.ts";
+import {
+  businessCaller,
+  internalCaller,
+  type Platform,
+  prepareBenchAgency,
+  repoRoot,
+  startEmbedded,
+  stopPlatform as stop,
+} from "./platform.ts";
 
 const { values } = parseArgs({
   options: {
@@ -47,118 +62,7 @@ const SERIAL = Number(values.serial);
 const TIMEOUT_MS = Number(values.timeout) * 1000;
 const AGENCY = "110101";
 const BILL = "11010126";
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const profileDir = resolve(repoRoot, values["profile-dir"]);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------------------------------------
-// Measuring
-
-interface Run {
-  label: string;
-  count: number;
-  seconds: number;
-  failures: number;
-  latencies: number[];
-  firstError?: string;
-}
-
-/** Runs `count` calls with `clients` in flight at once; records each call's latency. */
-async function drive(
-  label: string,
-  count: number,
-  clients: number,
-  call: (i: number) => Promise<true | string>,
-): Promise<Run> {
-  const latencies: number[] = [];
-  let failures = 0;
-  let firstError: string | undefined;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      for (let i = next++; i < count; i = next++) {
-        const t0 = performance.now();
-        const ok = await call(i).catch((e: unknown) => String(e));
-        latencies.push(performance.now() - t0);
-        if (ok !== true) {
-          failures++;
-          firstError ??= ok;
-        }
-      }
-    }),
-  );
-  return {
-    label,
-    count,
-    seconds: (performance.now() - started) / 1000,
-    failures,
-    latencies,
-    ...(firstError ? { firstError } : {}),
-  };
-}
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
-const rateOf = (run: Run) => run.count / run.seconds;
-const ms = (n: number) => `${n.toFixed(1)} ms`;
-
-function line(run: Run, floor?: Run): string {
-  const sorted = [...run.latencies].sort((a, b) => a - b);
-  const ratio = floor ? `  ${(rateOf(run) / rateOf(floor)).toFixed(3)}x of ${floor.label}` : "";
-  return `  ${run.label.padEnd(34)} ${rateOf(run).toFixed(1).padStart(8)}/s  p50 ${ms(quantile(sorted, 0.5)).padStart(10)}  p99 ${ms(quantile(sorted, 0.99)).padStart(10)}  p99.9 ${ms(quantile(sorted, 0.999)).padStart(10)}  failures ${run.failures}${ratio}${run.firstError ? `\n      first failure: ${run.firstError.slice(0, 300)}` : ""}`;
-}
-
-const TICKS = 100; // USER_HZ on Linux
-
-/** CPU seconds so far per process (the platform and its descendants), per thread kind. */
-function cpuTree(rootPid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  const visit = (pid: number, label: string) => {
-    let tids: string[];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      return;
-    }
-    for (const tid of tids) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-        // The main thread apart: worker threads (PGlite's, SM2's) are also called "node".
-        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/\d+$/, "#");
-        const name = tid === String(pid) ? `${comm} main thread` : comm;
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        const key = `${label} · ${name}`;
-        out.set(key, (out.get(key) ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS);
-        for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(" ")) {
-          if (!child.trim()) continue;
-          const cmd = readFileSync(`/proc/${child}/cmdline`, "utf8");
-          visit(Number(child), cmd.includes("finance-simulator") ? "finance simulator" : `child ${child}`);
-        }
-      } catch {
-        // the thread ended meanwhile
-      }
-    }
-  };
-  visit(rootPid, "platform");
-  return out;
-}
-
-function cpuReport(before: Map<string, number>, after: Map<string, number>, wall: number): string[] {
-  const rows = [...after]
-    .map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / wall] as const)
-    .filter(([, v]) => v > 0.005)
-    .sort((a, b) => b[1] - a[1]);
-  const perProcess = new Map<string, number>();
-  for (const [k, v] of rows)
-    perProcess.set(k.split(" · ")[0]!, (perProcess.get(k.split(" · ")[0]!) ?? 0) + v);
-  return [
-    ...[...perProcess].map(([p, v]) => `  ${p.padEnd(40)} ${(v * 100).toFixed(0).padStart(4)} % of a core`),
-    "  by thread:",
-    ...rows.map(([k, v]) => `    ${k.padEnd(38)} ${(v * 100).toFixed(0).padStart(4)} %`),
-  ];
-}
 
 /** What a profiled function belongs to, for the summary by kind of work. */
 function kindOf(url: string, name: string): string {
@@ -229,106 +133,6 @@ function profileSummary(dir: string, fromUs: number, toUs: number, top = 20): st
 }
 
 // ---------------------------------------------------------------------------------------------
-// The platform
-
-interface Platform {
-  child: ChildProcess;
-  url: string;
-  readyMs: number;
-  output: () => string;
-}
-
-async function startEmbedded(dataDir: string): Promise<Platform> {
-  const t0 = performance.now();
-  const prof = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(
-    process.execPath,
-    [...prof, "--import", "tsx", "services/runner/src/main.ts", "start", "--no-demo"],
-    {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        PIAOJU_DATA_DIR: dataDir,
-        PIAOJU_HTTP_PORT: "0",
-        LOG_LEVEL: "warn",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + Number(values["start-timeout"]) * 1000;
-  for (;;) {
-    const url = /Piaoju is running at (http:\/\/\S+?);/.exec(out)?.[1];
-    if (url) return { child, url, readyMs: performance.now() - t0, output: () => out };
-    if (child.exitCode !== null || Date.now() > deadline) {
-      // never leave a platform running behind a failed bench (it would load the machine on)
-      await stop(child);
-      throw new Error(`./piaoju start did not become ready (${child.exitCode}):\n${out}`);
-    }
-    await sleep(20);
-  }
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  await Promise.race([exited, sleep(30_000)]);
-  if (child.exitCode === null) child.kill("SIGKILL");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Floors measured in this process
-
-async function pgliteFloor(count: number, clients: number): Promise<Run> {
-  const dir = mkdtempSync(join(tmpdir(), "piaoju-bench-pglite-"));
-  try {
-    const db = await openDatabase({
-      kind: "pglite",
-      dataDir: join(dir, "pg"),
-      template:
-        process.env.PIAOJU_PGLITE_TEMPLATE ??
-        join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "piaoju", `pglite-${pgliteVersion}`),
-    });
-    await db.exec("CREATE TABLE receipt (id uuid PRIMARY KEY, n bigint NOT NULL, body jsonb NOT NULL)");
-    const body = JSON.stringify({
-      payer: "张三",
-      items: [{ code: "001", fen: 12000 }],
-      note: "x".repeat(400),
-    });
-    const run = await drive("PGlite INSERT (floor)", count, clients, async (i) => {
-      await db.query("INSERT INTO receipt (id, n, body) VALUES ($1, $2, $3)", [randomUUID(), i, body]);
-      return true;
-    });
-    await db.close();
-    return run;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function signingFloor(seconds: number): Run {
-  const privateKey = generateSm2KeyPair();
-  const document = Buffer.from(`<receipt>${"票".repeat(600)}</receipt>`);
-  const latencies: number[] = [];
-  const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000) {
-    const s = performance.now();
-    sign(document, privateKey);
-    latencies.push(performance.now() - s);
-  }
-  return {
-    label: "SM2 sign, one core (floor)",
-    count: latencies.length,
-    seconds: (performance.now() - t0) / 1000,
-    failures: 0,
-    latencies,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 
 const dataDir = mkdtempSync(join(tmpdir(), "piaoju-bench-e2e-"));
 if (values.profile) {
@@ -344,130 +148,37 @@ try {
     `e2e bench (embedded): ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}; ${RECEIPTS} receipts, ${CLIENTS} clients, ${POINTS} issuing points, ${SERIAL} serial`,
   );
   process.stdout.write("  ./piaoju start --no-demo on a new data folder … ");
-  platform = await startEmbedded(dataDir);
+  platform = await startEmbedded(dataDir, {
+    startTimeoutS: Number(values["start-timeout"]),
+    profileDir: values.profile ? profileDir : undefined,
+  });
   console.log(`ready in ${(platform.readyMs / 1000).toFixed(1)} s at ${platform.url}`);
   const base = platform.url;
   pool = new Pool(base, { connections: CLIENTS, pipelining: 1 });
   const http = pool;
 
   // The agency's ticket manager, asserted as the demo does (the bench holds the assertion key).
-  const secrets = join(dataDir, "secrets");
-  const token = readFileSync(join(secrets, "internal-token"), "utf8").trim();
-  const signer = new AssertionSigner(readFileSync(join(secrets, "assertion-key"), "utf8").trim());
-  const manager: AssertedIdentity = {
+  const asManager = internalCaller(http, dataDir, {
     actor: "bench.manager",
-    kind: "person",
     agency: AGENCY,
-    grants: (["system-admin", "ticket-manager"] as const).map((r) => ({
-      permissions: BUILT_IN_ROLES[r].permissions,
-      scope: "agency" as const,
-    })),
-  };
-  const asManager = async (method: string, path: string, body?: unknown) => {
-    const res = await http.request({
-      method: method as "GET",
-      path,
-      headers: {
-        authorization: `Bearer ${token}`,
-        [ASSERTION_HEADER]: signer.sign(manager, { method, url: path }),
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.body.text();
-    const json = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
-    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`);
-    return json;
-  };
-  const until = async <T>(what: string, probe: () => Promise<T | undefined>, withinMs = 60_000) => {
-    const deadline = Date.now() + withinMs;
-    for (;;) {
-      const v = await probe();
-      if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`${what}: not within ${withinMs / 1000} s`);
-      await sleep(100);
-    }
-  };
+    roles: ["system-admin", "ticket-manager"],
+  });
 
   process.stdout.write("  setting up the agency (申领, 入库, 分发, app) … ");
   const tSetup = performance.now();
   const perPoint = Math.ceil((RECEIPTS + SERIAL + 1) / POINTS) + 10;
-  await asManager("POST", "/v1/stock/bill-kinds", {
-    agencyCode: AGENCY,
-    billCode: BILL,
-    name: "非税收入一般缴款书（电子）",
-  });
-  await asManager("POST", "/v1/finance-exchange/stock-applications", {
-    agencyCode: AGENCY,
-    billCode: BILL,
-    quantity: perPoint * POINTS + 1000,
-  });
-  const segment = await until("the segment from finance", async () => {
-    const items = (await asManager("GET", `/v1/stock/segments?agencyCode=${AGENCY}&billCode=${BILL}`))
-      .items as Array<{ id: string; status: string }>;
-    return items[0];
-  });
-  await asManager("POST", `/v1/stock/segments/${segment.id}/confirm`);
-  await asManager("POST", "/v1/issuance/items", {
-    agencyCode: AGENCY,
-    code: "001",
-    name: "护照工本费",
-    unit: "本",
-    standardFen: 12000,
-  });
   const points = Array.from({ length: POINTS }, (_, p) => `WIN-${String(p + 1).padStart(2, "0")}`);
-  for (const code of points) {
-    await asManager("POST", "/v1/issuance/issuing-points", {
-      agencyCode: AGENCY,
-      code,
-      name: `窗口 ${code}`,
-    });
-    await asManager("PUT", `/v1/stock/distribution-rules/${AGENCY}/${BILL}/${code}`, {
-      threshold: 1,
-      batchSize: perPoint,
-    });
-  }
-  const app = (await asManager("POST", "/v1/gateway/apps", {
-    name: "bench 业务系统",
-    agencyCode: AGENCY,
-    issuingPoints: points,
-  })) as { appId: string; appSecret: string };
-  for (const code of points) {
-    await until(`${code}'s numbers at the receipt service`, async () => {
-      const runs = (
-        await asManager("GET", `/v1/issuance/number-runs?agencyCode=${AGENCY}&issuingPointCode=${code}`)
-      ).items as unknown[];
-      return runs.length > 0 ? true : undefined;
-    });
-  }
+  const app = await prepareBenchAgency(asManager, {
+    agency: AGENCY,
+    bill: BILL,
+    points,
+    perPoint,
+    items: [{ code: "001", name: "护照工本费", unit: "本", standardFen: 12000 }],
+    appName: "bench 业务系统",
+  });
   console.log(`${((performance.now() - tSetup) / 1000).toFixed(1)} s`);
 
-  /** A signed business API call (the scheme of packages/business-client), over the bench's pool. */
-  const business = async (method: "GET" | "POST", path: string, body?: unknown) => {
-    const raw = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body));
-    const timestamp = String(Date.now());
-    const nonce = randomUUID().replaceAll("-", "");
-    const res = await http.request({
-      method,
-      path,
-      headers: {
-        "x-piaoju-app-id": app.appId,
-        "x-piaoju-timestamp": timestamp,
-        "x-piaoju-nonce": nonce,
-        "x-piaoju-signature": signRequest(app.appSecret, {
-          method,
-          pathWithQuery: path,
-          timestamp,
-          nonce,
-          body: raw,
-        }),
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: raw }),
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, body: JSON.parse(text) as Record<string, unknown> };
-  };
+  const business = businessCaller(http, app);
   const runTag = randomUUID().slice(0, 8);
   const issue = async (i: number, ids: string[]): Promise<true | string> => {
     const res = await business("POST", "/api/v1/receipts", {

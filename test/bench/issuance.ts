@@ -6,7 +6,7 @@
 // The platform runs in its own process (cluster mode: the machine's PostgreSQL, a real Kafka
 // broker), so the load generator never shares its event loop. Bounded in count and time.
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { KafkaBus } from "@piaoju/bus";
@@ -16,6 +16,7 @@ import { callerHeaders, TEST_ASSERTION_ENV } from "@piaoju/runtime/testing";
 import pg from "pg";
 import { Pool } from "undici";
 import { type KafkaBroker, startKafkaBroker } from "../../deploy/kafka/broker.ts";
+import { drive, quantile, type Run } from "./measure.ts";
 
 const { values } = parseArgs({
   options: {
@@ -33,42 +34,6 @@ const TOKEN = "b".repeat(40);
 const AGENCY = "110101";
 const BILL = "11010126";
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-
-interface Run {
-  label: string;
-  count: number;
-  seconds: number;
-  failures: number;
-  latencies: number[];
-}
-
-/** Runs `count` calls with `clients` in flight at once; records each call's latency. */
-async function drive(
-  label: string,
-  count: number,
-  clients: number,
-  call: (i: number) => Promise<boolean>,
-): Promise<Run> {
-  const latencies: number[] = [];
-  let failures = 0;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      for (let i = next++; i < count; i = next++) {
-        const t0 = performance.now();
-        const ok = await call(i).catch(() => false);
-        latencies.push(performance.now() - t0);
-        if (!ok) failures++;
-      }
-    }),
-  );
-  return { label, count, seconds: (performance.now() - started) / 1000, failures, latencies };
-}
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
 
 function report(run: Run, baseline?: Run): string {
   const sorted = [...run.latencies].sort((a, b) => a - b);
@@ -89,6 +54,9 @@ try {
   const env = {
     ...process.env,
     PIAOJU_INTERNAL_TOKEN: TOKEN,
+    // Required since the service seals payers and keys its check codes (fresh for each run).
+    PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
+    PIAOJU_CHECK_CODE_KEY: randomBytes(16).toString("hex"),
     ...TEST_ASSERTION_ENV,
     PIAOJU_HTTP_PORT: "0",
     PIAOJU_DATABASE_URL: server.url,

@@ -1,213 +1,25 @@
-// The payment service's test harness: the Alipay, WeChat Pay and UnionPay simulators (its peers) with a
-// merchant app / merchant whose RSA keys (and WeChat Pay's APIv3 key) are made here, at test time, and a business system's callback receiver that checks
-// every push's signature. It lives in test/support because it puts a service and a peer together.
-import { generateKeyPairSync, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import { createServer, type Server } from "node:http";
+// The payment service's test harness: its peers (the channel simulators with merchants made at test
+// time, a business system's callback receiver: test/support/channel-rigs.ts, shared with the
+// payment bench) and the service in a test platform as its integration specs run it. It lives in
+// test/support because it puts a service and a peer together.
+import { randomBytes, randomUUID } from "node:crypto";
 import type { Bus, Subscription } from "@piaoju/bus";
-import { callbackStringToSign } from "@piaoju/business-client";
-import {
-  type AlipaySimulator,
-  startAlipaySimulator,
-  startUnionpaySimulator,
-  startWechatSimulator,
-  type UnionpaySimulator,
-  type WechatSimulator,
-} from "@piaoju/channel-simulator";
 import { createEnvelope, type Envelope, ReceiptSigned, ReceiptSupervised, topics } from "@piaoju/contracts";
-import { hmacSm3 } from "@piaoju/gm-crypto";
 import type { ServiceModule } from "@piaoju/runtime";
 import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
 import { inject } from "vitest";
 import { paymentService } from "../../services/payment/src/main.ts";
 
-export interface AlipayRig {
-  sim: AlipaySimulator;
-  /** The agency's merchant account, as PUT /v1/payment/channel-accounts/alipay takes it. */
-  account: { accountId: string; config: { privateKey: string; alipayPublicKey: string; gateway: string } };
-  /** The merchant's private key, to prove it never shows in logs or answers. */
-  privateKey: string;
-}
-
-export async function startAlipayRig(
-  appId = "2021004100000001",
-  options: { serviceFeePermille?: number } = {},
-): Promise<AlipayRig> {
-  const sim = await startAlipaySimulator({ notifyRetryMs: [150, 300, 600, 1200], ...options });
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  sim.registerApp(appId, publicKey.export({ type: "spki", format: "pem" }).toString());
-  const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-  return {
-    sim,
-    privateKey: pem,
-    account: {
-      accountId: appId,
-      config: { privateKey: pem, alipayPublicKey: sim.alipayPublicKey, gateway: sim.gatewayUrl },
-    },
-  };
-}
-
-export interface WechatRig {
-  sim: WechatSimulator;
-  /** The agency's merchant account, as PUT /v1/payment/channel-accounts/wechat takes it. */
-  account: {
-    accountId: string;
-    config: {
-      appId: string;
-      serialNo: string;
-      privateKey: string;
-      platformSerial: string;
-      platformPublicKey: string;
-      apiV3Key: string;
-      baseUrl: string;
-    };
-  };
-  /** The merchant's API private key and APIv3 key, to prove they never show in logs or answers. */
-  privateKey: string;
-  apiV3Key: string;
-}
-
-/**
- * WeChat Pay's simulator with a merchant registered as the merchant platform would have it: the
- * API certificate's public key and serial, the APIv3 key, the appid bound to the mchid.
- */
-export async function startWechatRig(mchid = "1900000109"): Promise<WechatRig> {
-  const sim = await startWechatSimulator({ notifyRetryMs: [150, 300, 600, 1200] });
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-  const serialNo = randomBytes(20).toString("hex").toUpperCase();
-  const apiV3Key = randomBytes(16).toString("hex");
-  const appId = `wx${randomBytes(8).toString("hex")}`;
-  sim.registerMerchant({
-    mchid,
-    appid: appId,
-    serialNo,
-    publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
-    apiV3Key,
-  });
-  return {
-    sim,
-    privateKey: pem,
-    apiV3Key,
-    account: {
-      accountId: mchid,
-      config: {
-        appId,
-        serialNo,
-        privateKey: pem,
-        platformSerial: sim.platformSerial,
-        platformPublicKey: sim.platformPublicKey,
-        apiV3Key,
-        baseUrl: sim.baseUrl,
-      },
-    },
-  };
-}
-
-export interface UnionpayRig {
-  sim: UnionpaySimulator;
-  /** The agency's merchant account, as PUT /v1/payment/channel-accounts/unionpay takes it. */
-  account: {
-    accountId: string;
-    config: {
-      certId: string;
-      privateKey: string;
-      rootCert: string;
-      middleCert: string;
-      gatewayUrl: string;
-      fileUrl: string;
-    };
-  };
-  /** The merchant's signing key, to prove it never shows in logs or answers. */
-  privateKey: string;
-}
-
-/**
- * UnionPay's simulator with a merchant registered as UnionPay's merchant service would have it:
- * the signing certificate's public key, and its serial (certId) answered back; the merchant trusts
- * UnionPay's answers by the simulator's root and middle certificates.
- */
-export async function startUnionpayRig(merId = "898110248160001"): Promise<UnionpayRig> {
-  const sim = await startUnionpaySimulator({ notifyRetryMs: [150, 300, 600, 1200] });
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-  const { certId } = sim.registerMerchant(
-    merId,
-    publicKey.export({ type: "spki", format: "pem" }).toString(),
-  );
-  return {
-    sim,
-    privateKey: pem,
-    account: {
-      accountId: merId,
-      config: {
-        certId,
-        privateKey: pem,
-        rootCert: sim.rootCert,
-        middleCert: sim.middleCert,
-        gatewayUrl: sim.gatewayUrl,
-        fileUrl: sim.fileUrl,
-      },
-    },
-  };
-}
-
-export interface Pushed {
-  deliveryId: string;
-  body: Record<string, unknown>;
-}
-
-/**
- * A business system's end of the result callbacks: verifies X-Piaoju-Signature with the shared
- * secret (a push that does not verify is answered 401 and not recorded), answers 503 to the first
- * `failFirst` pushes so retries show, and keeps one entry per delivery id (duplicates dropped).
- */
-export async function startCallbackReceiver(secret: string, failFirst = 0) {
-  const received = new Map<string, Pushed>();
-  let tries = 0;
-  let badSignatures = 0;
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      tries++;
-      const body = Buffer.concat(chunks);
-      const timestamp = String(req.headers["x-piaoju-timestamp"] ?? "");
-      const deliveryId = String(req.headers["x-piaoju-delivery"] ?? "");
-      const presented = Buffer.from(String(req.headers["x-piaoju-signature"] ?? ""), "hex");
-      const expected = hmacSm3(Buffer.from(secret), callbackStringToSign(timestamp, deliveryId, body));
-      if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
-        badSignatures++;
-        res.writeHead(401).end();
-        return;
-      }
-      if (tries <= failFirst) {
-        res.writeHead(503).end();
-        return;
-      }
-      received.set(deliveryId, {
-        deliveryId,
-        body: JSON.parse(body.toString("utf8")) as Record<string, unknown>,
-      });
-      res.writeHead(200).end("ok");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}/piaoju/payment-results`,
-    received,
-    get tries() {
-      return tries;
-    },
-    get badSignatures() {
-      return badSignatures;
-    },
-    find: (event: string, paymentId: string) =>
-      [...received.values()].find((p) => p.body.event === event && p.body.paymentId === paymentId),
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+export {
+  type AlipayRig,
+  type Pushed,
+  startAlipayRig,
+  startCallbackReceiver,
+  startUnionpayRig,
+  startWechatRig,
+  type UnionpayRig,
+  type WechatRig,
+} from "./channel-rigs.ts";
 
 export async function until<T>(probe: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;

@@ -18,6 +18,7 @@ export {
   type NotifyTamper,
   startWechatSimulator,
   type WechatMerchant,
+  type WechatRefund,
   type WechatSimulator,
   type WechatTrade,
 } from "./wechat.ts";

@@ -23,7 +23,10 @@ import { escapeHtml, sleep } from "./text.ts";
  *   `Wechatpay-Serial`) over `TIMESTAMP\nNONCE\nBODY\n`, in `Wechatpay-Signature`;
  * - a paid order's notify (`TRANSACTION.SUCCESS`) is POSTed to its notify_url signed the same way,
  *   its `resource` the transaction encrypted AEAD_AES_256_GCM with the merchant's APIv3 key,
- *   sent again until the merchant answers 200 or 204.
+ *   sent again until the merchant answers 200 or 204;
+ * - a refund asked with a notify_url gets its 退款结果通知 there once it ends (`REFUND.SUCCESS`,
+ *   `REFUND.ABNORMAL` or `REFUND.CLOSED`), signed and encrypted the same way (resource
+ *   original_type `refund`), sent again the same way.
  * Orders live in memory. Faults for tests: drop, duplicate or delay notifies, a notify for another
  * amount, forged or tampered notifies, stall a path, hold an answer.
  */
@@ -42,13 +45,25 @@ export interface WechatTrade {
   timeExpire: Date | undefined;
   createdAt: Date;
   paidAt: Date | undefined;
-  /** Refunds by out_refund_no: amount, when asked, when paid back (PROCESSING until then). */
-  refunds: Map<
-    string,
-    { refundId: string; amount: number; createdAt: Date; successAt: Date; reason: string }
-  >;
+  /** Refunds by out_refund_no: amount, when asked, when it ends (PROCESSING until then), how. */
+  refunds: Map<string, WechatRefund>;
   /** Every refund call for the trade, repeats included. */
   refundCalls: number;
+  notifiesSent: number;
+  notifiesTaken: number;
+}
+
+export interface WechatRefund {
+  refundId: string;
+  amount: number;
+  createdAt: Date;
+  /** When PROCESSING ends, in `status`. */
+  successAt: Date;
+  /** What it ends in: paid back, stuck (退款异常), or closed. */
+  status: "SUCCESS" | "ABNORMAL" | "CLOSED";
+  reason: string;
+  /** Where its 退款结果通知 goes (the refund request's notify_url); none: settled by query only. */
+  notifyUrl: string | undefined;
   notifiesSent: number;
   notifiesTaken: number;
 }
@@ -82,6 +97,19 @@ export interface WechatSimulator {
   plantTrade(mchid: string, outTradeNo: string, total: number, at: Date): WechatTrade;
   /** Sends the trade's notify again now, as WeChat Pay's retries would. */
   renotify(outTradeNo: string): Promise<void>;
+  /** A refund by out_refund_no, with its trade. */
+  refund(outRefundNo: string): { trade: WechatTrade; refund: WechatRefund } | undefined;
+  /** Sends the refund's 退款结果通知 again now (it must have ended), as the retries would. */
+  renotifyRefund(outRefundNo: string): Promise<void>;
+  /**
+   * One refund notify now, once, saying the refund ended as it did (or as `status` says), with an
+   * optional fault: `amountRefund` another amount in a correctly signed and encrypted resource;
+   * `tamper` a forgery as for notifyOnce. Answers the merchant's HTTP status and body.
+   */
+  refundNotifyOnce(
+    outRefundNo: string,
+    options?: { amountRefund?: number; status?: WechatRefund["status"]; tamper?: NotifyTamper },
+  ): Promise<{ status: number; body: string }>;
   /**
    * One notify now, once, with an optional fault: `amountTotal` another amount in a correctly
    * signed and encrypted transaction; `tamper` a forgery (another key's signature, the body changed
@@ -101,8 +129,12 @@ export interface WechatSimulator {
     /** The request is carried out, then its answer held this long (lost, for a short client timeout). */
     answerDelayMs: number;
     answerDelayPaths: Set<string>;
-    /** How long a refund stays PROCESSING before it is SUCCESS. */
+    /** How long a refund stays PROCESSING before it ends. */
     refundProcessingMs: number;
+    /** How refunds asked from now on end (SUCCESS; ABNORMAL: 退款异常; CLOSED: 退款关闭). */
+    refundResult: WechatRefund["status"];
+    /** What happens to refund notifies: delivered, dropped (lost), duplicated, delayed. */
+    refundNotify: NotifyMode;
   };
   /**
    * Faults of the day's trade bill (交易账单): a day not published yet (STATEMENT_CREATING, as
@@ -139,6 +171,8 @@ export async function startWechatSimulator(
     answerDelayMs: 0,
     answerDelayPaths: new Set(),
     refundProcessingMs: 150,
+    refundResult: "SUCCESS",
+    refundNotify: "deliver",
   };
 
   const billFaults: WechatSimulator["billFaults"] = { notReady: new Set(), amount: new Map() };
@@ -197,7 +231,8 @@ export async function startWechatSimulator(
     return undefined;
   }
 
-  const refundedFen = (t: WechatTrade) => [...t.refunds.values()].reduce((s, r) => s + r.amount, 0);
+  const refundedFen = (t: WechatTrade) =>
+    [...t.refunds.values()].filter((r) => r.status !== "CLOSED").reduce((s, r) => s + r.amount, 0);
 
   function transactionOf(t: WechatTrade, amountTotal = t.total, outTradeNo = t.outTradeNo, asPaid = false) {
     const paid = asPaid || t.state === "SUCCESS" || t.state === "REFUND";
@@ -229,32 +264,130 @@ export async function startWechatSimulator(
     };
   }
 
-  /** The notify's body: the transaction encrypted with the APIv3 key (AEAD_AES_256_GCM). */
-  function notifyBody(
-    t: WechatTrade,
-    o: { amountTotal?: number; outTradeNo?: string; apiV3Key?: string; asPaid?: boolean } = {},
+  /** A notify's body: the resource encrypted with the APIv3 key (AEAD_AES_256_GCM). */
+  function encryptedNotify(
+    mchid: string,
+    resource: Record<string, unknown>,
+    o: {
+      originalType: "transaction" | "refund";
+      eventType: string;
+      summary: string;
+      apiV3Key?: string | undefined;
+    },
   ) {
-    const m = merchants.get(t.mchid);
-    const plain = JSON.stringify(transactionOf(t, o.amountTotal, o.outTradeNo, o.asPaid));
+    const m = merchants.get(mchid);
     const iv = randomBytes(6).toString("hex"); // 12 characters, as WeChat Pay's nonces are
-    const aad = "transaction";
+    const aad = o.originalType;
     const cipher = createCipheriv("aes-256-gcm", Buffer.from(o.apiV3Key ?? m?.apiV3Key ?? "", "utf8"), iv);
     cipher.setAAD(Buffer.from(aad));
-    const ciphertext = Buffer.concat([cipher.update(plain, "utf8"), cipher.final(), cipher.getAuthTag()]);
+    const ciphertext = Buffer.concat([
+      cipher.update(JSON.stringify(resource), "utf8"),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
     return JSON.stringify({
       id: randomBytes(18).toString("hex"),
       create_time: rfc3339(new Date()),
       resource_type: "encrypt-resource",
-      event_type: "TRANSACTION.SUCCESS",
-      summary: "支付成功",
+      event_type: o.eventType,
+      summary: o.summary,
       resource: {
-        original_type: "transaction",
+        original_type: o.originalType,
         algorithm: "AEAD_AES_256_GCM",
         ciphertext: ciphertext.toString("base64"),
         associated_data: aad,
         nonce: iv,
       },
     });
+  }
+
+  /** The payment notify's body: the transaction, encrypted. */
+  function notifyBody(
+    t: WechatTrade,
+    o: { amountTotal?: number; outTradeNo?: string; apiV3Key?: string; asPaid?: boolean } = {},
+  ) {
+    return encryptedNotify(t.mchid, transactionOf(t, o.amountTotal, o.outTradeNo, o.asPaid), {
+      originalType: "transaction",
+      eventType: "TRANSACTION.SUCCESS",
+      summary: "支付成功",
+      apiV3Key: o.apiV3Key,
+    });
+  }
+
+  /** 退款结果通知's body: the refund as it ended (or as `status` says), encrypted. */
+  function refundNotifyBody(
+    t: WechatTrade,
+    outRefundNo: string,
+    r: WechatRefund,
+    o: { amountRefund?: number; status?: WechatRefund["status"]; apiV3Key?: string } = {},
+  ) {
+    const status = o.status ?? r.status;
+    const resource = {
+      mchid: t.mchid,
+      out_trade_no: t.outTradeNo,
+      transaction_id: t.transactionId,
+      out_refund_no: outRefundNo,
+      refund_id: r.refundId,
+      refund_status: status,
+      ...(status === "SUCCESS" ? { success_time: rfc3339(r.successAt) } : {}),
+      user_received_account: "支付用户零钱",
+      amount: {
+        total: t.total,
+        refund: o.amountRefund ?? r.amount,
+        payer_total: t.total,
+        payer_refund: o.amountRefund ?? r.amount,
+      },
+    };
+    return encryptedNotify(t.mchid, resource, {
+      originalType: "refund",
+      eventType: `REFUND.${status}`,
+      summary: { SUCCESS: "退款成功", ABNORMAL: "退款异常", CLOSED: "退款关闭" }[status],
+      apiV3Key: o.apiV3Key,
+    });
+  }
+
+  /** One refund notify's life: once the refund ended, tried until 200/204 on the same schedule. */
+  function sendRefundNotify(t: WechatTrade, outRefundNo: string, r: WechatRefund, delayMs: number): void {
+    const url = r.notifyUrl;
+    if (!url) return;
+    const run = (async () => {
+      if (delayMs > 0) await sleep(delayMs);
+      for (let attempt = 0; attempt <= retries.length; attempt++) {
+        if (attempt > 0) await sleep(retries[attempt - 1] ?? 1000);
+        r.notifiesSent++;
+        try {
+          const body = refundNotifyBody(t, outRefundNo, r);
+          const res = await postNotify(url, body, signedHeaders(body));
+          if (res.status === 200 || res.status === 204) {
+            r.notifiesTaken++;
+            return;
+          }
+        } catch {
+          // retried
+        }
+      }
+    })();
+    inFlight.add(run);
+    void run.finally(() => inFlight.delete(run));
+  }
+
+  /** When a refund ends, its notify (if it named a notify_url), as faults.refundNotify says. */
+  function notifyRefundEnded(t: WechatTrade, outRefundNo: string, r: WechatRefund): void {
+    const ends = Math.max(0, r.successAt.getTime() - Date.now());
+    switch (faults.refundNotify) {
+      case "drop":
+        return;
+      case "duplicate":
+        sendRefundNotify(t, outRefundNo, r, ends);
+        sendRefundNotify(t, outRefundNo, r, ends);
+        sendRefundNotify(t, outRefundNo, r, ends + 300);
+        return;
+      case "delay":
+        sendRefundNotify(t, outRefundNo, r, ends + faults.notifyDelayMs);
+        return;
+      default:
+        sendRefundNotify(t, outRefundNo, r, ends);
+    }
   }
 
   async function postNotify(url: string, body: string, headers: Record<string, string>) {
@@ -319,6 +452,7 @@ export async function startWechatSimulator(
     const r = t.refunds.get(outRefundNo);
     if (!r) return undefined;
     const done = r.successAt.getTime() <= Date.now();
+    const status = done ? r.status : "PROCESSING";
     return {
       refund_id: r.refundId,
       out_refund_no: outRefundNo,
@@ -326,9 +460,9 @@ export async function startWechatSimulator(
       out_trade_no: t.outTradeNo,
       channel: "ORIGINAL",
       user_received_account: "支付用户零钱",
-      ...(done ? { success_time: rfc3339(r.successAt) } : {}),
+      ...(status === "SUCCESS" ? { success_time: rfc3339(r.successAt) } : {}),
       create_time: rfc3339(r.createdAt),
-      status: done ? "SUCCESS" : "PROCESSING",
+      status,
       funds_account: "AVAILABLE",
       amount: {
         total: t.total,
@@ -492,15 +626,26 @@ export async function startWechatSimulator(
         return fail(reply, 400, "PARAM_ERROR", "amount.refund");
       if (refundedFen(t) + refund > t.total)
         return fail(reply, 400, "NOT_ENOUGH", "申请退款金额超过订单可退金额");
+      if (
+        b.notify_url !== undefined &&
+        (typeof b.notify_url !== "string" || !/^https?:\/\//.test(b.notify_url))
+      )
+        return fail(reply, 400, "PARAM_ERROR", "notify_url");
       const now = new Date();
-      t.refunds.set(outRefundNo, {
+      const r: WechatRefund = {
         refundId: `50300${String(Date.now()).slice(-10)}${String(++seq).padStart(14, "0")}`,
         amount: refund,
         createdAt: now,
         successAt: new Date(now.getTime() + faults.refundProcessingMs),
+        status: faults.refundResult,
         reason: String(b.reason ?? ""),
-      });
+        notifyUrl: typeof b.notify_url === "string" ? b.notify_url : undefined,
+        notifiesSent: 0,
+        notifiesTaken: 0,
+      };
+      t.refunds.set(outRefundNo, r);
       t.state = "REFUND";
+      notifyRefundEnded(t, outRefundNo, r);
     }
     return send(reply, 200, refundOf(t, outRefundNo));
   });
@@ -582,7 +727,7 @@ export async function startWechatSimulator(
         ]);
       }
       for (const [outRefundNo, r] of t.refunds) {
-        if (shanghai(r.successAt).slice(0, 10) !== day) continue;
+        if (r.status !== "SUCCESS" || shanghai(r.successAt).slice(0, 10) !== day) continue;
         refundFen += r.amount;
         rows.push([
           shanghai(r.successAt),
@@ -736,30 +881,26 @@ export async function startWechatSimulator(
         ...(o.outTradeNo !== undefined ? { outTradeNo: o.outTradeNo } : {}),
         ...(o.tamper === "key" ? { apiV3Key: randomBytes(16).toString("hex") } : {}),
       });
-      let headers = signedHeaders(body);
-      let sent = body;
-      switch (o.tamper) {
-        case "signature": {
-          const other = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
-          const ts = headers["Wechatpay-Timestamp"];
-          const n = headers["Wechatpay-Nonce"];
-          headers = { ...headers, "Wechatpay-Signature": sign(`${ts}\n${n}\n${body}\n`, other) };
-          break;
-        }
-        case "body":
-          // Signed, then changed on the way: another transaction's ciphertext in the same envelope.
-          sent = body.replace(/"summary":"[^"]*"/, '"summary":"支付成功 "');
-          break;
-        case "serial":
-          headers = { ...headers, "Wechatpay-Serial": `PUB_KEY_ID_01${"0".repeat(28)}` };
-          break;
-        case "stale":
-          headers = signedHeaders(body, Math.floor(Date.now() / 1000) - 600);
-          break;
-        default:
-      }
-      const res = await postNotify(t.notifyUrl, sent, headers);
+      const res = await postTampered(t.notifyUrl, body, o.tamper);
       if (res.status === 200 || res.status === 204) t.notifiesTaken++;
+      return res;
+    },
+    refund: findRefund,
+    async renotifyRefund(no) {
+      const found = findRefund(no);
+      if (found) sendRefundNotify(found.trade, no, found.refund, 0);
+    },
+    async refundNotifyOnce(no, o = {}) {
+      const found = findRefund(no);
+      if (!found?.refund.notifyUrl) throw new Error(`no refund ${no} with a notify_url`);
+      found.refund.notifiesSent++;
+      const body = refundNotifyBody(found.trade, no, found.refund, {
+        ...(o.amountRefund !== undefined ? { amountRefund: o.amountRefund } : {}),
+        ...(o.status !== undefined ? { status: o.status } : {}),
+        ...(o.tamper === "key" ? { apiV3Key: randomBytes(16).toString("hex") } : {}),
+      });
+      const res = await postTampered(found.refund.notifyUrl, body, o.tamper);
+      if (res.status === 200 || res.status === 204) found.refund.notifiesTaken++;
       return res;
     },
     async idle() {
@@ -769,5 +910,40 @@ export async function startWechatSimulator(
       await app.close();
     },
   };
+
+  function findRefund(no: string): { trade: WechatTrade; refund: WechatRefund } | undefined {
+    for (const trade of trades.values()) {
+      const refund = trade.refunds.get(no);
+      if (refund) return { trade, refund };
+    }
+    return undefined;
+  }
+
+  /** A notify posted once, signed as WeChat Pay signs, or forged as `tamper` says. */
+  async function postTampered(url: string, body: string, tamper: NotifyTamper | undefined) {
+    let headers = signedHeaders(body);
+    let sent = body;
+    switch (tamper) {
+      case "signature": {
+        const other = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+        const ts = headers["Wechatpay-Timestamp"];
+        const n = headers["Wechatpay-Nonce"];
+        headers = { ...headers, "Wechatpay-Signature": sign(`${ts}\n${n}\n${body}\n`, other) };
+        break;
+      }
+      case "body":
+        // Signed, then changed on the way: another transaction's ciphertext in the same envelope.
+        sent = body.replace(/"summary":"[^"]*"/, '"summary":"支付成功 "');
+        break;
+      case "serial":
+        headers = { ...headers, "Wechatpay-Serial": `PUB_KEY_ID_01${"0".repeat(28)}` };
+        break;
+      case "stale":
+        headers = signedHeaders(body, Math.floor(Date.now() / 1000) - 600);
+        break;
+      default:
+    }
+    return postNotify(url, sent, headers);
+  }
   return sim;
 }

@@ -357,6 +357,171 @@ describe.each(["cluster", "embedded"] as const)("payment service, WeChat Pay (%s
     }
   });
 
+  // 退款结果通知: WeChat Pay posts the refund's end to the notify_url the refund request named.
+  const notifyOutcomes = async (orderId: string) =>
+    (
+      await t.platform.databases
+        .get("payment")!
+        .query<{ outcome: string }>(
+          "SELECT outcome FROM channel_notify WHERE order_id = $1 AND outcome LIKE 'REFUND%' ORDER BY id",
+          [orderId],
+        )
+    ).map((r) => r.outcome);
+  const ofPayment = (type: string, paymentId: string) =>
+    events.filter((e) => e.type === type && (e.data as { paymentId: string }).paymentId === paymentId);
+  const paidOrder = async () => {
+    const p = await create();
+    const order = await open(p.id);
+    await wechat.sim.pay(order.orderId);
+    await until(async () => (await statusOf(p.id)) === "PAID");
+    return { p, order };
+  };
+  const askRefund = async (p: { id: string; bizSerialNo: string }, amountFen: number, tag: string) => {
+    const asked = await t.call(
+      "POST",
+      `/v1/payments/${p.id}/refunds`,
+      { refundSerialNo: `${tag}-${p.bizSerialNo}`, amountFen, reason: "撤销处罚决定" },
+      asApp,
+    );
+    expect(asked.status, JSON.stringify(asked.body)).toBe(201);
+    return String(asked.body.refundId);
+  };
+  /** The refund query (GET …/refunds/{out_refund_no}) held past the channel time-out: no answer. */
+  const stallRefundQueries = () => {
+    wechat.sim.faults.stallMs = 3_000;
+    wechat.sim.faults.stallPaths.add("/v3/refund/domestic/refunds/");
+  };
+  const resetRefundFaults = () => {
+    wechat.sim.faults.stallMs = 0;
+    wechat.sim.faults.stallPaths.clear();
+    wechat.sim.faults.refundProcessingMs = 150;
+    wechat.sim.faults.refundResult = "SUCCESS";
+    wechat.sim.faults.refundNotify = "deliver";
+  };
+
+  it("settles a refund by its REFUND.SUCCESS notify while the query cannot answer; duplicates change nothing", async () => {
+    stallRefundQueries();
+    wechat.sim.faults.refundProcessingMs = 300;
+    wechat.sim.faults.refundNotify = "duplicate";
+    try {
+      const { p, order } = await paidOrder();
+      const refundId = await askRefund(p, 20000, "RN");
+      const done = await until(async () => (await refundsOf(p.id)).find((r) => r.status === "REFUNDED"));
+      expect(done).toMatchObject({ refundId, amountFen: 20000 });
+      await wechat.sim.idle();
+      await wechat.sim.renotifyRefund(refundId);
+      await wechat.sim.idle();
+      const atWechat = wechat.sim.refund(refundId)!;
+      // The notify_url names the merchant (its notify carries it only inside the ciphertext).
+      expect(atWechat.refund.notifyUrl).toBe(
+        `${t.platform.url}/v1/payment/notify/wechat/${wechat.account.accountId}`,
+      );
+      expect(atWechat.refund.notifiesTaken).toBe(4);
+      expect(atWechat.trade.refundCalls).toBe(1);
+      // One notify settled it; the three others found it settled.
+      expect((await notifyOutcomes(order.orderId)).sort()).toEqual([
+        "REFUNDED",
+        "REFUND_NOTIFY_SETTLED",
+        "REFUND_NOTIFY_SETTLED",
+        "REFUND_NOTIFY_SETTLED",
+      ]);
+      // The query answers again: the refunder has nothing SENT left to ask about.
+      resetRefundFaults();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(ofPayment("payment.RefundCompleted", p.id)).toHaveLength(1);
+      expect(await statusOf(p.id)).toBe("REFUNDED");
+      await until(() =>
+        [...receiver.received.values()].find(
+          (x) => x.body.event === "payment.refunded" && x.body.refundId === refundId,
+        ),
+      );
+      expect(
+        [...receiver.received.values()].filter(
+          (x) => x.body.event === "payment.refunded" && x.body.refundId === refundId,
+        ),
+      ).toHaveLength(1);
+      cleanOrders.push(order.orderId);
+    } finally {
+      resetRefundFaults();
+    }
+  });
+
+  it("refuses forged refund notifies, holds one for another amount, and settles by query when the notify is lost", async () => {
+    stallRefundQueries();
+    wechat.sim.faults.refundNotify = "drop";
+    try {
+      const { p, order } = await paidOrder();
+      const refundId = await askRefund(p, 5000, "RF");
+      await until(() => wechat.sim.refund(refundId));
+      await until(async () => (await refundsOf(p.id)).find((r) => r.status === "SENT"));
+      for (const tamper of ["signature", "body", "key", "serial", "stale"] as const) {
+        const res = await wechat.sim.refundNotifyOnce(refundId, { tamper });
+        expect(res.status, tamper).toBe(401);
+        expect(JSON.parse(res.body), tamper).toMatchObject({ code: "FAIL", message: expect.any(String) });
+      }
+      // Rightly signed and encrypted, for another amount: taken, held, nothing settled.
+      const other = await wechat.sim.refundNotifyOnce(refundId, { amountRefund: 4999 });
+      expect(other.status).toBe(204);
+      const [held] = await refundsOf(p.id);
+      expect(held).toMatchObject({ status: "SENT", lastError: expect.stringContaining("4999") });
+      // Forgeries leave no row; the held one is recorded.
+      expect(await notifyOutcomes(order.orderId)).toEqual(["REFUND_AMOUNT_MISMATCH"]);
+      expect(ofPayment("payment.RefundCompleted", p.id)).toHaveLength(0);
+      expect(await statusOf(p.id)).toBe("REFUNDING");
+      // The notify never comes; once the query answers, it settles the refund.
+      resetRefundFaults();
+      await until(async () => (await refundsOf(p.id)).find((r) => r.status === "REFUNDED"), 30_000);
+      // The notify, late after all: taken, a no-op.
+      const late = await wechat.sim.refundNotifyOnce(refundId);
+      expect(late.status).toBe(204);
+      expect(await notifyOutcomes(order.orderId)).toEqual([
+        "REFUND_AMOUNT_MISMATCH",
+        "REFUND_NOTIFY_SETTLED",
+      ]);
+      expect(ofPayment("payment.RefundCompleted", p.id)).toHaveLength(1);
+      expect(wechat.sim.trade(order.orderId)?.refundCalls).toBe(1);
+      expect(await statusOf(p.id)).toBe("PAID");
+      cleanOrders.push(order.orderId);
+    } finally {
+      resetRefundFaults();
+    }
+  });
+
+  it("frees the amount on REFUND.CLOSED (FAILED, the caller told) and leaves REFUND.ABNORMAL sent, noted", async () => {
+    stallRefundQueries();
+    try {
+      wechat.sim.faults.refundResult = "ABNORMAL";
+      const stuck = await paidOrder();
+      const stuckId = await askRefund(stuck.p, 20000, "RA");
+      await until(async () => (await notifyOutcomes(stuck.order.orderId)).includes("REFUND_ABNORMAL"));
+      expect((await refundsOf(stuck.p.id))[0]).toMatchObject({
+        status: "SENT",
+        lastError: expect.stringContaining("REFUND.ABNORMAL"),
+      });
+      expect(await statusOf(stuck.p.id)).toBe("REFUNDING");
+
+      wechat.sim.faults.refundResult = "CLOSED";
+      const closed = await paidOrder();
+      const closedId = await askRefund(closed.p, 20000, "RC");
+      await until(async () => (await refundsOf(closed.p.id)).find((r) => r.status === "FAILED"));
+      expect(await notifyOutcomes(closed.order.orderId)).toEqual(["REFUND_CLOSED"]);
+      expect(await statusOf(closed.p.id)).toBe("PAID");
+      expect(ofPayment("payment.RefundRejected", closed.p.id)).toHaveLength(1);
+      expect(ofPayment("payment.RefundCompleted", closed.p.id)).toHaveLength(0);
+      await until(() =>
+        [...receiver.received.values()].find(
+          (x) => x.body.event === "payment.refundRejected" && x.body.refundId === closedId,
+        ),
+      );
+      // The same CLOSED again (a retry): the refund is settled, nothing moves twice.
+      expect((await wechat.sim.refundNotifyOnce(closedId)).status).toBe(204);
+      expect(ofPayment("payment.RefundRejected", closed.p.id)).toHaveLength(1);
+      expect(stuckId).not.toBe(closedId);
+    } finally {
+      resetRefundFaults();
+    }
+  });
+
   it("answers a time-out with 503 CHANNEL_UNAVAILABLE and settles the order by query later", async () => {
     const p = await create();
     wechat.sim.faults.answerDelayMs = 2500;

@@ -55,12 +55,30 @@ export interface NotifyReply {
 
 /** A notify whose signature checked out, reduced to what the service needs. */
 export type VerifiedNotify =
-  | { accountId: string; orderId: string; outcome: ChannelOutcome; refundId?: undefined }
+  | { accountId: string; orderId: string; outcome: ChannelOutcome; refundId?: undefined; refund?: undefined }
   /**
-   * A refund's result (UnionPay posts one to the refund's backUrl): taken, and nothing is read
-   * from it; the refunder asks the channel (queryRefund) as for every refund.
+   * A refund's result. UnionPay's (posted to the refund's backUrl) carries no `refund`: taken,
+   * nothing read from it, the refunder asks the channel (queryRefund) at once. WeChat Pay's
+   * (REFUND.SUCCESS / ABNORMAL / CLOSED, its resource decrypted) says what became of the refund
+   * and of which order: it settles the refund like the query's answer would, once.
    */
-  | { accountId: string; refundId: string; orderId?: undefined; outcome?: undefined };
+  | {
+      accountId: string;
+      refundId: string;
+      orderId?: string | undefined;
+      refund?: RefundNotice | undefined;
+      outcome?: undefined;
+    };
+
+/**
+ * What a verified refund notify says: paid back (with the channel's refund number, the amount and
+ * when), stuck at the channel (WeChat Pay's ABNORMAL: the payer's account can no longer take it;
+ * the merchant acts at the channel), or closed there (nothing was paid back).
+ */
+export type RefundNotice =
+  | { kind: "refunded"; channelRefundNo: string; amountFen: number; refundedAt: Date }
+  | { kind: "abnormal" }
+  | { kind: "closed" };
 
 export interface RefundRequest {
   orderId: string;
@@ -74,17 +92,19 @@ export interface RefundRequest {
   channelTradeNo?: string | undefined;
   /** When the refund was asked for: UnionPay's txnTime, the same on every retry and query. */
   requestedAt?: Date | undefined;
-  /** Where the channel posts the refund's result, for a channel that must be given one (UnionPay's backUrl). */
+  /** Where the channel posts the refund's result (UnionPay's backUrl, WeChat Pay's notify_url). */
   notifyUrl?: string | undefined;
 }
 
 /**
  * The channel's word on a refund: paid back (with when), taken and still being paid back
- * (WeChat Pay's PROCESSING: ask again later, never send again), or not known to it at all.
+ * (WeChat Pay's PROCESSING: ask again later, never send again), closed without paying anything
+ * back (WeChat Pay's CLOSED), or not known to it at all.
  */
 export type RefundOutcome =
   | { kind: "refunded"; channelRefundNo: string; amountFen: number; refundedAt: Date }
   | { kind: "pending" }
+  | { kind: "closed" }
   | { kind: "none" };
 
 export interface PaymentChannel {

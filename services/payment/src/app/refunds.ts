@@ -355,7 +355,7 @@ async function advance(ctx: PaymentContext, r: RefundRow): Promise<RefundRow | u
 }
 
 async function decide(ctx: PaymentContext, r: RefundRow, d: RefundDecision): Promise<RefundRow | undefined> {
-  if (d.status === "REJECTED") return reject(ctx, r, "nontax", d.note);
+  if (d.status === "REJECTED") return rejectRefund(ctx, r, "nontax", d.note);
   const status = d.status === "APPROVED" ? "APPROVED" : "AWAITING_APPROVAL";
   if (status === r.status) return undefined;
   const [row] = await ctx.db.query<RefundRow>(
@@ -377,7 +377,16 @@ async function sendToChannel(
   if (!channel || !account) return undefined;
   // UnionPay names a refund by its orderId and txnTime: the refund's creation, on every retry and query.
   const request = { orderId: r.order_id, refundId: r.id, requestedAt: new Date(r.created_at) };
-  let outcome: RefundOutcome = askFirst ? await channel.queryRefund(account, request) : { kind: "none" };
+  let outcome: RefundOutcome = { kind: "none" };
+  if (askFirst) {
+    try {
+      outcome = await channel.queryRefund(account, request);
+    } catch (error) {
+      // The channel says it closed the refund (WeChat Pay's CLOSED): nothing was paid back.
+      if (error instanceof ChannelRefusedError) return rejectRefund(ctx, r, "channel", error.message);
+      throw error;
+    }
+  }
   if (outcome.kind === "none") {
     const [order] = await ctx.db.query<{ taken_fen: string | number | null; amount_fen: string | number }>(
       "SELECT taken_fen, amount_fen FROM payment_order WHERE id = $1",
@@ -390,18 +399,24 @@ async function sendToChannel(
         paidFen: Number(order?.taken_fen ?? order?.amount_fen ?? r.amount_fen),
         reason: r.reason,
         channelTradeNo: r.channel_trade_no,
-        notifyUrl: `${ctx.publicUrl()}/v1/payment/notify/${r.channel}`,
+        // WeChat Pay's notify names its merchant only inside the ciphertext: the URL names it.
+        notifyUrl: `${ctx.publicUrl()}/v1/payment/notify/${r.channel}${
+          channel.notifyPerAccount ? `/${encodeURIComponent(account.accountId)}` : ""
+        }`,
       });
     } catch (error) {
-      if (error instanceof ChannelRefusedError) return reject(ctx, r, "channel", error.message);
+      if (error instanceof ChannelRefusedError) return rejectRefund(ctx, r, "channel", error.message);
       // Sent, and no answer: the channel may have made it (settled by query later; day-end reports it).
       if (error instanceof ChannelUnavailableError)
         await ctx.db.query("UPDATE payment_refund SET answer_lost = true WHERE id = $1", [r.id]);
       throw error;
     }
   }
+  // Closed at the channel (WeChat Pay's CLOSED): nothing was paid back.
+  if (outcome.kind === "closed")
+    return rejectRefund(ctx, r, "channel", "退款关闭 (the channel closed the refund)");
   if (outcome.kind !== "refunded") return undefined;
-  return finish(ctx, r, outcome);
+  return finishRefund(ctx, r, outcome);
 }
 
 /**
@@ -421,11 +436,15 @@ export async function settleRefundByQuery(
   if (!r || !channel || !account) return undefined;
   const outcome = await channel.queryRefund(account, { orderId: r.order_id, refundId: r.id });
   if (outcome.kind !== "refunded") return undefined;
-  return finish(ctx, r, outcome);
+  return finishRefund(ctx, r, outcome);
 }
 
-/** The channel paid it back: the payment's books, the events, the caller told, in one transaction. */
-async function finish(
+/**
+ * The channel paid it back: the payment's books, the events, the caller told, in one transaction.
+ * Only a refund still SENT is finished (the payment locked first), so the refunder's query, a
+ * refund notify and day-end's repair, whichever comes second, finish nothing: never twice.
+ */
+export async function finishRefund(
   ctx: PaymentContext,
   r: RefundRow,
   outcome: Extract<RefundOutcome, { kind: "refunded" }>,
@@ -506,7 +525,7 @@ function receiptLines(p: PaymentRow) {
 }
 
 /** Nothing moved: the reserved amount goes back to the order, the payment to PAID. */
-async function reject(
+export async function rejectRefund(
   ctx: PaymentContext,
   r: RefundRow,
   by: "nontax" | "channel",

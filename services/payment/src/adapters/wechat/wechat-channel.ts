@@ -195,7 +195,9 @@ export class WechatChannel implements PaymentChannel {
     if (!verified) return undefined;
     const envelope = parseJson(notify.body);
     const resource = envelope?.resource as Record<string, unknown> | undefined;
-    if (envelope?.event_type !== "TRANSACTION.SUCCESS" || !resource) return undefined;
+    const event = envelope?.event_type;
+    const refundEvent = typeof event === "string" && REFUND_EVENTS.has(event);
+    if ((event !== "TRANSACTION.SUCCESS" && !refundEvent) || !resource) return undefined;
     if (resource.algorithm !== "AEAD_AES_256_GCM") return undefined;
     let plain: Record<string, unknown> | undefined;
     try {
@@ -212,6 +214,7 @@ export class WechatChannel implements PaymentChannel {
     }
     if (!plain || plain.mchid !== account.accountId || typeof plain.out_trade_no !== "string")
       return undefined;
+    if (refundEvent) return refundNotifyOf(account.accountId, String(event), plain);
     if (plain.appid !== keys.appId) return undefined;
     return { accountId: account.accountId, orderId: plain.out_trade_no, outcome: outcomeOf(plain) };
   }
@@ -221,6 +224,8 @@ export class WechatChannel implements PaymentChannel {
       out_trade_no: r.orderId,
       out_refund_no: r.refundId,
       reason: r.reason.slice(0, 80),
+      // 退款结果通知 (REFUND.SUCCESS / ABNORMAL / CLOSED) goes there; the query settles it without.
+      ...(r.notifyUrl ? { notify_url: r.notifyUrl } : {}),
       amount: { refund: r.amountFen, total: r.paidFen, currency: "CNY" },
     });
     if (res.status !== 200) throw refused(res);
@@ -454,6 +459,42 @@ function outcomeOf(t: Record<string, unknown>): ChannelOutcome {
   }
 }
 
+/** 退款结果通知's event types, each with the refund_status its resource must carry. */
+const REFUND_EVENTS = new Map([
+  ["REFUND.SUCCESS", "SUCCESS"],
+  ["REFUND.ABNORMAL", "ABNORMAL"],
+  ["REFUND.CLOSED", "CLOSED"],
+]);
+
+/**
+ * A decrypted refund notify (resource original_type "refund": mchid, out_trade_no, out_refund_no,
+ * refund_id, refund_status, success_time, amount.refund in fen) in our words; undefined when the
+ * signed event type and the encrypted status disagree or a field is missing.
+ */
+function refundNotifyOf(
+  accountId: string,
+  event: string,
+  r: Record<string, unknown>,
+): VerifiedNotify | undefined {
+  const status = REFUND_EVENTS.get(event);
+  if (r.refund_status !== status || typeof r.out_refund_no !== "string" || r.out_refund_no.length === 0)
+    return undefined;
+  const base = { accountId, refundId: r.out_refund_no, orderId: String(r.out_trade_no) };
+  if (status === "ABNORMAL") return { ...base, refund: { kind: "abnormal" } };
+  if (status === "CLOSED") return { ...base, refund: { kind: "closed" } };
+  const amount = (r.amount ?? {}) as Record<string, unknown>;
+  const refund = amount.refund;
+  // Integer fen, a JSON number (never a yuan string).
+  if (typeof refund !== "number" || !Number.isSafeInteger(refund) || refund <= 0) return undefined;
+  if (typeof r.success_time !== "string") return undefined;
+  const refundedAt = new Date(r.success_time);
+  if (Number.isNaN(refundedAt.getTime())) return undefined;
+  return {
+    ...base,
+    refund: { kind: "refunded", channelRefundNo: String(r.refund_id ?? ""), amountFen: refund, refundedAt },
+  };
+}
+
 function refundOutcomeOf(r: Record<string, unknown>, refundId: string): RefundOutcome {
   if (r.out_refund_no !== refundId) {
     throw new ChannelUnavailableError("wechat", new Error("the answer is for another refund"));
@@ -472,8 +513,9 @@ function refundOutcomeOf(r: Record<string, unknown>, refundId: string): RefundOu
     case "PROCESSING":
     case "ABNORMAL":
       return { kind: "pending" };
+    // 退款关闭: nothing was paid back (the refunder frees the reserved amount).
     case "CLOSED":
-      throw new ChannelRefusedError("wechat", "REFUND_CLOSED", "退款关闭");
+      return { kind: "closed" };
     default:
       return { kind: "pending" };
   }

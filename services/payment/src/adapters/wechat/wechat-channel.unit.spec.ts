@@ -28,6 +28,9 @@ const channel = new WechatChannel({ timeoutMs: 1000 });
 function notify(
   over: {
     transaction?: Record<string, unknown>;
+    /** The whole resource instead of a transaction (a refund's), and its original_type / associated_data. */
+    plain?: Record<string, unknown>;
+    originalType?: string;
     eventType?: string;
     key?: string;
     timestamp?: number;
@@ -48,10 +51,11 @@ function notify(
     ...over.transaction,
   };
   const iv = "abcdef012345";
+  const originalType = over.originalType ?? "transaction";
   const cipher = createCipheriv("aes-256-gcm", Buffer.from(over.key ?? apiV3Key), iv);
-  cipher.setAAD(Buffer.from("transaction"));
+  cipher.setAAD(Buffer.from(originalType));
   const ciphertext = Buffer.concat([
-    cipher.update(JSON.stringify(transaction), "utf8"),
+    cipher.update(JSON.stringify(over.plain ?? transaction), "utf8"),
     cipher.final(),
     cipher.getAuthTag(),
   ]).toString("base64");
@@ -62,10 +66,10 @@ function notify(
     event_type: over.eventType ?? "TRANSACTION.SUCCESS",
     summary: "支付成功",
     resource: {
-      original_type: "transaction",
+      original_type: originalType,
       algorithm: "AEAD_AES_256_GCM",
       ciphertext,
-      associated_data: "transaction",
+      associated_data: originalType,
       nonce: iv,
     },
   });
@@ -85,6 +89,60 @@ function notify(
     pathAccountId: MCHID,
   };
 }
+
+/** 退款结果通知 as documented: the refund's resource (no appid), its status matching the event type. */
+const refundResource = (over: Record<string, unknown> = {}) => ({
+  mchid: MCHID,
+  out_trade_no: "P20260101aabbccddeeff00112233",
+  transaction_id: "4200000000202601010000000001",
+  out_refund_no: "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
+  refund_id: "50000000382019052709732678859",
+  refund_status: "SUCCESS",
+  success_time: "2026-01-02T09:30:00+08:00",
+  user_received_account: "支付用户零钱",
+  amount: { total: 20000, refund: 5000, payer_total: 20000, payer_refund: 5000 },
+  ...over,
+});
+const refundNotify = (eventType: string, over: Record<string, unknown> = {}, extra = {}) =>
+  notify({ eventType, plain: refundResource(over), originalType: "refund", ...extra });
+
+describe("WeChat Pay refund notify (REFUND.SUCCESS / ABNORMAL / CLOSED)", () => {
+  it("reads REFUND.SUCCESS as the refund paid back: which refund, which order, how much, when", () => {
+    expect(channel.verifyNotify(account, refundNotify("REFUND.SUCCESS"))).toEqual({
+      accountId: MCHID,
+      refundId: "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
+      orderId: "P20260101aabbccddeeff00112233",
+      refund: {
+        kind: "refunded",
+        channelRefundNo: "50000000382019052709732678859",
+        amountFen: 5000,
+        refundedAt: new Date("2026-01-02T01:30:00Z"),
+      },
+    });
+  });
+
+  it("reads REFUND.ABNORMAL and REFUND.CLOSED", () => {
+    expect(
+      channel.verifyNotify(account, refundNotify("REFUND.ABNORMAL", { refund_status: "ABNORMAL" }))?.refund,
+    ).toEqual({ kind: "abnormal" });
+    expect(
+      channel.verifyNotify(account, refundNotify("REFUND.CLOSED", { refund_status: "CLOSED" }))?.refund,
+    ).toEqual({ kind: "closed" });
+  });
+
+  it.each([
+    ["another key's signature", "REFUND.SUCCESS", {}, { signWith: merchant.privateKey }],
+    ["encrypted with another APIv3 key", "REFUND.SUCCESS", {}, { key: randomBytes(16).toString("hex") }],
+    ["a timestamp 6 minutes old", "REFUND.SUCCESS", {}, { timestamp: Math.floor(Date.now() / 1000) - 360 }],
+    ["the event and the status inside disagreeing", "REFUND.SUCCESS", { refund_status: "CLOSED" }, {}],
+    ["another merchant inside", "REFUND.SUCCESS", { mchid: "1900000999" }, {}],
+    ["no out_refund_no", "REFUND.SUCCESS", { out_refund_no: undefined }, {}],
+    ["an amount that is not one", "REFUND.SUCCESS", { amount: { refund: "50.00" } }, {}],
+    ["an unknown refund event", "REFUND.PROCESSING", { refund_status: "PROCESSING" }, {}],
+  ])("refuses %s", (_name, event, over, extra) => {
+    expect(channel.verifyNotify(account, refundNotify(event, over, extra))).toBeUndefined();
+  });
+});
 
 describe("WeChat Pay notify verification (AEAD_AES_256_GCM resource, SHA256withRSA headers)", () => {
   it("takes a notify signed by the platform key and decrypted with the APIv3 key", () => {
@@ -108,7 +166,7 @@ describe("WeChat Pay notify verification (AEAD_AES_256_GCM resource, SHA256withR
     ["encrypted with another APIv3 key", { key: randomBytes(16).toString("hex") }],
     ["an unknown serial", { serial: "PUB_KEY_ID_0000" }],
     ["a timestamp 6 minutes old", { timestamp: Math.floor(Date.now() / 1000) - 360 }],
-    ["another event (a refund's)", { eventType: "REFUND.SUCCESS" }],
+    ["a refund's event over a transaction", { eventType: "REFUND.SUCCESS" }],
     ["another merchant inside", { transaction: { mchid: "1900000999" } }],
     ["another appid inside", { transaction: { appid: "wx0000000000000000" } }],
   ])("refuses %s", (_name, over) => {

@@ -15,6 +15,10 @@ const benches: Record<string, { script: string; cwd?: string; what: string }> = 
     script: "test/bench/e2e.ts",
     what: "receipts fully issued through the business API, embedded: rates, latency, CPU, beside floors",
   },
+  payment: {
+    script: "test/bench/payment.ts",
+    what: "payments through the cashier and the channel simulators to the receipt, embedded: payments/s, latency, counts, beside floors",
+  },
   idle: {
     script: "test/bench/idle.ts",
     what: "the embedded platform left alone: CPU share and time to ready, beside a bare Node process",
