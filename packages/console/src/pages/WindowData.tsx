@@ -84,6 +84,7 @@ export function ItemGroups() {
         group ? { name: group.name, itemCodes: group.itemCodes, remark: group.remark ?? "" } : {}
       }
       modalProps={{ destroyOnHidden: true }}
+      submitter={{ submitButtonProps: { id: group ? "group-edit-submit" : "group-submit" } }}
       onFinish={(v) => save(v, group)}
     >
       <ProFormText
@@ -243,6 +244,7 @@ export function FrequentPayers() {
         )
       }
       modalProps={{ destroyOnHidden: true }}
+      submitter={{ submitButtonProps: { id: payer ? "fp-edit-submit" : "fp-submit" } }}
       // The full record (the list has it masked) fills the form to change it.
       request={
         payer
