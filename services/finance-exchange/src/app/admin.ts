@@ -274,37 +274,37 @@ export class ExchangeAdmin {
     agencyCode: string,
     q: { state?: QueueState | undefined; billCode?: string | undefined; page: number; pageSize: number },
   ) {
-    const rows = await this.db.query<Record<string, unknown>>(
-      `WITH q AS (
-         SELECT s.receipt_id, s.bill_code, s.number, s.kind, s.issuing_point_code, s.total_fen, s.issued_at,
-                s.status::text AS item_status, s.queued_at, s.batch_alone, s.rejection_code, s.rejection_reason,
-                s.decided_at, r.id AS request_id, r.status::text AS request_status, coalesce(r.attempts, 0) AS attempts,
-                r.last_error, r.next_attempt_at,
-                CASE WHEN s.status = 'REJECTED' THEN 'failed'
-                     WHEN s.batch_alone OR coalesce(r.attempts, 0) > 1 OR r.last_error IS NOT NULL THEN 'retrying'
-                     ELSE 'pending' END AS state
-           FROM supervision_item s LEFT JOIN finance_request r ON r.id = s.request_id
-          WHERE s.agency_code = $1 AND s.status <> 'SUPERVISED' AND ($2::text IS NULL OR s.bill_code = $2))
-       SELECT *, count(*) OVER ()::int AS total,
-              count(*) FILTER (WHERE state = 'pending') OVER ()::int AS pending_n,
-              count(*) FILTER (WHERE state = 'retrying') OVER ()::int AS retrying_n,
-              count(*) FILTER (WHERE state = 'failed') OVER ()::int AS failed_n
-         FROM q ORDER BY queued_at, receipt_id`,
-      [agencyCode, q.billCode ?? null],
+    const queued = `
+      SELECT s.receipt_id, s.bill_code, s.number, s.kind, s.issuing_point_code, s.total_fen, s.issued_at,
+             s.status::text AS item_status, s.queued_at, s.rejection_code, s.rejection_reason, s.decided_at,
+             r.id AS request_id, r.status::text AS request_status, coalesce(r.attempts, 0) AS attempts,
+             r.last_error, r.next_attempt_at,
+             CASE WHEN s.status = 'REJECTED' THEN 'failed'
+                  WHEN s.batch_alone OR coalesce(r.attempts, 0) > 1 OR r.last_error IS NOT NULL THEN 'retrying'
+                  ELSE 'pending' END AS state
+        FROM supervision_item s LEFT JOIN finance_request r ON r.id = s.request_id
+       WHERE s.agency_code = $1 AND s.status <> 'SUPERVISED' AND ($2::text IS NULL OR s.bill_code = $2)`;
+    const args = [agencyCode, q.billCode ?? null];
+    const [c] = await this.db.query<{ pending: number; retrying: number; failed: number }>(
+      `SELECT count(*) FILTER (WHERE state = 'pending')::int AS pending,
+              count(*) FILTER (WHERE state = 'retrying')::int AS retrying,
+              count(*) FILTER (WHERE state = 'failed')::int AS failed
+         FROM (${queued}) q`,
+      args,
     );
-    const counts = {
-      pending: Number(rows[0]?.pending_n ?? 0),
-      retrying: Number(rows[0]?.retrying_n ?? 0),
-      failed: Number(rows[0]?.failed_n ?? 0),
-    };
-    const chosen = q.state ? rows.filter((r) => r.state === q.state) : rows;
+    const counts = { pending: c?.pending ?? 0, retrying: c?.retrying ?? 0, failed: c?.failed ?? 0 };
+    const rows = await this.db.query<Record<string, unknown>>(
+      `SELECT * FROM (${queued}) q WHERE ($3::text IS NULL OR state = $3)
+        ORDER BY queued_at, receipt_id LIMIT $4 OFFSET $5`,
+      [...args, q.state ?? null, q.pageSize, (q.page - 1) * q.pageSize],
+    );
     const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).toISOString());
     return {
       counts,
-      total: chosen.length,
+      total: q.state ? counts[q.state] : counts.pending + counts.retrying + counts.failed,
       page: q.page,
       pageSize: q.pageSize,
-      items: chosen.slice((q.page - 1) * q.pageSize, q.page * q.pageSize).map((r) => ({
+      items: rows.map((r) => ({
         receiptId: r.receipt_id as string,
         billCode: r.bill_code as string,
         number: r.number as string,
