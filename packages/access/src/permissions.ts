@@ -6,6 +6,7 @@
 export const PERMISSIONS = {
   "base.read": "基础信息查看: bill kinds, income items, issuing points, base data",
   "base.manage": "基础信息维护: register bill kinds, income items, issuing points; sync base data",
+  "base.itemGroups": "项目分组: group the agency's income items for the window (开票 picks a group)",
   "receipt.issue": "在线开具: issue a receipt",
   "receipt.read": "票据查询: read receipts, their documents and status",
   "receipt.redFlush": "冲红",
@@ -76,6 +77,7 @@ export const BUILT_IN_ROLES = {
     permissions: [
       "base.read",
       "base.manage",
+      "base.itemGroups",
       "app.read",
       "app.manage",
       "delivery.read",
@@ -108,6 +110,7 @@ export const BUILT_IN_ROLES = {
     title: "票据管理员",
     permissions: [
       "base.read",
+      "base.itemGroups",
       "stock.read",
       "stock.apply",
       "stock.confirm",

@@ -37,6 +37,17 @@ export const INTERNAL_ROUTES: Readonly<Record<string, RouteRule>> = {
   "POST /v1/issuance/issuing-points": { permission: "base.manage" },
   "GET /v1/issuance/issuing-points": { permission: "base.read" },
   "GET /v1/issuance/number-runs": { permission: "stock.read" },
+  // 项目分组: read by whoever reads base data (the window picks a group), kept by the ticket manager
+  "GET /v1/issuance/item-groups": { permission: "base.read" },
+  "POST /v1/issuance/item-groups": { permission: "base.itemGroups" },
+  "PUT /v1/issuance/item-groups/:id": { permission: "base.itemGroups" },
+  "DELETE /v1/issuance/item-groups/:id": { permission: "base.itemGroups" },
+  // 常用交款人: the window's own (agency, and the clerk's issuing points)
+  "GET /v1/issuance/frequent-payers": { permission: "receipt.issue" },
+  "GET /v1/issuance/frequent-payers/:id": { permission: "receipt.issue" },
+  "POST /v1/issuance/frequent-payers": { permission: "receipt.issue" },
+  "PUT /v1/issuance/frequent-payers/:id": { permission: "receipt.issue" },
+  "DELETE /v1/issuance/frequent-payers/:id": { permission: "receipt.issue" },
   "POST /v1/receipts": { permission: "receipt.issue" },
   "GET /v1/receipts/verify": { authenticated: true },
   "GET /v1/receipts": { permission: "receipt.read" },
@@ -55,6 +66,8 @@ export const INTERNAL_ROUTES: Readonly<Record<string, RouteRule>> = {
   "GET /v1/delivery/agencies/:agencyCode/channels": { permission: "delivery.read" },
   "PUT /v1/delivery/agencies/:agencyCode/channels": { permission: "delivery.channels" },
   "GET /v1/delivery/receipts/:receiptId/print": { permission: "receipt.read" },
+  // 签名验证: both signatures of the served document checked server-side, with their chains
+  "GET /v1/delivery/receipts/:receiptId/verification": { permission: "receipt.read" },
   // finance-exchange
   "POST /v1/finance-exchange/base-data/sync": { permission: "base.manage" },
   "GET /v1/finance-exchange/base-data": { permission: "base.read" },
@@ -68,6 +81,9 @@ export const INTERNAL_ROUTES: Readonly<Record<string, RouteRule>> = {
   "GET /v1/finance-exchange/supervision/:receiptId": { permission: "finance.read" },
   "GET /v1/finance-exchange/archive/:contentSm3/verification": { permission: "finance.read" },
   "GET /v1/finance-exchange/status": { permission: "finance.read" },
+  // 财政交互: the agency's upload queue (监制) and the archive, paged
+  "GET /v1/finance-exchange/queue": { permission: "finance.read" },
+  "GET /v1/finance-exchange/archive": { permission: "finance.read" },
   "GET /v1/finance-exchange/ferry/rejections": { permission: "finance.read" },
   // reporting
   "GET /v1/reporting/reports": { permission: "report.read" },

@@ -27,7 +27,7 @@ function csrfToken(): string | undefined {
 }
 
 export async function api<T = Record<string, unknown>>(
-  method: "GET" | "POST" | "PUT",
+  method: "GET" | "POST" | "PUT" | "DELETE",
   path: string,
   body?: unknown,
 ): Promise<T> {
@@ -65,7 +65,7 @@ export async function api<T = Record<string, unknown>>(
 
 /** Internal routes for people: the same path as the service's, under /api/internal. */
 export const internal = <T = Record<string, unknown>>(
-  method: "GET" | "POST" | "PUT",
+  method: "GET" | "POST" | "PUT" | "DELETE",
   path: string,
   body?: unknown,
 ) => api<T>(method, `/api/internal${path}`, body);

@@ -21,6 +21,7 @@ import {
 import { Dashboard } from "./pages/Dashboard.tsx";
 import { DeliveryPage } from "./pages/Delivery.tsx";
 import { Finance } from "./pages/Finance.tsx";
+import { FinanceExchange } from "./pages/FinanceExchange.tsx";
 import { Issue } from "./pages/Issue.tsx";
 import { Login } from "./pages/Login.tsx";
 import { ChannelReconciliations, Payments, Refunds } from "./pages/Payments.tsx";
@@ -30,6 +31,7 @@ import { Reports } from "./pages/Reports.tsx";
 import { Applications, Ledger, Segments } from "./pages/Stock.tsx";
 import { Distributions, Removals, WriteOffs } from "./pages/StockOps.tsx";
 import { Roles, Sessions, Users } from "./pages/System.tsx";
+import { FrequentPayers, ItemGroups } from "./pages/WindowData.tsx";
 import { type Me, SessionContext, type Stage, useSession } from "./session.tsx";
 import "./style.css";
 
@@ -37,6 +39,7 @@ const PAGES: Record<string, () => ReactNode> = {
   "/dashboard": () => <Dashboard />,
   "/receipts/issue": () => <Issue />,
   "/receipts/search": () => <Receipts />,
+  "/receipts/frequent-payers": () => <FrequentPayers />,
   "/receipts/:id": () => <ReceiptDetail />,
   "/stock/applications": () => <Applications />,
   "/stock/segments": () => <Segments />,
@@ -46,6 +49,7 @@ const PAGES: Record<string, () => ReactNode> = {
   "/stock/write-offs": () => <WriteOffs />,
   "/delivery": () => <DeliveryPage />,
   "/finance": () => <Finance />,
+  "/finance/exchange": () => <FinanceExchange />,
   "/payments/list": () => <Payments />,
   "/payments/refunds": () => <Refunds />,
   "/payments/reconciliations": () => <ChannelReconciliations />,
@@ -54,6 +58,7 @@ const PAGES: Record<string, () => ReactNode> = {
   "/payments/funds": () => <FundsArrivalPage />,
   "/payments/clearing": () => <ClearingPage />,
   "/base": () => <BaseData />,
+  "/base/item-groups": () => <ItemGroups />,
   "/reports": () => <Reports />,
   "/system/users": () => <Users />,
   "/system/roles": () => <Roles />,

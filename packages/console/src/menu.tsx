@@ -49,6 +49,12 @@ export const SECTIONS: Section[] = [
     pages: [
       { path: "/receipts/issue", zh: "在线开具", en: "Issue", anyOf: ["receipt.issue"] },
       { path: "/receipts/search", zh: "票据查询", en: "Search", anyOf: ["receipt.read"] },
+      {
+        path: "/receipts/frequent-payers",
+        zh: "常用交款人",
+        en: "Frequent payers",
+        anyOf: ["receipt.issue"],
+      },
       { path: "/receipts/:id", zh: "票据详情", en: "Receipt", anyOf: ["receipt.read"], hidden: true },
     ],
   },
@@ -78,7 +84,10 @@ export const SECTIONS: Section[] = [
     zh: "对账管理",
     en: "Reconciliation",
     icon: <ReconciliationOutlined />,
-    pages: [{ path: "/finance", zh: "财政对账", en: "With finance", anyOf: ["finance.read"] }],
+    pages: [
+      { path: "/finance", zh: "财政对账", en: "With finance", anyOf: ["finance.read"] },
+      { path: "/finance/exchange", zh: "财政交互", en: "Exchange", anyOf: ["finance.read"] },
+    ],
   },
   {
     key: "payments",
@@ -100,7 +109,10 @@ export const SECTIONS: Section[] = [
     zh: "基础信息",
     en: "Base data",
     icon: <SettingOutlined />,
-    pages: [{ path: "/base", zh: "开票点与项目", en: "Points and items", anyOf: ["base.read"] }],
+    pages: [
+      { path: "/base", zh: "开票点与项目", en: "Points and items", anyOf: ["base.read"] },
+      { path: "/base/item-groups", zh: "项目分组", en: "Item groups", anyOf: ["base.read"] },
+    ],
   },
   {
     key: "reports",

@@ -72,7 +72,11 @@ export const deliveryService: ServiceModule = {
       cfg.PIAOJU_TRUSTED_CA_PEM ? Certificate.allFromPem(cfg.PIAOJU_TRUSTED_CA_PEM) : undefined,
     );
 
-    registerDeliveryRoutes(ctx.http, { deliveries, receipts, render }, cfg.PIAOJU_INTERNAL_TOKEN);
+    registerDeliveryRoutes(
+      ctx.http,
+      { deliveries, receipts, render, trust, clock },
+      cfg.PIAOJU_INTERNAL_TOKEN,
+    );
     await registerPickup(ctx.http, {
       prisma,
       receipts,

@@ -34,6 +34,7 @@ export const issuanceService: ServiceModule = {
       published: ctx.outbox.wake,
       clock,
       checkCodeKeys,
+      sealer,
       warn: (message, detail) => ctx.logger.warn(detail, message),
     });
     registerIssuanceRoutes(ctx.http, issuance, PIAOJU_INTERNAL_TOKEN);

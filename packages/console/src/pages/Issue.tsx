@@ -1,6 +1,7 @@
 import { DeleteOutlined, PlusOutlined } from "@ant-design/icons";
 import { ProCard } from "@ant-design/pro-components";
 import {
+  App,
   Button,
   Col,
   Divider,
@@ -23,6 +24,7 @@ import { type BillKind, type Item, useList, usePoints } from "../data.ts";
 import { useT } from "../i18n.tsx";
 import { useSession } from "../session.tsx";
 import { useShowError } from "../ui.tsx";
+import { type FrequentPayer, useItemGroups } from "./WindowData.tsx";
 
 interface Payer {
   type: 1 | 2;
@@ -45,26 +47,13 @@ interface Values {
   remark?: string;
 }
 
-/** 常用交款人: kept per issuing point in this browser, the last twenty used first. */
-const FREQUENT_KEY = (point: string) => `piaoju.frequentPayers.${point}`;
-function frequentPayers(point: string): Payer[] {
-  try {
-    return JSON.parse(localStorage.getItem(FREQUENT_KEY(point)) ?? "[]") as Payer[];
-  } catch {
-    return [];
-  }
-}
-function rememberPayer(point: string, payer: Payer) {
-  const rest = frequentPayers(point).filter((p) => !(p.code === payer.code && p.name === payer.name));
-  localStorage.setItem(FREQUENT_KEY(point), JSON.stringify([payer, ...rest].slice(0, 20)));
-}
-
 const serial = (point: string) =>
   `ONL-${point}-${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`.toUpperCase();
 
 /**
  * 在线开具 at the window, for the keyboard: the payer's name has the focus, Tab walks the form,
- * Enter issues; the amount follows the item's standard × quantity; a frequent payer fills the payer.
+ * Enter issues; the amount follows the item's standard × quantity; a frequent payer (常用交款人,
+ * kept by issuance per issuing point) fills the payer; an item group (项目分组) fills the lines.
  */
 export function Issue() {
   const showError = useShowError();
@@ -85,6 +74,74 @@ export function Issue() {
     [lines],
   );
   const enabledItems = items.filter((i) => i.enabled);
+  const { message } = App.useApp();
+  const [groups] = useItemGroups();
+  const [frequent, reloadFrequent] = useList<FrequentPayer>(
+    point
+      ? `/v1/issuance/frequent-payers${query({ agencyCode: agency, issuingPointCode: point, limit: 200 })}`
+      : undefined,
+  );
+
+  /** A frequent payer in full (the list has them masked) fills the payer. */
+  const pickPayer = async (id?: string) => {
+    if (!id) return;
+    try {
+      const p = await internal<FrequentPayer>("GET", `/v1/issuance/frequent-payers/${id}`);
+      form.setFieldValue("payer", {
+        type: p.type,
+        name: p.name,
+        code: p.code,
+        phone: p.phone ?? "",
+        email: p.email ?? "",
+      });
+      setTimeout(() => document.getElementById("line-0-item")?.focus(), 0);
+    } catch (e) {
+      showError(e);
+    }
+  };
+  /** An item group's items become the lines, each once at its standard. */
+  const pickGroup = (id?: string) => {
+    const group = groups.find((g) => g.id === id);
+    if (!group) return;
+    form.setFieldValue(
+      "lines",
+      group.items
+        .filter((i) => i.enabled)
+        .map((i) => ({
+          itemCode: i.code,
+          quantity: 1,
+          ...(i.standardFen ? { amountYuan: (i.standardFen / 100).toFixed(2) } : {}),
+        })),
+    );
+  };
+  const savePayer = async () => {
+    try {
+      const v = await form.validateFields([
+        ["payer", "type"],
+        ["payer", "name"],
+        ["payer", "code"],
+        ["issuingPointCode"],
+      ]);
+      const all = form.getFieldValue("payer") as Payer;
+      await internal("POST", "/v1/issuance/frequent-payers", {
+        agencyCode: agency,
+        issuingPointCode: v.issuingPointCode,
+        type: all.type,
+        name: all.name.trim(),
+        code: all.code.trim(),
+        ...(all.phone ? { phone: all.phone.trim() } : {}),
+        ...(all.email ? { email: all.email.trim() } : {}),
+      });
+      reloadFrequent();
+      void message.success({
+        content: t("已存为常用交款人", "Saved as a frequent payer"),
+        className: "fp-saved",
+      });
+    } catch (e) {
+      if (e && typeof e === "object" && "errorFields" in e) return;
+      showError(e);
+    }
+  };
 
   useEffect(() => {
     if (!form.getFieldValue("issuingPointCode") && points[0])
@@ -137,7 +194,6 @@ export function Issue() {
           handlingPerson: me.displayName,
         },
       );
-      rememberPayer(v.issuingPointCode, v.payer);
       setIssued(out);
       setBizSerialNo(undefined);
     } catch (e) {
@@ -177,7 +233,6 @@ export function Issue() {
     );
   }
 
-  const frequent = point ? frequentPayers(point) : [];
   return (
     <ProCard title={t("在线开具", "Issue a receipt")} extra={<Tag>{t("Enter 开具", "Enter issues")}</Tag>}>
       <Form<Values>
@@ -213,17 +268,20 @@ export function Issue() {
               <Select
                 id="frequent-payer"
                 allowClear
+                showSearch
+                optionFilterProp="label"
                 placeholder={frequent.length ? t("选择以填入", "Pick to fill in") : t("暂无", "None yet")}
-                options={frequent.map((p, i) => ({ value: i, label: `${p.name} ${p.code}` }))}
-                onChange={(i?: number) => {
-                  if (i !== undefined && frequent[i]) form.setFieldValue("payer", frequent[i]);
-                }}
+                options={frequent.map((p) => ({ value: p.id, label: `${p.name} ${p.code}` }))}
+                onChange={(id?: string) => void pickPayer(id)}
               />
             </Form.Item>
           </Col>
         </Row>
         <Divider orientation="left" plain>
-          {t("交款人", "Payer")}
+          {t("交款人", "Payer")}{" "}
+          <Button size="small" type="link" onClick={() => void savePayer()} id="payer-save">
+            {t("存为常用交款人", "Save as a frequent payer")}
+          </Button>
         </Divider>
         <Row gutter={16}>
           <Col span={4}>
@@ -265,6 +323,23 @@ export function Issue() {
         <Divider orientation="left" plain>
           {t("收费项目", "Items")}
         </Divider>
+        <Row gutter={16}>
+          <Col span={10}>
+            <Form.Item label={t("项目分组", "Item group")}>
+              <Select
+                id="item-group"
+                allowClear
+                placeholder={
+                  groups.length
+                    ? t("选择分组填入项目", "Pick a group to fill the items")
+                    : t("暂无", "None yet")
+                }
+                options={groups.filter((g) => g.enabled).map((g) => ({ value: g.id, label: g.name }))}
+                onChange={(id?: string) => pickGroup(id)}
+              />
+            </Form.Item>
+          </Col>
+        </Row>
         <Form.List name="lines">
           {(fields, { add, remove }) => (
             <>

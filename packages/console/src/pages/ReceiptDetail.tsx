@@ -1,4 +1,4 @@
-import { DownloadOutlined, PrinterOutlined } from "@ant-design/icons";
+import { DownloadOutlined, PrinterOutlined, SafetyCertificateOutlined } from "@ant-design/icons";
 import { ProCard, ProDescriptions } from "@ant-design/pro-components";
 import { Button, Form, Input, Modal, Space, Spin, Table, Tag, Timeline, Typography } from "antd";
 import { useCallback, useEffect, useState } from "react";
@@ -222,6 +222,7 @@ export function ReceiptDetail() {
           )}
         </ProDescriptions>
       </ProCard>
+      <SignatureVerification receiptId={receipt.id} ready={Boolean(receipt.financeSignature)} />
       <ProCard split="vertical">
         <ProCard title={t("生命周期", "Lifecycle")} colSpan="30%">
           <Timeline
@@ -318,5 +319,162 @@ export function ReceiptDetail() {
         </Form>
       </Modal>
     </Space>
+  );
+}
+
+interface ChainLink {
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  notBefore: string;
+  notAfter: string;
+  sm3: string;
+  trusted: boolean;
+}
+interface SignatureDetail {
+  present: boolean;
+  valid: boolean;
+  signer?: string;
+  signedAt?: string;
+  reason?: string;
+  chain: ChainLink[];
+  chained: boolean;
+}
+interface Verification {
+  documentVersion?: string;
+  documentSm3: string;
+  computedSm3: string;
+  documentIntact: boolean;
+  agency: SignatureDetail;
+  finance: SignatureDetail;
+  authentic: boolean;
+  trustSource: "published" | "configured";
+  verifiedAt: string;
+}
+
+/**
+ * 签名验证: the server verifies the document as served (1.2.0, both signatures inside
+ * <EInvoiceSignature>): its SM3, the agency's and finance's SM2 signatures over Header +
+ * EInvoiceData, and each signer's certificate path to what the platform trusts.
+ */
+function SignatureVerification({ receiptId, ready }: { receiptId: string; ready: boolean }) {
+  const t = useT();
+  const showError = useShowError();
+  const [result, setResult] = useState<Verification>();
+  const [busy, setBusy] = useState(false);
+  const verify = async () => {
+    setBusy(true);
+    try {
+      setResult(await internal<Verification>("GET", `/v1/delivery/receipts/${receiptId}/verification`));
+    } catch (e) {
+      showError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const mark = (ok: boolean, id: string) =>
+    ok ? (
+      <Tag color="success" id={id}>
+        ✓ {t("通过", "valid")}
+      </Tag>
+    ) : (
+      <Tag color="error" id={id}>
+        ✗ {t("未通过", "invalid")}
+      </Tag>
+    );
+  const side = (label: string, s: SignatureDetail, id: string) => (
+    <ProCard title={label} extra={mark(s.valid && s.chained, id)} bordered size="small">
+      <ProDescriptions column={1} size="small">
+        <ProDescriptions.Item label={t("签名", "Signature")}>
+          {s.present
+            ? s.valid
+              ? t("验证通过", "verifies")
+              : s.reason
+            : t("文档中无此签名", "not in the document")}
+        </ProDescriptions.Item>
+        {s.signer && <ProDescriptions.Item label={t("签名人", "Signer")}>{s.signer}</ProDescriptions.Item>}
+        {s.signedAt && (
+          <ProDescriptions.Item label={t("签名时间", "Signed at")}>
+            {new Date(s.signedAt).toLocaleString("zh-CN")}
+          </ProDescriptions.Item>
+        )}
+        <ProDescriptions.Item label={t("证书链", "Certificate chain")}>
+          {s.chained
+            ? t("链至受信证书", "chains to a trusted certificate")
+            : t("未链至受信证书", "no trusted path")}
+        </ProDescriptions.Item>
+      </ProDescriptions>
+      <Timeline
+        className={`chain-${id}`}
+        items={s.chain.map((c) => ({
+          color: c.trusted ? "green" : "blue",
+          children: (
+            <>
+              <b>{c.subject}</b> {c.trusted && <Tag color="green">{t("受信", "trusted")}</Tag>}
+              <br />
+              <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                {t("颁发者", "issuer")} {c.issuer} · {t("序列号", "serial")} {c.serialNumber} ·{" "}
+                {c.notBefore.slice(0, 10)} – {c.notAfter.slice(0, 10)}
+              </Typography.Text>
+            </>
+          ),
+        }))}
+      />
+    </ProCard>
+  );
+  return (
+    <ProCard
+      title={t("签名验证", "Signature verification")}
+      extra={
+        <Button
+          icon={<SafetyCertificateOutlined />}
+          onClick={() => void verify()}
+          loading={busy}
+          disabled={!ready}
+          id="verify-signatures"
+        >
+          {t("验证签名", "Verify signatures")}
+        </Button>
+      }
+    >
+      {!result ? (
+        <Typography.Text type="secondary">
+          {ready
+            ? t(
+                "服务端按所发文档（含 EInvoiceSignature）验证两个签名及证书链",
+                "The server checks both signatures of the served document and their chains",
+              )
+            : t("监制后可验证", "Verifiable once supervised")}
+        </Typography.Text>
+      ) : (
+        <Space direction="vertical" style={{ width: "100%" }} id="verification-result">
+          <ProDescriptions column={2} size="small">
+            <ProDescriptions.Item label={t("结论", "Outcome")}>
+              {mark(result.authentic, "verify-authentic")}
+            </ProDescriptions.Item>
+            <ProDescriptions.Item label={t("文档版本", "Document version")}>
+              {result.documentVersion ?? "—"}
+            </ProDescriptions.Item>
+            <ProDescriptions.Item label={t("文档 SM3", "Document SM3")}>
+              <Typography.Text code id="verify-sm3">
+                {result.computedSm3}
+              </Typography.Text>{" "}
+              {mark(result.documentIntact, "verify-intact")}
+            </ProDescriptions.Item>
+            <ProDescriptions.Item label={t("验证时间", "Verified at")}>
+              {new Date(result.verifiedAt).toLocaleString("zh-CN")} (
+              {result.trustSource === "configured"
+                ? t("运维配置的受信证书", "configured trust")
+                : t("平台发布的受信证书", "published trust list")}
+              )
+            </ProDescriptions.Item>
+          </ProDescriptions>
+          <ProCard gutter={16} ghost>
+            {side(t("单位签名", "Agency signature"), result.agency, "verify-agency")}
+            {side(t("财政监制签名", "Finance signature"), result.finance, "verify-finance")}
+          </ProCard>
+        </Space>
+      )}
+    </ProCard>
   );
 }

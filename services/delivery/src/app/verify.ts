@@ -1,5 +1,5 @@
-import { contentToVerify } from "@piaoju/contracts";
-import { type Certificate, sm3, verifySignedData } from "@piaoju/gm-crypto";
+import { contentToVerify, receiptDocumentVersion, signaturesOf, unsignedDocumentOf } from "@piaoju/contracts";
+import { type Certificate, parseSignedData, sm3, verifySignedData } from "@piaoju/gm-crypto";
 
 export interface SignatureCheck {
   valid: boolean;
@@ -70,4 +70,126 @@ function check(signature: string, content: Buffer, trusted: Certificate[], at: D
   } catch (error) {
     return { valid: false, reason: error instanceof Error ? error.message : "unreadable signature" };
   }
+}
+
+/** One certificate of a signer's path, as the console shows it. */
+export interface ChainLink {
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  notBefore: string;
+  notAfter: string;
+  sm3: string;
+  /** This certificate is one the platform trusts (the path ends here). */
+  trusted: boolean;
+}
+
+export interface SignatureDetail extends SignatureCheck {
+  present: boolean;
+  /** SignatureTime as the document carries it. */
+  documentTime?: string | undefined;
+  /** The signer's path: its certificate, then each issuer found, to a trusted one when there is. */
+  chain: ChainLink[];
+  /** The path ends at a certificate the platform trusts for this side. */
+  chained: boolean;
+}
+
+/** 签名验证 of a receipt as served: the document (version, SM3) and each signature with its path. */
+export interface ServedVerification {
+  documentVersion: string | undefined;
+  /** The SM3 issuance recorded (of the stored bytes, <EInvoiceSignature> taken out). */
+  documentSm3: string;
+  /** The SM3 of the served document with its <EInvoiceSignature> taken out, as a verifier computes it. */
+  computedSm3: string;
+  documentIntact: boolean;
+  agency: SignatureDetail;
+  finance: SignatureDetail;
+  authentic: boolean;
+  verifiedAt: string;
+}
+
+/**
+ * Verifies the document as it is served (version 1.2.0: both signatures inside
+ * <EInvoiceSignature>, ADR 0023), as a verifier holding only that document would: the signatures
+ * are read out of it, the SM3 is taken of it with <EInvoiceSignature> removed, each signature is
+ * checked over Header + EInvoiceData and chained to what the platform trusts for its side.
+ */
+export function verifyServedDocument(
+  served: Uint8Array,
+  recordedSm3: string,
+  trusted: TrustedBySide,
+  at: Date,
+  now: Date,
+): ServedVerification {
+  const unsigned = unsignedDocumentOf(served);
+  const computedSm3 = sm3(unsigned).toString("hex");
+  const content = contentToVerify(served);
+  const carried = signaturesOf(served);
+  const agency = detail(carried.agency, content, trusted.agency, at);
+  const finance = detail(carried.finance, content, trusted.finance, at);
+  const documentIntact = computedSm3 === recordedSm3;
+  return {
+    documentVersion: receiptDocumentVersion(unsigned),
+    documentSm3: recordedSm3,
+    computedSm3,
+    documentIntact,
+    agency,
+    finance,
+    authentic: documentIntact && agency.valid && finance.valid && agency.chained && finance.chained,
+    verifiedAt: now.toISOString(),
+  };
+}
+
+function detail(
+  carried: { value: string; time: string } | undefined,
+  content: Buffer,
+  trusted: Certificate[],
+  at: Date,
+): SignatureDetail {
+  if (!carried)
+    return {
+      present: false,
+      valid: false,
+      reason: "the document carries no such signature",
+      chain: [],
+      chained: false,
+    };
+  const result = check(carried.value, content, trusted, at);
+  let chain: ChainLink[] = [];
+  try {
+    const info = parseSignedData(Buffer.from(carried.value, "base64"));
+    const signerInfo = info.signers[0];
+    const leaf = info.certificates.find((c) =>
+      signerInfo?.issuerDer !== undefined && signerInfo.serial !== undefined
+        ? c.matchesIssuerAndSerial(signerInfo.issuerDer, signerInfo.serial)
+        : true,
+    );
+    if (leaf) chain = pathOf(leaf, [...info.certificates, ...trusted], trusted);
+  } catch {
+    // An unreadable signature has no path; the check above says why.
+  }
+  const chained = result.valid && trusted.length > 0 && chain.at(-1)?.trusted === true;
+  return { present: true, documentTime: carried.time || undefined, ...result, chain, chained };
+}
+
+/** Follows issuers from the leaf (by name and a signature that verifies) until a trusted certificate or none. */
+function pathOf(leaf: Certificate, pool: Certificate[], trusted: Certificate[]): ChainLink[] {
+  const links: ChainLink[] = [];
+  let current: Certificate | undefined = leaf;
+  for (let depth = 0; current && depth < 8; depth++) {
+    const c: Certificate = current;
+    const isTrusted = trusted.some((t) => t.equals(c));
+    links.push({
+      subject: c.subject.text,
+      issuer: c.issuer.text,
+      serialNumber: c.serialNumber,
+      notBefore: c.notBefore.toISOString(),
+      notAfter: c.notAfter.toISOString(),
+      sm3: c.fingerprintSm3(),
+      trusted: isTrusted,
+    });
+    if (isTrusted) break;
+    current = pool.find((p) => !p.equals(c) && p.subjectDer.equals(c.issuerDer) && c.isSignedBy(p));
+  }
+  return links;
 }

@@ -1,9 +1,12 @@
-import { agencyCode, text } from "@piaoju/contracts";
+import { agencyCode, text, withSignatures } from "@piaoju/contracts";
+import { signatureStamp } from "@piaoju/gm-crypto";
 import { AppError, authenticateCaller, parseInput, requireAgency, requireInScope } from "@piaoju/runtime";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Deliveries } from "../app/deliveries.ts";
 import type { Receipts } from "../app/receipts.ts";
+import type { TrustAnchors } from "../app/trust.ts";
+import { verifyServedDocument } from "../app/verify.ts";
 import { CHANNELS } from "../domain/channels.ts";
 import type { ReceiptView } from "../domain/receipt.ts";
 
@@ -15,10 +18,16 @@ const receiptParams = z.object({ receiptId: z.uuid() });
  */
 export function registerDeliveryRoutes(
   http: FastifyInstance,
-  deps: { deliveries: Deliveries; receipts: Receipts; render: (r: ReceiptView) => Promise<Buffer> },
+  deps: {
+    deliveries: Deliveries;
+    receipts: Receipts;
+    render: (r: ReceiptView) => Promise<Buffer>;
+    trust: TrustAnchors;
+    clock: () => Date;
+  },
   internalToken: string,
 ): void {
-  const { deliveries, receipts, render } = deps;
+  const { deliveries, receipts, render, trust, clock } = deps;
 
   http.get("/v1/delivery/receipts/:receiptId/deliveries", async (req) => {
     const caller = authenticateCaller(req, internalToken);
@@ -100,5 +109,37 @@ export function registerDeliveryRoutes(
       .header("content-disposition", `inline; filename="${row.billCode}-${row.number}.pdf"`)
       .header("cache-control", "no-store")
       .send(pdf);
+  });
+
+  // 签名验证 (the console's receipt detail): the document as served — version 1.2.0, both
+  // signatures inside <EInvoiceSignature> — verified here as a verifier would, each signature
+  // over Header + EInvoiceData and chained to what the platform trusts for its side.
+  http.get("/v1/delivery/receipts/:receiptId/verification", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const { receiptId } = parseInput(receiptParams, req.params, "params");
+    const row = await receipts.find(receiptId);
+    if (!row)
+      throw new AppError("not_found", `receipt ${receiptId} is unknown to delivery`, {
+        code: "RECEIPT_UNKNOWN",
+      });
+    requireInScope(caller, row, `receipt ${receiptId}`);
+    const served = withSignatures(Buffer.from(receipts.document(row), "base64"), {
+      agency: signatureStamp(row.agencySignature),
+      finance: signatureStamp(row.financeSignature),
+    });
+    const result = verifyServedDocument(
+      served,
+      row.documentSm3,
+      await trust.bySide(),
+      row.supervisedAt,
+      clock(),
+    );
+    return {
+      receiptId,
+      billCode: row.billCode,
+      number: row.number,
+      trustSource: trust.overridden ? "configured" : "published",
+      ...result,
+    };
   });
 }

@@ -10,6 +10,9 @@ import type { FinanceExchange } from "./exchange.ts";
 
 type Range = { startNumber: string; endNumber: string };
 
+export const QUEUE_STATES = ["pending", "retrying", "failed"] as const;
+export type QueueState = (typeof QUEUE_STATES)[number];
+
 /**
  * What people ask of the exchange through its admin routes. Every change is a queued
  * request to finance plus an audit row, in one transaction; the pump does the rest.
@@ -257,6 +260,112 @@ export class ExchangeAdmin {
         count: r.n,
         oldest: r.oldest,
         lastError: r.last_error,
+      })),
+    };
+  }
+
+  /**
+   * 财政交互: the agency's upload queue (监制) as the finance liaison watches it — each receipt not
+   * yet supervised, with the request it travels in (attempts, last error, next attempt). A state
+   * per item: pending (waiting for a batch or an answer), retrying (a send failed, or finance
+   * refused its batch and it goes again alone), failed (finance rejected it; issuance voids it).
+   */
+  async queue(
+    agencyCode: string,
+    q: { state?: QueueState | undefined; billCode?: string | undefined; page: number; pageSize: number },
+  ) {
+    const queued = `
+      SELECT s.receipt_id, s.bill_code, s.number, s.kind, s.issuing_point_code, s.total_fen, s.issued_at,
+             s.status::text AS item_status, s.queued_at, s.rejection_code, s.rejection_reason, s.decided_at,
+             r.id AS request_id, r.status::text AS request_status, coalesce(r.attempts, 0) AS attempts,
+             r.last_error, r.next_attempt_at,
+             CASE WHEN s.status = 'REJECTED' THEN 'failed'
+                  WHEN s.batch_alone OR coalesce(r.attempts, 0) > 1 OR r.last_error IS NOT NULL THEN 'retrying'
+                  ELSE 'pending' END AS state
+        FROM supervision_item s LEFT JOIN finance_request r ON r.id = s.request_id
+       WHERE s.agency_code = $1 AND s.status <> 'SUPERVISED' AND ($2::text IS NULL OR s.bill_code = $2)`;
+    const args = [agencyCode, q.billCode ?? null];
+    const [c] = await this.db.query<{ pending: number; retrying: number; failed: number }>(
+      `SELECT count(*) FILTER (WHERE state = 'pending')::int AS pending,
+              count(*) FILTER (WHERE state = 'retrying')::int AS retrying,
+              count(*) FILTER (WHERE state = 'failed')::int AS failed
+         FROM (${queued}) q`,
+      args,
+    );
+    const counts = { pending: c?.pending ?? 0, retrying: c?.retrying ?? 0, failed: c?.failed ?? 0 };
+    const rows = await this.db.query<Record<string, unknown>>(
+      `SELECT * FROM (${queued}) q WHERE ($3::text IS NULL OR state = $3)
+        ORDER BY queued_at, receipt_id LIMIT $4 OFFSET $5`,
+      [...args, q.state ?? null, q.pageSize, (q.page - 1) * q.pageSize],
+    );
+    const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).toISOString());
+    return {
+      counts,
+      total: q.state ? counts[q.state] : counts.pending + counts.retrying + counts.failed,
+      page: q.page,
+      pageSize: q.pageSize,
+      items: rows.map((r) => ({
+        receiptId: r.receipt_id as string,
+        billCode: r.bill_code as string,
+        number: r.number as string,
+        kind: r.kind as string,
+        issuingPointCode: r.issuing_point_code as string,
+        totalFen: Number(r.total_fen),
+        issuedAt: iso(r.issued_at),
+        state: r.state as QueueState,
+        itemStatus: r.item_status as string,
+        queuedAt: iso(r.queued_at),
+        requestId: (r.request_id as string | null) ?? null,
+        requestStatus: (r.request_status as string | null) ?? null,
+        attempts: Number(r.attempts),
+        lastError: (r.last_error as string | null) ?? null,
+        nextAttemptAt: iso(r.next_attempt_at),
+        rejection: r.rejection_code
+          ? { code: r.rejection_code as string, reason: r.rejection_reason as string, at: iso(r.decided_at) }
+          : null,
+      })),
+    };
+  }
+
+  /** The agency's archive (what finance supervised, as downloaded and kept), newest first, paged. */
+  async archive(
+    agencyCode: string,
+    q: {
+      billCode?: string | undefined;
+      number?: string | undefined;
+      from?: string | undefined;
+      to?: string | undefined;
+      page: number;
+      pageSize: number;
+    },
+  ) {
+    const from = q.from ? cstDayBounds(q.from).start : null;
+    const to = q.to ? cstDayBounds(q.to).end : null;
+    const where = `agency_code = $1 AND ($2::text IS NULL OR bill_code = $2) AND ($3::text IS NULL OR number = $3)
+       AND ($4::timestamptz IS NULL OR supervised_at >= $4) AND ($5::timestamptz IS NULL OR supervised_at < $5)`;
+    const args = [agencyCode, q.billCode ?? null, q.number ?? null, from, to];
+    const [count] = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM archived_receipt WHERE ${where}`,
+      args,
+    );
+    const rows = await this.db.query<Record<string, unknown>>(
+      `SELECT content_sm3, receipt_id, bill_code, number, finance_ref, supervised_at, archived_at
+         FROM archived_receipt WHERE ${where}
+        ORDER BY supervised_at DESC, content_sm3 LIMIT $6 OFFSET $7`,
+      [...args, q.pageSize, (q.page - 1) * q.pageSize],
+    );
+    return {
+      total: count?.n ?? 0,
+      page: q.page,
+      pageSize: q.pageSize,
+      items: rows.map((r) => ({
+        contentSm3: r.content_sm3 as string,
+        receiptId: (r.receipt_id as string | null) ?? null,
+        billCode: r.bill_code as string,
+        number: r.number as string,
+        financeRef: r.finance_ref as string,
+        supervisedAt: new Date(r.supervised_at as string).toISOString(),
+        archivedAt: new Date(r.archived_at as string).toISOString(),
       })),
     };
   }

@@ -1,8 +1,8 @@
-import { agencyCode, billCode, numberRange, sm3Hex, text } from "@piaoju/contracts";
+import { agencyCode, billCode, billNumber, numberRange, sm3Hex, text } from "@piaoju/contracts";
 import { AppError, authenticateCaller, parseInput, requireAgency } from "@piaoju/runtime";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import type { ExchangeAdmin } from "../app/admin.ts";
+import { type ExchangeAdmin, QUEUE_STATES } from "../app/admin.ts";
 
 const day = z.iso.date();
 const prefix = "/v1/finance-exchange";
@@ -116,6 +116,47 @@ export function registerExchangeRoutes(
     const result = await admin.verifyArchived(contentSm3);
     requireAgency(caller, result.agencyCode);
     return result;
+  });
+
+  const paging = {
+    page: z.coerce.number().int().min(1).max(100_000).default(1),
+    pageSize: z.coerce.number().int().min(1).max(100).default(20),
+  };
+
+  // 财政交互 (the console): the agency's upload queue, with attempts, last error and next attempt.
+  http.get(`${prefix}/queue`, async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(
+      z.object({
+        agencyCode,
+        state: z.enum(QUEUE_STATES).optional(),
+        billCode: billCode.optional(),
+        ...paging,
+      }),
+      req.query,
+      "query",
+    );
+    requireAgency(caller, q.agencyCode);
+    return admin.queue(q.agencyCode, q);
+  });
+
+  // The archive: what finance supervised, kept as downloaded (each provable again by its SM3).
+  http.get(`${prefix}/archive`, async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(
+      z.object({
+        agencyCode,
+        billCode: billCode.optional(),
+        number: billNumber.optional(),
+        from: day.optional(),
+        to: day.optional(),
+        ...paging,
+      }),
+      req.query,
+      "query",
+    );
+    requireAgency(caller, q.agencyCode);
+    return admin.archive(q.agencyCode, q);
   });
 
   // Operators' views: the whole queue and the refused ferry files (platform administrators only).

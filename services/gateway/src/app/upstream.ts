@@ -9,7 +9,7 @@ import type { FastifyInstance } from "fastify";
  */
 export interface Upstream {
   request(
-    method: "GET" | "POST" | "PUT",
+    method: "GET" | "POST" | "PUT" | "DELETE",
     path: string,
     caller: AssertedIdentity,
     /** A value to send as JSON, or a JSON body's bytes exactly as they came (forwarded, never re-serialised). */

@@ -434,12 +434,12 @@ export function registerConsoleRoutes(http: FastifyInstance, deps: ConsoleDeps):
     }
     const caller: AssertedIdentity = session.identity;
     const res = await deps.upstreamFor(path).request(
-      req.method as "GET" | "POST" | "PUT",
+      req.method as "GET" | "POST" | "PUT" | "DELETE",
       url,
       caller,
       // The body's bytes as they came (the platform's reader bounded their size and depth), not a
       // re-serialisation of what was parsed: the service reads exactly what the person sent.
-      req.method === "GET" ? undefined : (req.rawBody ?? {}),
+      req.method === "GET" || (req.method === "DELETE" && !req.rawBody) ? undefined : (req.rawBody ?? {}),
     );
     if (req.method !== "GET") {
       await deps.audit.append({
@@ -459,7 +459,11 @@ export function registerConsoleRoutes(http: FastifyInstance, deps: ConsoleDeps):
     }
     return reply.send(res.raw ?? JSON.stringify(res.body ?? null));
   };
-  http.route({ method: ["GET", "POST", "PUT"], url: `${CONSOLE_PROXY_PREFIX}/*`, handler: forward });
+  http.route({
+    method: ["GET", "POST", "PUT", "DELETE"],
+    url: `${CONSOLE_PROXY_PREFIX}/*`,
+    handler: forward,
+  });
 }
 
 /** What of an answer goes into the audit log: enough to say what was done, not a whole document. */

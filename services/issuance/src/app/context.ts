@@ -2,7 +2,7 @@ import { transactionsWithEvents } from "@piaoju/bus";
 import type { Emit } from "@piaoju/contracts";
 import { prismaUnitOfWork, type UnitOfWork } from "@piaoju/persistence";
 import { AppError } from "@piaoju/runtime";
-import type { Keyring } from "@piaoju/sealing";
+import type { Keyring, Sealer } from "@piaoju/sealing";
 import { decide, type ReceiptCommand } from "../domain/lifecycle.ts";
 import type { Prisma, PrismaClient, Receipt } from "../generated/prisma/client.ts";
 
@@ -17,6 +17,8 @@ export interface IssuanceDeps {
   clock: () => Date;
   /** PIAOJU_CHECK_CODE_KEY: the root keys of the agencies' check-code secrets, current first. */
   checkCodeKeys: Keyring;
+  /** Seals personal data kept outside receipts (常用交款人) and makes its lookup hashes. */
+  sealer: Sealer;
   /** Where an outcome that changes nothing but deserves a look is said (the service's logger). */
   warn?: (message: string, detail: Record<string, unknown>) => void;
 }
@@ -30,6 +32,7 @@ export interface IssuanceContext {
   prisma: PrismaClient;
   clock: () => Date;
   checkCodeKeys: Keyring;
+  sealer: Sealer;
   warn: (message: string, detail: Record<string, unknown>) => void;
   /** Runs work in one transaction; the events it emits go to the outbox in that transaction. */
   inTransaction: <T>(work: (tx: Tx, emit: Emit) => Promise<T>) => Promise<T>;
@@ -40,6 +43,7 @@ export function issuanceContext(deps: IssuanceDeps): IssuanceContext {
     prisma: deps.prisma,
     clock: deps.clock,
     checkCodeKeys: deps.checkCodeKeys,
+    sealer: deps.sealer,
     warn: deps.warn ?? (() => {}),
     inTransaction: transactionsWithEvents({
       unitOfWork: issuanceUnitOfWork(deps.prisma),

@@ -3,7 +3,13 @@ import {
   agencyCode,
   billCode,
   billNumber,
+  email,
+  freeText,
   issuingPointCode,
+  payerCode,
+  payerCodeProblem,
+  personName,
+  phone,
   receiptApi,
   referenceCode,
   singleLine,
@@ -23,7 +29,24 @@ import { z } from "zod";
 import { bookReceipt } from "../app/book-receipt.ts";
 import { listIssuingPoints, listItems, registerIssuingPoint, registerItem } from "../app/catalog.ts";
 import type { IssuanceContext } from "../app/context.ts";
+import {
+  createFrequentPayer,
+  deleteFrequentPayer,
+  findFrequentPayer,
+  fullView,
+  listFrequentPayers,
+  unknownPayer,
+  updateFrequentPayer,
+} from "../app/frequent-payers.ts";
 import { issueReceipt } from "../app/issue-receipt.ts";
+import {
+  createItemGroup,
+  deleteItemGroup,
+  findItemGroup,
+  listItemGroups,
+  unknownGroup,
+  updateItemGroup,
+} from "../app/item-groups.ts";
 import { findBySerial, findReceipt, receiptDocument, verifyReceipt } from "../app/lookups.ts";
 import { listNumberRuns } from "../app/numbers.ts";
 import { exchangeForPaper, returnPaper } from "../app/paper.ts";
@@ -191,6 +214,173 @@ export function registerIssuanceRoutes(
   });
 
   registerLifecycleRoutes(http, issuance, internalToken);
+  registerWindowRoutes(http, issuance, internalToken);
+}
+
+const idParams = z.object({ id: z.uuid() });
+
+const itemGroupFields = {
+  name: singleLine(50),
+  itemCodes: z.array(referenceCode).min(1).max(50),
+  remark: freeText(200).optional(),
+  enabled: z.boolean().default(true),
+};
+
+const payerFields = {
+  type: z.union([z.literal(1), z.literal(2)], "1 (a person) or 2 (an organisation)"),
+  code: payerCode,
+  name: personName(200),
+  phone: phone.optional(),
+  email: email.optional(),
+};
+
+/** The ID number checked by the payer's type (ID card or unified social credit code), as on a receipt. */
+function checkPayerCode(p: { type: 1 | 2; code: string }, ctx: z.RefinementCtx): void {
+  const problem = payerCodeProblem(p.type, p.code);
+  if (problem) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["code"],
+      message: problem,
+      params: { rule: p.type === 1 ? "id_card_number" : "unified_social_credit_code" },
+    });
+  }
+}
+
+/**
+ * What the window works with besides receipts: 项目分组 (the agency's item groups, kept by its
+ * ticket manager) and 常用交款人 (payers saved per issuing point). Another agency's group or payer,
+ * or another point's payer for a clerk bound to points, reads as not there and cannot be changed.
+ */
+function registerWindowRoutes(http: FastifyInstance, issuance: IssuanceContext, internalToken: string): void {
+  http.get("/v1/issuance/item-groups", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(z.object({ agencyCode }), req.query, "query");
+    requireAgency(caller, q.agencyCode);
+    return { items: await listItemGroups(issuance, q.agencyCode) };
+  });
+
+  http.post("/v1/issuance/item-groups", async (req, reply) => {
+    const caller = authenticateCaller(req, internalToken);
+    const body = parseInput(z.strictObject({ agencyCode, ...itemGroupFields }), req.body, "body");
+    requireAgency(caller, body.agencyCode);
+    return reply.status(201).send(await createItemGroup(issuance, caller.actor, body));
+  });
+
+  const groupInScope = async (req: FastifyRequest) => {
+    const caller = authenticateCaller(req, internalToken);
+    const { id } = parseInput(idParams, req.params, "params");
+    return { caller, id };
+  };
+  const requireGroup = async (caller: Caller, id: string) => {
+    const group = await findItemGroup(issuance, id);
+    if (!group || !inScope(caller, { agencyCode: group.agencyCode })) throw unknownGroup(id);
+  };
+
+  http.put("/v1/issuance/item-groups/:id", async (req) => {
+    const { caller, id } = await groupInScope(req);
+    const body = parseInput(z.strictObject(itemGroupFields), req.body, "body");
+    await requireGroup(caller, id);
+    return updateItemGroup(issuance, caller.actor, id, body);
+  });
+
+  http.delete("/v1/issuance/item-groups/:id", async (req) => {
+    const { caller, id } = await groupInScope(req);
+    await requireGroup(caller, id);
+    return deleteItemGroup(issuance, caller.actor, id);
+  });
+
+  http.get("/v1/issuance/frequent-payers", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const q = parseInput(
+      z.object({
+        agencyCode,
+        issuingPointCode: issuingPointCode.optional(),
+        // Exact, found by keyed hash: compared without blanks and case (the X of an ID number).
+        code: singleLine(32).optional(),
+        name: personName(200).optional(),
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+      }),
+      req.query,
+      "query",
+    );
+    requireAgency(caller, q.agencyCode);
+    if (q.issuingPointCode) {
+      requireInScope(
+        caller,
+        { agencyCode: q.agencyCode, issuingPointCode: q.issuingPointCode },
+        `issuing point ${q.issuingPointCode}`,
+      );
+    }
+    // A clerk bound to points sees those points' payers; an agency-wide grant, all of the agency's.
+    const reach =
+      caller.access && caller.permission ? caller.access.reach(caller.permission, q.agencyCode) : undefined;
+    const points: "*" | ReadonlySet<string> = q.issuingPointCode
+      ? new Set([q.issuingPointCode])
+      : reach && !reach.ownOnly
+        ? reach.points
+        : "*";
+    const items = await listFrequentPayers(issuance, {
+      agencyCode: q.agencyCode,
+      points,
+      code: q.code,
+      name: q.name,
+      limit: q.limit,
+    });
+    // "Own" grants: the payers this person saved.
+    return { items: reach?.ownOnly ? items.filter((p) => p.createdBy === caller.actor) : items };
+  });
+
+  const payerOf = async (caller: Caller, id: string) => {
+    const row = await findFrequentPayer(issuance, id);
+    if (
+      !row ||
+      !inScope(caller, {
+        agencyCode: row.agencyCode,
+        issuingPointCode: row.issuingPointCode,
+        createdBy: row.createdBy,
+      })
+    )
+      throw unknownPayer(id);
+    return row;
+  };
+
+  // One payer in full, for the 开票 form it fills (lists show them masked).
+  http.get("/v1/issuance/frequent-payers/:id", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const { id } = parseInput(idParams, req.params, "params");
+    return fullView(issuance, await payerOf(caller, id));
+  });
+
+  http.post("/v1/issuance/frequent-payers", async (req, reply) => {
+    const caller = authenticateCaller(req, internalToken);
+    const body = parseInput(
+      z.strictObject({ agencyCode, issuingPointCode, ...payerFields }).superRefine(checkPayerCode),
+      req.body,
+      "body",
+    );
+    requireInScope(
+      caller,
+      { agencyCode: body.agencyCode, issuingPointCode: body.issuingPointCode, createdBy: caller.actor },
+      `issuing point ${body.issuingPointCode}`,
+    );
+    return reply.status(201).send(await createFrequentPayer(issuance, caller.actor, body));
+  });
+
+  http.put("/v1/issuance/frequent-payers/:id", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const { id } = parseInput(idParams, req.params, "params");
+    const body = parseInput(z.strictObject(payerFields).superRefine(checkPayerCode), req.body, "body");
+    await payerOf(caller, id);
+    return updateFrequentPayer(issuance, caller.actor, id, body);
+  });
+
+  http.delete("/v1/issuance/frequent-payers/:id", async (req) => {
+    const caller = authenticateCaller(req, internalToken);
+    const { id } = parseInput(idParams, req.params, "params");
+    await payerOf(caller, id);
+    return deleteFrequentPayer(issuance, caller.actor, id);
+  });
 }
 
 /** A status in a few fields: what a business system polls after issuing or red-flushing. */
