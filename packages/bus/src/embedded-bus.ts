@@ -3,6 +3,7 @@ import { appendFile, mkdir, readdir, readFile, rename, truncate, writeFile } fro
 import { join } from "node:path";
 import { deadLetterTopic, defaultPartitions, type Envelope } from "@piaoju/contracts";
 import type {
+  BatchOptions,
   Bus,
   DeadLetter,
   IncomingMessage,
@@ -13,7 +14,7 @@ import type {
   Subscription,
 } from "./bus.ts";
 import { partitionFor } from "./partitioner.ts";
-import { deliver, retryPolicy } from "./retry.ts";
+import { defaultBatchSize, deliver, deliverBatch, retryPolicy } from "./retry.ts";
 import { withConsumerSpan } from "./tracing.ts";
 
 /**
@@ -51,6 +52,7 @@ interface Partition {
 interface Member {
   topics: ReadonlySet<string>;
   handler: MessageHandler;
+  batch: BatchOptions | undefined;
   policy: RetryPolicy;
   inFlight: Set<Promise<unknown>>;
 }
@@ -117,6 +119,7 @@ export class EmbeddedBus implements Bus {
     const member: Member = {
       topics: new Set(options.topics),
       handler: options.handler,
+      batch: options.batch,
       policy: retryPolicy(options.retry),
       inFlight: new Set(),
     };
@@ -209,21 +212,33 @@ export class EmbeddedBus implements Bus {
           await new Promise<void>((resolve) => this.wakeups.add(resolve));
           continue;
         }
-        const message: Omit<IncomingMessage, "attempt"> = {
-          topic,
-          partition,
-          offset: String(offset),
-          envelope,
-        };
-        const work = withConsumerSpan(topic, group.name, envelope, () =>
-          deliver(message, group.name, member.handler, member.policy, (letter) =>
-            this.publish([{ topic: deadLetterTopic(group.name), envelope: deadLetterEnvelope(letter) }]),
-          ),
+        const at = offset - (log?.base ?? 0);
+        // With a batch handler: every message waiting here, up to its size, in one call.
+        const count = member.batch
+          ? Math.min(member.batch.maxMessages ?? defaultBatchSize, log!.entries.length - at)
+          : 1;
+        const messages = log!.entries.slice(at, at + count).map(
+          (e, i): Omit<IncomingMessage, "attempt"> => ({
+            topic,
+            partition,
+            offset: String(offset + i),
+            envelope: e,
+          }),
         );
+        const deadLetter = (letter: DeadLetter) =>
+          this.publish([{ topic: deadLetterTopic(group.name), envelope: deadLetterEnvelope(letter) }]);
+        const batch = member.batch;
+        const work = batch
+          ? withConsumerSpan(topic, group.name, envelope, () =>
+              deliverBatch(messages, group.name, batch.handler, member.handler, member.policy, deadLetter),
+            )
+          : withConsumerSpan(topic, group.name, envelope, () =>
+              deliver(messages[0]!, group.name, member.handler, member.policy, deadLetter),
+            );
         member.inFlight.add(work);
         try {
           await work;
-          group.offsets.set(id, offset + 1);
+          group.offsets.set(id, offset + messages.length);
           this.markOffsetsDirty();
         } catch {
           // Only dead-lettering itself can fail here (the bus closed under it): retry the message.
