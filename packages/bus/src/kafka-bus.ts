@@ -165,7 +165,14 @@ export class KafkaBus implements Bus {
         partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 3,
         // A fetched batch in groups of `size`; each group's last offset is resolved (and
         // committed as autoCommit says) only once the whole group was processed.
-        eachBatch: async ({ batch: fetched, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        eachBatch: async ({
+          batch: fetched,
+          resolveOffset,
+          heartbeat,
+          commitOffsetsIfNecessary,
+          isRunning,
+          isStale,
+        }) => {
           const topic = this.logical(fetched.topic);
           const all = fetched.messages.map((m) => ({
             topic,
@@ -177,7 +184,15 @@ export class KafkaBus implements Bus {
             if (!isRunning() || isStale()) return;
             const group = all.slice(i, i + size);
             await withConsumerSpan(topic, options.group, group[0]!.envelope, () =>
-              deliverBatch(group, options.group, batch.handler, options.handler, policy, deadLetter, heartbeat),
+              deliverBatch(
+                group,
+                options.group,
+                batch.handler,
+                options.handler,
+                policy,
+                deadLetter,
+                heartbeat,
+              ),
             );
             resolveOffset(group[group.length - 1]!.offset);
             await commitOffsetsIfNecessary();
