@@ -9,6 +9,7 @@ import { reportNames, reports } from "../app/reports/catalog.ts";
 import {
   boundedDeps,
   EXPORT_ROW_LIMIT,
+  pageOf,
   type ReportDeps,
   type ReportFilters,
   reportTooLarge,
@@ -18,7 +19,6 @@ import {
 import { RECEIPT_STATUSES, searchReceipts } from "../app/reports/search-receipts.ts";
 import { decodeCursor } from "../domain/cursor.ts";
 import { type PeriodChoice, periodDays, resolvePeriod } from "../domain/period.ts";
-import type { ReportTable } from "../domain/report-table.ts";
 import { reportToPdf } from "../export/pdf.ts";
 import { reportToXlsx } from "../export/xlsx.ts";
 
@@ -138,17 +138,6 @@ const MEDIA = {
   xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
   pdf: "application/pdf",
 } as const;
-
-/** One page of a built report (totals stay those of every row); a report that paged itself is as it is. */
-function pageOf(t: ReportTable, number: number, size: number): ReportTable {
-  if (t.page) return t;
-  const rows = t.rows.length;
-  return {
-    ...t,
-    rows: t.rows.slice((number - 1) * size, number * size),
-    page: { number, size, rows, pages: Math.max(1, Math.ceil(rows / size)) },
-  };
-}
 
 export interface ReportingRoutes {
   deps: ReportDeps;

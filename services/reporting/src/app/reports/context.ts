@@ -2,7 +2,7 @@ import type { Database } from "@piaoju/persistence";
 import { AppError } from "@piaoju/runtime";
 import type { PayerProtection } from "../../adapters/payer-protection.ts";
 import type { Period } from "../../domain/period.ts";
-import type { ReportContext } from "../../domain/report-table.ts";
+import type { ReportContext, ReportTable } from "../../domain/report-table.ts";
 
 /** What every report reads with: the read models, the payer key, the clock, how far behind the models are. */
 export interface ReportDeps {
@@ -137,4 +137,15 @@ export function boundedDeps(deps: ReportDeps, cap: number, refuse: () => Error):
     },
   });
   return { ...deps, db };
+}
+
+/** One page of a built report (totals stay those of every row); a report that paged itself is as it is. */
+export function pageOf(t: ReportTable, number: number, size: number): ReportTable {
+  if (t.page) return t;
+  const rows = t.rows.length;
+  return {
+    ...t,
+    rows: t.rows.slice((number - 1) * size, number * size),
+    page: { number, size, rows, pages: Math.max(1, Math.ceil(rows / size)) },
+  };
 }
