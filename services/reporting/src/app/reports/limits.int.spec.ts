@@ -94,6 +94,28 @@ describe("reporting: report size limits", () => {
     const total = formal.reduce((n, i) => n + totalFenOf(i), 0);
     expect(first.totals.totalFen).toBe(total);
     expect(second.totals).toEqual(first.totals);
+    // Without receipt-level filters the totals come from the daily tallies: the same figures.
+    const everyOne = await reports["issued-detail"]!.run(
+      deps,
+      { agencyCode: w.agency, period: year },
+      { ...options, page: { number: 1, size: 10 }, search: {} },
+      "t",
+    );
+    const all = Array.from({ length: RECEIPTS }, (_, i) => i);
+    expect(everyOne.totals).toEqual({
+      issuedAt: `合计 ${RECEIPTS} 张`,
+      totalFen: all.reduce((n, i) => n + totalFenOf(i), 0),
+    });
+    expect(everyOne.page).toMatchObject({ rows: RECEIPTS, pages: RECEIPTS / 10 });
+    const atPoint = await reports["issued-detail"]!.run(
+      deps,
+      { agencyCode: w.agency, period: year, issuingPointCode: w.points[3] },
+      { ...options, page: { number: 1, size: 10 }, search: {} },
+      "t",
+    );
+    const there = all.filter((i) => i % w.points.length === 3);
+    expect(atPoint.totals.totalFen).toBe(there.reduce((n, i) => n + totalFenOf(i), 0));
+    expect(atPoint.page?.rows).toBe(there.length);
     // The export: every receipt, as long as they are at most the export limit.
     const exported = await run();
     expect(exported.rows).toHaveLength(formal.length);

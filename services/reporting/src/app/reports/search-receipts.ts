@@ -204,6 +204,46 @@ async function withItems(deps: ReportDeps, page: readonly HitRow[]): Promise<Rec
 }
 
 /**
+ * The count and sum of every receipt of the query. Filtered by the period, point, bill kind and
+ * clerk only, they are the daily tallies' (every tally: pending, formal and voided, blue and red,
+ * keyed by the business day a receipt was issued on), a few hundred rows instead of every receipt;
+ * other filters (payer, number, status, amount, item…) take them from the receipts.
+ */
+function totalsOf(
+  deps: ReportDeps,
+  query: ReceiptQuery,
+  q: Omit<ReceiptQuery, "limit" | "cursor" | "from" | "to" | "agencyCode">,
+): Promise<Array<{ n: number; fen: string }>> {
+  const receiptLevel = Object.entries(q).some(
+    ([k, v]) => v !== undefined && !["billCode", "issuingPointCode", "clerk"].includes(k),
+  );
+  if (receiptLevel || query.itemCode || !query.from || !query.to) {
+    const { where, params } = whereOf(deps, query);
+    return deps.db.query(
+      `SELECT count(*)::int AS n, coalesce(sum(r.total_fen), 0)::text AS fen FROM receipt r WHERE ${where}`,
+      params,
+    );
+  }
+  const params: unknown[] = [query.agencyCode, query.from, query.to];
+  const more = [
+    ["bill_code", query.billCode],
+    ["issuing_point_code", query.issuingPointCode],
+    ["handling_person", query.clerk],
+  ] as const;
+  let where = "agency_code = $1 AND day BETWEEN $2 AND $3";
+  for (const [column, value] of more) {
+    if (value === undefined) continue;
+    params.push(value);
+    where += ` AND ${column} = $${params.length}`;
+  }
+  return deps.db.query(
+    `SELECT coalesce(sum(receipts), 0)::int AS n, coalesce(sum(amount_fen), 0)::text AS fen FROM issued_daily
+      WHERE ${where}`,
+    params,
+  );
+}
+
+/**
  * 开票明细查询 as a report, with totals over every receipt of the filters (one aggregate): a view
  * reads only its page of receipts; an export reads them all, up to the export limit, beyond
  * which it is refused.
@@ -227,11 +267,7 @@ export async function issuedDetailReport(
     clerk: f.clerk,
     limit: 1000,
   };
-  const { where, params } = whereOf(deps, query);
-  const [all] = await deps.db.query<{ n: number; fen: string }>(
-    `SELECT count(*)::int AS n, coalesce(sum(r.total_fen), 0)::text AS fen FROM receipt r WHERE ${where}`,
-    params,
-  );
+  const [all] = await totalsOf(deps, query, q);
   const count = Number(all?.n ?? 0);
   const hits: ReceiptHit[] = [];
   if (page) {
