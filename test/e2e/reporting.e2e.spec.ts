@@ -556,7 +556,7 @@ describe.each(
   });
 
   it("pages a view (at most 500 rows a page) with totals over all its rows; a bigger page is a 400 naming pageSize", async () => {
-    for (const name of ["issued-detail", "issued-summary", "ledger"]) {
+    for (const name of ["issued-detail", "issued-summary", "ledger", "voids"]) {
       const whole = (await ok(
         "GET",
         `/v1/reporting/reports/${name}?agencyCode=${AGENCY}&month=${month}&groupBy=clerk`,

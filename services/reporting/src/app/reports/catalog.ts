@@ -32,7 +32,7 @@ export const reports: Record<string, { title: string; run: Run }> = {
   "stock-balance": { title: "库存结余表", run: (d, f, _o, c) => stockBalanceReport(d, f, c) },
   inbound: { title: "票据入库情况", run: (d, f, _o, c) => inboundReport(d, f, c) },
   distribution: { title: "票据分发情况", run: (d, f, _o, c) => distributionReport(d, f, c) },
-  voids: { title: "票据作废情况", run: (d, f, _o, c) => voidsReport(d, f, c) },
+  voids: { title: "票据作废情况", run: (d, f, o, c) => voidsReport(d, f, c, o.page) },
   ledger: { title: "票据领用存情况", run: (d, f, _o, c) => ledgerReport(d, f, c) },
   "issued-detail": {
     title: "开票明细查询",

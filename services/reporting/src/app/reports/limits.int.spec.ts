@@ -77,6 +77,27 @@ describe("reporting: report size limits", () => {
     expect(again.rows).toEqual(whole.rows);
   });
 
+  it("票据作废情况 pages in SQL: the pages put together are the whole report, subtotals in place", async () => {
+    const f = { agencyCode: w.agency, period: year };
+    const whole = await reports.voids!.run(deps, f, options, "t");
+    const voided = Array.from({ length: RECEIPTS }, (_, i) => i).filter(isVoided);
+    expect(whole.rows).toHaveLength(voided.length + 1);
+    expect(whole.rows.at(-1)).toMatchObject({ type: "subtotal", values: { quantity: voided.length } });
+    expect(whole.totals).toMatchObject({
+      quantity: voided.length,
+      amountFen: voided.reduce((n, i) => n + totalFenOf(i), 0),
+    });
+    const pages = [];
+    for (let number = 1; number <= Math.ceil(whole.rows.length / 5); number++) {
+      const part = await reports.voids!.run(deps, f, { ...options, page: { number, size: 5 } }, "t");
+      expect(part.rows.length).toBeLessThanOrEqual(5);
+      expect(part.totals).toEqual(whole.totals);
+      expect(part.page).toMatchObject({ number, rows: whole.rows.length });
+      pages.push(...part.rows);
+    }
+    expect(pages).toEqual(whole.rows);
+  });
+
   it("a view of 开票明细 reads only its page; the totals are over every receipt", async () => {
     const formal = Array.from({ length: RECEIPTS }, (_, i) => i).filter((i) => !isVoided(i));
     const run = (page?: { number: number; size: number }) =>
