@@ -27,6 +27,12 @@ export interface BatchOptions {
   handler: BatchHandler;
   /** At most this many messages per call (default 500); fewer when fewer are waiting. */
   maxMessages?: number;
+  /**
+   * When fewer than maxMessages are waiting, wait this long for more before the call (default 0;
+   * the embedded bus; Kafka's fetch gathers what arrived while it waited anyway): bigger groups
+   * under a steady flow, for at most this much latency.
+   */
+  lingerMs?: number;
 }
 
 export interface RetryPolicy {

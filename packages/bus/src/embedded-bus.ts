@@ -202,6 +202,7 @@ export class EmbeddedBus implements Bus {
     const id = `${topic}~${partition}`;
     if (group.loops.has(id)) return;
     const loop = (async () => {
+      let lingered = false;
       while (!this.closed) {
         const log = this.logs.get(topic)?.[partition];
         // A group behind retention resumes at the oldest message kept.
@@ -213,10 +214,16 @@ export class EmbeddedBus implements Bus {
           continue;
         }
         const at = offset - (log?.base ?? 0);
+        const size = member.batch?.maxMessages ?? defaultBatchSize;
+        if (member.batch?.lingerMs && !lingered && log!.entries.length - at < size) {
+          // Once per batch, then everything is read again (retention may have moved the base).
+          lingered = true;
+          await new Promise((resolve) => setTimeout(resolve, member.batch?.lingerMs));
+          continue;
+        }
+        lingered = false;
         // With a batch handler: every message waiting here, up to its size, in one call.
-        const count = member.batch
-          ? Math.min(member.batch.maxMessages ?? defaultBatchSize, log!.entries.length - at)
-          : 1;
+        const count = member.batch ? Math.min(size, log!.entries.length - at) : 1;
         const messages = log!.entries.slice(at, at + count).map(
           (e, i): Omit<IncomingMessage, "attempt"> => ({
             topic,

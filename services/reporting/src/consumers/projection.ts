@@ -43,6 +43,8 @@ export async function startProjection(deps: {
   checkpointMs?: number;
   /** Events of one partition applied in one transaction at most (default 500). */
   batchSize?: number;
+  /** How long a partition waits for more events when fewer than a batch are waiting (default 20 ms). */
+  lingerMs?: number;
   /** Runs inside each batch's transaction after its events were applied, before the commit (tests plant faults here). */
   beforeCommit?: (tx: SqlExecutor, messages: readonly IncomingMessage[]) => Promise<void>;
   onError: (error: unknown) => void;
@@ -67,6 +69,8 @@ export async function startProjection(deps: {
       },
       batch: {
         maxMessages: deps.batchSize ?? 500,
+        // Under a steady flow, a few more events per transaction for at most this much latency.
+        lingerMs: deps.lingerMs ?? 20,
         handler: async (messages) => {
           await apply(messages);
           checkpoints.passed(gen, messages[messages.length - 1]!);

@@ -207,8 +207,11 @@ export class ProjectionBatch {
     if (this.incomeItems.size > 0) {
       const items = [...this.incomeItems.values()].sort(byCols);
       await sql.query(
+        // Names already there as they are are left out before the upsert: an upsert locks the row
+        // even when it changes nothing, and every batch names the same few items.
         `INSERT INTO income_item (agency_code, code, name)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+         SELECT a, c, n FROM unnest($1::text[], $2::text[], $3::text[]) AS x(a, c, n)
+          WHERE NOT EXISTS (SELECT 1 FROM income_item i WHERE i.agency_code = x.a AND i.code = x.c AND i.name = x.n)
          ON CONFLICT (agency_code, code) DO UPDATE SET name = EXCLUDED.name
            WHERE income_item.name IS DISTINCT FROM EXCLUDED.name`,
         [items.map((i) => i[0]), items.map((i) => i[1]), items.map((i) => i[2])],
