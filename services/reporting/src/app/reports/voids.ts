@@ -51,7 +51,7 @@ export async function voidsReport(
     }>(
       `SELECT voided_at AS at, bill_code, number, issuing_point_code, total_fen, void_reason AS reason,
               handling_person AS clerk
-         FROM receipt WHERE ${receiptWhere} ORDER BY voided_at, id LIMIT ${limit} OFFSET ${offset}`,
+         FROM receipt WHERE ${receiptWhere} ORDER BY void_day, voided_at, id LIMIT ${limit} OFFSET ${offset}`,
       receiptParams,
     );
     return rows.map((r) => ({
