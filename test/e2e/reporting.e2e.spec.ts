@@ -555,6 +555,35 @@ describe.each(
     expect((await t.call("POST", "/v1/reporting/rebuild", undefined, scoped)).status).toBe(403);
   });
 
+  it("pages a view (at most 500 rows a page) with totals over all its rows; a bigger page is a 400 naming pageSize", async () => {
+    for (const name of ["issued-detail", "issued-summary", "ledger", "voids"]) {
+      const whole = (await ok(
+        "GET",
+        `/v1/reporting/reports/${name}?agencyCode=${AGENCY}&month=${month}&groupBy=clerk`,
+      )) as { rows: Body[]; totals: Body; page: Body };
+      const n = Number(whole.page.rows);
+      expect(n).toBeGreaterThan(1);
+      expect(whole.page).toMatchObject({ number: 1, size: 500, pages: Math.ceil(n / 500) });
+      const pages: Body[] = [];
+      for (let page = 1; page <= Math.ceil(n / 3); page++) {
+        const part = (await ok(
+          "GET",
+          `/v1/reporting/reports/${name}?agencyCode=${AGENCY}&month=${month}&groupBy=clerk&page=${page}&pageSize=3`,
+        )) as { rows: Body[]; totals: Body; page: Body };
+        expect(part.rows.length).toBeLessThanOrEqual(3);
+        expect(part.totals).toEqual(whole.totals);
+        expect(part.page).toMatchObject({ number: page, size: 3, rows: n });
+        pages.push(...part.rows);
+      }
+      expect(pages).toEqual(whole.rows.slice(0, n));
+    }
+    const big = await t.call(
+      "GET",
+      `/v1/reporting/reports/ledger?agencyCode=${AGENCY}&month=${month}&pageSize=501`,
+    );
+    expect(big).toMatchObject({ status: 400, body: { issues: [{ field: "query.pageSize" }] } });
+  });
+
   it("exports each report as xlsx and as PDF, with the period and who made it", async () => {
     for (const name of ["ledger", "issued-detail"]) {
       for (const format of ["xlsx", "pdf"]) {

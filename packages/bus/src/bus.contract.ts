@@ -162,6 +162,65 @@ export function describeBusContract(name: string, open: () => Promise<Bus>): voi
       expect([...processed].sort()).toEqual([0, 1, 2, 3]);
     });
 
+    it("hands a partition's waiting messages over in batches, in order, each message once", async () => {
+      const topic = freshTopic();
+      const batches: IncomingMessage[][] = [];
+      const one = receiver();
+      await bus.publish(Array.from({ length: 60 }, (_, i) => ({ topic, envelope: envelope("one-key", i) })));
+      await bus.subscribe({
+        group: freshGroup(),
+        topics: [topic],
+        handler: one.handler,
+        batch: {
+          maxMessages: 25,
+          handler: async (ms) => {
+            batches.push([...ms]);
+          },
+        },
+      });
+      await waitFor(() => batches.flat().length >= 60);
+      const seqs = batches.flat().map(seqOf);
+      expect(seqs).toEqual(Array.from({ length: 60 }, (_, i) => i));
+      expect(batches.every((b) => b.length <= 25 && b.every((m) => m.partition === b[0]!.partition))).toBe(
+        true,
+      );
+      expect(batches.length).toBeLessThan(60);
+      expect(one.messages).toHaveLength(0);
+    });
+
+    it("delivers a failed batch again one message at a time, dead-lettering only the poison one", async () => {
+      const topic = freshTopic();
+      const group = freshGroup();
+      const single: number[] = [];
+      let batchCalls = 0;
+      await bus.publish(Array.from({ length: 10 }, (_, i) => ({ topic, envelope: envelope("same", i) })));
+      await bus.subscribe({
+        group,
+        topics: [topic],
+        retry: { maxAttempts: 2, initialBackoffMs: 5, maxBackoffMs: 10 },
+        handler: async (m) => {
+          if (seqOf(m) === 4) throw new Error("malformed");
+          single.push(seqOf(m));
+        },
+        batch: {
+          handler: async (ms) => {
+            batchCalls++;
+            if (ms.some((m) => seqOf(m) === 4)) throw new Error("malformed");
+          },
+        },
+      });
+      await waitFor(() => single.length >= 9);
+      let letters = await bus.readDeadLetters(group);
+      for (let i = 0; letters.length < 1 && i < 100; i++) {
+        await sleep(100);
+        letters = await bus.readDeadLetters(group);
+      }
+      expect(letters.map((l) => seqOf({ envelope: l.envelope }))).toEqual([4]);
+      expect(batchCalls).toBeGreaterThan(0);
+      // Those the batch that failed held were delivered one by one, in order, apart from the poison one.
+      expect(single).toEqual(single.filter((s) => s !== 4).sort((a, b) => a - b));
+    });
+
     it("commits what was processed when a subscription stops gracefully", async () => {
       const topic = freshTopic();
       const group = freshGroup();

@@ -17,6 +17,24 @@ export interface IncomingMessage {
 
 export type MessageHandler = (message: IncomingMessage) => Promise<void>;
 
+/**
+ * Consecutive messages of one partition, in offset order, handed over together (group commit).
+ * Resolving means all of them were processed; their offsets are committed after it.
+ */
+export type BatchHandler = (messages: readonly IncomingMessage[]) => Promise<void>;
+
+export interface BatchOptions {
+  handler: BatchHandler;
+  /** At most this many messages per call (default 500); fewer when fewer are waiting. */
+  maxMessages?: number;
+  /**
+   * When fewer than maxMessages are waiting, wait this long for more before the call (default 0;
+   * the embedded bus; Kafka's fetch gathers what arrived while it waited anyway): bigger groups
+   * under a steady flow, for at most this much latency.
+   */
+  lingerMs?: number;
+}
+
 export interface RetryPolicy {
   /** Attempts in all, the first included, before a transient failure is dead-lettered. */
   maxAttempts: number;
@@ -32,6 +50,13 @@ export interface SubscribeOptions {
   topics: readonly string[];
   handler: MessageHandler;
   retry?: Partial<RetryPolicy>;
+  /**
+   * Optional: take the messages waiting on a partition in groups. A batch that throws is
+   * delivered again one message at a time through `handler` (with its retries and dead-lettering),
+   * so the batch handler must leave nothing behind when it throws (one transaction, rolled back),
+   * and a poison message is dead-lettered alone, never its neighbours.
+   */
+  batch?: BatchOptions;
 }
 
 export interface Subscription {

@@ -3,6 +3,7 @@ import { appendFile, mkdir, readdir, readFile, rename, truncate, writeFile } fro
 import { join } from "node:path";
 import { deadLetterTopic, defaultPartitions, type Envelope } from "@piaoju/contracts";
 import type {
+  BatchOptions,
   Bus,
   DeadLetter,
   IncomingMessage,
@@ -13,7 +14,7 @@ import type {
   Subscription,
 } from "./bus.ts";
 import { partitionFor } from "./partitioner.ts";
-import { deliver, retryPolicy } from "./retry.ts";
+import { defaultBatchSize, deliver, deliverBatch, retryPolicy } from "./retry.ts";
 import { sealEvent } from "./sealed-events.ts";
 import { withConsumerSpan } from "./tracing.ts";
 
@@ -52,6 +53,7 @@ interface Partition {
 interface Member {
   topics: ReadonlySet<string>;
   handler: MessageHandler;
+  batch: BatchOptions | undefined;
   policy: RetryPolicy;
   inFlight: Set<Promise<unknown>>;
 }
@@ -121,6 +123,7 @@ export class EmbeddedBus implements Bus {
     const member: Member = {
       topics: new Set(options.topics),
       handler: options.handler,
+      batch: options.batch,
       policy: retryPolicy(options.retry),
       inFlight: new Set(),
     };
@@ -203,6 +206,7 @@ export class EmbeddedBus implements Bus {
     const id = `${topic}~${partition}`;
     if (group.loops.has(id)) return;
     const loop = (async () => {
+      let lingered = false;
       while (!this.closed) {
         const log = this.logs.get(topic)?.[partition];
         // A group behind retention resumes at the oldest message kept.
@@ -213,21 +217,39 @@ export class EmbeddedBus implements Bus {
           await new Promise<void>((resolve) => this.wakeups.add(resolve));
           continue;
         }
-        const message: Omit<IncomingMessage, "attempt"> = {
-          topic,
-          partition,
-          offset: String(offset),
-          envelope,
-        };
-        const work = withConsumerSpan(topic, group.name, envelope, () =>
-          deliver(message, group.name, member.handler, member.policy, (letter) =>
-            this.publish([{ topic: deadLetterTopic(group.name), envelope: deadLetterEnvelope(letter) }]),
-          ),
+        const at = offset - (log?.base ?? 0);
+        const size = member.batch?.maxMessages ?? defaultBatchSize;
+        if (member.batch?.lingerMs && !lingered && log!.entries.length - at < size) {
+          // Once per batch, then everything is read again (retention may have moved the base).
+          lingered = true;
+          await new Promise((resolve) => setTimeout(resolve, member.batch?.lingerMs));
+          continue;
+        }
+        lingered = false;
+        // With a batch handler: every message waiting here, up to its size, in one call.
+        const count = member.batch ? Math.min(size, log!.entries.length - at) : 1;
+        const messages = log!.entries.slice(at, at + count).map(
+          (e, i): Omit<IncomingMessage, "attempt"> => ({
+            topic,
+            partition,
+            offset: String(offset + i),
+            envelope: e,
+          }),
         );
+        const deadLetter = (letter: DeadLetter) =>
+          this.publish([{ topic: deadLetterTopic(group.name), envelope: deadLetterEnvelope(letter) }]);
+        const batch = member.batch;
+        const work = batch
+          ? withConsumerSpan(topic, group.name, envelope, () =>
+              deliverBatch(messages, group.name, batch.handler, member.handler, member.policy, deadLetter),
+            )
+          : withConsumerSpan(topic, group.name, envelope, () =>
+              deliver(messages[0]!, group.name, member.handler, member.policy, deadLetter),
+            );
         member.inFlight.add(work);
         try {
           await work;
-          group.offsets.set(id, offset + 1);
+          group.offsets.set(id, offset + messages.length);
           this.markOffsetsDirty();
         } catch {
           // Only dead-lettering itself can fail here (the bus closed under it): retry the message.

@@ -245,3 +245,40 @@ describe("embedded bus retention", () => {
 process.on("exit", () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+
+describe("embedded bus batches", () => {
+  it("lingers for more messages before a batch that is not full, once per batch", async () => {
+    const bus = await EmbeddedBus.open({ partitions: 1 });
+    const batches: number[] = [];
+    const envelope = (seq: number) => ({
+      topic: "t.linger",
+      envelope: {
+        id: randomUUID(),
+        type: "contract.Probe",
+        version: 1,
+        occurredAt: new Date().toISOString(),
+        key: "k",
+        producer: "test",
+        data: { seq },
+      },
+    });
+    await bus.subscribe({
+      group: "g.linger",
+      topics: ["t.linger"],
+      handler: async () => {},
+      batch: {
+        maxMessages: 100,
+        lingerMs: 300,
+        handler: async (ms) => {
+          batches.push(ms.length);
+        },
+      },
+    });
+    await bus.publish([0, 1, 2].map(envelope));
+    await sleep(50);
+    await bus.publish([3, 4].map(envelope));
+    for (let i = 0; i < 100 && batches.length === 0; i++) await sleep(20);
+    expect(batches).toEqual([5]);
+    await bus.close();
+  });
+});

@@ -11,7 +11,7 @@ import {
 } from "kafkajs";
 import type { Bus, DeadLetter, OutgoingMessage, SubscribeOptions, Subscription } from "./bus.ts";
 import { deadLetterEnvelope } from "./embedded-bus.ts";
-import { deliver, retryPolicy } from "./retry.ts";
+import { defaultBatchSize, deliver, deliverBatch, retryPolicy } from "./retry.ts";
 import { sealEvent } from "./sealed-events.ts";
 import { withConsumerSpan } from "./tracing.ts";
 
@@ -158,25 +158,73 @@ export class KafkaBus implements Bus {
     });
     await consumer.connect();
     await consumer.subscribe({ topics: options.topics.map((t) => this.physical(t)), fromBeginning: true });
-    await consumer.run({
-      autoCommit: true,
-      partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 3,
-      eachMessage: async ({ topic: physicalTopic, partition, message, heartbeat }) => {
-        const topic = this.logical(physicalTopic);
-        const envelope = JSON.parse(message.value?.toString("utf8") ?? "null") as Envelope;
-        await withConsumerSpan(topic, options.group, envelope, () =>
-          deliver(
-            { topic, partition, offset: message.offset, envelope },
-            options.group,
-            options.handler,
-            policy,
-            (letter) =>
-              this.publish([{ topic: deadLetterTopic(options.group), envelope: deadLetterEnvelope(letter) }]),
-            heartbeat,
-          ),
-        );
-      },
-    });
+    const deadLetter = (letter: DeadLetter) =>
+      this.publish([{ topic: deadLetterTopic(options.group), envelope: deadLetterEnvelope(letter) }]);
+    const batch = options.batch;
+    const decode = (value: Buffer | null) => JSON.parse(value?.toString("utf8") ?? "null") as Envelope;
+    if (batch) {
+      const size = batch.maxMessages ?? defaultBatchSize;
+      await consumer.run({
+        autoCommit: true,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 3,
+        // A fetched batch in groups of `size`; each group's last offset is resolved (and
+        // committed as autoCommit says) only once the whole group was processed.
+        eachBatch: async ({
+          batch: fetched,
+          resolveOffset,
+          heartbeat,
+          commitOffsetsIfNecessary,
+          isRunning,
+          isStale,
+        }) => {
+          const topic = this.logical(fetched.topic);
+          const all = fetched.messages.map((m) => ({
+            topic,
+            partition: fetched.partition,
+            offset: m.offset,
+            envelope: decode(m.value),
+          }));
+          for (let i = 0; i < all.length; i += size) {
+            if (!isRunning() || isStale()) return;
+            const group = all.slice(i, i + size);
+            await withConsumerSpan(topic, options.group, group[0]!.envelope, () =>
+              deliverBatch(
+                group,
+                options.group,
+                batch.handler,
+                options.handler,
+                policy,
+                deadLetter,
+                heartbeat,
+              ),
+            );
+            resolveOffset(group[group.length - 1]!.offset);
+            await commitOffsetsIfNecessary();
+            await heartbeat();
+          }
+        },
+      });
+    } else {
+      await consumer.run({
+        autoCommit: true,
+        partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 3,
+        eachMessage: async ({ topic: physicalTopic, partition, message, heartbeat }) => {
+          const topic = this.logical(physicalTopic);
+          const envelope = decode(message.value);
+          await withConsumerSpan(topic, options.group, envelope, () =>
+            deliver(
+              { topic, partition, offset: message.offset, envelope },
+              options.group,
+              options.handler,
+              policy,
+              deadLetter,
+              heartbeat,
+            ),
+          );
+        },
+      });
+    }
     const subscription: Subscription = {
       group: options.group,
       // disconnect() lets the message in hand finish and commits the resolved offsets.

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { DeadLetter, IncomingMessage, MessageHandler, RetryPolicy } from "./bus.ts";
+import type { BatchHandler, DeadLetter, IncomingMessage, MessageHandler, RetryPolicy } from "./bus.ts";
 import { openEvent } from "./sealed-events.ts";
 
 /** Throw this (or an error with `transient: true`) for a failure worth another try. */
@@ -177,5 +177,36 @@ export async function deliver(
       await sleep(backoffMs(policy, Math.min(attempt, 16)));
       await beat();
     }
+  }
+}
+
+export const defaultBatchSize = 500;
+
+/**
+ * Runs a batch handler once over consecutive messages of one partition, their personal fields
+ * opened (sealed-events.ts); if it throws, or a message does not open, delivers
+ * them again one at a time through `handler` (each with `deliver`'s retries and dead-lettering).
+ * Resolves when every message is processed or dead-lettered: the caller may commit them all.
+ */
+export async function deliverBatch(
+  messages: ReadonlyArray<Omit<IncomingMessage, "attempt">>,
+  group: string,
+  batch: BatchHandler,
+  handler: MessageHandler,
+  policy: RetryPolicy,
+  deadLetter: (letter: DeadLetter) => Promise<void>,
+  beat: () => Promise<void> = async () => {},
+): Promise<"processed" | "one-by-one"> {
+  try {
+    // Opened like deliver() opens one; a field that does not open sends the batch one by one,
+    // where deliver() dead-letters that message alone.
+    await batch(messages.map((m) => ({ ...m, envelope: openEvent(m.envelope), attempt: 1 })));
+    return "processed";
+  } catch {
+    for (const m of messages) {
+      await deliver(m, group, handler, policy, deadLetter, beat);
+      await beat();
+    }
+    return "one-by-one";
   }
 }

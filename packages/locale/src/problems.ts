@@ -16,6 +16,7 @@ export const PROBLEM_ZH: Readonly<Record<string, string>> = {
   REQUEST_TIMEOUT: "请求未能及时传送完毕",
   MALFORMED_REQUEST: "请求不是合法的 HTTP 报文",
   BAD_CURSOR: "分页游标无效，请从第一页重新查询",
+  REPORT_TOO_LARGE: "报表行数超过上限（导出最多 20,000 行）：请缩小统计期间或增加筛选条件",
   UNSTORABLE_TEXT: "文本中含有无法保存的控制字符",
   FST_ERR_CTP_INVALID_MEDIA_TYPE: "只接受 UTF-8 编码的 JSON 请求体",
   NO_ROUTE: "没有这个接口",

@@ -1,6 +1,7 @@
 import type { CatalogEvent } from "@piaoju/contracts";
 import type { SqlExecutor } from "@piaoju/persistence";
 import type { PayerProtection } from "../adapters/payer-protection.ts";
+import { ProjectionBatch } from "./projection/batch.ts";
 import { agencyProfileSynced, reconciliationCompleted } from "./projection/finance.ts";
 import {
   channelDifferenceFound,
@@ -56,41 +57,64 @@ export const projectedTypes: ReadonlySet<string> = new Set<CatalogEvent["type"]>
   "payment.ClearingSettled",
 ]);
 
+/** Events applied to receipts made in the same batch in memory: others need them written first. */
+const inMemory: ReadonlySet<string> = new Set([
+  "issuance.ReceiptRequested",
+  "issuance.ReceiptSubmittedForSupervision",
+  "issuance.ReceiptIssued",
+  "issuance.ReceiptVoided",
+]);
+
 /**
- * Applies one event to the read models, inside the caller's transaction (with its inbox claim
- * and checkpoint). Every case is written to be applied once per event; the inbox sees to that.
+ * Applies events to the read models inside the caller's transaction (with their inbox claims),
+ * as one batch: tallies folded, receipts first seen written once at the end. Every case is
+ * written to be applied once per event; the inbox sees to that.
  */
+export async function projectEvents(
+  sql: SqlExecutor,
+  protection: PayerProtection,
+  events: readonly CatalogEvent[],
+): Promise<void> {
+  const batch = new ProjectionBatch();
+  for (const event of events) await projectEvent(sql, batch, protection, event);
+  await batch.flush(sql);
+}
+
+/** One event into a batch (see projectEvents); the batch's flush writes what it folded. */
 export async function projectEvent(
   sql: SqlExecutor,
+  batch: ProjectionBatch,
   protection: PayerProtection,
   event: CatalogEvent,
 ): Promise<void> {
+  batch.events++;
+  if (!inMemory.has(event.type)) await batch.writeReceipts(sql);
   switch (event.type) {
     case "stock.BillKindRegistered":
       return billKindRegistered(sql, event.data);
     case "stock.SegmentReceived":
       return segmentReceived(sql, event.data);
     case "stock.SegmentStocked":
-      return segmentStocked(sql, event.data);
+      return segmentStocked(sql, batch, event.data);
     case "stock.SegmentDistributed":
-      return segmentDistributed(sql, event.data);
+      return segmentDistributed(sql, batch, event.data);
     case "stock.NumbersReturned":
     case "stock.NumbersVoided":
-      return numbersRemoved(sql, event.data);
+      return numbersRemoved(sql, batch, event.data);
     case "stock.WriteOffRequested":
       return writeOffRequested(sql, event.data);
     case "issuance.ReceiptRequested":
-      return receiptRequested(sql, protection, event.data);
+      return receiptRequested(batch, protection, event.data);
     case "issuance.ReceiptSubmittedForSupervision":
-      return receiptSubmitted(sql, event.data);
+      return receiptSubmitted(sql, batch, event.data);
     case "issuance.ReceiptIssued":
-      return receiptIssued(sql, protection, event.data);
+      return receiptIssued(sql, batch, protection, event.data);
     case "issuance.ReceiptRedFlushed":
       return receiptRedFlushed(sql, event.data);
     case "issuance.ReceiptPaperExchanged":
       return paperExchanged(sql, event.data);
     case "issuance.ReceiptVoided":
-      return receiptVoided(sql, event.data);
+      return receiptVoided(sql, batch, event.data);
     case "issuance.ReceiptBooked":
       return receiptBooked(sql, event.data);
     case "issuance.IssuingPointRegistered":

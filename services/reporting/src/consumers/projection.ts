@@ -1,9 +1,9 @@
 import type { Bus, IncomingMessage, Subscription } from "@piaoju/bus";
-import { decodeEvent, topics } from "@piaoju/contracts";
+import { type CatalogEvent, decodeEvent, topics } from "@piaoju/contracts";
 import type { Database, SqlExecutor } from "@piaoju/persistence";
 import type { PayerProtection } from "../adapters/payer-protection.ts";
 import { currentGeneration, ensureProjectionState } from "../app/generation.ts";
-import { projectEvent, projectedTypes } from "../app/project-event.ts";
+import { projectEvents, projectedTypes } from "../app/project-event.ts";
 
 /** The topics the read models are built from. */
 export const projectionTopics = [
@@ -25,8 +25,9 @@ export interface Projection {
 }
 
 /**
- * The read models' one consumer: every event they are built from in one transaction with its
- * inbox claim (the claim, not the checkpoint, makes a redelivered event apply once). Each
+ * The read models' one consumer: the events waiting on a partition in batches (up to
+ * `batchSize`), each batch in one transaction with its inbox claims (the claims, not the
+ * checkpoint, make a redelivered event apply once; see applyBatch). Each
  * partition's checkpoint (how far the read models got: the lag metric) is written after the
  * events before it have committed, at most every `checkpointMs` per partition rather than once per
  * event; events the read models are not built from only move it, without a transaction of their own. A consumer whose
@@ -40,6 +41,12 @@ export async function startProjection(deps: {
   pollMs: number;
   /** How long a partition's checkpoint may trail the events applied (default 200 ms). */
   checkpointMs?: number;
+  /** Events of one partition applied in one transaction at most (default 500). */
+  batchSize?: number;
+  /** How long a partition waits for more events when fewer than a batch are waiting (default 20 ms). */
+  lingerMs?: number;
+  /** Runs inside each batch's transaction after its events were applied, before the commit (tests plant faults here). */
+  beforeCommit?: (tx: SqlExecutor, messages: readonly IncomingMessage[]) => Promise<void>;
   onError: (error: unknown) => void;
 }): Promise<Projection> {
   await ensureProjectionState(deps.db);
@@ -51,17 +58,23 @@ export async function startProjection(deps: {
 
   async function subscribe(gen: number): Promise<Subscription> {
     const group = projectionGroup(gen);
+    const apply = (messages: readonly IncomingMessage[]) =>
+      applyBatch(deps.db, deps.protection, gen, group, messages, deps.beforeCommit);
     return deps.bus.subscribe({
       group,
       topics: projectionTopics,
       handler: async (message) => {
-        const event = decodeEvent(message.envelope);
-        if (projectedTypes.has(event.type)) {
-          await deps.db.transaction(async (tx) => {
-            if (await claimWhileLive(tx, gen, group, message)) await projectEvent(tx, deps.protection, event);
-          });
-        }
+        await apply([message]);
         checkpoints.passed(gen, message);
+      },
+      batch: {
+        maxMessages: deps.batchSize ?? 500,
+        // Under a steady flow, a few more events per transaction for at most this much latency.
+        lingerMs: deps.lingerMs ?? 20,
+        handler: async (messages) => {
+          await apply(messages);
+          checkpoints.passed(gen, messages[messages.length - 1]!);
+        },
       },
     });
   }
@@ -100,23 +113,51 @@ export async function startProjection(deps: {
 }
 
 /**
- * The inbox claim (as @piaoju/bus's claimEvent) taken only while this consumer's generation is
+ * Group commit: the projected events of a batch (consecutive messages of one partition) are
+ * claimed in the inbox in one statement and applied in the same transaction, their tallies
+ * folded into one upsert per key (projectEvents). The batch commits whole or not at all: a
+ * crash or a throw mid-batch leaves neither claims nor counts, and the bus delivers the batch
+ * again (one event at a time after a throw), so every event is counted once.
+ */
+export async function applyBatch(
+  db: Database,
+  protection: PayerProtection,
+  generation: number,
+  group: string,
+  messages: readonly IncomingMessage[],
+  beforeCommit?: (tx: SqlExecutor, messages: readonly IncomingMessage[]) => Promise<void>,
+): Promise<void> {
+  // Decoded all (an unknown or malformed event throws: dead-lettered alone on the one-by-one pass).
+  const events = messages.map((m) => decodeEvent(m.envelope)).filter((e) => projectedTypes.has(e.type));
+  if (events.length === 0) return;
+  await db.transaction(async (tx) => {
+    const claimed = await claimWhileLive(tx, generation, group, events);
+    const once = events.filter((e) => claimed.delete(e.id.toLowerCase()));
+    if (once.length > 0) await projectEvents(tx, protection, once);
+    await beforeCommit?.(tx, messages);
+  });
+}
+
+/**
+ * The inbox claims (as @piaoju/bus's claimEvent) taken only while this consumer's generation is
  * live, in the same statement: a rebuild locks projection_state before it empties the read
  * models, so this waits for it, and a retired generation's consumer claims and applies nothing.
+ * Answers the ids claimed now (not those the group had already processed).
  */
 async function claimWhileLive(
   tx: SqlExecutor,
   generation: number,
   group: string,
-  m: IncomingMessage,
-): Promise<boolean> {
-  const rows = await tx.query(
+  events: readonly CatalogEvent[],
+): Promise<Set<string>> {
+  const rows = await tx.query<{ event_id: string }>(
     `INSERT INTO piaoju_inbox (consumer_group, event_id, event_type)
-     SELECT $1, $2::uuid, $3 WHERE EXISTS (SELECT 1 FROM projection_state WHERE generation = $4)
-     ON CONFLICT DO NOTHING RETURNING event_id`,
-    [group, m.envelope.id, m.envelope.type, generation],
+     SELECT $1, e.id, e.type FROM unnest($2::uuid[], $3::text[]) AS e(id, type)
+      WHERE EXISTS (SELECT 1 FROM projection_state WHERE generation = $4)
+     ON CONFLICT DO NOTHING RETURNING event_id::text`,
+    [group, events.map((e) => e.id), events.map((e) => e.type), generation],
   );
-  return rows.length === 1;
+  return new Set(rows.map((r) => r.event_id));
 }
 
 /**

@@ -43,6 +43,8 @@ export interface ReportTable {
   rows: Row[];
   totals: Values;
   charts?: Chart[];
+  /** A view's page: `rows` is the report's whole row count, over which `totals` are. */
+  page?: { number: number; size: number; rows: number; pages: number };
   /** Caveats a reader must see (the read model is still catching up, rows were cut at a limit). */
   notes: string[];
 }
@@ -58,7 +60,10 @@ export interface ReportContext {
 
 export function table(
   ctx: ReportContext,
-  spec: Pick<ReportTable, "report" | "title" | "columns" | "rows" | "totals"> & { charts?: Chart[] },
+  spec: Pick<ReportTable, "report" | "title" | "columns" | "rows" | "totals"> & {
+    charts?: Chart[];
+    page?: ReportTable["page"];
+  },
 ): ReportTable {
   return {
     ...spec,

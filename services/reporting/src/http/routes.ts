@@ -6,7 +6,16 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { TopicLag } from "../app/lag.ts";
 import { reportNames, reports } from "../app/reports/catalog.ts";
-import type { ReportDeps, ReportFilters } from "../app/reports/context.ts";
+import {
+  boundedDeps,
+  EXPORT_ROW_LIMIT,
+  pageOf,
+  type ReportDeps,
+  type ReportFilters,
+  reportTooLarge,
+  VIEW_PAGE_LIMIT,
+  VIEW_ROW_LIMIT,
+} from "../app/reports/context.ts";
 import { RECEIPT_STATUSES, searchReceipts } from "../app/reports/search-receipts.ts";
 import { decodeCursor } from "../domain/cursor.ts";
 import { type PeriodChoice, periodDays, resolvePeriod } from "../domain/period.ts";
@@ -90,6 +99,9 @@ const reportQuery = z.object({
   granularity: z.enum(["day", "month", "year"]).default("day"),
   groupBy: z.enum(["none", "point", "billKind", "clerk", "item"]).default("none"),
   format: z.enum(["json", "xlsx", "pdf"]).default("json"),
+  /** A view's page (1 = the first) and its size: at most 500 rows; exports take every row. */
+  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(VIEW_PAGE_LIMIT).default(VIEW_PAGE_LIMIT),
 });
 
 const searchQuery = z
@@ -162,8 +174,13 @@ export function registerReportingRoutes(
       itemCode: q.itemCode,
       clerk: q.clerk,
     };
-    const table = await reports[report]!.run(
-      r.deps,
+    const view = q.format === "json";
+    // No statement of a report answers more rows than it may show: a view is built from at most
+    // VIEW_ROW_LIMIT and paged, an export holds at most EXPORT_ROW_LIMIT; beyond, a 400 says so.
+    const cap = view ? VIEW_ROW_LIMIT : EXPORT_ROW_LIMIT;
+    const deps = boundedDeps(r.deps, cap, () => reportTooLarge(report, cap, view ? "view" : "export"));
+    const built = await reports[report]!.run(
+      deps,
       filters,
       {
         granularity: q.granularity,
@@ -179,9 +196,13 @@ export function registerReportingRoutes(
           amountMaxFen: q.amountMaxFen,
           bizSerialNo: q.bizSerialNo,
         },
+        page: view ? { number: q.page, size: q.pageSize } : undefined,
       },
       caller.actor,
     );
+    if (!view && built.rows.length > EXPORT_ROW_LIMIT)
+      throw reportTooLarge(report, EXPORT_ROW_LIMIT, "export");
+    const table = view ? pageOf(built, q.page, q.pageSize) : built;
     if (q.format === "json") return table;
     await r.db.query(
       `INSERT INTO audit_log (actor, action, subject, detail) VALUES ($1, 'report.export', $2, $3::jsonb)`,

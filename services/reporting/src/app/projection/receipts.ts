@@ -3,23 +3,11 @@ import { businessDay } from "@piaoju/locale";
 import type { SqlExecutor } from "@piaoju/persistence";
 import type { PayerProtection } from "../../adapters/payer-protection.ts";
 import { type DocumentLine, readReceiptDocument } from "../../domain/receipt-document.ts";
-import { addMovement } from "./stock.ts";
+import type { PendingReceipt, ProjectionBatch, ReceiptKey, Tally } from "./batch.ts";
 
 type Of<T extends CatalogEvent["type"]> = Extract<CatalogEvent, { type: T }>["data"];
-/** The bucket of the daily tallies a receipt counts in: not yet supervised, formal, or voided. */
-export type Tally = "PENDING" | "FORMAL" | "VOIDED";
 
-interface ReceiptKey {
-  id: string;
-  agency_code: string;
-  issue_day: string;
-  issuing_point_code: string;
-  bill_code: string;
-  handling_person: string;
-  kind: string;
-  tally: Tally;
-  total_fen: string;
-}
+export type { Tally } from "./batch.ts";
 
 interface NewReceipt {
   id: string;
@@ -41,13 +29,13 @@ interface NewReceipt {
 }
 
 /** issuance.ReceiptRequested: the receipt appears (pending); its number counts as used at its point. */
-export async function receiptRequested(
-  sql: SqlExecutor,
+export function receiptRequested(
+  batch: ProjectionBatch,
   protection: PayerProtection,
   d: Of<"issuance.ReceiptRequested">,
-): Promise<void> {
+): void {
   const doc = readReceiptDocument(Buffer.from(d.document, "base64").toString("utf8"));
-  await insertReceipt(sql, protection, {
+  newReceipt(batch, protection, {
     id: d.receiptId,
     agencyCode: d.agencyCode,
     issuingPointCode: d.issuingPointCode,
@@ -72,12 +60,21 @@ export async function receiptRequested(
  */
 export async function receiptIssued(
   sql: SqlExecutor,
+  batch: ProjectionBatch,
   protection: PayerProtection,
   d: Of<"issuance.ReceiptIssued">,
 ): Promise<void> {
-  const key = await keyOf(sql, d.receiptId);
+  const pending = touch(batch, d.receiptId);
+  if (pending) {
+    const row = pending.row;
+    row.supervisedAt = d.supervisedAt;
+    if (row.status === "REQUESTED" || row.status === "AGENCY_SIGNED") row.status = "ISSUED";
+    if (pending.key.tally === "PENDING") retally(pending, "FORMAL");
+    return;
+  }
+  const key = await keyOf(sql, batch, d.receiptId);
   if (!key) {
-    await insertReceipt(sql, protection, {
+    newReceipt(batch, protection, {
       id: d.receiptId,
       agencyCode: d.agencyCode,
       issuingPointCode: d.issuingPointCode,
@@ -102,19 +99,27 @@ export async function receiptIssued(
     });
     return;
   }
+  const to = key.tally === "PENDING" ? "FORMAL" : key.tally;
   await sql.query(
-    `UPDATE receipt SET supervised_at = $2,
+    `UPDATE receipt SET supervised_at = $2, tally = $3,
        status = CASE WHEN status IN ('REQUESTED', 'AGENCY_SIGNED') THEN 'ISSUED' ELSE status END
      WHERE id = $1`,
-    [d.receiptId, d.supervisedAt],
+    [d.receiptId, d.supervisedAt, to],
   );
-  if (key.tally === "PENDING") await moveTally(sql, key, "FORMAL");
+  moveTally(batch, key, to);
 }
 
 export async function receiptSubmitted(
   sql: SqlExecutor,
+  batch: ProjectionBatch,
   d: Of<"issuance.ReceiptSubmittedForSupervision">,
 ): Promise<void> {
+  const pending = touch(batch, d.receiptId);
+  if (pending) {
+    pending.row.agencySignedAt = d.issuedAt;
+    if (pending.row.status === "REQUESTED") pending.row.status = "AGENCY_SIGNED";
+    return;
+  }
   await sql.query(
     `UPDATE receipt SET agency_signed_at = $2,
        status = CASE WHEN status = 'REQUESTED' THEN 'AGENCY_SIGNED' ELSE status END
@@ -124,17 +129,33 @@ export async function receiptSubmitted(
 }
 
 /** 作废: the receipt moves to the VOIDED tally; its number moves from used to voided, as stock counts it. */
-export async function receiptVoided(sql: SqlExecutor, d: Of<"issuance.ReceiptVoided">): Promise<void> {
+export async function receiptVoided(
+  sql: SqlExecutor,
+  batch: ProjectionBatch,
+  d: Of<"issuance.ReceiptVoided">,
+): Promise<void> {
   const day = businessDay(new Date(d.voidedAt));
-  const key = await keyOf(sql, d.receiptId);
-  await sql.query(
-    `UPDATE receipt SET status = 'VOIDED', voided_at = $2, void_day = $3, void_reason = $4 WHERE id = $1`,
-    [d.receiptId, d.voidedAt, day, d.reason],
-  );
-  if (key && key.tally !== "VOIDED") await moveTally(sql, key, "VOIDED");
+  const pending = touch(batch, d.receiptId);
+  if (pending) {
+    Object.assign(pending.row, {
+      status: "VOIDED",
+      voidedAt: d.voidedAt,
+      voidDay: day,
+      voidReason: d.reason,
+    });
+    if (pending.key.tally !== "VOIDED") retally(pending, "VOIDED");
+  } else {
+    const key = await keyOf(sql, batch, d.receiptId);
+    await sql.query(
+      `UPDATE receipt SET status = 'VOIDED', voided_at = $2, void_day = $3, void_reason = $4, tally = 'VOIDED'
+       WHERE id = $1`,
+      [d.receiptId, d.voidedAt, day, d.reason],
+    );
+    if (key && key.tally !== "VOIDED") moveTally(batch, key, "VOIDED");
+  }
   const at = { agencyCode: d.agencyCode, billCode: d.billCode, holder: d.issuingPointCode, day };
-  await addMovement(sql, at, "USED", -1);
-  await addMovement(sql, at, "VOIDED", 1);
+  batch.addMovement(at, "USED", -1);
+  batch.addMovement(at, "VOIDED", 1);
 }
 
 /** 冲红: the original is red-flushed by its red receipt (a receipt of its own, counted on its own day). */
@@ -187,136 +208,96 @@ export async function issuingPointRegistered(
   );
 }
 
-async function insertReceipt(sql: SqlExecutor, protection: PayerProtection, r: NewReceipt): Promise<void> {
+/** A receipt first seen: kept in the batch, written at its end (or before a statement that may touch it). */
+function newReceipt(batch: ProjectionBatch, protection: PayerProtection, r: NewReceipt): void {
+  if (batch.keys.has(r.id) || batch.pending.has(r.id)) return;
   const tally: Tally = r.status === "ISSUED" ? "FORMAL" : "PENDING";
   const issueDay = businessDay(new Date(r.issuedAt));
-  const [key] = await sql.query<ReceiptKey>(
-    `INSERT INTO receipt (id, agency_code, issuing_point_code, bill_code, number, check_code, kind, original_receipt_id,
-       biz_serial_no, total_fen, payer_type, payer_sealed, payer_name_digest, payer_code_digest, handling_person,
-       issued_at, issue_day, status, tally, supervised_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
-     ON CONFLICT (id) DO NOTHING
-     RETURNING id, agency_code, to_char(issue_day, 'YYYY-MM-DD') AS issue_day, issuing_point_code, bill_code,
-       handling_person, kind, tally, total_fen`,
-    [
-      r.id,
-      r.agencyCode,
-      r.issuingPointCode,
-      r.billCode,
-      r.number,
-      r.checkCode,
-      r.kind,
-      r.originalReceiptId ?? null,
-      r.bizSerialNo,
-      String(r.totalFen),
-      r.payer.type,
-      protection.seal({ name: r.payer.name, code: r.payer.code }),
-      protection.digest("name", r.payer.name),
-      protection.digest("code", r.payer.code),
-      r.handlingPerson,
-      r.issuedAt,
+  const items = new Map<string, bigint>();
+  for (const l of r.lines) items.set(l.itemCode, (items.get(l.itemCode) ?? 0n) + l.amountFen);
+  const key: ReceiptKey = {
+    id: r.id,
+    agency_code: r.agencyCode,
+    issue_day: issueDay,
+    issuing_point_code: r.issuingPointCode,
+    bill_code: r.billCode,
+    handling_person: r.handlingPerson,
+    kind: r.kind,
+    tally,
+    total_fen: String(r.totalFen),
+    items,
+  };
+  batch.keys.set(r.id, key);
+  batch.pending.set(r.id, {
+    row: {
+      id: r.id,
+      agencyCode: r.agencyCode,
+      issuingPointCode: r.issuingPointCode,
+      billCode: r.billCode,
+      number: r.number,
+      checkCode: r.checkCode,
+      kind: r.kind,
+      originalReceiptId: r.originalReceiptId ?? null,
+      bizSerialNo: r.bizSerialNo,
+      totalFen: String(r.totalFen),
+      payerType: r.payer.type,
+      payerSealedHex: protection.seal({ name: r.payer.name, code: r.payer.code }).toString("hex"),
+      payerNameDigest: protection.digest("name", r.payer.name),
+      payerCodeDigest: protection.digest("code", r.payer.code),
+      handlingPerson: r.handlingPerson,
+      issuedAt: r.issuedAt,
       issueDay,
-      r.status,
-      tally,
-      r.supervisedAt ?? null,
-    ],
-  );
-  if (!key) return;
-  if (r.lines.length > 0) {
-    await sql.query(
-      `INSERT INTO receipt_line (receipt_id, line_no, item_code, item_name, quantity, amount_fen)
-       SELECT $1, n, c, nm, q, a::bigint
-         FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[]) AS t(n, c, nm, q, a)`,
-      [
-        r.id,
-        r.lines.map((_, i) => i + 1),
-        r.lines.map((l) => l.itemCode),
-        r.lines.map((l) => l.itemName),
-        r.lines.map((l) => l.quantity),
-        r.lines.map((l) => String(l.amountFen)),
-      ],
-    );
-    const names = new Map(r.lines.map((l) => [l.itemCode, l.itemName]));
-    await sql.query(
-      `INSERT INTO income_item (agency_code, code, name)
-       SELECT $1, c, n FROM unnest($2::text[], $3::text[]) AS t(c, n) ORDER BY c
-       ON CONFLICT (agency_code, code) DO UPDATE SET name = EXCLUDED.name
-         WHERE income_item.name IS DISTINCT FROM EXCLUDED.name`,
-      [r.agencyCode, [...names.keys()], [...names.values()]],
-    );
-  }
-  await countIn(sql, key, tally, 1);
-  const at = { agencyCode: r.agencyCode, billCode: r.billCode, holder: r.issuingPointCode, day: issueDay };
-  await addMovement(sql, at, "USED", 1);
+      status: r.status,
+      agencySignedAt: null,
+      supervisedAt: r.supervisedAt ?? null,
+      voidedAt: null,
+      voidDay: null,
+      voidReason: null,
+    },
+    lines: r.lines,
+    key,
+    tallyOps: [{ tally, sign: 1 }],
+    laterEvents: 0,
+  });
 }
 
-async function keyOf(sql: SqlExecutor, id: string): Promise<ReceiptKey | undefined> {
-  const [row] = await sql.query<ReceiptKey>(
+/** The receipt if it was made in this batch and not written yet, marked as touched by a later event. */
+function touch(batch: ProjectionBatch, id: string): PendingReceipt | undefined {
+  const p = batch.pending.get(id);
+  if (p) p.laterEvents++;
+  return p;
+}
+
+function retally(p: PendingReceipt, to: Tally): void {
+  p.tallyOps.push({ tally: p.key.tally, sign: -1 }, { tally: to, sign: 1 });
+  p.key.tally = to;
+}
+
+/** The receipt's tally key, locked for the rest of the transaction; read once per batch. */
+async function keyOf(sql: SqlExecutor, batch: ProjectionBatch, id: string): Promise<ReceiptKey | undefined> {
+  const known = batch.keys.get(id);
+  if (known) return known;
+  const [row] = await sql.query<Omit<ReceiptKey, "items"> & { lines: Array<[string, string]> }>(
     `SELECT id, agency_code, to_char(issue_day, 'YYYY-MM-DD') AS issue_day, issuing_point_code, bill_code,
-       handling_person, kind, tally, total_fen FROM receipt WHERE id = $1 FOR UPDATE`,
+       handling_person, kind, tally, total_fen::text AS total_fen,
+       (SELECT coalesce(json_agg(json_build_array(l.item_code, l.amount_fen::text) ORDER BY l.line_no), '[]'::json)
+          FROM receipt_line l WHERE l.receipt_id = r.id) AS lines
+     FROM receipt r WHERE id = $1 FOR UPDATE`,
     [id],
   );
-  return row;
+  if (!row) return undefined;
+  const items = new Map<string, bigint>();
+  for (const [code, amount] of row.lines) items.set(code, (items.get(code) ?? 0n) + BigInt(amount));
+  const { lines: _, ...rest } = row;
+  const key: ReceiptKey = { ...rest, items };
+  batch.keys.set(id, key);
+  return key;
 }
 
-async function moveTally(sql: SqlExecutor, key: ReceiptKey, to: Tally): Promise<void> {
-  await count(
-    sql,
-    key,
-    [
-      { tally: key.tally, sign: -1 },
-      { tally: to, sign: 1 },
-    ],
-    to,
-  );
-}
-
-async function countIn(sql: SqlExecutor, key: ReceiptKey, tally: Tally, sign: 1 | -1): Promise<void> {
-  await count(sql, key, [{ tally, sign }]);
-}
-
-/**
- * Adds (or takes away) the receipt in the daily tallies of its day, point, bill kind, clerk and
- * kind, and per income item (its lines of that item summed), and records its new tally: one
- * statement, rows taken in key order so concurrent receipts lock alike.
- */
-async function count(
-  sql: SqlExecutor,
-  key: ReceiptKey,
-  changes: ReadonlyArray<{ tally: Tally; sign: 1 | -1 }>,
-  retally?: Tally,
-): Promise<void> {
-  await sql.query(
-    `WITH m(tally, sign) AS (SELECT * FROM unnest($7::text[], $8::int[])),
-     daily AS (
-       INSERT INTO issued_daily (agency_code, day, issuing_point_code, bill_code, handling_person, kind, tally,
-         receipts, amount_fen)
-       SELECT $1, $2::date, $3, $4, $5, $6, m.tally, m.sign, m.sign * $9::bigint FROM m ORDER BY m.tally
-       ON CONFLICT (agency_code, day, issuing_point_code, bill_code, handling_person, kind, tally) DO UPDATE
-         SET receipts = issued_daily.receipts + EXCLUDED.receipts,
-             amount_fen = issued_daily.amount_fen + EXCLUDED.amount_fen
-     ),
-     retally AS (UPDATE receipt SET tally = $11 WHERE id = $10 AND $11::text IS NOT NULL)
-     INSERT INTO issued_item_daily (agency_code, day, issuing_point_code, bill_code, handling_person, kind, tally,
-       item_code, receipts, amount_fen)
-     SELECT $1, $2::date, $3, $4, $5, $6, m.tally, l.item_code, m.sign, m.sign * sum(l.amount_fen)
-       FROM receipt_line l CROSS JOIN m WHERE l.receipt_id = $10
-      GROUP BY m.tally, m.sign, l.item_code ORDER BY l.item_code, m.tally
-     ON CONFLICT (agency_code, day, item_code, issuing_point_code, bill_code, handling_person, kind, tally) DO UPDATE
-       SET receipts = issued_item_daily.receipts + EXCLUDED.receipts,
-           amount_fen = issued_item_daily.amount_fen + EXCLUDED.amount_fen`,
-    [
-      key.agency_code,
-      key.issue_day,
-      key.issuing_point_code,
-      key.bill_code,
-      key.handling_person,
-      key.kind,
-      changes.map((c) => c.tally),
-      changes.map((c) => c.sign),
-      key.total_fen,
-      key.id,
-      retally ?? null,
-    ],
-  );
+/** The receipt leaves its tally for `to` (folded into the batch's counters); nothing when they are one. */
+function moveTally(batch: ProjectionBatch, key: ReceiptKey, to: Tally): void {
+  if (key.tally === to) return;
+  batch.count(key, key.tally, -1);
+  batch.count(key, to, 1);
+  key.tally = to;
 }

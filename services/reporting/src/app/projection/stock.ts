@@ -1,25 +1,10 @@
 import type { CatalogEvent } from "@piaoju/contracts";
 import { businessDay } from "@piaoju/locale";
 import type { SqlExecutor } from "@piaoju/persistence";
-import type { Movement } from "../../domain/ledger.ts";
 import { AGENCY_HOLDER } from "../../domain/ledger.ts";
+import type { ProjectionBatch } from "./batch.ts";
 
 type Of<T extends CatalogEvent["type"]> = Extract<CatalogEvent, { type: T }>["data"];
-
-/** Adds a 领用存 movement on a business day: holder "" is the agency's own stock, else an issuing point. */
-export async function addMovement(
-  sql: SqlExecutor,
-  at: { agencyCode: string; billCode: string; holder: string; day: string },
-  movement: Movement,
-  quantity: number,
-): Promise<void> {
-  await sql.query(
-    `INSERT INTO stock_daily (agency_code, bill_code, holder, day, movement, quantity) VALUES ($1,$2,$3,$4,$5,$6)
-     ON CONFLICT (agency_code, bill_code, holder, day, movement) DO UPDATE
-       SET quantity = stock_daily.quantity + EXCLUDED.quantity`,
-    [at.agencyCode, at.billCode, at.holder, at.day, movement, quantity],
-  );
-}
 
 export async function billKindRegistered(sql: SqlExecutor, d: Of<"stock.BillKindRegistered">): Promise<void> {
   await sql.query(
@@ -47,7 +32,11 @@ export async function segmentReceived(sql: SqlExecutor, d: Of<"stock.SegmentRece
 }
 
 /** 入库: the numbers come into the agency's stock on the day of the confirmation. */
-export async function segmentStocked(sql: SqlExecutor, d: Of<"stock.SegmentStocked">): Promise<void> {
+export async function segmentStocked(
+  sql: SqlExecutor,
+  batch: ProjectionBatch,
+  d: Of<"stock.SegmentStocked">,
+): Promise<void> {
   const day = businessDay(new Date(d.confirmedAt));
   await sql.query(
     `INSERT INTO segment (id, agency_code, bill_code, start_number, end_number, count, source,
@@ -67,8 +56,7 @@ export async function segmentStocked(sql: SqlExecutor, d: Of<"stock.SegmentStock
       d.confirmedBy,
     ],
   );
-  await addMovement(
-    sql,
+  batch.addMovement(
     { agencyCode: d.agencyCode, billCode: d.billCode, holder: AGENCY_HOLDER, day },
     "STOCKED",
     d.count,
@@ -76,7 +64,11 @@ export async function segmentStocked(sql: SqlExecutor, d: Of<"stock.SegmentStock
 }
 
 /** 分发: the run comes into the issuing point's stock (the agency's own is unchanged: a move within it). */
-export async function segmentDistributed(sql: SqlExecutor, d: Of<"stock.SegmentDistributed">): Promise<void> {
+export async function segmentDistributed(
+  sql: SqlExecutor,
+  batch: ProjectionBatch,
+  d: Of<"stock.SegmentDistributed">,
+): Promise<void> {
   const day = businessDay(new Date(d.distributedAt));
   await sql.query(
     `INSERT INTO distribution (id, segment_id, agency_code, bill_code, issuing_point_code, start_number, end_number,
@@ -96,8 +88,7 @@ export async function segmentDistributed(sql: SqlExecutor, d: Of<"stock.SegmentD
       d.distributedBy ?? null,
     ],
   );
-  await addMovement(
-    sql,
+  batch.addMovement(
     { agencyCode: d.agencyCode, billCode: d.billCode, holder: d.issuingPointCode, day },
     "DISTRIBUTED",
     d.count,
@@ -107,6 +98,7 @@ export async function segmentDistributed(sql: SqlExecutor, d: Of<"stock.SegmentD
 /** 申退 and 库存作废: undistributed numbers leave the agency's stock. */
 export async function numbersRemoved(
   sql: SqlExecutor,
+  batch: ProjectionBatch,
   d: Of<"stock.NumbersReturned"> | Of<"stock.NumbersVoided">,
 ): Promise<void> {
   const returned = "returnedAt" in d;
@@ -131,8 +123,7 @@ export async function numbersRemoved(
       day,
     ],
   );
-  await addMovement(
-    sql,
+  batch.addMovement(
     { agencyCode: d.agencyCode, billCode: d.billCode, holder: AGENCY_HOLDER, day },
     returned ? "RETURNED" : "VOIDED",
     d.count,

@@ -17,6 +17,8 @@ export interface ReportOptions {
   granularity: Granularity;
   groupBy: SummaryGroup;
   search: Omit<ReceiptQuery, "limit" | "cursor" | "from" | "to" | "agencyCode">;
+  /** A view's page (reports that can read only their page do; the route pages the others). */
+  page?: { number: number; size: number } | undefined;
 }
 
 type Run = (deps: ReportDeps, f: ReportFilters, o: ReportOptions, caller: string) => Promise<ReportTable>;
@@ -30,9 +32,12 @@ export const reports: Record<string, { title: string; run: Run }> = {
   "stock-balance": { title: "库存结余表", run: (d, f, _o, c) => stockBalanceReport(d, f, c) },
   inbound: { title: "票据入库情况", run: (d, f, _o, c) => inboundReport(d, f, c) },
   distribution: { title: "票据分发情况", run: (d, f, _o, c) => distributionReport(d, f, c) },
-  voids: { title: "票据作废情况", run: (d, f, _o, c) => voidsReport(d, f, c) },
+  voids: { title: "票据作废情况", run: (d, f, o, c) => voidsReport(d, f, c, o.page) },
   ledger: { title: "票据领用存情况", run: (d, f, _o, c) => ledgerReport(d, f, c) },
-  "issued-detail": { title: "开票明细查询", run: (d, f, o, c) => issuedDetailReport(d, f, o.search, c) },
+  "issued-detail": {
+    title: "开票明细查询",
+    run: (d, f, o, c) => issuedDetailReport(d, f, o.search, c, o.page),
+  },
   "issued-summary": {
     title: "开票汇总查询",
     run: (d, f, o, c) => issuedSummaryReport(d, f, { granularity: o.granularity, group: o.groupBy }, c),

@@ -1,7 +1,8 @@
 import type { Database } from "@piaoju/persistence";
+import { AppError } from "@piaoju/runtime";
 import type { PayerProtection } from "../../adapters/payer-protection.ts";
 import type { Period } from "../../domain/period.ts";
-import type { ReportContext } from "../../domain/report-table.ts";
+import type { ReportContext, ReportTable } from "../../domain/report-table.ts";
 
 /** What every report reads with: the read models, the payer key, the clock, how far behind the models are. */
 export interface ReportDeps {
@@ -88,4 +89,63 @@ export function conditions(
     parts.push(`${column} = $${params.length}`);
   }
   return parts.map((p) => ` AND ${p}`).join("");
+}
+
+/** Rows a report view answers per page at most; the totals are over all of its rows. */
+export const VIEW_PAGE_LIMIT = 500;
+/** Rows an export (xlsx, PDF) holds at most. */
+export const EXPORT_ROW_LIMIT = 20_000;
+/** Rows a report view is built from at most (it is then paged). */
+export const VIEW_ROW_LIMIT = 100_000;
+
+/** The refusal of a report too large to build or export: names the limit and what to do. */
+export function reportTooLarge(report: string, limit: number, what: "export" | "view"): AppError {
+  const rows = limit.toLocaleString("en-US");
+  return new AppError(
+    "validation",
+    what === "export"
+      ? `an export holds at most ${rows} rows and report ${report} has more for this period and filters: ` +
+          "narrow the period (a month or a day) or add a filter (issuing point, bill kind, clerk)"
+      : `report ${report} has more than ${rows} rows for this period and filters: narrow the period or add a filter`,
+    {
+      code: "REPORT_TOO_LARGE",
+      issues: [
+        {
+          field: "query.period",
+          rule: "report_rows",
+          message: `at most ${rows} rows; narrow the period or add a filter`,
+          messageZh: `${what === "export" ? "导出" : "报表"}最多 ${rows} 行，请缩小统计期间或增加筛选条件`,
+        },
+      ],
+    },
+  );
+}
+
+/**
+ * The read models as a report sees them: no statement answers more than `cap` rows (the
+ * database stops at cap + 1 and the report is refused), so no request builds an unbounded table.
+ */
+export function boundedDeps(deps: ReportDeps, cap: number, refuse: () => Error): ReportDeps {
+  const db = new Proxy(deps.db, {
+    get(target, prop, receiver) {
+      if (prop !== "query") return Reflect.get(target, prop, receiver);
+      return async <T>(text: string, params?: readonly unknown[]): Promise<T[]> => {
+        const rows = await target.query<T>(`SELECT * FROM (${text}) AS bounded LIMIT ${cap + 1}`, params);
+        if (rows.length > cap) throw refuse();
+        return rows;
+      };
+    },
+  });
+  return { ...deps, db };
+}
+
+/** One page of a built report (totals stay those of every row); a report that paged itself is as it is. */
+export function pageOf(t: ReportTable, number: number, size: number): ReportTable {
+  if (t.page) return t;
+  const rows = t.rows.length;
+  return {
+    ...t,
+    rows: t.rows.slice((number - 1) * size, number * size),
+    page: { number, size, rows, pages: Math.max(1, Math.ceil(rows / size)) },
+  };
 }

@@ -1,9 +1,14 @@
 import { businessDayBounds } from "@piaoju/locale";
 import { decodeCursor, encodeCursor, maskMiddle, type SearchCursor } from "../../domain/cursor.ts";
 import { formatNumber } from "../../domain/number-ranges.ts";
-import { type Column, type ReportTable, sums, table, type Values } from "../../domain/report-table.ts";
-import type { ReportDeps, ReportFilters } from "./context.ts";
-import { reportContext } from "./context.ts";
+import { type Column, type ReportTable, table, type Values } from "../../domain/report-table.ts";
+import {
+  EXPORT_ROW_LIMIT,
+  type ReportDeps,
+  type ReportFilters,
+  reportContext,
+  reportTooLarge,
+} from "./context.ts";
 
 export const RECEIPT_STATUSES = [
   "REQUESTED",
@@ -47,6 +52,8 @@ export interface ReceiptQuery {
   clerk?: string | undefined;
   limit: number;
   cursor?: string | undefined;
+  /** Rows skipped first (a report view's page; the search itself pages by cursor). */
+  offset?: number | undefined;
 }
 
 export interface ReceiptHit {
@@ -136,13 +143,14 @@ export async function searchReceipts(
     after = ` AND (r.issued_at, r.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
   }
   params.push(q.limit + 1);
+  const skip = q.offset ? ` OFFSET ${Math.max(0, Math.floor(q.offset))}` : "";
   const rows = await deps.db.query<HitRow>(
     `SELECT r.id, r.issued_at, r.bill_code, r.number, r.check_code, r.kind, r.status, r.issuing_point_code,
             r.payer_type, r.payer_sealed, r.total_fen, r.biz_serial_no, r.handling_person, r.supervised_at,
             o.bill_code AS original_bill_code, o.number AS original_number, r.red_receipt_id, r.void_reason
        FROM receipt r LEFT JOIN receipt o ON o.id = r.original_receipt_id
       WHERE ${where}${after}
-      ORDER BY r.issued_at DESC, r.id DESC LIMIT $${params.length}`,
+      ORDER BY r.issued_at DESC, r.id DESC LIMIT $${params.length}${skip}`,
     params,
   );
   const page = rows.slice(0, q.limit);
@@ -195,15 +203,57 @@ async function withItems(deps: ReportDeps, page: readonly HitRow[]): Promise<Rec
   });
 }
 
-/** How many receipts an exported 开票明细 holds at most; narrow the filters for more. */
-export const DETAIL_EXPORT_LIMIT = 20_000;
+/**
+ * The count and sum of every receipt of the query. Filtered by the period, point, bill kind and
+ * clerk only, they are the daily tallies' (every tally: pending, formal and voided, blue and red,
+ * keyed by the business day a receipt was issued on), a few hundred rows instead of every receipt;
+ * other filters (payer, number, status, amount, item…) take them from the receipts.
+ */
+function totalsOf(
+  deps: ReportDeps,
+  query: ReceiptQuery,
+  q: Omit<ReceiptQuery, "limit" | "cursor" | "from" | "to" | "agencyCode">,
+): Promise<Array<{ n: number; fen: string }>> {
+  const receiptLevel = Object.entries(q).some(
+    ([k, v]) => v !== undefined && !["billCode", "issuingPointCode", "clerk"].includes(k),
+  );
+  if (receiptLevel || query.itemCode || !query.from || !query.to) {
+    const { where, params } = whereOf(deps, query);
+    return deps.db.query(
+      `SELECT count(*)::int AS n, coalesce(sum(r.total_fen), 0)::text AS fen FROM receipt r WHERE ${where}`,
+      params,
+    );
+  }
+  const params: unknown[] = [query.agencyCode, query.from, query.to];
+  const more = [
+    ["bill_code", query.billCode],
+    ["issuing_point_code", query.issuingPointCode],
+    ["handling_person", query.clerk],
+  ] as const;
+  let where = "agency_code = $1 AND day BETWEEN $2 AND $3";
+  for (const [column, value] of more) {
+    if (value === undefined) continue;
+    params.push(value);
+    where += ` AND ${column} = $${params.length}`;
+  }
+  return deps.db.query(
+    `SELECT coalesce(sum(receipts), 0)::int AS n, coalesce(sum(amount_fen), 0)::text AS fen FROM issued_daily
+      WHERE ${where}`,
+    params,
+  );
+}
 
-/** 开票明细查询 as a report (every receipt of the filters, up to the export limit), with totals. */
+/**
+ * 开票明细查询 as a report, with totals over every receipt of the filters (one aggregate): a view
+ * reads only its page of receipts; an export reads them all, up to the export limit, beyond
+ * which it is refused.
+ */
 export async function issuedDetailReport(
   deps: ReportDeps,
   f: ReportFilters,
   q: Omit<ReceiptQuery, "limit" | "cursor" | "from" | "to" | "agencyCode">,
   caller: string,
+  page?: { number: number; size: number },
 ): Promise<ReportTable> {
   const { ctx, names } = await reportContext(deps, f, caller);
   const query: ReceiptQuery = {
@@ -217,18 +267,22 @@ export async function issuedDetailReport(
     clerk: f.clerk,
     limit: 1000,
   };
+  const [all] = await totalsOf(deps, query, q);
+  const count = Number(all?.n ?? 0);
   const hits: ReceiptHit[] = [];
-  for (let cursor: string | null | undefined; hits.length < DETAIL_EXPORT_LIMIT; ) {
-    const page = await searchReceipts(deps, { ...query, cursor: cursor ?? undefined });
-    hits.push(...page.items);
-    cursor = page.nextCursor;
-    if (!cursor) break;
-    if (hits.length >= DETAIL_EXPORT_LIMIT)
-      ctx.notes.push(
-        `只列出前 ${DETAIL_EXPORT_LIMIT} 张；请缩小查询条件 (cut at ${DETAIL_EXPORT_LIMIT} receipts)`,
-      );
+  if (page) {
+    const offset = (page.number - 1) * page.size;
+    if (offset < count)
+      hits.push(...(await searchReceipts(deps, { ...query, limit: page.size, offset })).items);
+  } else {
+    if (count > EXPORT_ROW_LIMIT) throw reportTooLarge("issued-detail", EXPORT_ROW_LIMIT, "export");
+    for (let cursor: string | null | undefined; ; ) {
+      const next = await searchReceipts(deps, { ...query, cursor: cursor ?? undefined });
+      hits.push(...next.items);
+      cursor = next.nextCursor;
+      if (!cursor || hits.length >= EXPORT_ROW_LIMIT) break;
+    }
   }
-  hits.splice(DETAIL_EXPORT_LIMIT);
   const details: Values[] = hits.map((h) => ({
     issuedAt: h.issuedAt,
     billCode: h.billCode,
@@ -266,6 +320,7 @@ export async function issuedDetailReport(
     title: "开票明细查询",
     columns,
     rows: details.map((values) => ({ type: "detail" as const, values })),
-    totals: { issuedAt: `合计 ${details.length} 张`, ...sums(details, ["totalFen"]) },
+    totals: { issuedAt: `合计 ${count} 张`, totalFen: Number(all?.fen ?? 0) },
+    ...(page ? { page: { ...page, rows: count, pages: Math.max(1, Math.ceil(count / page.size)) } } : {}),
   });
 }
