@@ -1,8 +1,8 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { EmbeddedBus, platformMigrationsDir } from "@piaoju/bus";
+import { EmbeddedBus, installEventSealing, platformMigrationsDir } from "@piaoju/bus";
 import type { CatalogEvent } from "@piaoju/contracts";
 import { loadCjkFont } from "@piaoju/locale";
 import { type Database, migrate, openDatabase } from "@piaoju/persistence";
@@ -150,6 +150,8 @@ async function main(): Promise<void> {
     );
 
     // 2. The live path: events on the bus, applied by the reporting service's consumer.
+    // Personal fields sealed at publish and opened before the consumer, as in a platform's process.
+    installEventSealing(new Keyring(randomBytes(16)));
     const bus = await EmbeddedBus.open({ retentionMs: 0, compactEveryMs: 3_600_000 });
     const projection = await startProjection({
       bus,

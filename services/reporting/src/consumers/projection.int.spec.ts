@@ -1,10 +1,16 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { EmbeddedBus, type IncomingMessage, partitionFor, platformMigrationsDir } from "@piaoju/bus";
+import {
+  EmbeddedBus,
+  type IncomingMessage,
+  installEventSealing,
+  partitionFor,
+  platformMigrationsDir,
+} from "@piaoju/bus";
 import { type CatalogEvent, defaultPartitions } from "@piaoju/contracts";
 import { type Database, migrate, openDatabase, type SqlExecutor } from "@piaoju/persistence";
 import { createTestDatabase, type TestDatabase } from "@piaoju/persistence/testing";
 import { Keyring } from "@piaoju/sealing";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PayerProtection } from "../adapters/payer-protection.ts";
 import { ensureProjectionState } from "../app/generation.ts";
 import { reportingService } from "../main.ts";
@@ -23,6 +29,12 @@ const w: Workload = workload(RECEIPTS);
  */
 describe.each(["postgres", "pglite"] as const)("reporting projection: group commit (%s)", (mode) => {
   const closing: Array<() => Promise<void>> = [];
+  // The events' personal fields are sealed on the bus, as a platform's process does it.
+  let uninstallSealing: () => void = () => {};
+  beforeAll(() => {
+    uninstallSealing = installEventSealing(new Keyring(Buffer.alloc(16, 7)));
+  });
+  afterAll(() => uninstallSealing());
   afterEach(async () => {
     for (const close of closing.splice(0).reverse()) await close();
   });
