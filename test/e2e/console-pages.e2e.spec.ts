@@ -8,7 +8,16 @@ import { consoleBuilt } from "@piaoju/console";
 import { generate } from "otplib";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConsoleSession, GOOD_PASSWORD, startPlatform, until } from "../support/console.ts";
+import {
+  type ConsoleSession,
+  firstAdministrator,
+  firstAdministratorPasswords,
+  GOOD_PASSWORD,
+  okBody,
+  staffByApi,
+  startPlatform,
+  until,
+} from "../support/console.ts";
 import { type AlipayRig, startAlipayRig, startNontaxPeer } from "../support/payment.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -58,8 +67,7 @@ describe("the admin console's delivery, finance, stock and payment pages", () =>
       PIAOJU_RECONCILE_AT: "off",
       ...nontax.env,
     });
-    for (const m of platform.out().matchAll(/^ {2}(sysadmin|secadmin|auditor)\s+\S+\s+(\S{18})$/gm))
-      otp[m[1]!] = m[2]!;
+    Object.assign(otp, firstAdministratorPasswords(platform.out()));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -68,46 +76,12 @@ describe("the admin console's delivery, finance, stock and payment pages", () =>
     // The bureau's people, through the console's API (the first console test shows these steps in the page).
     sysadmin = await adminByApi("sysadmin");
     const secadmin = await adminByApi("secadmin");
-    const made: Record<string, string> = {};
-    for (const [username, displayName, issuingPoints] of [
-      ["clerk.p1", "窗口一 陈", ["WIN-01"]],
-      ["tm.p", "票据管理员 李", []],
-      ["fl.p", "财务联络员 赵", []],
-    ] as const) {
-      const res = await ok(sysadmin, "POST", "/api/console/users", {
-        username,
-        displayName,
-        agencyCode: AGENCY,
-        issuingPoints,
-      });
-      made[username] = String(res.oneTimePassword);
-    }
-    const users = (await ok(secadmin, "GET", "/api/console/users")).items as Array<{
-      id: string;
-      username: string;
-    }>;
-    for (const [username, role, points] of [
-      ["clerk.p1", "clerk", ["WIN-01"]],
-      ["tm.p", "ticket-manager", []],
-      ["fl.p", "finance-liaison", []],
-    ] as const) {
-      await ok(
-        secadmin,
-        "PUT",
-        `/api/console/users/${users.find((u) => u.username === username)!.id}/grants`,
-        {
-          grants: [{ role }],
-          issuingPoints: points,
-        },
-      );
-      const s = new ConsoleSession(platform.url);
-      await s.login(username, made[username]!);
-      await ok(s, "POST", "/api/console/password", {
-        currentPassword: made[username],
-        newPassword: GOOD_PASSWORD,
-      });
-      if (username === "clerk.p1") clerk = s;
-    }
+    const staff = await staffByApi(platform.url, { sysadmin, secadmin }, AGENCY, [
+      { username: "clerk.p1", displayName: "窗口一 陈", role: "clerk", issuingPoints: ["WIN-01"] },
+      { username: "tm.p", displayName: "票据管理员 李", role: "ticket-manager", issuingPoints: [] },
+      { username: "fl.p", displayName: "财务联络员 赵", role: "finance-liaison", issuingPoints: [] },
+    ]);
+    clerk = staff["clerk.p1"]!;
     // A payment notice at WIN-01, for the finance office's list.
     const created = await ok(clerk, "POST", "/api/internal/v1/payments", {
       agencyCode: AGENCY,
@@ -130,25 +104,12 @@ describe("the admin console's delivery, finance, stock and payment pages", () =>
     await nontax?.stop();
   }, 60_000);
 
-  const ok = async (s: ConsoleSession, method: string, path: string, body?: unknown) => {
-    const res = await s.request(method, path, body);
-    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
-    return res.body;
-  };
+  const ok = okBody;
   /** An administrator's first steps (new password, authenticator) through the API. */
   async function adminByApi(username: string) {
-    const s = new ConsoleSession(platform.url);
-    expect((await s.login(username, otp[username]!)).status).toBe(200);
-    await s.request("POST", "/api/console/password", {
-      currentPassword: otp[username],
-      newPassword: GOOD_PASSWORD,
-    });
-    const { secret } = (await s.request("POST", "/api/console/totp/enroll", {})).body as { secret: string };
-    totp[username] = secret;
-    expect(
-      (await s.request("POST", "/api/console/totp/confirm", { code: await generate({ secret }) })).status,
-    ).toBe(200);
-    return s;
+    const { session, totpSecret } = await firstAdministrator(platform.url, username, otp[username]!);
+    totp[username] = totpSecret;
+    return session;
   }
   const nextCode = (secret: string) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
   const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `console-${name}.png`) });

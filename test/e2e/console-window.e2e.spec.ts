@@ -5,10 +5,17 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { consoleBuilt } from "@piaoju/console";
-import { generate } from "otplib";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConsoleSession, GOOD_PASSWORD, startPlatform, until } from "../support/console.ts";
+import {
+  firstAdministrator,
+  firstAdministratorPasswords,
+  GOOD_PASSWORD,
+  okBody,
+  staffByApi,
+  startPlatform,
+  until,
+} from "../support/console.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const CHROMIUM = process.env.PIAOJU_CHROMIUM ?? "/usr/bin/chromium";
@@ -40,8 +47,7 @@ describe("the admin console's item groups, frequent payers, signature verificati
       });
     dataDir = await mkdtemp(join(tmpdir(), "piaoju-console-window-"));
     platform = await startPlatform(dataDir);
-    for (const m of platform.out().matchAll(/^ {2}(sysadmin|secadmin|auditor)\s+\S+\s+(\S{18})$/gm))
-      otp[m[1]!] = m[2]!;
+    Object.assign(otp, firstAdministratorPasswords(platform.out()));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -56,45 +62,11 @@ describe("the admin console's item groups, frequent payers, signature verificati
       unit: "本",
       standardFen: 8000,
     });
-    const made: Record<string, string> = {};
-    for (const [username, displayName, issuingPoints] of [
-      ["clerk.w1", "窗口一 孙", ["WIN-01"]],
-      ["tm.w", "票据管理员 周", []],
-      ["fl.w", "财务联络员 吴", []],
-    ] as const) {
-      const res = await ok(sysadmin, "POST", "/api/console/users", {
-        username,
-        displayName,
-        agencyCode: AGENCY,
-        issuingPoints,
-      });
-      made[username] = String(res.oneTimePassword);
-    }
-    const users = (await ok(secadmin, "GET", "/api/console/users")).items as Array<{
-      id: string;
-      username: string;
-    }>;
-    for (const [username, role, points] of [
-      ["clerk.w1", "clerk", ["WIN-01"]],
-      ["tm.w", "ticket-manager", []],
-      ["fl.w", "finance-liaison", []],
-    ] as const) {
-      await ok(
-        secadmin,
-        "PUT",
-        `/api/console/users/${users.find((u) => u.username === username)!.id}/grants`,
-        {
-          grants: [{ role }],
-          issuingPoints: points,
-        },
-      );
-      const s = new ConsoleSession(platform.url);
-      await s.login(username, made[username]!);
-      await ok(s, "POST", "/api/console/password", {
-        currentPassword: made[username],
-        newPassword: GOOD_PASSWORD,
-      });
-    }
+    await staffByApi(platform.url, { sysadmin, secadmin }, AGENCY, [
+      { username: "clerk.w1", displayName: "窗口一 孙", role: "clerk", issuingPoints: ["WIN-01"] },
+      { username: "tm.w", displayName: "票据管理员 周", role: "ticket-manager", issuingPoints: [] },
+      { username: "fl.w", displayName: "财务联络员 吴", role: "finance-liaison", issuingPoints: [] },
+    ]);
   }, 300_000);
   afterAll(async () => {
     await browser?.close();
@@ -105,24 +77,9 @@ describe("the admin console's item groups, frequent payers, signature verificati
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   }, 60_000);
 
-  const ok = async (s: ConsoleSession, method: string, path: string, body?: unknown) => {
-    const res = await s.request(method, path, body);
-    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
-    return res.body;
-  };
-  async function adminByApi(username: string) {
-    const s = new ConsoleSession(platform.url);
-    expect((await s.login(username, otp[username]!)).status).toBe(200);
-    await s.request("POST", "/api/console/password", {
-      currentPassword: otp[username],
-      newPassword: GOOD_PASSWORD,
-    });
-    const { secret } = (await s.request("POST", "/api/console/totp/enroll", {})).body as { secret: string };
-    expect(
-      (await s.request("POST", "/api/console/totp/confirm", { code: await generate({ secret }) })).status,
-    ).toBe(200);
-    return s;
-  }
+  const ok = okBody;
+  const adminByApi = async (username: string) =>
+    (await firstAdministrator(platform.url, username, otp[username]!)).session;
   const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `console-${name}.png`) });
   const open = async (username: string) => {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN" });

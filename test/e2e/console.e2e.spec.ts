@@ -8,7 +8,15 @@ import { consoleBuilt } from "@piaoju/console";
 import { generate } from "otplib";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConsoleSession, GOOD_PASSWORD, startPlatform, until } from "../support/console.ts";
+import {
+  ConsoleSession,
+  firstAdministrator,
+  firstAdministratorPasswords,
+  GOOD_PASSWORD,
+  okBody,
+  startPlatform,
+  until,
+} from "../support/console.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const CHROMIUM = process.env.PIAOJU_CHROMIUM ?? "/usr/bin/chromium";
@@ -105,8 +113,7 @@ describe("the admin console", () => {
       });
     dataDir = await mkdtemp(join(tmpdir(), "piaoju-console-"));
     platform = await startPlatform(dataDir);
-    for (const m of platform.out().matchAll(/^ {2}(sysadmin|secadmin|auditor)\s+\S+\s+(\S{18})$/gm))
-      otp[m[1]!] = m[2]!;
+    Object.assign(otp, firstAdministratorPasswords(platform.out()));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -159,24 +166,11 @@ describe("the admin console", () => {
   const nextCode = (secret: string) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
   /** An administrator's first steps through the API, as the people e2e does. */
   const adminByApi = async (username: string) => {
-    const s = new ConsoleSession(platform.url);
-    expect((await s.login(username, otp[username]!)).status).toBe(200);
-    await s.request("POST", "/api/console/password", {
-      currentPassword: otp[username],
-      newPassword: GOOD_PASSWORD,
-    });
-    const { secret } = (await s.request("POST", "/api/console/totp/enroll", {})).body as { secret: string };
-    totp[username] = secret;
-    expect(
-      (await s.request("POST", "/api/console/totp/confirm", { code: await generate({ secret }) })).status,
-    ).toBe(200);
-    return s;
+    const { session, totpSecret } = await firstAdministrator(platform.url, username, otp[username]!);
+    totp[username] = totpSecret;
+    return session;
   };
-  const ok = async (s: ConsoleSession, method: string, path: string, body?: unknown) => {
-    const res = await s.request(method, path, body);
-    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
-    return res.body;
-  };
+  const ok = okBody;
 
   it("the first administrator signs in with the one-time password, sets a new one and an authenticator, and creates a clerk", async () => {
     expect(Object.keys(otp).sort()).toEqual(["auditor", "secadmin", "sysadmin"]);

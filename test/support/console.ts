@@ -132,3 +132,93 @@ export async function startPlatform(dataDir: string, env: Record<string, string>
   }, 220_000);
   return { child, url, out: () => out };
 }
+
+/** A console call that must succeed: its body, or an error naming the call and the answer. */
+export async function okBody(
+  s: ConsoleSession,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
+  const res = await s.request(method, path, body);
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
+  return res.body;
+}
+
+/** The one-time passwords `./piaoju start` printed for the first administrators, by username. */
+export function firstAdministratorPasswords(out: string): Record<string, string> {
+  const otp: Record<string, string> = {};
+  for (const m of out.matchAll(/^ {2}(sysadmin|secadmin|auditor)\s+\S+\s+(\S{18})$/gm)) otp[m[1]!] = m[2]!;
+  return otp;
+}
+
+/**
+ * A first administrator past the first steps through the API, as the people e2e does: the
+ * one-time password changed, an authenticator set up (its secret returned, to make later codes).
+ */
+export async function firstAdministrator(
+  url: string,
+  username: string,
+  oneTimePassword: string,
+): Promise<{ session: ConsoleSession; totpSecret: string }> {
+  const session = new ConsoleSession(url);
+  const first = await session.login(username, oneTimePassword);
+  if (first.status !== 200) throw new Error(`login ${username}: ${first.status} ${first.text}`);
+  await okBody(session, "POST", "/api/console/password", {
+    currentPassword: oneTimePassword,
+    newPassword: GOOD_PASSWORD,
+  });
+  const { secret } = (await okBody(session, "POST", "/api/console/totp/enroll", {})) as { secret: string };
+  await okBody(session, "POST", "/api/console/totp/confirm", { code: await generate({ secret }) });
+  return { session, totpSecret: secret };
+}
+
+/**
+ * Staff of one agency as a bureau makes them in the console: the system administrator creates
+ * each account, the security administrator grants its role (三员分立), and each person signs in
+ * once and replaces the one-time password with GOOD_PASSWORD. Their sessions, by username.
+ */
+export async function staffByApi(
+  url: string,
+  admins: { sysadmin: ConsoleSession; secadmin: ConsoleSession },
+  agencyCode: string,
+  people: ReadonlyArray<{
+    username: string;
+    displayName: string;
+    role: BuiltInRole;
+    issuingPoints: string[];
+  }>,
+): Promise<Record<string, ConsoleSession>> {
+  const made: Record<string, string> = {};
+  for (const { username, displayName, issuingPoints } of people) {
+    const res = await okBody(admins.sysadmin, "POST", "/api/console/users", {
+      username,
+      displayName,
+      agencyCode,
+      issuingPoints,
+    });
+    made[username] = String(res.oneTimePassword);
+  }
+  const users = (await okBody(admins.secadmin, "GET", "/api/console/users")).items as Array<{
+    id: string;
+    username: string;
+  }>;
+  const sessions: Record<string, ConsoleSession> = {};
+  for (const { username, role, issuingPoints } of people) {
+    const id = users.find((u) => u.username === username)?.id;
+    if (!id) throw new Error(`${username} is not among the users`);
+    await okBody(admins.secadmin, "PUT", `/api/console/users/${id}/grants`, {
+      grants: [{ role }],
+      issuingPoints,
+    });
+    const s = new ConsoleSession(url);
+    const first = await s.login(username, made[username]!);
+    if (first.status !== 200) throw new Error(`login ${username}: ${first.status} ${first.text}`);
+    await okBody(s, "POST", "/api/console/password", {
+      currentPassword: made[username],
+      newPassword: GOOD_PASSWORD,
+    });
+    sessions[username] = s;
+  }
+  return sessions;
+}
