@@ -1,28 +1,22 @@
-import { type ChildProcess, execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { consoleBuilt } from "@piaoju/console";
+import type { ChildProcess } from "node:child_process";
+import { join } from "node:path";
 import { generate } from "otplib";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  CONSOLE_SHOTS,
+  type ConsoleRig,
   type ConsoleSession,
   firstAdministrator,
-  firstAdministratorPasswords,
   GOOD_PASSWORD,
   okBody,
   staffByApi,
-  startPlatform,
+  startConsoleRig,
   until,
 } from "../support/console.ts";
 import { type AlipayRig, startAlipayRig, startNontaxPeer } from "../support/payment.ts";
 
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const CHROMIUM = process.env.PIAOJU_CHROMIUM ?? "/usr/bin/chromium";
-const SHOTS = resolve(repoRoot, process.env.PIAOJU_SCREENSHOTS ?? "test-results/console");
+const SHOTS = CONSOLE_SHOTS;
 const AGENCY = "110101";
 const BILL = "11010126";
 const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
@@ -36,7 +30,7 @@ const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai"
 describe("the admin console's delivery, finance, stock and payment pages", () => {
   let platform: { child: ChildProcess; url: string; out: () => string };
   let browser: Browser;
-  let dataDir: string;
+  let rig: ConsoleRig | undefined;
   const otp: Record<string, string> = {};
   const totp: Record<string, string> = {};
   let clerk: ConsoleSession;
@@ -47,18 +41,11 @@ describe("the admin console's delivery, finance, stock and payment pages", () =>
   let nontax: Awaited<ReturnType<typeof startNontaxPeer>>;
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    if (!consoleBuilt())
-      execFileSync("pnpm", ["--filter", "@piaoju/console", "run", "build"], {
-        cwd: repoRoot,
-        stdio: "ignore",
-      });
-    dataDir = await mkdtemp(join(tmpdir(), "piaoju-console-pages-"));
     alipay = await startAlipayRig();
     nontax = await startNontaxPeer(AGENCY, "110100");
     // A failed push is parked after one try, so the failure shows at once. The notify cannot reach
     // the platform (its port is not known before it starts): the settler's query settles payments.
-    platform = await startPlatform(dataDir, {
+    rig = await startConsoleRig("console-pages", {
       PIAOJU_DELIVERY_MAX_ATTEMPTS: "1",
       PIAOJU_DELIVERY_POLL_MS: "200",
       PIAOJU_PAYMENT_FIRST_QUERY_MS: "300",
@@ -67,11 +54,8 @@ describe("the admin console's delivery, finance, stock and payment pages", () =>
       PIAOJU_RECONCILE_AT: "off",
       ...nontax.env,
     });
-    Object.assign(otp, firstAdministratorPasswords(platform.out()));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    ({ platform, browser } = rig);
+    Object.assign(otp, rig.otp);
 
     // The bureau's people, through the console's API (the first console test shows these steps in the page).
     sysadmin = await adminByApi("sysadmin");
@@ -94,12 +78,7 @@ describe("the admin console's delivery, finance, stock and payment pages", () =>
     payment = { id: String(created.id), noticeNo: String(created.noticeNo) };
   }, 300_000);
   afterAll(async () => {
-    await browser?.close();
-    if (platform) {
-      platform.child.kill("SIGTERM");
-      await new Promise((r) => platform.child.once("exit", r));
-    }
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await rig?.stop();
     await alipay?.sim.close();
     await nontax?.stop();
   }, 60_000);

@@ -1,25 +1,19 @@
-import { type ChildProcess, execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { consoleBuilt } from "@piaoju/console";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  CONSOLE_SHOTS,
+  type ConsoleRig,
   firstAdministrator,
-  firstAdministratorPasswords,
   GOOD_PASSWORD,
   okBody,
   staffByApi,
-  startPlatform,
+  startConsoleRig,
   until,
 } from "../support/console.ts";
 
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const CHROMIUM = process.env.PIAOJU_CHROMIUM ?? "/usr/bin/chromium";
-const SHOTS = resolve(repoRoot, process.env.PIAOJU_SCREENSHOTS ?? "test-results/console");
+const SHOTS = CONSOLE_SHOTS;
 const AGENCY = "110101";
 const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
 const PAYER = { name: "李四", code: "110101199003074514", phone: "13900001111", email: "li.si@example.cn" };
@@ -34,24 +28,14 @@ const PAYER = { name: "李四", code: "110101199003074514", phone: "13900001111"
 describe("the admin console's item groups, frequent payers, signature verification and 财政交互", () => {
   let platform: { child: ChildProcess; url: string; out: () => string };
   let browser: Browser;
-  let dataDir: string;
+  let rig: ConsoleRig | undefined;
   const otp: Record<string, string> = {};
   let issued: { id: string; billCode: string; number: string } | undefined;
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    if (!consoleBuilt())
-      execFileSync("pnpm", ["--filter", "@piaoju/console", "run", "build"], {
-        cwd: repoRoot,
-        stdio: "ignore",
-      });
-    dataDir = await mkdtemp(join(tmpdir(), "piaoju-console-window-"));
-    platform = await startPlatform(dataDir);
-    Object.assign(otp, firstAdministratorPasswords(platform.out()));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    rig = await startConsoleRig("console-window");
+    ({ platform, browser } = rig);
+    Object.assign(otp, rig.otp);
     const sysadmin = await adminByApi("sysadmin");
     const secadmin = await adminByApi("secadmin");
     // A second item, so a group has two (the demo registered 001 护照工本费).
@@ -69,12 +53,7 @@ describe("the admin console's item groups, frequent payers, signature verificati
     ]);
   }, 300_000);
   afterAll(async () => {
-    await browser?.close();
-    if (platform) {
-      platform.child.kill("SIGTERM");
-      await new Promise((r) => platform.child.once("exit", r));
-    }
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await rig?.stop();
   }, 60_000);
 
   const ok = okBody;

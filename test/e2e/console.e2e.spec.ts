@@ -1,27 +1,20 @@
-import { type ChildProcess, execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { consoleBuilt } from "@piaoju/console";
+import type { ChildProcess } from "node:child_process";
+import { join } from "node:path";
 import { generate } from "otplib";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  CONSOLE_SHOTS,
+  type ConsoleRig,
   ConsoleSession,
   firstAdministrator,
-  firstAdministratorPasswords,
   GOOD_PASSWORD,
   okBody,
-  startPlatform,
+  startConsoleRig,
   until,
 } from "../support/console.ts";
 
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const CHROMIUM = process.env.PIAOJU_CHROMIUM ?? "/usr/bin/chromium";
-/** Screenshots go to test-results/console; `PIAOJU_SCREENSHOTS=docs/images` writes the README's. */
-const SHOTS = resolve(repoRoot, process.env.PIAOJU_SCREENSHOTS ?? "test-results/console");
+const SHOTS = CONSOLE_SHOTS;
 const AGENCY = "110101";
 const BILL = "11010126";
 
@@ -95,7 +88,7 @@ const MENUS: Record<string, string[]> = {
 describe("the admin console", () => {
   let platform: { child: ChildProcess; url: string; out: () => string };
   let browser: Browser;
-  let dataDir: string;
+  let rig: ConsoleRig | undefined;
   const otp: Record<string, string> = {};
   const totp: Record<string, string> = {};
   /** API sessions (as a browser's) for the setup the browser does not need to show. */
@@ -105,27 +98,12 @@ describe("the admin console", () => {
   let otherReceipt: { id: string; payerName: string };
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    if (!consoleBuilt())
-      execFileSync("pnpm", ["--filter", "@piaoju/console", "run", "build"], {
-        cwd: repoRoot,
-        stdio: "ignore",
-      });
-    dataDir = await mkdtemp(join(tmpdir(), "piaoju-console-"));
-    platform = await startPlatform(dataDir);
-    Object.assign(otp, firstAdministratorPasswords(platform.out()));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    rig = await startConsoleRig("console");
+    ({ platform, browser } = rig);
+    Object.assign(otp, rig.otp);
   }, 240_000);
   afterAll(async () => {
-    await browser?.close();
-    if (platform) {
-      platform.child.kill("SIGTERM");
-      await new Promise((r) => platform.child.once("exit", r));
-    }
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await rig?.stop();
   }, 60_000);
 
   const newPage = async () => {

@@ -1,8 +1,14 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BUILT_IN_ROLES, type BuiltInRole } from "@piaoju/access";
+import { consoleBuilt } from "@piaoju/console";
 import type { TestPlatform } from "@piaoju/runtime/testing";
 import { generate } from "otplib";
+import { type Browser, chromium } from "playwright-core";
 
 export interface ConsoleAnswer {
   status: number;
@@ -221,4 +227,49 @@ export async function staffByApi(
     sessions[username] = s;
   }
   return sessions;
+}
+
+/** Where the browser specs write screenshots: test-results/console, or `PIAOJU_SCREENSHOTS=docs/images` for the README's. */
+export const CONSOLE_SHOTS = resolve(REPO_ROOT, process.env.PIAOJU_SCREENSHOTS ?? "test-results/console");
+
+export interface ConsoleRig {
+  platform: { child: ChildProcess; url: string; out: () => string };
+  browser: Browser;
+  /** The first administrators' one-time passwords, as `piaoju start` printed them. */
+  otp: Record<string, string>;
+  /** Closes the browser, stops the platform (SIGTERM) and removes its data folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * What each browser spec of the console starts from: the console built, `piaoju start` (with
+ * `env` added) in a data folder of its own, and Debian's Chromium (PIAOJU_CHROMIUM to use another).
+ */
+export async function startConsoleRig(name: string, env: Record<string, string> = {}): Promise<ConsoleRig> {
+  mkdirSync(CONSOLE_SHOTS, { recursive: true });
+  if (!consoleBuilt())
+    execFileSync("pnpm", ["--filter", "@piaoju/console", "run", "build"], {
+      cwd: REPO_ROOT,
+      stdio: "ignore",
+    });
+  const dataDir = await mkdtemp(join(tmpdir(), `piaoju-${name}-`));
+  const platform = await startPlatform(dataDir, env);
+  const browser = await chromium.launch({
+    executablePath: process.env.PIAOJU_CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+  return {
+    platform,
+    browser,
+    otp: firstAdministratorPasswords(platform.out()),
+    async stop() {
+      await browser.close();
+      if (platform.child.exitCode === null) {
+        const exited = new Promise((r) => platform.child.once("exit", r));
+        platform.child.kill("SIGTERM");
+        await exited;
+      }
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
