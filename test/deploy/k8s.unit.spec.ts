@@ -202,6 +202,8 @@ describe.each(overlays)("k8s/overlays/%s", (overlay) => {
       "ingress-controller → payment:8080",
       "signing-gateway → signing-device-a:50051",
       "signing-gateway → signing-device-b:50051",
+      // The receipt PDF's signature (ADR 0024): delivery asks the signing gateway, never a device.
+      "delivery → signing-gateway:50061",
       "kafka → kafka:9092",
       "kafka → kafka:9093",
       "database-roles → postgres:5432",

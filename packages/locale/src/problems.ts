@@ -55,6 +55,8 @@ export const PROBLEM_ZH: Readonly<Record<string, string>> = {
   PIAOJU_GM_NATIVE_MISSING: "国密原生模块未编译",
 
   // ---- agencies, bill kinds, items, issuing points ----
+  ITEM_GROUP_EXISTS: "已有同名的项目分组",
+  ITEM_GROUP_UNKNOWN: "没有这个项目分组",
   AGENCY_NOT_FOUND: "单位不存在",
   UNKNOWN_AGENCY: "单位不存在",
   BILL_KIND_EXISTS: "该票据种类已登记",
@@ -84,6 +86,8 @@ export const PROBLEM_ZH: Readonly<Record<string, string>> = {
   DUPLICATE_NUMBER: "票号重复",
 
   // ---- receipts (开票) ----
+  FREQUENT_PAYER_EXISTS: "该交款人已保存为本开票点的常用交款人",
+  FREQUENT_PAYER_UNKNOWN: "没有这个常用交款人",
   BIZ_SERIAL_REUSED: "业务流水号已用于另一笔业务",
   BAD_AMOUNT: "金额不正确",
   RECEIPT_NOT_FOUND: "未找到票据，请核对票据代码、号码和校验码",
@@ -138,6 +142,11 @@ export const PROBLEM_ZH: Readonly<Record<string, string>> = {
   NO_CALLBACKS: "没有可重新推送的结果",
 
   // ---- payments (缴款) ----
+  DIFFERENCE_NOT_FOUND: "没有这条对账差异",
+  DIFFERENCE_NOT_OPEN: "该差异已处理或已自动修复，无需再标记",
+  CLEARING_INSTRUCTION_NOT_FOUND: "没有这条清分划转指令",
+  CLEARING_INSTRUCTION_DONE: "该划转指令已完成，不能重新发送",
+  CLEARING_RESEND_IN_FLIGHT: "该划转指令正在重新发送，请等待结果后再操作",
   ALREADY_PAID: "该笔缴款已支付",
   DUPLICATE_PAYMENT: "该缴款书已缴费",
   AMOUNT_DUE_CHANGED: "应缴金额已变化（加处罚款），请重新确认",

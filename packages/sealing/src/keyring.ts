@@ -1,5 +1,9 @@
 import { sm3 } from "@piaoju/gm-crypto";
-import { deriveKey } from "./sealer.ts";
+
+/** SM3("piaoju/" ‖ purpose ‖ 0x00 ‖ key): one key per use from one root key. */
+export function deriveKey(root: Uint8Array, purpose: string): Buffer {
+  return sm3(Buffer.concat([Buffer.from(`piaoju/${purpose}\0`), root]));
+}
 
 /** A root key is an SM4 key: 16 bytes, 32 hex digits in configuration. */
 export const ROOT_KEY_LENGTH = 16;

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { hmacSm3, SM4_BLOCK_LENGTH, sm4CbcDecrypt } from "@piaoju/gm-crypto";
-import { deriveKey, type LegacyFormat } from "./sealer.ts";
+import { deriveKey } from "./keyring.ts";
+import type { LegacyFormat } from "./sealer.ts";
 
 /**
  * The formats v1 replaced: all were SM4-CBC then HMAC-SM3, laid out

@@ -1,13 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
-import {
-  generateSm4Iv,
-  hmacSm3,
-  SM4_BLOCK_LENGTH,
-  sm3,
-  sm4CbcDecrypt,
-  sm4CbcEncrypt,
-} from "@piaoju/gm-crypto";
-import type { Keyring, RootKey } from "./keyring.ts";
+import { generateSm4Iv, hmacSm3, SM4_BLOCK_LENGTH, sm4CbcDecrypt, sm4CbcEncrypt } from "@piaoju/gm-crypto";
+import { deriveKey, type Keyring, type RootKey } from "./keyring.ts";
 
 /**
  * The one sealed format (v1), documented in docs/adr/0015-sealing-format-and-key-rotation.md:
@@ -32,11 +25,6 @@ const MIN_LENGTH = HEADER_LENGTH + SM4_BLOCK_LENGTH * 2 + TAG_LENGTH;
 
 export class SealError extends Error {
   override readonly name = "SealError";
-}
-
-/** SM3("piaoju/" ‖ purpose ‖ 0x00 ‖ key): one key per use from one root key. */
-export function deriveKey(root: Uint8Array, purpose: string): Buffer {
-  return sm3(Buffer.concat([Buffer.from(`piaoju/${purpose}\0`), root]));
 }
 
 /**

@@ -4,16 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { topics } from "@piaoju/contracts";
-import { Certificate, verifySignedData } from "@piaoju/gm-crypto";
-import type { GetCertificateResponse, SigningDeviceClient, SignResponse } from "@piaoju/proto/signing";
-import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
-import { testPki } from "@piaoju/service-identity/testing";
-import { type RunningGateway, startSigningGateway } from "@piaoju/signing-gateway/gateway";
-import { sm2, sm3 as smCryptoSm3 } from "sm-crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { makeKeystore, type RunningTestDevice, spawnDevice } from "../../../test/support/signing-device.ts";
-import { gatewayClient, gatewaySecurity } from "../../signing-gateway/src/testing/tls.ts";
-import { deliveryService } from "./main.ts";
+import { deliveryService } from "@piaoju/delivery";
 import {
   eventually,
   issuedEnvelope,
@@ -21,7 +12,16 @@ import {
   makeSigners,
   paperExchangedEnvelope,
   SECRETS_KEY,
-} from "./testing/fixtures.ts";
+} from "@piaoju/delivery/testing";
+import { Certificate, verifySignedData } from "@piaoju/gm-crypto";
+import type { GetCertificateResponse, SigningDeviceClient, SignResponse } from "@piaoju/proto/signing";
+import { startTestPlatform, type TestPlatform } from "@piaoju/runtime/testing";
+import { testPki } from "@piaoju/service-identity/testing";
+import { type RunningGateway, startSigningGateway } from "@piaoju/signing-gateway/gateway";
+import { sm2, sm3 as smCryptoSm3 } from "sm-crypto";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { gatewayClient, gatewaySecurity } from "../../services/signing-gateway/src/testing/tls.ts";
+import { makeKeystore, type RunningTestDevice, spawnDevice } from "../support/signing-device.ts";
 
 /**
  * The receipt PDF's digital signature, end to end with the real parts: a software signing device
@@ -32,7 +32,7 @@ import {
  * chain to the device's agency CA with the openssl CLI; one byte flipped breaks it.
  */
 
-const ARTIFACTS = resolve(import.meta.dirname, "../../../test-results/delivery");
+const ARTIFACTS = resolve(import.meta.dirname, "../../test-results/delivery");
 const KEY = "agency-110101"; // makeKeystore() holds it with a certificate of its dev CA
 
 let device: RunningTestDevice;
