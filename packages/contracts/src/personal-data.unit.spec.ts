@@ -3,29 +3,8 @@ import { z } from "zod";
 import { events } from "./catalog.ts";
 import { defineEvent } from "./event.ts";
 import { payerSchema } from "./events/payment.ts";
+import { PERSONAL_FIELD_NAMES } from "./fields/personal.ts";
 import { topics } from "./topics.ts";
-
-/**
- * Field names that hold a payer's personal data wherever they appear in an event: the payer, the
- * receipt document (its XML names the payer), free text a clerk or business system may put a name
- * in, and the usual names of identity and contact fields. An event carrying one must declare it
- * (or a field above it) in `personal`, or it would travel in clear through outboxes and topics.
- */
-const PERSONAL_FIELD_NAMES = new Set([
-  "payer",
-  "payerName",
-  "payerCode",
-  "payerPhone",
-  "payerEmail",
-  "idNumber",
-  "idCard",
-  "phone",
-  "mobile",
-  "email",
-  "address",
-  "document",
-  "remark",
-]);
 
 type Found = { path: string; why: string };
 

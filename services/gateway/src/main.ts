@@ -47,7 +47,7 @@ export const gatewayService: ServiceModule = {
     const apps = new Apps(prisma, sealer, clock);
     const resealed = await apps.resealStale();
     if (resealed > 0) ctx.logger.info({ resealed }, "app secrets sealed again in the current format and key");
-    const audit = new AuditLog(prisma, clock);
+    const audit = new AuditLog(prisma, clock, sealer);
     const identity = new Identity(prisma, sealer, audit, clock, {
       idleMs: cfg.PIAOJU_SESSION_IDLE_MINUTES * 60_000,
       absoluteMs: cfg.PIAOJU_SESSION_HOURS * 3_600_000,

@@ -85,8 +85,4 @@ function unescapeXml(text: string): string {
   return text.replace(/&(amp|lt|gt|quot|apos|#13);/g, (_, name: string) => ENTITIES[name] ?? "\r");
 }
 
-/** Shows the start and end of an ID number or phone, masking the middle (for pages and PDFs seen by others). */
-export function maskMiddle(text: string, keepStart = 3, keepEnd = 4): string {
-  if (text.length <= keepStart + keepEnd) return "*".repeat(text.length);
-  return text.slice(0, keepStart) + "*".repeat(text.length - keepStart - keepEnd) + text.slice(-keepEnd);
-}
+export { maskMiddle } from "@piaoju/contracts";

@@ -1,3 +1,5 @@
+import { maskMiddle, PERSONAL_FIELD_NAMES } from "@piaoju/contracts";
+import type { Sealer } from "@piaoju/sealing";
 import { type AuditRecord, chainHash, GENESIS_HASH, verifyChain } from "../domain/audit-chain.ts";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
 
@@ -20,6 +22,8 @@ export class AuditLog {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly clock: () => Date,
+    /** Seals personal values of before/after at rest (a person's request may name a payer). */
+    private readonly sealer: Sealer,
   ) {}
 
   append(entry: AuditInput): Promise<void> {
@@ -40,8 +44,8 @@ export class AuditLog {
       action: entry.action,
       subject: entry.subject,
       outcome: entry.outcome,
-      before: storableJson(entry.before),
-      after: storableJson(entry.after),
+      before: sealPersonal(this.sealer, storableJson(entry.before)),
+      after: sealPersonal(this.sealer, storableJson(entry.after)),
     };
     const prevHash = last?.hash ?? GENESIS_HASH;
     await tx.auditEntry.create({
@@ -94,8 +98,8 @@ export class AuditLog {
       action: r.action,
       subject: r.subject,
       outcome: r.outcome,
-      before: r.before,
-      after: r.after,
+      before: maskPersonal(this.sealer, r.before),
+      after: maskPersonal(this.sealer, r.after),
       hash: r.hash,
     }));
     return { items, total };
@@ -129,4 +133,54 @@ export class AuditLog {
 export function storableJson(value: unknown): unknown {
   if (value === undefined) return null;
   return JSON.parse(JSON.stringify(value), (key, v) => (key === "__proto__" ? undefined : v));
+}
+
+const SEALED = "sealed:";
+const AUDIT_CONTEXT = "gateway/audit";
+
+/**
+ * A copy with the value under each personal key (PERSONAL_FIELD_NAMES: payer, phone, idNumber…)
+ * sealed: a clerk's request that names a payer is kept in the audit log without the payer in
+ * clear (issue 9, class 8). The chain hashes what is stored, sealed values included.
+ */
+export function sealPersonal(sealer: Sealer, value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((v) => sealPersonal(sealer, v));
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    out[key] =
+      PERSONAL_FIELD_NAMES.has(key) && v !== null && v !== undefined && !(typeof v === "string" && v === "")
+        ? SEALED + sealer.seal(AUDIT_CONTEXT, JSON.stringify(v)).toString("base64")
+        : sealPersonal(sealer, v);
+  }
+  return out;
+}
+
+/**
+ * What an auditor reads: each sealed value opened and shown masked (the start and end of each
+ * text), so an entry says what was done and to whom without the payer's data in full. A value
+ * that does not open is shown as such, never thrown on (the log must stay readable).
+ */
+export function maskPersonal(sealer: Sealer, value: unknown): unknown {
+  if (typeof value === "string" && value.startsWith(SEALED)) {
+    try {
+      const opened = JSON.parse(
+        sealer.unseal(AUDIT_CONTEXT, Buffer.from(value.slice(SEALED.length), "base64")).toString("utf8"),
+      );
+      return maskLeaves(opened);
+    } catch {
+      return "(sealed; does not open under the configured keys)";
+    }
+  }
+  if (Array.isArray(value)) return value.map((v) => maskPersonal(sealer, v));
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskPersonal(sealer, v)]));
+}
+
+/** Its first character and at most its last quarter (up to 4) shown: an ID number's check digits, none of a name. */
+function maskLeaves(value: unknown): unknown {
+  if (typeof value === "string") return maskMiddle(value, 1, Math.min(4, Math.floor(value.length / 4)));
+  if (Array.isArray(value)) return value.map(maskLeaves);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskLeaves(v)]));
 }

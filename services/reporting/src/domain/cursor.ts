@@ -20,8 +20,4 @@ export function decodeCursor(text: string): SearchCursor | undefined {
   return { issuedAt, id };
 }
 
-/** Shows the start and end of an ID number, masking the middle (exports are read by others). */
-export function maskMiddle(text: string, keepStart = 3, keepEnd = 4): string {
-  if (text.length <= keepStart + keepEnd) return "*".repeat(text.length);
-  return text.slice(0, keepStart) + "*".repeat(text.length - keepStart - keepEnd) + text.slice(-keepEnd);
-}
+export { maskMiddle } from "@piaoju/contracts";
