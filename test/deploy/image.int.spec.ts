@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { generateAssertionKeys } from "@piaoju/access";
@@ -99,6 +99,8 @@ describe("the image's build stage, run without Docker", () => {
         PIAOJU_HTTP_HOST: "127.0.0.1",
         PIAOJU_HTTP_PORT: "0",
         PIAOJU_INTERNAL_TOKEN: "image-test-token-that-is-long-enough-000",
+        // Stock seals the personal fields of the events it writes and opens those it reads (ADR 0025).
+        PIAOJU_SECRETS_KEY: randomBytes(16).toString("hex"),
         PIAOJU_ASSERTION_PUBLIC_KEY: generateAssertionKeys().publicKey,
         PIAOJU_DATABASE_URL: server.url,
         PIAOJU_DATABASE_PREFIX: prefix,
