@@ -1,6 +1,7 @@
 import { contentToVerify, withSignatures } from "@piaoju/contracts";
-import { createSignedData, DevCa, Sm2PrivateKey, signatureStamp, sm3 } from "@piaoju/gm-crypto";
+import { signatureStamp, sm3 } from "@piaoju/gm-crypto";
 import { describe, expect, it } from "vitest";
+import { twoSidedSigners } from "../testing/fixtures.ts";
 import { verifyServedDocument } from "./verify.ts";
 
 const UNSIGNED = Buffer.from(
@@ -12,25 +13,10 @@ const UNSIGNED = Buffer.from(
 /** 签名验证 of the document as served: what the console's receipt detail shows. */
 describe("the served document's signatures, verified with their paths", () => {
   it("both valid and chained; a changed byte, a missing or a misplaced signature each show which side fails", async () => {
-    const agencyCa = await DevCa.create({ name: "agency CA" });
-    const financeCa = await DevCa.create({ name: "finance CA" });
-    const agencyKey = Sm2PrivateKey.generate();
-    const financeKey = Sm2PrivateKey.generate();
-    const agencyCert = agencyCa.issue({
-      subject: { commonName: "agency-110101" },
-      publicKey: agencyKey.publicKey,
-      usage: "sign",
-    });
-    const financeCert = financeCa.issue({
-      subject: { commonName: "finance" },
-      publicKey: financeKey.publicKey,
-      usage: "sign",
-    });
+    const { agencyCa, agencyCert, financeCert, sign } = await twoSidedSigners("agency-110101");
     const content = contentToVerify(UNSIGNED);
-    const sign = (key: Sm2PrivateKey, cert: typeof agencyCert) =>
-      createSignedData({ content, detached: true, signerKey: key, signerCert: cert }).toString("base64");
-    const agency = sign(agencyKey, agencyCert);
-    const finance = sign(financeKey, financeCert);
+    const agency = sign("agency", content);
+    const finance = sign("finance", content);
     const recorded = sm3(UNSIGNED).toString("hex");
     const trusted = { agency: [agencyCa.certificate], finance: [financeCert] };
     const at = new Date();

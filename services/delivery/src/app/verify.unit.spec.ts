@@ -1,33 +1,17 @@
-import { createSignedData, DevCa, Sm2PrivateKey, sm3 } from "@piaoju/gm-crypto";
+import { sm3 } from "@piaoju/gm-crypto";
 import { describe, expect, it } from "vitest";
+import { twoSidedSigners } from "../testing/fixtures.ts";
 import { verifyReceipt } from "./verify.ts";
 
 describe("查验 trusts each side for its own signature", () => {
   it("refuses finance's certificate in the agency's place, which one list for both sides would take", async () => {
-    const agencyCa = await DevCa.create({ name: "agency CA" });
-    const financeCa = await DevCa.create({ name: "finance CA" });
-    const agencyKey = Sm2PrivateKey.generate();
-    const financeKey = Sm2PrivateKey.generate();
-    const agencyCert = agencyCa.issue({
-      subject: { commonName: "agency" },
-      publicKey: agencyKey.publicKey,
-      usage: "sign",
-    });
-    const financeCert = financeCa.issue({
-      subject: { commonName: "finance" },
-      publicKey: financeKey.publicKey,
-      usage: "sign",
-    });
+    const { agencyCa, financeCert, sign } = await twoSidedSigners();
     const document = Buffer.from("<EInvoice>…</EInvoice>");
-    const sign = (key: Sm2PrivateKey, cert: typeof agencyCert) =>
-      createSignedData({ content: document, detached: true, signerKey: key, signerCert: cert }).toString(
-        "base64",
-      );
     const receipt = {
       document: document.toString("base64"),
       documentSm3: sm3(document).toString("hex"),
-      agencySignature: sign(agencyKey, agencyCert),
-      financeSignature: sign(financeKey, financeCert),
+      agencySignature: sign("agency", document),
+      financeSignature: sign("finance", document),
     };
     const at = new Date();
     const trusted = { agency: [agencyCa.certificate], finance: [financeCert] };

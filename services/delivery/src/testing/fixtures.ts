@@ -263,3 +263,32 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Each side signed under a CA of its own, as 查验 must tell them apart: the agency's certificate
+ * from an agency CA, finance's from a finance CA; `sign` makes a detached SM2 PKCS#7 (base64).
+ */
+export async function twoSidedSigners(agencyName = "agency") {
+  const agencyCa = await DevCa.create({ name: "agency CA" });
+  const financeCa = await DevCa.create({ name: "finance CA" });
+  const agencyKey = Sm2PrivateKey.generate();
+  const financeKey = Sm2PrivateKey.generate();
+  const agencyCert = agencyCa.issue({
+    subject: { commonName: agencyName },
+    publicKey: agencyKey.publicKey,
+    usage: "sign",
+  });
+  const financeCert = financeCa.issue({
+    subject: { commonName: "finance" },
+    publicKey: financeKey.publicKey,
+    usage: "sign",
+  });
+  const sign = (side: "agency" | "finance", content: Buffer) =>
+    createSignedData({
+      content,
+      detached: true,
+      signerKey: side === "agency" ? agencyKey : financeKey,
+      signerCert: side === "agency" ? agencyCert : financeCert,
+    }).toString("base64");
+  return { agencyCa, financeCa, agencyCert, financeCert, sign };
+}
